@@ -1,0 +1,88 @@
+package appliance
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ConfigFile is the name of the appliance's compile-time configuration.
+const ConfigFile = "islet.yml"
+
+// Config is what an appliance serves, read from islet.yml: the parts
+// baked in at build time. Boot-time settings (addresses, log level) are
+// not here; they are flags of "islet serve".
+type Config struct {
+	Dir   string `yaml:"-"` // the appliance folder, for relative paths
+	Zones string `yaml:"zones"`
+	DNS   struct {
+		Minimal bool `yaml:"minimal"`
+	} `yaml:"dns"`
+}
+
+// ZonesDir is the absolute or Dir-relative zones folder.
+func (c *Config) ZonesDir() string { return c.path(c.Zones) }
+
+func (c *Config) path(p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// LoadConfig reads DIR/islet.yml; a folder without one gets the defaults
+// (zones in DIR/zones). Unknown keys are errors with their line.
+func LoadConfig(dir string) (*Config, error) {
+	c := &Config{Dir: dir, Zones: "zones"}
+	file := filepath.Join(dir, ConfigFile)
+	data, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("appliance: read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s", yamlPosition(file, err))
+	}
+	if c.Zones == "" {
+		return nil, fmt.Errorf("%s: zones: must name a folder", file)
+	}
+	return c, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlPosition turns yaml's "line N: msg" errors into "file:N: msg".
+func yamlPosition(file string, err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		err = errors.New(te.Errors[0])
+	}
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Sprintf("%s:%s: %s", file, m[1], m[2])
+	}
+	return fmt.Sprintf("%s: %v", file, err)
+}
+
+// ZonesDirOf returns the zones folder of dir: what islet.yml names when
+// dir is an appliance folder, dir/zones when that exists, else dir.
+func ZonesDirOf(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, ConfigFile)); err == nil {
+		if c, err := LoadConfig(dir); err == nil {
+			return c.ZonesDir()
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "zones")); err == nil && st.IsDir() {
+		return filepath.Join(dir, "zones")
+	}
+	return dir
+}

@@ -1,0 +1,48 @@
+// Command islet builds and runs a single-purpose appliance serving a
+// person's or a project's web presence: authoritative DNS from zone files
+// (and, as they arrive, the website over HTTPS).
+//
+//	islet run DIR      serve an appliance folder on localhost
+//	islet serve ...    the runtime alone, configured by flags
+//	islet check DIR    validate the zones of a folder
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `usage: islet <command> [flags] [args]
+
+commands:
+  run DIR     serve the appliance in DIR (islet.yml, zones/) on localhost
+  serve       run the services from flags (--zones DIR --dns ADDR ...)
+  check DIR   validate the zones of DIR (or of DIR/zones) and exit
+
+"islet <command> -h" lists a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(args[1:], stdout, stderr)
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "islet: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

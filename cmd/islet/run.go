@@ -1,0 +1,61 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"islet.dev/islet/appliance"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("islet run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	f.register(fs)
+	target := fs.String("target", "host", "where to run: host (an ordinary process on the host's sockets)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: islet run [flags] DIR\n\nServes the appliance in DIR (islet.yml, zones/) and prints how to reach it.")
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	if *target != "host" {
+		fmt.Fprintf(stderr, "islet run: --target %s is not available yet; only host\n", *target)
+		return 2
+	}
+	cfg, err := appliance.LoadConfig(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "islet run: %v\n", err)
+		return 1
+	}
+	opt, err := f.options(cfg.ZonesDir(), stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet run: %v\n", err)
+		return 2
+	}
+	opt.DNS.Minimal = opt.DNS.Minimal || cfg.DNS.Minimal
+	return serveUntilSignal(opt, stdout, stderr)
+}
+
+// parseInterspersed lets flags follow the positional DIR, as in
+// "islet run examples/homepage --dns 127.0.0.1:53".
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(pos)
+}

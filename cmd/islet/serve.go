@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"islet.dev/islet/appliance"
+)
+
+// serveFlags are the boot-time settings shared by "serve" and "run".
+type serveFlags struct {
+	dns          string
+	minimal      bool
+	ednsSize     int
+	nsid         string
+	chaos        bool
+	identity     string
+	cookieSecret string
+	tcpIdle      time.Duration
+	tcpMaxConns  int
+	udpSockets   int
+	logLevel     string
+}
+
+func (f *serveFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dns, "dns", "127.0.0.1:5353", "`ADDR` to serve DNS on, UDP and TCP")
+	fs.BoolVar(&f.minimal, "minimal", false, "minimal responses: no NS RRset and addresses in positive answers")
+	fs.IntVar(&f.ednsSize, "edns-size", 1232, "largest EDNS(0) UDP response, 512..4096")
+	fs.StringVar(&f.nsid, "nsid", "", "name server identifier returned to NSID queries (RFC 5001); empty: off")
+	fs.BoolVar(&f.chaos, "chaos", false, "answer CHAOS TXT id.server and version.bind")
+	fs.StringVar(&f.identity, "identity", "", "identity for CHAOS id.server (default: the host name)")
+	fs.StringVar(&f.cookieSecret, "cookie-secret", "", "32 hex digits keying DNS cookies; share it between anycast servers (default: random)")
+	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close idle DNS TCP connections after this long")
+	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 512, "most concurrent DNS TCP connections")
+	fs.IntVar(&f.udpSockets, "udp-sockets", 0, "UDP sockets (SO_REUSEPORT) for DNS; 0: one per core")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+// options turns the flags into appliance options.
+func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Options, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return appliance.Options{}, fmt.Errorf("--log-level: %w", err)
+	}
+	opt := appliance.Options{
+		ZonesDir:   zonesDir,
+		DNSAddr:    f.dns,
+		UDPSockets: f.udpSockets,
+		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
+	}
+	opt.DNS.Minimal = f.minimal
+	opt.DNS.MaxUDPSize = f.ednsSize
+	opt.DNS.NSID = f.nsid
+	opt.DNS.Chaos = f.chaos
+	opt.DNS.Identity = f.identity
+	opt.DNS.Version = "islet"
+	opt.DNS.TCPIdleTimeout = f.tcpIdle
+	opt.DNS.TCPMaxConns = f.tcpMaxConns
+	if opt.DNS.Identity == "" {
+		opt.DNS.Identity, _ = os.Hostname()
+	}
+	if f.cookieSecret != "" {
+		b, err := hex.DecodeString(f.cookieSecret)
+		if err != nil || len(b) != 16 {
+			return opt, fmt.Errorf("--cookie-secret: want 32 hex digits")
+		}
+		copy(opt.DNS.CookieSecret[:], b)
+	}
+	return opt, nil
+}
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("islet serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	zonesDir := fs.String("zones", "", "`DIR` of zone files to serve (required)")
+	f.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *zonesDir == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "islet serve: --zones DIR is required and no arguments are taken")
+		return 2
+	}
+	opt, err := f.options(*zonesDir, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet serve: %v\n", err)
+		return 2
+	}
+	return serveUntilSignal(opt, stdout, stderr)
+}
+
+// serveUntilSignal runs the appliance until SIGINT or SIGTERM, reloading
+// on SIGHUP, and prints how to reach it once it listens.
+func serveUntilSignal(opt appliance.Options, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	opt.Reload = reload
+	opt.Ready = func(r appliance.Ready) { printReady(stdout, r) }
+	if err := appliance.Run(ctx, opt); err != nil {
+		fmt.Fprintf(stderr, "islet: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,162 @@
+package zones
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// buildZone turns parsed records into a Zone and validates it.
+func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
+	var diags Diagnostics
+	errorf := func(file string, line int, format string, args ...any) {
+		if len(diags) < maxDiagsPerFile {
+			diags = append(diags, Diagnostic{File: file, Line: line, Severity: Error, Msg: fmt.Sprintf(format, args...)})
+		}
+	}
+	warnf := func(file string, line int, format string, args ...any) {
+		if len(diags) < maxDiagsPerFile {
+			diags = append(diags, Diagnostic{File: file, Line: line, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
+		}
+	}
+	if len(rrs) == 0 {
+		errorf(file, 0, "zone is empty")
+		return nil, diags
+	}
+	var soa *parsedRR
+	for i := range rrs {
+		if _, ok := rrs[i].rr.(*dns.SOA); ok {
+			if soa != nil {
+				errorf(rrs[i].file, rrs[i].line, "second SOA record (a zone has exactly one, at its apex; the first is at line %d)", soa.line)
+				continue
+			}
+			soa = &rrs[i]
+		}
+	}
+	if soa == nil {
+		errorf(file, 0, "no SOA record: a zone needs exactly one, at its apex")
+		return nil, diags
+	}
+	origin := strings.ToLower(soa.rr.Header().Name)
+	ow, err := wireName(origin)
+	if err != nil {
+		errorf(soa.file, soa.line, "bad origin %s: %v", origin, err)
+		return nil, diags
+	}
+	z := &Zone{Origin: origin, File: file, wire: ow, nodes: map[string]*node{}, soa: soa.rr.(*dns.SOA)}
+	z.apex = &node{name: origin, wire: ow, isApex: true}
+	z.nodes[ow] = z.apex
+
+	for _, p := range rrs {
+		h := p.rr.Header()
+		if h.Class != dns.ClassINET {
+			errorf(p.file, p.line, "%s: class %s is not supported (only IN)", h.Name, dns.ClassToString[h.Class])
+			continue
+		}
+		if h.Rrtype == dns.TypeSOA && p.rr != soa.rr {
+			continue // reported above
+		}
+		w, err := wireName(h.Name)
+		if err != nil {
+			errorf(p.file, p.line, "bad owner name %s: %v", h.Name, err)
+			continue
+		}
+		if !isSubdomainWire(w, ow) {
+			errorf(p.file, p.line, "%s is outside the zone %s", h.Name, origin)
+			continue
+		}
+		switch h.Rrtype {
+		case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeIXFR, dns.TypeAXFR, dns.TypeMAILA, dns.TypeMAILB, dns.TypeANY:
+			errorf(p.file, p.line, "%s: type %s cannot appear in a zone", h.Name, dns.TypeToString[h.Rrtype])
+			continue
+		}
+		n := z.ensureNode(w, strings.ToLower(h.Name))
+		n.add(p, warnf)
+		z.count++
+	}
+	z.link()
+	diags = append(diags, z.check()...)
+	return z, diags
+}
+
+// ensureNode returns the node for w, creating it and any missing ancestors
+// (empty non-terminals) up to the apex.
+func (z *Zone) ensureNode(w, name string) *node {
+	if n, ok := z.nodes[w]; ok {
+		return n
+	}
+	n := &node{name: name, wire: w}
+	z.nodes[w] = n
+	pw, _ := parentWire(w)
+	_, pname, _ := strings.Cut(name, ".")
+	if pname == "" {
+		pname = "."
+	}
+	n.parent = z.ensureNode(pw, pname)
+	n.parent.children++
+	if strings.HasPrefix(w, "\x01*") {
+		n.parent.wild = n
+	}
+	return n
+}
+
+// add puts a record into its RRset, dropping duplicates and evening out
+// TTLs (RFC 2181 §5.2: the lowest wins).
+func (n *node) add(p parsedRR, warnf func(string, int, string, ...any)) {
+	h := p.rr.Header()
+	h.Name = n.name
+	for i := range n.sets {
+		s := &n.sets[i]
+		if s.rrtype != h.Rrtype {
+			continue
+		}
+		for _, old := range s.rrs {
+			if dns.IsDuplicate(old, p.rr) {
+				warnf(p.file, p.line, "duplicate record %s dropped", rrText(p.rr))
+				return
+			}
+		}
+		if t := s.rrs[0].Header().Ttl; t != h.Ttl {
+			low := min(t, h.Ttl)
+			warnf(p.file, p.line, "%s %s: TTL %d differs from %d in the same RRset (line %d); using %d for all",
+				h.Name, dns.TypeToString[h.Rrtype], h.Ttl, t, s.line, low)
+			h.Ttl = low
+			for _, old := range s.rrs {
+				old.Header().Ttl = low
+			}
+		}
+		s.rrs = append(s.rrs, p.rr)
+		return
+	}
+	n.sets = append(n.sets, rrset{rrtype: h.Rrtype, line: p.line, rrs: []dns.RR{p.rr}})
+}
+
+// link fills in the delegation and DNAME pointers of every node, parents
+// before children. RRsets stay in file order (ANY answers the first).
+func (z *Zone) link() {
+	all := make([]*node, 0, len(z.nodes))
+	for _, n := range z.nodes {
+		all = append(all, n)
+	}
+	sort.Slice(all, func(i, j int) bool { return labelCount(all[i].wire) < labelCount(all[j].wire) })
+	for _, n := range all {
+		if n.isApex {
+			continue
+		}
+		p := n.parent
+		n.cut = p.cut
+		if n.cut == nil && n.isCut() {
+			n.cut = n
+		}
+		n.dnameUp = p.dnameUp
+		if n.dnameUp == nil && p.has(dns.TypeDNAME) {
+			n.dnameUp = p
+		}
+	}
+}
+
+func rrText(rr dns.RR) string {
+	return strings.Join(strings.Fields(rr.String()), " ")
+}

@@ -1,0 +1,116 @@
+package zones
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/miekg/dns"
+)
+
+// check validates a built zone the way named-checkzone does.
+func (z *Zone) check() Diagnostics {
+	var diags Diagnostics
+	report := func(sev Severity, line int, format string, args ...any) {
+		if len(diags) < maxDiagsPerFile {
+			diags = append(diags, Diagnostic{File: z.File, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+		}
+	}
+	if !z.apex.has(dns.TypeNS) {
+		report(Error, z.apex.sets[0].line, "no NS records at the zone apex %s", z.Origin)
+	}
+	names := make([]string, 0, len(z.nodes))
+	for w := range z.nodes {
+		names = append(names, w)
+	}
+	sort.Strings(names)
+	glueUsed := map[string]bool{}
+	for _, w := range names {
+		n := z.nodes[w]
+		z.checkNode(n, report)
+		if ns := n.rrset(dns.TypeNS); ns != nil {
+			z.checkNameServers(n, ns, glueUsed, report)
+		}
+	}
+	for _, w := range names {
+		n := z.nodes[w]
+		if n.cut != nil && n.cut != n && !n.empty() && !glueUsed[w] {
+			report(Warning, n.sets[0].line, "%s: glue below the delegation %s that no NS record names", n.name, n.cut.name)
+		}
+	}
+	return diags
+}
+
+func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
+	if cn := n.rrset(dns.TypeCNAME); cn != nil {
+		if len(cn) > 1 {
+			report(Error, n.sets[0].line, "%s: more than one CNAME record", n.name)
+		}
+		for _, s := range n.sets {
+			switch s.rrtype {
+			case dns.TypeCNAME, dns.TypeRRSIG, dns.TypeNSEC:
+			default:
+				report(Error, s.line, "%s: CNAME and other data (%s) at the same name", n.name, dns.TypeToString[s.rrtype])
+			}
+		}
+	}
+	if dn := n.rrset(dns.TypeDNAME); len(dn) > 1 {
+		report(Error, n.sets[0].line, "%s: more than one DNAME record", n.name)
+	}
+	if n.dnameUp != nil && !n.empty() {
+		report(Error, n.sets[0].line, "%s is below the DNAME at %s and would never be answered", n.name, n.dnameUp.name)
+	}
+	switch {
+	case n.cut == n:
+		for _, s := range n.sets {
+			switch s.rrtype {
+			case dns.TypeNS, dns.TypeDS, dns.TypeA, dns.TypeAAAA, dns.TypeRRSIG, dns.TypeNSEC:
+			default:
+				report(Error, s.line, "%s: %s at a delegation point (only NS, DS and glue belong there)", n.name, dns.TypeToString[s.rrtype])
+			}
+		}
+	case n.cut != nil:
+		for _, s := range n.sets {
+			if s.rrtype != dns.TypeA && s.rrtype != dns.TypeAAAA {
+				report(Error, s.line, "%s: %s below the delegation %s is not glue and would never be answered", n.name, dns.TypeToString[s.rrtype], n.cut.name)
+			}
+		}
+	}
+	if n.isApex {
+		if ds := n.rrset(dns.TypeDS); ds != nil {
+			report(Error, n.sets[0].line, "%s: DS at the zone apex belongs in the parent zone", n.name)
+		}
+	}
+}
+
+// checkNameServers requires an address for every name server inside the
+// zone: glue below a delegation, ordinary data elsewhere.
+func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, report func(Severity, int, string, ...any)) {
+	line := 0
+	for _, s := range n.sets {
+		if s.rrtype == dns.TypeNS {
+			line = s.line
+		}
+	}
+	for _, rr := range ns {
+		target := rr.(*dns.NS).Ns
+		tw, err := wireName(target)
+		if err != nil || !isSubdomainWire(tw, z.wire) {
+			continue
+		}
+		t := z.nodes[tw]
+		hasAddr := t != nil && (t.has(dns.TypeA) || t.has(dns.TypeAAAA))
+		if hasAddr {
+			glueUsed[tw] = true
+			continue
+		}
+		if t != nil && t.cut == nil && t.has(dns.TypeCNAME) {
+			report(Error, line, "%s: name server %s is a CNAME (RFC 2181 §10.3)", n.name, target)
+			continue
+		}
+		if t != nil && t.cut != nil || n.isCut() && isSubdomainWire(tw, n.wire) {
+			report(Error, line, "%s: name server %s has no glue address (A or AAAA) in the zone", n.name, target)
+		} else {
+			report(Error, line, "%s: name server %s is inside the zone but has no address (A or AAAA)", n.name, target)
+		}
+	}
+}

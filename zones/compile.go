@@ -1,0 +1,216 @@
+package zones
+
+import (
+	"encoding/binary"
+
+	"github.com/miekg/dns"
+)
+
+// A blob is a response compiled to wire format once, as NSD does at zone
+// load: the answer, authority and additional sections as they follow a
+// question for the name E it was compiled against. A query for E or for
+// any name below E is answered by copying the blob after the query's own
+// question; compression pointers into E's part of the question and into
+// the sections themselves are then off by the difference in question
+// length, so rel lists them for patching. A pointer to offset 12 that is
+// not in rel stands for the whole question name: the owner of records
+// synthesized from a wildcard.
+type blob struct {
+	flags      uint16 // AA and RCODE bits of the header
+	an, ns, ar uint16
+	base       int // length of E in wire form
+	data       []byte
+	rel        []uint16
+}
+
+type blobEntry struct {
+	key uint32
+	b   *blob
+}
+
+// maxBlobsPerNode bounds the compiled responses kept per name; beyond it
+// (a CNAME asked for many types) responses are compiled for each query.
+const maxBlobsPerNode = 32
+
+// blobKey says which compiled response of a node a query needs.
+func blobKey(l lookup, qtype uint16, minimal bool) uint32 {
+	k := uint32(l.kind) << 24
+	if minimal {
+		k |= 1 << 16
+	}
+	switch l.kind {
+	case kindExact, kindWildcard:
+		n := l.n
+		if qtype == dns.TypeANY || n.has(qtype) || n.has(dns.TypeCNAME) {
+			return k | uint32(qtype)
+		}
+		return k // every type the name lacks gets the same NODATA
+	}
+	return k
+}
+
+// blobFor returns the compiled response for l, compiling and caching it
+// on first use. It returns nil for answers that depend on the whole
+// question name (DNAME synthesis).
+func (s *Set) blobFor(l lookup, qtype uint16, minimal bool) *blob {
+	if l.kind == kindDNAME {
+		return nil
+	}
+	if l.kind == kindRefused {
+		return s.refused
+	}
+	key := blobKey(l, qtype, minimal)
+	cur := l.n.blobs.Load()
+	if cur != nil {
+		for _, e := range *cur {
+			if e.key == key {
+				return e.b
+			}
+		}
+	}
+	b := s.compile(l, qtype, minimal)
+	for {
+		var next []blobEntry
+		if cur != nil {
+			if len(*cur) >= maxBlobsPerNode {
+				return b
+			}
+			next = append(next, *cur...)
+		}
+		next = append(next, blobEntry{key, b})
+		if l.n.blobs.CompareAndSwap(cur, &next) {
+			return b
+		}
+		cur = l.n.blobs.Load()
+	}
+}
+
+// compile builds and packs the response for l against a stand-in name.
+func (s *Set) compile(l lookup, qtype uint16, minimal bool) *blob {
+	base, synth := l.n.wire, ""
+	qname := l.n.name
+	if l.kind == kindWildcard {
+		base, _ = parentWire(l.n.wire)
+		synth = l.n.wire
+	}
+	r := s.respond(l, qname, qtype, minimal)
+	return packBlob(r, base, synth)
+}
+
+// packer writes sections with name compression whose targets it records.
+type packer struct {
+	buf     []byte
+	dict    map[string]int // lowercase wire suffix -> offset
+	rel     []uint16
+	start   int
+	synth   string
+	scratch []byte
+}
+
+// pointerLimit keeps compression targets patchable: a target plus the
+// largest shift (a 255-octet name) must stay below 0x4000.
+const pointerLimit = 0x3fff - 255
+
+func packBlob(r *response, base, synth string) *blob {
+	p := &packer{dict: map[string]int{}, synth: synth, scratch: make([]byte, 0, 512)}
+	p.buf = make([]byte, 12, 512)
+	for i := 0; i < len(base) && base[i] != 0; i += 1 + int(base[i]) {
+		p.dict[base[i:]] = 12 + i
+	}
+	p.buf = append(p.buf, base...)
+	p.buf = append(p.buf, 0, 0, 0, 0)
+	p.start = len(p.buf)
+	for _, sec := range [][]dns.RR{r.an, r.ns, r.ar} {
+		for _, rr := range sec {
+			p.rr(rr)
+		}
+	}
+	flags := uint16(r.rcode & 0xf)
+	if r.aa {
+		flags |= 1 << 10
+	}
+	return &blob{
+		flags: flags,
+		an:    uint16(len(r.an)), ns: uint16(len(r.ns)), ar: uint16(len(r.ar)),
+		base: len(base),
+		data: p.buf[p.start:],
+		rel:  p.rel,
+	}
+}
+
+func (p *packer) rr(rr dns.RR) {
+	h := rr.Header()
+	p.name(h.Name)
+	p.buf = binary.BigEndian.AppendUint16(p.buf, h.Rrtype)
+	p.buf = binary.BigEndian.AppendUint16(p.buf, h.Class)
+	p.buf = binary.BigEndian.AppendUint32(p.buf, h.Ttl)
+	lenAt := len(p.buf)
+	p.buf = append(p.buf, 0, 0)
+	switch v := rr.(type) {
+	case *dns.NS:
+		p.name(v.Ns)
+	case *dns.CNAME:
+		p.name(v.Target)
+	case *dns.PTR:
+		p.name(v.Ptr)
+	case *dns.MX:
+		p.buf = binary.BigEndian.AppendUint16(p.buf, v.Preference)
+		p.name(v.Mx)
+	case *dns.SOA:
+		p.name(v.Ns)
+		p.name(v.Mbox)
+		for _, x := range [...]uint32{v.Serial, v.Refresh, v.Retry, v.Expire, v.Minttl} {
+			p.buf = binary.BigEndian.AppendUint32(p.buf, x)
+		}
+	default: // no compression inside other types (RFC 3597 §4)
+		p.buf = append(p.buf, p.rdata(rr)...)
+	}
+	binary.BigEndian.PutUint16(p.buf[lenAt:], uint16(len(p.buf)-lenAt-2))
+}
+
+// rdata packs rr alone, uncompressed, and returns its RDATA.
+func (p *packer) rdata(rr dns.RR) []byte {
+	need := dns.Len(rr) + 256
+	if cap(p.scratch) < need {
+		p.scratch = make([]byte, need)
+	}
+	buf := p.scratch[:need]
+	end, err := dns.PackRR(rr, buf, 0, nil, false)
+	if err != nil {
+		return nil
+	}
+	var owner [256]byte
+	l, err := dns.PackDomainName(rr.Header().Name, owner[:], 0, nil, false)
+	if err != nil || l+10 > end {
+		return nil
+	}
+	return buf[l+10 : end]
+}
+
+// name writes a domain name, compressed against earlier names.
+func (p *packer) name(name string) {
+	var wire [256]byte
+	n, err := dns.PackDomainName(name, wire[:], 0, nil, false)
+	if err != nil {
+		p.buf = append(p.buf, 0)
+		return
+	}
+	w := wire[:n]
+	lw := lowerASCII(append([]byte(nil), w...))
+	if p.synth != "" && string(lw) == p.synth {
+		p.buf = append(p.buf, 0xc0, 12)
+		return
+	}
+	for i := 0; i < len(w) && w[i] != 0; i += 1 + int(w[i]) {
+		if off, ok := p.dict[string(lw[i:])]; ok {
+			p.rel = append(p.rel, uint16(len(p.buf)-p.start))
+			p.buf = binary.BigEndian.AppendUint16(p.buf, 0xc000|uint16(off))
+			return
+		}
+		if at := len(p.buf); at < pointerLimit {
+			p.dict[string(lw[i:])] = at
+		}
+		p.buf = append(p.buf, w[i:i+1+int(w[i])]...)
+	}
+	p.buf = append(p.buf, 0)
+}

@@ -1,0 +1,20 @@
+// Package zones loads RFC 1035 zone files and answers authoritative DNS
+// queries from them.
+//
+// Loading ([LoadDir]) parses every zone file of a directory with
+// miekg/dns's zone parser, validates each zone the way named-checkzone and
+// nsd-checkzone do, and reports problems as "file:line: message"
+// [Diagnostic]s. A directory with any error yields no [Set] at all, so a
+// broken zone is never served.
+//
+// Answering follows RFC 1034 §4.3.2 and its successors: closest enclosing
+// zone, referrals at delegations (RFC 1034), CNAME chains, DNAME synthesis
+// (RFC 6672), wildcards (RFC 4592), negative answers (RFC 2308), ANY
+// (RFC 8482), EDNS(0) (RFC 6891), truncation (RFC 2181 §9), TCP
+// (RFC 7766), DNS Cookies (RFC 7873, RFC 9018) and NSID (RFC 5001).
+//
+// A [Set] is immutable once loaded and safe for concurrent use; the
+// [Server] swaps whole sets atomically on reload. Responses are compiled
+// to wire format the first time a (name, type) is asked and then copied
+// with the ID, question case and EDNS record patched in, as NSD does.
+package zones

@@ -1,0 +1,176 @@
+package zones
+
+import (
+	"io"
+	"io/fs"
+	"strings"
+)
+
+// lineTracker is the io.ByteReader handed to miekg/dns's zone lexer. The
+// lexer reads one byte at a time and stops right after the newline that
+// ends a record, so by following parentheses, quotes and comments here we
+// know on which line each record it returns began. It also remembers the
+// text of directive entries ($TTL, $GENERATE) for the loader.
+type lineTracker struct {
+	file string
+	r    io.ByteReader
+	last **lineTracker // set to the tracker that read most recently
+
+	line                    int
+	depth                   int
+	inQuote, inComment, esc bool
+	start, doneStart        int // first line of the current / last finished entry
+	entry, doneEntry        []byte
+	defTTL                  uint32 // from the last $TTL directive
+	hasDefTTL               bool
+}
+
+func newLineTracker(file string, r io.ByteReader, last **lineTracker) *lineTracker {
+	return &lineTracker{file: file, r: r, last: last, line: 1}
+}
+
+const maxEntryText = 256 // only the head of an entry is kept, for directives
+
+func (t *lineTracker) ReadByte() (byte, error) {
+	c, err := t.r.ReadByte()
+	if err != nil {
+		return c, err
+	}
+	*t.last = t
+	t.observe(c)
+	return c, nil
+}
+
+// Read exists so that the tracker is an io.Reader; the lexer only uses
+// ReadByte.
+func (t *lineTracker) Read(p []byte) (int, error) {
+	for i := range p {
+		c, err := t.ReadByte()
+		if err != nil {
+			return i, err
+		}
+		p[i] = c
+	}
+	return len(p), nil
+}
+
+func (t *lineTracker) observe(c byte) {
+	switch {
+	case t.inComment:
+		if c == '\n' {
+			t.inComment = false
+			t.newline()
+		}
+		return
+	case t.esc:
+		t.esc = false
+		t.significant(c)
+		return
+	case t.inQuote:
+		switch c {
+		case '\\':
+			t.esc = true
+		case '"':
+			t.inQuote = false
+		case '\n':
+			t.line++
+		}
+		t.keep(c)
+		return
+	}
+	switch c {
+	case ';':
+		t.inComment = true
+	case '"':
+		t.inQuote = true
+		t.significant(c)
+	case '\\':
+		t.esc = true
+		t.significant(c)
+	case '(':
+		t.depth++
+		t.significant(c)
+	case ')':
+		if t.depth > 0 {
+			t.depth--
+		}
+		t.significant(c)
+	case '\n':
+		t.newline()
+	case ' ', '\t', '\r':
+		t.keep(' ')
+	default:
+		t.significant(c)
+	}
+}
+
+func (t *lineTracker) significant(c byte) {
+	if t.start == 0 {
+		t.start = t.line
+	}
+	t.keep(c)
+}
+
+func (t *lineTracker) keep(c byte) {
+	if len(t.entry) < maxEntryText && (t.start != 0 || c != ' ') {
+		t.entry = append(t.entry, c)
+	}
+}
+
+func (t *lineTracker) newline() {
+	if t.depth == 0 {
+		if t.start != 0 {
+			t.doneStart, t.start = t.start, 0
+			t.doneEntry, t.entry = append(t.doneEntry[:0], t.entry...), t.entry[:0]
+			t.observeTTL(string(t.doneEntry))
+		}
+	} else {
+		t.keep(' ')
+	}
+	t.line++
+}
+
+// current returns the first line and the head of the entry the lexer has
+// just finished.
+func (t *lineTracker) current() (int, string) {
+	if t.start != 0 { // last entry of a file without a final newline
+		return t.start, string(t.entry)
+	}
+	return t.doneStart, string(t.doneEntry)
+}
+
+// trackingFS opens files for $INCLUDE through a root-confined fs.FS and
+// wraps each in a lineTracker.
+type trackingFS struct {
+	fsys fs.FS
+	last **lineTracker
+}
+
+type trackedFile struct {
+	*lineTracker
+	f fs.File
+}
+
+func (f *trackedFile) Close() error { return f.f.Close() }
+
+func (t trackingFS) Open(name string) (fs.File, error) {
+	f, err := t.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxZoneFileSize+1))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if len(data) > maxZoneFileSize {
+		f.Close()
+		return nil, errFileTooLarge
+	}
+	return &trackedFileFS{trackedFile{newLineTracker(name, strings.NewReader(string(data)), t.last), f}}, nil
+}
+
+// trackedFileFS adds the fs.File methods the zone parser never calls.
+type trackedFileFS struct{ trackedFile }
+
+func (f *trackedFileFS) Stat() (fs.FileInfo, error) { return f.f.Stat() }

@@ -1,0 +1,264 @@
+package zones
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+const (
+	maxZoneFileSize = 256 << 20 // bytes per zone or included file
+	maxDiagsPerFile = 100
+)
+
+var errFileTooLarge = fmt.Errorf("file larger than %d MiB", maxZoneFileSize>>20)
+
+// LoadDir loads every zone file at the top of dir: each regular file whose
+// name does not start with "." or "_" and does not end in "~" is one zone.
+// Subdirectories are not zones; they may hold files for $INCLUDE, which
+// may not reach outside dir. The origin comes from $ORIGIN or else from
+// the file name ("example.org.zone", "example.org.db", "example.org").
+//
+// Any Error diagnostic means no Set is returned; the error is then a
+// *LoadError carrying every diagnostic.
+func LoadDir(dir string) (*Set, Diagnostics, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("zones: open directory: %w", err)
+	}
+	defer root.Close()
+	return LoadFS(root.FS(), dir)
+}
+
+// LoadFS is LoadDir over an fs.FS; label prefixes file names in
+// diagnostics (usually the directory the FS stands for).
+func LoadFS(fsys fs.FS, label string) (*Set, Diagnostics, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, nil, fmt.Errorf("zones: read directory: %w", err)
+	}
+	var diags Diagnostics
+	var zones []*Zone
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || strings.HasSuffix(name, "~") {
+			continue
+		}
+		z, ds := loadZone(fsys, name, label)
+		diags = append(diags, ds...)
+		if z != nil {
+			zones = append(zones, z)
+		}
+	}
+	diags = append(diags, checkDistinct(zones)...)
+	sort.SliceStable(diags, func(i, j int) bool {
+		if diags[i].File != diags[j].File {
+			return diags[i].File < diags[j].File
+		}
+		return diags[i].Line < diags[j].Line
+	})
+	if diags.HasErrors() {
+		return nil, diags, &LoadError{Diagnostics: diags}
+	}
+	if len(zones) == 0 {
+		d := Diagnostic{File: label, Severity: Error, Msg: "no zone files in directory"}
+		diags = append(diags, d)
+		return nil, diags, &LoadError{Diagnostics: diags}
+	}
+	return newSet(zones), diags, nil
+}
+
+func checkDistinct(zones []*Zone) Diagnostics {
+	var diags Diagnostics
+	seen := map[string]*Zone{}
+	for _, z := range zones {
+		if other, ok := seen[z.wire]; ok {
+			diags = append(diags, Diagnostic{File: z.File, Severity: Error,
+				Msg: fmt.Sprintf("zone %s is also loaded from %s", z.Origin, other.File)})
+			continue
+		}
+		seen[z.wire] = z
+	}
+	return diags
+}
+
+// parsedRR is one record with where it came from.
+type parsedRR struct {
+	rr   dns.RR
+	file string
+	line int
+}
+
+// originFromFileName guesses the origin of a zone file from its name.
+func originFromFileName(name string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(name, ".zone"), ".db")
+	if _, ok := dns.IsDomainName(base); !ok || base == "" {
+		return ""
+	}
+	return dns.Fqdn(strings.ToLower(base))
+}
+
+// loadZone parses and validates one zone file; it returns no zone when
+// there is any error.
+func loadZone(fsys fs.FS, name, label string) (*Zone, Diagnostics) {
+	display := name
+	if label != "" {
+		display = strings.TrimSuffix(label, "/") + "/" + name
+	}
+	rrs, diags := parseZoneFile(fsys, name, label)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	z, ds := buildZone(display, rrs)
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return z, diags
+}
+
+func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
+	display := func(f string) string {
+		if label == "" {
+			return f
+		}
+		return strings.TrimSuffix(label, "/") + "/" + f
+	}
+	tfs := trackingFS{fsys: fsys}
+	var last *lineTracker
+	tfs.last = &last
+	f, err := tfs.Open(name)
+	if err != nil {
+		return nil, Diagnostics{{File: display(name), Severity: Error, Msg: "cannot read: " + unwrapPathError(err)}}
+	}
+	defer f.Close()
+	top := f.(*trackedFileFS).lineTracker
+	last = top
+
+	zp := dns.NewZoneParser(f.(io.Reader), originFromFileName(name), name)
+	zp.SetIncludeAllowed(true)
+	zp.SetIncludeFS(tfs)
+	var out []parsedRR
+	var prevTTL uint32
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		line, entry := last.current()
+		if strings.HasPrefix(entry, "$GENERATE") {
+			fixGenerateTTL(rr, entry, last, prevTTL)
+		}
+		prevTTL = rr.Header().Ttl
+		out = append(out, parsedRR{rr: rr, file: display(last.file), line: line})
+	}
+	if err := zp.Err(); err != nil {
+		return out, Diagnostics{parseErrorDiag(err, display)}
+	}
+	return out, nil
+}
+
+func unwrapPathError(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// miekg/dns formats parse errors as
+// `file: dns: message: "token" at line: L:C`.
+var parseErrRE = regexp.MustCompile(`^(?:(.*?): )?dns: (.*) at line: (\d+):(\d+)$`)
+
+func parseErrorDiag(err error, display func(string) string) Diagnostic {
+	m := parseErrRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return Diagnostic{File: display("?"), Severity: Error, Msg: err.Error()}
+	}
+	line, _ := strconv.Atoi(m[3])
+	col, _ := strconv.Atoi(m[4])
+	msg := m[2]
+	msg = strings.Replace(msg, "failed to open", "$INCLUDE cannot open", 1)
+	if strings.Contains(msg, "invalid argument") || strings.Contains(msg, "path escapes") {
+		msg += " (an $INCLUDE must stay inside the zones directory)"
+	}
+	return Diagnostic{File: display(m[1]), Line: line, Col: col, Severity: Error, Msg: msg}
+}
+
+// fixGenerateTTL gives records made by a $GENERATE without its own TTL the
+// default TTL, as BIND does ($TTL, else the previous record's TTL); the
+// parser would give them 3600.
+func fixGenerateTTL(rr dns.RR, entry string, t *lineTracker, prevTTL uint32) {
+	f := strings.Fields(entry)
+	// $GENERATE range lhs [ttl] [class] type rhs, class and TTL in any order
+	for i := 3; i < len(f) && i < 5; i++ {
+		if _, ok := parseTTL(f[i]); ok {
+			return
+		}
+		if _, ok := dns.StringToClass[strings.ToUpper(f[i])]; !ok {
+			break
+		}
+	}
+	switch {
+	case t.hasDefTTL:
+		rr.Header().Ttl = t.defTTL
+	case prevTTL != 0:
+		rr.Header().Ttl = prevTTL
+	}
+}
+
+// observeTTL remembers the value of a $TTL entry.
+func (t *lineTracker) observeTTL(entry string) {
+	if f := strings.Fields(entry); len(f) >= 2 && strings.EqualFold(f[0], "$TTL") {
+		if v, ok := parseTTL(f[1]); ok {
+			t.defTTL, t.hasDefTTL = v, true
+		}
+	}
+}
+
+// parseTTL reads a TTL in zone-file syntax: seconds, or BIND units
+// (1w2d3h4m5s).
+func parseTTL(s string) (uint32, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var total, cur uint64
+	digits := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			cur = cur*10 + uint64(c-'0')
+			digits = true
+		default:
+			if !digits {
+				return 0, false
+			}
+			var mult uint64
+			switch c | 0x20 {
+			case 's':
+				mult = 1
+			case 'm':
+				mult = 60
+			case 'h':
+				mult = 3600
+			case 'd':
+				mult = 86400
+			case 'w':
+				mult = 604800
+			default:
+				return 0, false
+			}
+			total += cur * mult
+			cur, digits = 0, false
+		}
+		if total+cur > 1<<32-1 {
+			return 0, false
+		}
+	}
+	return uint32(total + cur), true
+}

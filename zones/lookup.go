@@ -1,0 +1,73 @@
+package zones
+
+import "github.com/miekg/dns"
+
+// kind says which of RFC 1034 §4.3.2's outcomes a query gets.
+type kind uint8
+
+const (
+	kindRefused  kind = iota // no zone of ours encloses the name
+	kindExact                // the name exists (data, NODATA, CNAME, ANY)
+	kindWildcard             // synthesized from n, the "*" node (RFC 4592)
+	kindNXDomain             // the name does not exist; n is the apex
+	kindReferral             // at or below the delegation n
+	kindDNAME                // below the DNAME owner n (RFC 6672)
+)
+
+// lookup is where a query lands: its kind, the zone and the node that
+// decides the answer.
+type lookup struct {
+	kind kind
+	z    *Zone
+	n    *node
+}
+
+// find classifies a query for the lowercase wire name qw and type qtype.
+func (s *Set) find(qw string, qtype uint16) lookup {
+	z := s.closestZone(qw)
+	if z == nil {
+		return lookup{kind: kindRefused}
+	}
+	if qtype == dns.TypeDS && qw == z.wire {
+		// DS lives in the parent, at the cut (RFC 4035 §3.1.4.1).
+		if pw, ok := parentWire(qw); ok {
+			if pz := s.closestZone(pw); pz != nil {
+				if n := pz.nodes[qw]; n != nil && n.cut == n {
+					return lookup{kind: kindExact, z: pz, n: n}
+				}
+			}
+		}
+	}
+	return z.find(qw, qtype)
+}
+
+func (z *Zone) find(qw string, qtype uint16) lookup {
+	if n, ok := z.nodes[qw]; ok {
+		switch {
+		case n.cut != nil && !(n.cut == n && qtype == dns.TypeDS):
+			return lookup{kind: kindReferral, z: z, n: n.cut}
+		case n.dnameUp != nil:
+			return lookup{kind: kindDNAME, z: z, n: n.dnameUp}
+		}
+		return lookup{kind: kindExact, z: z, n: n}
+	}
+	// The closest encloser: the deepest existing ancestor.
+	ce := z.apex
+	for i := 1 + int(qw[0]); i < len(qw); i += 1 + int(qw[i]) {
+		if n, ok := z.nodes[qw[i:]]; ok {
+			ce = n
+			break
+		}
+	}
+	switch {
+	case ce.cut != nil:
+		return lookup{kind: kindReferral, z: z, n: ce.cut}
+	case ce.dnameUp != nil:
+		return lookup{kind: kindDNAME, z: z, n: ce.dnameUp}
+	case ce.has(dns.TypeDNAME):
+		return lookup{kind: kindDNAME, z: z, n: ce}
+	case ce.wild != nil:
+		return lookup{kind: kindWildcard, z: z, n: ce.wild}
+	}
+	return lookup{kind: kindNXDomain, z: z, n: z.apex}
+}

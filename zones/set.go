@@ -1,0 +1,52 @@
+package zones
+
+import (
+	"sort"
+
+	"github.com/miekg/dns"
+)
+
+// Set is every zone the server answers for. It is immutable once built
+// and safe for concurrent use.
+type Set struct {
+	zones map[string]*Zone // by lowercase wire origin
+	list  []*Zone          // sorted by origin
+
+	refused *blob // the answer for names outside every zone
+}
+
+func newSet(zones []*Zone) *Set {
+	s := &Set{zones: make(map[string]*Zone, len(zones)), list: zones, refused: &blob{flags: dns.RcodeRefused}}
+	for _, z := range zones {
+		s.zones[z.wire] = z
+	}
+	sort.Slice(s.list, func(i, j int) bool { return s.list[i].Origin < s.list[j].Origin })
+	return s
+}
+
+// Zones returns the zones of the set, sorted by origin.
+func (s *Set) Zones() []*Zone { return s.list }
+
+// Zone returns the zone with the given origin (any case, fully
+// qualified or not), or nil.
+func (s *Set) Zone(origin string) *Zone {
+	w, err := wireName(origin)
+	if err != nil {
+		return nil
+	}
+	return s.zones[w]
+}
+
+// closestZone returns the deepest zone whose origin is qw or an ancestor
+// of it; qw is a lowercase wire name.
+func (s *Set) closestZone(qw string) *Zone {
+	for i := 0; i < len(qw); i += 1 + int(qw[i]) {
+		if z, ok := s.zones[qw[i:]]; ok {
+			return z
+		}
+		if qw[i] == 0 {
+			break
+		}
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package zones
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// tcpWriteTimeout bounds how long a client may take to read a response.
+const tcpWriteTimeout = 10 * time.Second
+
+// ServeStream answers DNS over TCP (RFC 7766) on ln until ctx ends; it
+// does not close ln but closes every connection it accepted. A
+// connection carries any number of queries, pipelined; it is closed after
+// the idle timeout, and connections past the limit are closed at once.
+func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	open := map[net.Conn]struct{}{}
+	stop := context.AfterFunc(ctx, func() {
+		if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+			d.SetDeadline(time.Unix(1, 0))
+		}
+		mu.Lock()
+		for c := range open {
+			c.SetDeadline(time.Unix(1, 0))
+		}
+		mu.Unlock()
+	})
+	defer stop()
+	defer wg.Wait()
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("dns: serve tcp: %w", err)
+			}
+			// EMFILE and the like: wait a little, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		if s.conns.Add(1) > int64(s.cfg.TCPMaxConns) {
+			s.conns.Add(-1)
+			c.Close()
+			continue
+		}
+		mu.Lock()
+		open[c] = struct{}{}
+		mu.Unlock()
+		if ctx.Err() != nil {
+			c.SetDeadline(time.Unix(1, 0))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.serveConn(c)
+			mu.Lock()
+			delete(open, c)
+			mu.Unlock()
+			s.conns.Add(-1)
+		}()
+	}
+}
+
+func (s *Server) serveConn(c net.Conn) {
+	defer c.Close()
+	client := addrOf(c.RemoteAddr())
+	r := bufio.NewReaderSize(c, 4096)
+	w := bufio.NewWriterSize(c, 8192)
+	sc := newScratch()
+	in := make([]byte, 0, 512)
+	out := make([]byte, 0, 4096)
+	var lenBuf [2]byte
+	for {
+		c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+		if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(lenBuf[:]))
+		if cap(in) < n {
+			in = make([]byte, n)
+		}
+		in = in[:n]
+		if _, err := io.ReadFull(r, in); err != nil {
+			return
+		}
+		resp := s.handle(in, out, sc, client, true)
+		if resp == nil {
+			continue
+		}
+		if cap(resp) > cap(out) && cap(resp) <= 16<<10 {
+			out = resp[:0]
+		}
+		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+		binary.BigEndian.PutUint16(lenBuf[:], uint16(len(resp)))
+		w.Write(lenBuf[:])
+		w.Write(resp)
+		// Answer pipelined queries together: flush once nothing more
+		// is waiting.
+		if r.Buffered() == 0 {
+			if err := w.Flush(); err != nil {
+				return
+			}
+		}
+	}
+}

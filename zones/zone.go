@@ -1,0 +1,72 @@
+package zones
+
+import (
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+)
+
+// Zone is one loaded, validated zone.
+type Zone struct {
+	Origin string // fully qualified, lowercase presentation form
+	File   string // the file it was loaded from
+
+	wire  string           // Origin in lowercase wire form
+	apex  *node            // the node at the origin
+	nodes map[string]*node // every name in the zone, empty non-terminals included
+	soa   *dns.SOA
+	count int // records loaded
+}
+
+// Records returns the number of resource records the zone holds.
+func (z *Zone) Records() int { return z.count }
+
+// Serial returns the serial of the zone's SOA record.
+func (z *Zone) Serial() uint32 { return z.soa.Serial }
+
+// negativeSOA is the SOA to put in the authority section of a negative
+// answer: TTL min(SOA TTL, SOA minimum), RFC 2308 §3.
+func (z *Zone) negativeSOA() dns.RR {
+	soa := *z.soa
+	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+	return &soa
+}
+
+// rrset is all records of one type at one name.
+type rrset struct {
+	rrtype uint16
+	line   int // line of its first record, for diagnostics
+	rrs    []dns.RR
+}
+
+// node is one name in a zone.
+type node struct {
+	name string // presentation form, as the first record spelled it, lowercased
+	wire string // lowercase wire form: the map key
+	sets []rrset
+
+	parent   *node
+	children int
+	wild     *node // the "*" child, if any
+	cut      *node // highest delegation point at or above (never the apex)
+	dnameUp  *node // highest DNAME owner strictly above
+	isApex   bool
+
+	blobs atomic.Pointer[[]blobEntry] // compiled responses, see compile.go
+}
+
+func (n *node) rrset(t uint16) []dns.RR {
+	for i := range n.sets {
+		if n.sets[i].rrtype == t {
+			return n.sets[i].rrs
+		}
+	}
+	return nil
+}
+
+func (n *node) has(t uint16) bool { return n.rrset(t) != nil }
+
+func (n *node) empty() bool { return len(n.sets) == 0 }
+
+// isCut reports whether the node is a delegation point: NS below the apex.
+func (n *node) isCut() bool { return !n.isApex && n.has(dns.TypeNS) }
