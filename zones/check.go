@@ -33,7 +33,7 @@ func (z *Zone) check() Diagnostics {
 	}
 	for _, w := range names {
 		n := z.nodes[w]
-		if n.cut != nil && n.cut != n && !n.empty() && !glueUsed[w] {
+		if n.cut != nil && n.cut != n && !n.empty() && !glueUsed[w] && onlyAddresses(n) {
 			report(Warning, n.sets[0].line, "%s: glue below the delegation %s that no NS record names", n.name, n.cut.name)
 		}
 	}
@@ -113,4 +113,13 @@ func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, 
 			report(Error, line, "%s: name server %s is inside the zone but has no address (A or AAAA)", n.name, target)
 		}
 	}
+}
+
+func onlyAddresses(n *node) bool {
+	for _, s := range n.sets {
+		if s.rrtype != dns.TypeA && s.rrtype != dns.TypeAAAA {
+			return false
+		}
+	}
+	return true
 }

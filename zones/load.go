@@ -172,6 +172,8 @@ func unwrapPathError(err error) string {
 
 // miekg/dns formats parse errors as
 // `file: dns: message: "token" at line: L:C`.
+var includeErrRE = regexp.MustCompile("^failed to open `([^']*)'.*?: ([^:]*(?:: [^:]*)?)(?:: \"[^\"]*\")?$")
+
 var parseErrRE = regexp.MustCompile(`^(?:(.*?): )?dns: (.*) at line: (\d+):(\d+)$`)
 
 func parseErrorDiag(err error, display func(string) string) Diagnostic {
@@ -182,9 +184,15 @@ func parseErrorDiag(err error, display func(string) string) Diagnostic {
 	line, _ := strconv.Atoi(m[3])
 	col, _ := strconv.Atoi(m[4])
 	msg := m[2]
-	msg = strings.Replace(msg, "failed to open", "$INCLUDE cannot open", 1)
-	if strings.Contains(msg, "invalid argument") || strings.Contains(msg, "path escapes") {
-		msg += " (an $INCLUDE must stay inside the zones directory)"
+	if im := includeErrRE.FindStringSubmatch(msg); im != nil {
+		reason := im[2]
+		switch {
+		case strings.Contains(reason, "no such file"):
+			reason = "no such file"
+		case strings.Contains(reason, "invalid argument"), strings.Contains(reason, "path escapes"):
+			reason = "outside the zones directory"
+		}
+		msg = "$INCLUDE " + im[1] + ": " + reason
 	}
 	return Diagnostic{File: display(m[1]), Line: line, Col: col, Severity: Error, Msg: msg}
 }

@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"sort"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -70,3 +71,23 @@ func (n *node) empty() bool { return len(n.sets) == 0 }
 
 // isCut reports whether the node is a delegation point: NS below the apex.
 func (n *node) isCut() bool { return !n.isApex && n.has(dns.TypeNS) }
+
+// RRs returns every record of the zone, sorted by owner name and type.
+func (z *Zone) RRs() []dns.RR {
+	names := make([]string, 0, len(z.nodes))
+	for _, n := range z.nodes {
+		names = append(names, n.name)
+	}
+	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
+	var out []dns.RR
+	for _, name := range names {
+		w, _ := wireName(name)
+		n := z.nodes[w]
+		sets := append([]rrset(nil), n.sets...)
+		sort.SliceStable(sets, func(i, j int) bool { return sets[i].rrtype < sets[j].rrtype })
+		for _, s := range sets {
+			out = append(out, s.rrs...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,177 @@
+// Package dnspeer starts Debian's NSD and Knot on loopback for tests and
+// benchmarks that compare islet with them on the same zone files.
+package dnspeer
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Zone is one zone file to serve.
+type Zone struct {
+	Origin string // e.g. "example.com."
+	File   string // absolute path
+}
+
+// Require finds a peer binary; when it is missing the test is skipped,
+// or fails under CI=true, where every peer must be installed.
+func Require(t testing.TB, name string) string {
+	t.Helper()
+	for _, dir := range []string{"", "/usr/sbin/", "/usr/bin/"} {
+		if p, err := exec.LookPath(dir + name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed (CI=true: every peer must be; see .ci/run)", name)
+	}
+	t.Skipf("%s is not installed; apt-get install nsd knot to run this test", name)
+	return ""
+}
+
+// FreePort returns a port free for both UDP and TCP on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		pc.Close()
+		if err == nil {
+			ln.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// StartNSD runs nsd in the foreground on a free port and returns its
+// address; it is stopped when the test ends.
+func StartNSD(t testing.TB, zones []Zone) string {
+	t.Helper()
+	bin := Require(t, "nsd")
+	dir := t.TempDir()
+	port := FreePort(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, `server:
+  ip-address: 127.0.0.1@%d
+  username: ""
+  chroot: ""
+  zonesdir: ""
+  database: ""
+  pidfile: "%[2]s/nsd.pid"
+  xfrdfile: "%[2]s/xfrd.state"
+  zonelistfile: "%[2]s/zone.list"
+  logfile: "%[2]s/nsd.log"
+  rrl-ratelimit: 0
+  answer-cookie: yes
+  hide-version: yes
+  hide-identity: yes
+  server-count: 1
+remote-control:
+  control-enable: no
+`, port, dir)
+	for _, z := range zones {
+		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n", z.Origin, z.File)
+	}
+	conf := filepath.Join(dir, "nsd.conf")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start(t, exec.Command(bin, "-d", "-c", conf), filepath.Join(dir, "nsd.log"))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitReady(t, addr, zones[0].Origin, filepath.Join(dir, "nsd.log"))
+	return addr
+}
+
+// StartKnot runs knotd in the foreground on a free port and returns its
+// address; it is stopped when the test ends.
+func StartKnot(t testing.TB, zones []Zone) string {
+	t.Helper()
+	bin := Require(t, "knotd")
+	dir := t.TempDir()
+	port := FreePort(t)
+	var b strings.Builder
+	fmt.Fprintf(&b, `server:
+  listen: 127.0.0.1@%d
+  rundir: %[2]s
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: %[2]s/db
+template:
+  - id: default
+    zonefile-sync: -1
+    zonefile-load: whole
+    journal-content: none
+log:
+  - target: %[2]s/knot.log
+    any: info
+zone:
+`, port, dir)
+	for _, z := range zones {
+		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n", z.Origin, z.File)
+	}
+	conf := filepath.Join(dir, "knot.conf")
+	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start(t, exec.Command(bin, "-c", conf), filepath.Join(dir, "knot.log"))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitReady(t, addr, zones[0].Origin, filepath.Join(dir, "knot.log"))
+	return addr
+}
+
+func start(t testing.TB, cmd *exec.Cmd, logFile string) {
+	t.Helper()
+	out, err := os.Create(logFile + ".out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		out.Close()
+	})
+}
+
+// waitReady polls until the server answers the zone's SOA.
+func waitReady(t testing.TB, addr, origin, logFile string) {
+	t.Helper()
+	c := &dns.Client{Timeout: 200 * time.Millisecond}
+	m := new(dns.Msg).SetQuestion(origin, dns.TypeSOA)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if r, _, err := c.Exchange(m, addr); err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	logs, _ := os.ReadFile(logFile)
+	more, _ := os.ReadFile(logFile + ".out")
+	t.Fatalf("%s did not answer for %s within 15s; log:\n%s%s", addr, origin, logs, more)
+}

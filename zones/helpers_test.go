@@ -1,0 +1,109 @@
+package zones_test
+
+import (
+	"context"
+	"net"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"islet.dev/islet/zones"
+)
+
+// startServer serves set on a free loopback port (UDP and TCP) for the
+// length of the test and returns the address.
+func startServer(t testing.TB, set *zones.Set, cfg zones.Config) (string, *zones.Server) {
+	t.Helper()
+	srv, err := zones.New(cfg, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 2)
+	go func() { srv.ServePacket(ctx, pc); done <- struct{}{} }()
+	go func() { srv.ServeStream(ctx, ln); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		<-done
+		pc.Close()
+		ln.Close()
+	})
+	return pc.LocalAddr().String(), srv
+}
+
+func loadDir(t testing.TB, dir string) *zones.Set {
+	t.Helper()
+	set, diags, err := zones.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("load %s: %v\n%v", dir, err, diags)
+	}
+	return set
+}
+
+// exchange sends m over net ("udp" or "tcp") and returns the response.
+func exchange(t testing.TB, network, addr string, m *dns.Msg) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: network, Timeout: 2 * time.Second, UDPSize: 65535}
+	var r *dns.Msg
+	var err error
+	for i := 0; i < 3; i++ {
+		if r, _, err = c.Exchange(m, addr); err == nil {
+			return r
+		}
+	}
+	t.Fatalf("%s %s %s: %v", network, addr, m.Question[0].String(), err)
+	return nil
+}
+
+// render prints a response the way dig does, sections sorted so that
+// two servers' answers compare as RRsets. TTLs are kept.
+func render(r *dns.Msg) string {
+	var b strings.Builder
+	b.WriteString("rcode=" + dns.RcodeToString[r.Rcode])
+	flag := func(name string, on bool) {
+		if on {
+			b.WriteString(" " + name)
+		}
+	}
+	flag("aa", r.Authoritative)
+	flag("tc", r.Truncated)
+	flag("ra", r.RecursionAvailable)
+	flag("rd", r.RecursionDesired)
+	if opt := r.IsEdns0(); opt != nil {
+		b.WriteString(" edns")
+		flag("do", opt.Do())
+	}
+	b.WriteString("\n")
+	for _, sec := range []struct {
+		name string
+		rrs  []dns.RR
+	}{{"ANSWER", r.Answer}, {"AUTHORITY", r.Ns}, {"ADDITIONAL", r.Extra}} {
+		var lines []string
+		for _, rr := range sec.rrs {
+			if rr.Header().Rrtype == dns.TypeOPT {
+				continue
+			}
+			s := strings.Join(strings.Fields(rr.String()), " ")
+			name, rest, _ := strings.Cut(s, " ")
+			lines = append(lines, strings.ToLower(name)+" "+rest)
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		sort.Strings(lines)
+		b.WriteString(sec.name + ":\n  " + strings.Join(lines, "\n  ") + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,297 @@
+package zones_test
+
+import (
+	"encoding/binary"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"islet.dev/islet/zones"
+)
+
+func conformanceServer(t *testing.T, cfg zones.Config) string {
+	addr, _ := startServer(t, loadDir(t, "testdata/conformance"), cfg)
+	return addr
+}
+
+// rawUDP sends pkt and returns the response, or nil after a short wait.
+func rawUDP(t *testing.T, addr string, pkt []byte) []byte {
+	t.Helper()
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(pkt)
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	buf := make([]byte, 65535)
+	n, err := c.Read(buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+func TestMalformedQueries(t *testing.T) {
+	addr := conformanceServer(t, zones.Config{})
+	pack := func(m *dns.Msg) []byte {
+		m.Id = 0xbeef
+		p, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := pack(new(dns.Msg).SetQuestion("example.com.", dns.TypeA))
+	tests := []struct {
+		name  string
+		pkt   func() []byte
+		rcode int // -1: no response at all
+	}{
+		{"runt", func() []byte { return good[:11] }, -1},
+		{"a response is never answered", func() []byte { p := clone(good); p[2] |= 0x80; return p }, -1},
+		{"no question", func() []byte { p := clone(good[:12]); binary.BigEndian.PutUint16(p[4:], 0); return p }, dns.RcodeFormatError},
+		{"two questions", func() []byte { p := clone(good); binary.BigEndian.PutUint16(p[4:], 2); return p }, dns.RcodeFormatError},
+		{"question cut short", func() []byte { return good[:len(good)-2] }, dns.RcodeFormatError},
+		{"label too long", func() []byte { p := clone(good); p[12] = 64; return p }, dns.RcodeFormatError},
+		{"compressed question", func() []byte { p := clone(good[:12]); return append(p, 0xc0, 12, 0, 1, 0, 1) }, dns.RcodeFormatError},
+		{"answer in a query", func() []byte { p := clone(good); binary.BigEndian.PutUint16(p[6:], 1); return p }, dns.RcodeFormatError},
+		{"additional cut short", func() []byte { p := clone(good); binary.BigEndian.PutUint16(p[10:], 1); return append(p, 0, 0, 41) }, dns.RcodeFormatError},
+		{"two OPT records", func() []byte {
+			m := new(dns.Msg).SetQuestion("example.com.", dns.TypeA)
+			m.SetEdns0(1232, false)
+			m.Extra = append(m.Extra, m.Extra[0])
+			return pack(m)
+		}, dns.RcodeFormatError},
+		{"bad cookie length", func() []byte {
+			m := new(dns.Msg).SetQuestion("example.com.", dns.TypeA)
+			m.SetEdns0(1232, false)
+			m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0102030405"})
+			return pack(m)
+		}, dns.RcodeFormatError},
+		{"OPT as the question type", func() []byte { return pack(new(dns.Msg).SetQuestion("example.com.", dns.TypeOPT)) }, dns.RcodeFormatError},
+		{"class NONE", func() []byte { m := new(dns.Msg).SetQuestion("example.com.", dns.TypeA); m.Question[0].Qclass = dns.ClassNONE; return pack(m) }, dns.RcodeRefused},
+		{"TSIG without keys", func() []byte {
+			m := new(dns.Msg).SetQuestion("example.com.", dns.TypeA)
+			m.Extra = append(m.Extra, &dns.TSIG{Hdr: dns.RR_Header{Name: "key.", Rrtype: dns.TypeTSIG, Class: dns.ClassANY}, Algorithm: dns.HmacSHA256, MACSize: 0, TimeSigned: uint64(time.Now().Unix()), Fudge: 300, OrigId: 1})
+			return pack(m)
+		}, dns.RcodeNotAuth},
+		{"well formed", func() []byte { return good }, dns.RcodeSuccess},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := rawUDP(t, addr, tc.pkt())
+			if tc.rcode < 0 {
+				if resp != nil {
+					t.Fatalf("got a response to a packet that must be dropped: % x", resp)
+				}
+				return
+			}
+			if resp == nil {
+				t.Fatal("no response")
+			}
+			if id := binary.BigEndian.Uint16(resp); id != 0xbeef {
+				t.Errorf("id %#x, want 0xbeef", id)
+			}
+			if rc := int(resp[3] & 0xf); rc != tc.rcode&0xf {
+				t.Errorf("rcode %s, want %s", dns.RcodeToString[rc], dns.RcodeToString[tc.rcode])
+			}
+			if resp[2]&0x80 == 0 || resp[3]&0x80 != 0 {
+				t.Errorf("QR must be set and RA clear: flags % x", resp[2:4])
+			}
+		})
+	}
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+func TestCookiesAndNSID(t *testing.T) {
+	secret := [16]byte{1, 2, 3}
+	a := conformanceServer(t, zones.Config{NSID: "ns-a", CookieSecret: secret})
+	b := conformanceServer(t, zones.Config{CookieSecret: secret})
+	query := func(addr string) *dns.OPT {
+		m := new(dns.Msg).SetQuestion("example.com.", dns.TypeSOA)
+		m.SetEdns0(1232, false)
+		opt := m.IsEdns0()
+		opt.Option = append(opt.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0011223344556677"}, &dns.EDNS0_NSID{Code: dns.EDNS0NSID})
+		r := exchange(t, "udp", addr, m)
+		if r.IsEdns0() == nil {
+			t.Fatal("no OPT in the response to an EDNS query")
+		}
+		return r.IsEdns0()
+	}
+	cookie := func(opt *dns.OPT) string {
+		for _, o := range opt.Option {
+			if c, ok := o.(*dns.EDNS0_COOKIE); ok {
+				return c.Cookie
+			}
+		}
+		return ""
+	}
+	oa, ob := query(a), query(b)
+	ca, cb := cookie(oa), cookie(ob)
+	if len(ca) != 48 || ca[:16] != "0011223344556677" || ca[16:18] != "01" {
+		t.Fatalf("cookie %q: want the client cookie, then a 16-octet version 1 server cookie", ca)
+	}
+	// Same secret, same client, same second: the same server cookie.
+	if ca[24:32] == cb[24:32] && ca != cb {
+		t.Errorf("servers sharing a secret issued different cookies: %s %s", ca, cb)
+	}
+	var nsid string
+	for _, o := range oa.Option {
+		if n, ok := o.(*dns.EDNS0_NSID); ok {
+			nsid = n.Nsid
+		}
+	}
+	if nsid != "6e732d61" { // "ns-a" in hex
+		t.Errorf("NSID %q, want ns-a", nsid)
+	}
+	for _, o := range ob.Option {
+		if _, ok := o.(*dns.EDNS0_NSID); ok {
+			t.Error("NSID answered though none is configured")
+		}
+	}
+}
+
+func TestChaos(t *testing.T) {
+	addr := conformanceServer(t, zones.Config{Chaos: true, Identity: "host-1", Version: "islet"})
+	for name, want := range map[string]string{"id.server.": "host-1", "hostname.bind.": "host-1", "version.bind.": "islet", "VERSION.SERVER.": "islet"} {
+		m := new(dns.Msg).SetQuestion(name, dns.TypeTXT)
+		m.Question[0].Qclass = dns.ClassCHAOS
+		r := exchange(t, "udp", addr, m)
+		if len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[0] != want || r.Answer[0].Header().Class != dns.ClassCHAOS {
+			t.Errorf("%s: %v", name, r.Answer)
+		}
+	}
+	m := new(dns.Msg).SetQuestion("other.bind.", dns.TypeTXT)
+	m.Question[0].Qclass = dns.ClassCHAOS
+	if r := exchange(t, "udp", addr, m); r.Rcode != dns.RcodeRefused {
+		t.Errorf("other.bind CH TXT: %s", dns.RcodeToString[r.Rcode])
+	}
+}
+
+func TestTCPPipelining(t *testing.T) {
+	addr := conformanceServer(t, zones.Config{})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var batch []byte
+	names := []string{"example.com.", "www.example.com.", "nx.example.com.", "mail.example.com.", "x.dn.example.com."}
+	for i, name := range names {
+		m := new(dns.Msg).SetQuestion(name, dns.TypeA)
+		m.Id = uint16(100 + i)
+		p, _ := m.Pack()
+		batch = binary.BigEndian.AppendUint16(batch, uint16(len(p)))
+		batch = append(batch, p...)
+	}
+	c.Write(batch) // all at once: pipelined
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	for i, name := range names {
+		var l [2]byte
+		if _, err := readFull(c, l[:]); err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		buf := make([]byte, binary.BigEndian.Uint16(l[:]))
+		if _, err := readFull(c, buf); err != nil {
+			t.Fatal(err)
+		}
+		var r dns.Msg
+		if err := r.Unpack(buf); err != nil {
+			t.Fatal(err)
+		}
+		if r.Id != uint16(100+i) || r.Question[0].Name != name {
+			t.Errorf("response %d is for id %d %s", i, r.Id, r.Question[0].Name)
+		}
+	}
+}
+
+func readFull(c net.Conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := c.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func TestTCPIdleTimeoutAndLimit(t *testing.T) {
+	addr := conformanceServer(t, zones.Config{TCPIdleTimeout: 300 * time.Millisecond, TCPMaxConns: 2})
+	var conns []net.Conn
+	for i := 0; i < 3; i++ {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+		time.Sleep(20 * time.Millisecond) // accepted in order
+	}
+	// The third connection is over the limit: closed at once.
+	conns[2].SetReadDeadline(time.Now().Add(time.Second))
+	start := time.Now()
+	if _, err := conns[2].Read(make([]byte, 1)); err == nil || time.Since(start) > 250*time.Millisecond {
+		t.Errorf("connection over the limit: err=%v after %v", err, time.Since(start))
+	}
+	// An idle connection is closed after the idle timeout.
+	conns[0].SetReadDeadline(time.Now().Add(3 * time.Second))
+	start = time.Now()
+	_, err := conns[0].Read(make([]byte, 1))
+	if err == nil {
+		t.Fatal("idle connection got data")
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 2*time.Second {
+		t.Errorf("idle connection closed after %v, want about 300ms", d)
+	}
+}
+
+// TestReloadIsAtomic swaps between two versions of two zones whose data
+// point at each other while clients query; every answer must come whole
+// from one version.
+func TestReloadIsAtomic(t *testing.T) {
+	version := func(v string) *zones.Set {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "one.example"), []byte("$TTL 60\n@ SOA ns hm "+v+" 1 1 1 1\n NS ns\nns A 192.0.2.1\na CNAME v"+v+".two.example.\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "two.example"), []byte("$TTL 60\n@ SOA ns hm "+v+" 1 1 1 1\n NS ns\nns A 192.0.2.1\nv"+v+" TXT \""+v+"\"\n"), 0o644)
+		return loadDir(t, dir)
+	}
+	s1, s2 := version("1"), version("2")
+	addr, srv := startServer(t, s1, zones.Config{Minimal: true})
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; !stop.Load(); i++ {
+			if i%2 == 0 {
+				srv.Swap(s2)
+			} else {
+				srv.Swap(s1)
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}()
+	seen := map[string]int{}
+	for i := 0; i < 400; i++ {
+		r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("a.one.example.", dns.TypeTXT))
+		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 {
+			t.Fatalf("half-reloaded answer:\n%v", r)
+		}
+		seen[r.Answer[1].(*dns.TXT).Txt[0]]++
+	}
+	stop.Store(true)
+	wg.Wait()
+	if seen["1"] == 0 || seen["2"] == 0 {
+		t.Logf("versions seen: %v (swaps did not interleave with queries)", seen)
+	}
+}
