@@ -76,7 +76,11 @@ func TestMalformedQueries(t *testing.T) {
 			return pack(m)
 		}, dns.RcodeFormatError},
 		{"OPT as the question type", func() []byte { return pack(new(dns.Msg).SetQuestion("example.com.", dns.TypeOPT)) }, dns.RcodeFormatError},
-		{"class NONE", func() []byte { m := new(dns.Msg).SetQuestion("example.com.", dns.TypeA); m.Question[0].Qclass = dns.ClassNONE; return pack(m) }, dns.RcodeRefused},
+		{"class NONE", func() []byte {
+			m := new(dns.Msg).SetQuestion("example.com.", dns.TypeA)
+			m.Question[0].Qclass = dns.ClassNONE
+			return pack(m)
+		}, dns.RcodeRefused},
 		{"TSIG without keys", func() []byte {
 			m := new(dns.Msg).SetQuestion("example.com.", dns.TypeA)
 			m.Extra = append(m.Extra, &dns.TSIG{Hdr: dns.RR_Header{Name: "key.", Rrtype: dns.TypeTSIG, Class: dns.ClassANY}, Algorithm: dns.HmacSHA256, MACSize: 0, TimeSigned: uint64(time.Now().Unix()), Fudge: 300, OrigId: 1})
