@@ -72,6 +72,10 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 			errorf(p.file, p.line, "%s: type %s cannot appear in a zone", h.Name, dns.TypeToString[h.Rrtype])
 			continue
 		}
+		if err := roundTrip(p.rr); err != nil {
+			errorf(p.file, p.line, "%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)
+			continue
+		}
 		n := z.ensureNode(w, strings.ToLower(h.Name))
 		n.add(p, warnf)
 		z.count++
@@ -159,4 +163,32 @@ func (z *Zone) link() {
 
 func rrText(rr dns.RR) string {
 	return strings.Join(strings.Fields(rr.String()), " ")
+}
+
+// roundTrip packs and unpacks a record: the parser accepts a few records
+// (an empty DNAME target, say) that would go out as malformed packets.
+func roundTrip(rr dns.RR) error {
+	buf := make([]byte, dns.Len(rr)+256)
+	n, err := dns.PackRR(rr, buf, 0, nil, false)
+	if err != nil {
+		return err
+	}
+	back, _, err := dns.UnpackRR(buf[:n], 0)
+	if err != nil {
+		return err
+	}
+	if back.Header().Rdlength == 0 && !emptyRdataAllowed(rr.Header().Rrtype) {
+		return fmt.Errorf("empty")
+	}
+	return nil
+}
+
+// emptyRdataAllowed lists the types whose RDATA may be empty.
+func emptyRdataAllowed(t uint16) bool {
+	switch t {
+	case dns.TypeNULL, dns.TypeAPL, dns.TypeOPT, dns.TypeCSYNC, dns.TypeZONEMD:
+		return true
+	}
+	_, known := dns.TypeToRR[t]
+	return !known
 }

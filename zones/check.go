@@ -16,7 +16,7 @@ func (z *Zone) check() Diagnostics {
 		}
 	}
 	if !z.apex.has(dns.TypeNS) {
-		report(Error, z.apex.sets[0].line, "no NS records at the zone apex %s", z.Origin)
+		report(Error, z.apex.firstLine(), "no NS records at the zone apex %s", z.Origin)
 	}
 	names := make([]string, 0, len(z.nodes))
 	for w := range z.nodes {
@@ -122,4 +122,12 @@ func onlyAddresses(n *node) bool {
 		}
 	}
 	return true
+}
+
+// firstLine is the line of the node's first record, 0 if it has none.
+func (n *node) firstLine() int {
+	if len(n.sets) == 0 {
+		return 0
+	}
+	return n.sets[0].line
 }

@@ -1,0 +1,40 @@
+# make test: install the Debian peers the tests talk to when missing, then
+# run every test: the fast ones (with the race detector) and the ones that
+# compare islet with NSD and Knot (build tag "peers").
+GO ?= go
+PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf
+PEER_COMMANDS := nsd knotd dig dnsperf
+
+.PHONY: test test-fast peers fuzz bench
+
+test: peers
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	$(GO) test -tags peers -count=1 ./...
+
+test-fast:
+	$(GO) test ./...
+
+peers:
+	@missing=0; for c in $(PEER_COMMANDS); do \
+	  PATH="$$PATH:/usr/sbin:/sbin" command -v $$c >/dev/null || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing test peers: $(PEER_PACKAGES)"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PEER_PACKAGES) >/dev/null; \
+	  elif command -v sudo >/dev/null; then \
+	    sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends $(PEER_PACKAGES) >/dev/null; \
+	  else \
+	    echo "warning: $(PEER_PACKAGES) missing and not root: peer tests will be skipped"; \
+	  fi; \
+	fi
+
+# make fuzz: each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	cd zones && $(GO) test -run XXX -fuzz FuzzHandle -fuzztime $(FUZZTIME) .
+	cd zones && $(GO) test -run XXX -fuzz FuzzLoadZone -fuzztime $(FUZZTIME) .
+
+bench:
+	bench/dns.sh

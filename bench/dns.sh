@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# bench/dns.sh: islet against NSD on the same zone, side by side.
+#
+# 1. Speed: dnsperf sends a mixed query file (hits, CNAME, NXDOMAIN,
+#    NODATA, referral, wildcard) to islet and to NSD in alternation,
+#    ROUNDS times; each server is pinned to CPU 0 and dnsperf to CPU 1.
+#    Prints each run, the median QPS of each, the ratio islet/NSD and the
+#    server CPU time per query.
+# 2. Memory and load time: both load a zone of BIG records; prints the RSS
+#    once serving (and after every name has been asked) and the time from
+#    start to the first answer.
+#
+# Environment: ROUNDS (3), DURATION seconds per run (10), HOSTS in the
+# speed zone (400, about 1.7k records), BIG records (100000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+HOSTS=${HOSTS:-400}
+BIG=${BIG:-100000}
+export PATH="$PATH:/usr/sbin:/sbin"
+for c in nsd dnsperf dig taskset; do
+  command -v $c >/dev/null || { echo "bench/dns.sh needs $c (apt-get install nsd dnsperf bind9-dnsutils util-linux)"; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+go build -o "$work/islet" ./cmd/islet
+
+# gen_zone DIR HOSTS: a zone of HOSTS hosts with A, AAAA, MX, TXT, some
+# CNAMEs, delegations with glue and a wildcard.
+gen_zone() {
+  mkdir -p "$1"
+  awk -v n="$2" 'BEGIN {
+    print "$ORIGIN bench.example.\n$TTL 3600"
+    print "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\nns2 A 192.0.2.2"
+    print "@ MX 10 mail\nmail A 192.0.2.25\n*.wild A 192.0.2.99"
+    for (i = 0; i < n; i++) {
+      printf "h%d A 10.%d.%d.%d\nh%d AAAA 2001:db8::%x\nh%d MX 10 mail\nh%d TXT \"host %d\"\n", i, int(i/65536)%256, int(i/256)%256, i%256, i, i, i, i, i
+      if (i % 10 == 0) printf "c%d CNAME h%d\n", i, i
+      if (i % 20 == 0) printf "d%d NS ns.d%d\nns.d%d A 10.200.%d.%d\n", i, i, i, int(i/256)%256, i%256
+    }
+  }' > "$1/bench.example.zone"
+}
+
+# gen_queries FILE HOSTS: the mixed query file.
+gen_queries() {
+  awk -v n="$2" 'BEGIN {
+    srand(1)
+    for (k = 0; k < 20000; k++) {
+      i = int(rand() * n); r = rand()
+      if (r < 0.40) printf "h%d.bench.example A\n", i
+      else if (r < 0.50) printf "h%d.bench.example AAAA\n", i
+      else if (r < 0.60) printf "c%d.bench.example A\n", int(i/10)*10
+      else if (r < 0.72) printf "nx%d.bench.example A\n", i
+      else if (r < 0.82) printf "h%d.bench.example SRV\n", i
+      else if (r < 0.90) printf "www.d%d.bench.example A\n", int(i/20)*20
+      else if (r < 0.95) printf "x%d.wild.bench.example A\n", i
+      else printf "bench.example MX\n"
+    }
+  }' > "$1"
+}
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_answer() { # PORT ZONE: until the server answers; prints milliseconds waited
+  local start=$(date +%s%N)
+  for _ in $(seq 1 3000); do
+    if dig +time=1 +tries=1 +short @127.0.0.1 -p "$1" "$2" SOA 2>/dev/null | grep -q .; then
+      echo $(( ($(date +%s%N) - start) / 1000000 )); return 0
+    fi
+    sleep 0.01
+  done
+  echo "server on port $1 never answered" >&2; return 1
+}
+
+start_islet() { # ZONEDIR PORT
+  taskset -c 0 env GOMAXPROCS=1 "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn >"$work/islet.log" 2>&1 &
+  echo $!
+}
+
+start_nsd() { # ZONEDIR PORT
+  local conf="$work/nsd-$2.conf"
+  cat > "$conf" <<CONF
+server:
+  ip-address: 127.0.0.1@$2
+  username: ""
+  chroot: ""
+  database: ""
+  zonelistfile: "$work/zone.list.$2"
+  xfrdfile: "$work/xfrd.state.$2"
+  pidfile: "$work/nsd.pid.$2"
+  logfile: "$work/nsd.log"
+  server-count: 1
+  rrl-ratelimit: 0
+  verbosity: 0
+remote-control:
+  control-enable: no
+zone:
+  name: bench.example
+  zonefile: "$1/bench.example.zone"
+CONF
+  taskset -c 0 nsd -d -c "$conf" >/dev/null 2>&1 &
+  echo $!
+}
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# nsd forks a server child; measure the whole process tree.
+tree_pids() { echo "$1"; pgrep -P "$1" || true; }
+tree_ticks() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
+tree_rss() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(rss_kib "$p"))); done; echo $t; }
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "== speed: $HOSTS hosts, $ROUNDS rounds of ${DURATION}s, server on CPU 0, dnsperf on CPU 1"
+gen_zone "$work/speed" "$HOSTS"
+gen_queries "$work/queries" "$HOSTS"
+echo "zone: $(grep -vc '^\$' "$work/speed/bench.example.zone") records; queries: mixed (hits, CNAME, NXDOMAIN, NODATA, referral, wildcard)"
+pi=$(port); pn=$(port)
+ipid=$(start_islet "$work/speed" "$pi"); pids+=("$ipid")
+npid=$(start_nsd "$work/speed" "$pn"); pids+=("$npid")
+wait_answer "$pi" bench.example >/dev/null
+wait_answer "$pn" bench.example >/dev/null
+hz=$(getconf CLK_TCK)
+: > "$work/qps.islet"; : > "$work/qps.nsd"; : > "$work/us.islet"; : > "$work/us.nsd"
+run() { # NAME PORT PID
+  local t0 t1 out qps
+  t0=$(tree_ticks "$3")
+  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$2" -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1)
+  t1=$(tree_ticks "$3")
+  qps=$(echo "$out" | awk '/Queries per second/ {printf "%.0f", $4}')
+  local sent=$(echo "$out" | awk '/Queries completed/ {print $3}')
+  local lost=$(echo "$out" | awk '/Queries lost/ {print $3}')
+  local us=$(awk -v t=$((t1 - t0)) -v hz="$hz" -v n="$sent" 'BEGIN {printf "%.2f", t / hz * 1e6 / n}')
+  echo "$qps" >> "$work/qps.$1"; echo "$us" >> "$work/us.$1"
+  printf '  %-6s %8s qps  %6s us CPU/query  lost %s\n' "$1" "$qps" "$us" "$lost"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  echo "round $r"
+  if (( r % 2 )); then run islet "$pi" "$ipid"; run nsd "$pn" "$npid"; else run nsd "$pn" "$npid"; run islet "$pi" "$ipid"; fi
+done
+mi=$(median < "$work/qps.islet"); mn=$(median < "$work/qps.nsd")
+ui=$(sort -n "$work/us.islet" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+un=$(sort -n "$work/us.nsd" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "median: islet $mi qps, nsd $mn qps; islet/nsd = $(awk -v a="$mi" -v b="$mn" 'BEGIN {printf "%.2f", a/b}')"
+echo "server CPU per query (median): islet $ui us, nsd $un us"
+kill "$ipid" "$npid"; wait "$ipid" "$npid" 2>/dev/null || true
+
+echo "== memory and load time: $BIG records"
+gen_zone "$work/big" $((BIG / 5))
+echo "zone: $(grep -vc '^\$' "$work/big/bench.example.zone") records"
+gen_queries "$work/bigq" $((BIG / 5))
+awk -v n=$((BIG / 5)) 'BEGIN {for (i = 0; i < n; i++) printf "h%d.bench.example A\nh%d.bench.example TXT\n", i, i}' > "$work/allq"
+for name in islet nsd; do
+  p=$(port)
+  if [ $name = islet ]; then pid=$(start_islet "$work/big" "$p"); else pid=$(start_nsd "$work/big" "$p"); fi
+  pids+=("$pid")
+  ms=$(wait_answer "$p" bench.example)
+  sleep 1
+  rss0=$(tree_rss "$pid")
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$work/allq" -n 1 -c 8 -q 200 >/dev/null 2>&1
+  rss1=$(tree_rss "$pid")
+  printf '  %-6s load %5d ms   RSS serving %6d KiB   after every name asked %6d KiB\n' $name "$ms" "$rss0" "$rss1"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done

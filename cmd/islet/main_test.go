@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// buildIslet compiles the command once per test binary run.
+func buildIslet(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "islet")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestCheck(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", "../../examples/homepage"}, &out, &errb); code != 0 {
+		t.Fatalf("check of the example exited %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "zone example.org.") {
+		t.Errorf("output: %q", out.String())
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\nns A 192.0.2.1\n"), 0o644)
+	out.Reset()
+	errb.Reset()
+	if code := run([]string{"check", dir}, &out, &errb); code != 1 {
+		t.Fatalf("check of a bad zone exited %d", code)
+	}
+	if want := "bad.example:2: error: no NS records at the zone apex bad.example."; !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr %q lacks %q", errb.String(), want)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"serve"}, {"run"}, {"check"}} {
+		var out, errb bytes.Buffer
+		if code := run(args, &out, &errb); code != 2 {
+			t.Errorf("%v exited %d, want 2", args, code)
+		}
+	}
+}
+
+// TestServeReload runs "islet serve", checks the printed instructions,
+// reloads with SIGHUP, and checks that a broken zone keeps the old data.
+func TestServeReload(t *testing.T) {
+	bin := buildIslet(t)
+	dir := t.TempDir()
+	zone := func(serial, txt string) string {
+		return "$TTL 60\n@ SOA ns hm " + serial + " 2 3 4 5\n NS ns\nns A 192.0.2.1\ninfo TXT \"" + txt + "\"\n"
+	}
+	file := filepath.Join(dir, "reload.example")
+	os.WriteFile(file, []byte(zone("1", "first")), 0o644)
+	cmd := exec.Command(bin, "serve", "--zones", dir, "--dns", "127.0.0.1:0")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	sc := bufio.NewScanner(stdout)
+	var addr string
+	re := regexp.MustCompile(`dig @(\S+) -p (\d+) reload.example. SOA`)
+	deadline := time.After(10 * time.Second)
+	lines := make(chan string)
+	go func() {
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	for addr == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("islet exited: %s", stderr.String())
+			}
+			if m := re.FindStringSubmatch(l); m != nil {
+				addr = m[1] + ":" + m[2]
+			}
+		case <-deadline:
+			t.Fatalf("no dig line printed; stderr: %s", stderr.String())
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	txt := func() string {
+		c := &dns.Client{Timeout: time.Second}
+		r, _, err := c.Exchange(new(dns.Msg).SetQuestion("info.reload.example.", dns.TypeTXT), addr)
+		if err != nil || len(r.Answer) == 0 {
+			t.Fatalf("query: %v %v", err, r)
+		}
+		return r.Answer[0].(*dns.TXT).Txt[0]
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		for i := 0; i < 100; i++ {
+			if txt() == want {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("TXT never became %q (is %q); stderr:\n%s", want, txt(), stderr.String())
+	}
+	waitFor("first")
+	os.WriteFile(file, []byte(zone("2", "second")), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitFor("second")
+	os.WriteFile(file, []byte("$TTL 60\n@ SOA ns hm 3 2 3 4 5\ninfo TXT \"broken\"\n"), 0o644)
+	cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(300 * time.Millisecond)
+	if got := txt(); got != "second" {
+		t.Fatalf("after a broken reload TXT is %q, want the old %q", got, "second")
+	}
+	if !strings.Contains(stderr.String(), "no NS records at the zone apex") || !strings.Contains(stderr.String(), "reload failed") {
+		t.Errorf("the failed reload was not logged with its reason:\n%s", stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer written by exec's copying goroutine and
+// read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

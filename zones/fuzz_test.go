@@ -1,0 +1,107 @@
+package zones
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"testing"
+	"testing/fstest"
+
+	"github.com/miekg/dns"
+)
+
+// FuzzHandle feeds arbitrary packets to the query path over UDP and TCP
+// rules. It must never panic, answer only with well-formed messages that
+// carry the query's ID, and keep UDP answers within the size asked for.
+func FuzzHandle(f *testing.F) {
+	set, _, err := LoadDir("testdata/conformance")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, q := range []struct {
+		name string
+		t    uint16
+	}{{"example.com.", dns.TypeMX}, {"x.wild.example.com.", dns.TypeA}, {"x.dn.example.com.", dns.TypeA},
+		{"big.example.com.", dns.TypeTXT}, {"host.deleg.example.com.", dns.TypeA}, {"nx.example.com.", dns.TypeAAAA}} {
+		m := new(dns.Msg).SetQuestion(q.name, q.t)
+		p, _ := m.Pack()
+		f.Add(p, false)
+		m.SetEdns0(1232, true)
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0011223344556677"}, &dns.EDNS0_NSID{Code: dns.EDNS0NSID})
+		p, _ = m.Pack()
+		f.Add(p, true)
+	}
+	srv, err := New(Config{NSID: "fuzz", Chaos: true, Identity: "id", Version: "v"}, set)
+	if err != nil {
+		f.Fatal(err)
+	}
+	sc := newScratch()
+	client := netip.MustParseAddr("2001:db8::1")
+	f.Fuzz(func(t *testing.T, pkt []byte, tcp bool) {
+		resp := srv.handle(pkt, make([]byte, 0, 512), sc, client, tcp)
+		if resp == nil {
+			return
+		}
+		if len(pkt) < 12 {
+			t.Fatal("answered a runt packet")
+		}
+		var m dns.Msg
+		if err := m.Unpack(resp); err != nil {
+			t.Fatalf("response does not unpack: %v\n% x", err, resp)
+		}
+		if m.Id != binary.BigEndian.Uint16(pkt) || !m.Response {
+			t.Fatalf("response id %d / QR %v for query id %d", m.Id, m.Response, binary.BigEndian.Uint16(pkt))
+		}
+		if !tcp {
+			var q query
+			var lower [256]byte
+			limit := 512
+			if parseQuery(pkt, &q, lower[:]) == nil && q.edns {
+				limit = max(512, min(int(q.udpSize), srv.cfg.MaxUDPSize))
+			}
+			if len(resp) > limit {
+				t.Fatalf("UDP response of %d octets over the limit %d", len(resp), limit)
+			}
+		}
+	})
+}
+
+// FuzzLoadZone loads arbitrary zone text. Loading must never panic; a
+// zone that loads must answer queries for its names without panicking.
+func FuzzLoadZone(f *testing.F) {
+	f.Add("$TTL 300\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n*.w CNAME @\nd DNAME x.\n")
+	f.Add("$ORIGIN example.org.\n@ 60 IN SOA ns hm (1 2 3 4 5)\n NS ns.sub\nsub NS ns.sub\nns.sub A 192.0.2.1\n$GENERATE 1-5 h$ A 192.0.2.$\n")
+	f.Add("@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns AAAA ::1\nt TXT \"a;b\" (\n \"c\" )\nu TYPE65280 \\# 2 0102\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		fsys := fstest.MapFS{"example.org.zone": {Data: []byte(text)}}
+		set, diags, err := LoadFS(fsys, "zones")
+		if (err == nil) == diags.HasErrors() {
+			t.Fatalf("err %v but HasErrors %v", err, diags.HasErrors())
+		}
+		if set == nil {
+			return
+		}
+		srv, err := New(Config{}, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := newScratch()
+		for _, z := range set.Zones() {
+			for _, rr := range z.RRs() {
+				for _, name := range []string{rr.Header().Name, "x." + rr.Header().Name} {
+					for _, qt := range []uint16{dns.TypeA, rr.Header().Rrtype, dns.TypeANY} {
+						p, err := new(dns.Msg).SetQuestion(name, qt).Pack()
+						if err != nil {
+							continue
+						}
+						if resp := srv.handle(p, nil, sc, netip.Addr{}, false); resp != nil {
+							var m dns.Msg
+							if err := m.Unpack(resp); err != nil {
+								t.Fatalf("%s %d: response does not unpack: %v", name, qt, err)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
