@@ -1,0 +1,74 @@
+package appliance
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TestRunServesAndReloads starts the appliance on a free port, asks it
+// over UDP and TCP, reloads it through the channel and stops it.
+func TestRunServesAndReloads(t *testing.T) {
+	dir := t.TempDir()
+	write := func(txt string) {
+		os.WriteFile(filepath.Join(dir, "run.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nt TXT \""+txt+"\"\n"), 0o644)
+	}
+	write("old")
+	ready := make(chan Ready, 1)
+	reload := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{ZonesDir: dir, DNSAddr: "127.0.0.1:0", UDPSockets: 2, Reload: reload, Ready: func(r Ready) { ready <- r }})
+	}()
+	var r Ready
+	select {
+	case r = <-ready:
+	case err := <-done:
+		t.Fatalf("Run returned early: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("not ready")
+	}
+	ask := func(network string) string {
+		c := &dns.Client{Net: network, Timeout: time.Second}
+		m, _, err := c.Exchange(new(dns.Msg).SetQuestion("t.run.example.", dns.TypeTXT), r.DNS.String())
+		if err != nil || len(m.Answer) != 1 {
+			t.Fatalf("%s: %v %v", network, err, m)
+		}
+		return m.Answer[0].(*dns.TXT).Txt[0]
+	}
+	if ask("udp") != "old" || ask("tcp") != "old" {
+		t.Fatal("wrong data")
+	}
+	write("new")
+	reload <- struct{}{}
+	deadline := time.Now().Add(3 * time.Second)
+	for ask("udp") != "new" {
+		if time.Now().After(deadline) {
+			t.Fatal("reload not seen")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+}
+
+func TestRunRefusesBadZones(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.example"), []byte("@ 60 SOA ns hm 1 2 3 4 5\n"), 0o644)
+	err := Run(context.Background(), Options{ZonesDir: dir, DNSAddr: "127.0.0.1:0"})
+	if err == nil {
+		t.Fatal("bad zones served")
+	}
+}
