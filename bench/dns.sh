@@ -25,7 +25,7 @@ done
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; sleep 0.5; rm -rf "$work" 2>/dev/null || true; }
 trap cleanup EXIT
 
 go build -o "$work/islet" ./cmd/islet
@@ -107,10 +107,11 @@ CONF
   echo $!
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# utime + stime; the command name in stat may hold spaces ("nsd: server 1").
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-# nsd forks a server child; measure the whole process tree.
-tree_pids() { echo "$1"; pgrep -P "$1" || true; }
+# nsd forks main and server processes; measure the whole process tree.
+tree_pids() { echo "$1"; for c in $(pgrep -P "$1" || true); do tree_pids "$c"; done; }
 tree_ticks() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
 tree_rss() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(rss_kib "$p"))); done; echo $t; }
 
@@ -151,10 +152,9 @@ echo "server CPU per query (median): islet $ui us, nsd $un us"
 kill "$ipid" "$npid"; wait "$ipid" "$npid" 2>/dev/null || true
 
 echo "== memory and load time: $BIG records"
-gen_zone "$work/big" $((BIG / 5))
+gen_zone "$work/big" $((BIG * 10 / 42))
 echo "zone: $(grep -vc '^\$' "$work/big/bench.example.zone") records"
-gen_queries "$work/bigq" $((BIG / 5))
-awk -v n=$((BIG / 5)) 'BEGIN {for (i = 0; i < n; i++) printf "h%d.bench.example A\nh%d.bench.example TXT\n", i, i}' > "$work/allq"
+awk -v n=$((BIG * 10 / 42)) 'BEGIN {for (i = 0; i < n; i++) printf "h%d.bench.example A\nh%d.bench.example TXT\n", i, i}' > "$work/allq"
 for name in islet nsd; do
   p=$(port)
   if [ $name = islet ]; then pid=$(start_islet "$work/big" "$p"); else pid=$(start_nsd "$work/big" "$p"); fi

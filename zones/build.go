@@ -49,6 +49,7 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 	z.apex = &node{name: origin, wire: ow, isApex: true}
 	z.nodes[ow] = z.apex
 
+	var scratch []byte
 	for _, p := range rrs {
 		h := p.rr.Header()
 		if h.Class != dns.ClassINET {
@@ -72,7 +73,7 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 			errorf(p.file, p.line, "%s: type %s cannot appear in a zone", h.Name, dns.TypeToString[h.Rrtype])
 			continue
 		}
-		if err := roundTrip(p.rr); err != nil {
+		if scratch, err = checkRdata(p.rr, scratch); err != nil {
 			errorf(p.file, p.line, "%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)
 			continue
 		}
@@ -165,22 +166,26 @@ func rrText(rr dns.RR) string {
 	return strings.Join(strings.Fields(rr.String()), " ")
 }
 
-// roundTrip packs and unpacks a record: the parser accepts a few records
-// (an empty DNAME target, say) that would go out as malformed packets.
-func roundTrip(rr dns.RR) error {
-	buf := make([]byte, dns.Len(rr)+256)
-	n, err := dns.PackRR(rr, buf, 0, nil, false)
+// checkRdata packs a record: the parser accepts records with empty RDATA
+// (meant for dynamic updates; "x DNAME" with no target, say) that would
+// go out as malformed packets.
+func checkRdata(rr dns.RR, buf []byte) ([]byte, error) {
+	if need := dns.Len(rr) + 256; cap(buf) < need {
+		buf = make([]byte, need)
+	}
+	buf = buf[:cap(buf)]
+	end, err := dns.PackRR(rr, buf, 0, nil, false)
 	if err != nil {
-		return err
+		return buf, err
 	}
-	back, _, err := dns.UnpackRR(buf[:n], 0)
-	if err != nil {
-		return err
+	owner, err := dns.PackDomainName(rr.Header().Name, buf[end:], 0, nil, false)
+	if err != nil || owner+10 > end {
+		return buf, fmt.Errorf("cannot pack")
 	}
-	if back.Header().Rdlength == 0 && !emptyRdataAllowed(rr.Header().Rrtype) {
-		return fmt.Errorf("empty")
+	if end == owner+10 && !emptyRdataAllowed(rr.Header().Rrtype) {
+		return buf, fmt.Errorf("empty")
 	}
-	return nil
+	return buf, nil
 }
 
 // emptyRdataAllowed lists the types whose RDATA may be empty.
