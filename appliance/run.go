@@ -15,8 +15,8 @@ import (
 // Options are the boot-time settings of a running appliance.
 type Options struct {
 	ZonesDir   string
-	DNSAddr    string // host:port for UDP and TCP
-	UDPSockets int    // SO_REUSEPORT sockets; GOMAXPROCS when 0
+	DNSAddrs   []string // host:port to serve on, UDP and TCP each
+	UDPSockets int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
 	DNS        zones.Config
 	Logger     *slog.Logger
 	// Reload asks for the zones to be read again (SIGHUP). A directory
@@ -28,7 +28,7 @@ type Options struct {
 
 // Ready tells where a started appliance can be reached.
 type Ready struct {
-	DNS   net.Addr // the UDP address; TCP listens on the same
+	DNS   []net.Addr // the UDP addresses; TCP listens on the same
 	Zones []*zones.Zone
 }
 
@@ -53,17 +53,27 @@ func Run(ctx context.Context, opt Options) error {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	pcs, err := listenUDP(ctx, opt.DNSAddr, n)
-	if err != nil {
-		return fmt.Errorf("dns: %w", err)
+	if len(opt.DNSAddrs) == 0 {
+		return errors.New("dns: no address to serve on")
 	}
-	defer closeAll(pcs)
-	ln, err := listenTCP(ctx, pcs[0].LocalAddr().String())
-	if err != nil {
-		return fmt.Errorf("dns: %w", err)
+	var pcs []net.PacketConn
+	var lns []net.Listener
+	var bound []net.Addr
+	defer func() { closeAll(pcs, lns) }()
+	for _, addr := range opt.DNSAddrs {
+		udp, err := listenUDP(ctx, addr, n)
+		if err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+		pcs = append(pcs, udp...)
+		ln, err := listenTCP(ctx, udp[0].LocalAddr().String())
+		if err != nil {
+			return fmt.Errorf("dns: %w", err)
+		}
+		lns = append(lns, ln)
+		bound = append(bound, udp[0].LocalAddr())
+		log.Info("dns listening", "component", "dns", "udp", udp[0].LocalAddr().String(), "tcp", ln.Addr().String(), "udp_sockets", n)
 	}
-	defer ln.Close()
-	log.Info("dns listening", "component", "dns", "udp", pcs[0].LocalAddr().String(), "tcp", ln.Addr().String(), "udp_sockets", n)
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -80,9 +90,11 @@ func Run(ctx context.Context, opt Options) error {
 	for _, pc := range pcs {
 		serve(func() error { return srv.ServePacket(ctx, pc) })
 	}
-	serve(func() error { return srv.ServeStream(ctx, ln) })
+	for _, ln := range lns {
+		serve(func() error { return srv.ServeStream(ctx, ln) })
+	}
 	if opt.Ready != nil {
-		opt.Ready(Ready{DNS: pcs[0].LocalAddr(), Zones: set.Zones()})
+		opt.Ready(Ready{DNS: bound, Zones: set.Zones()})
 	}
 	for done := false; !done; {
 		select {
@@ -123,8 +135,11 @@ func loadZones(dir string, log *slog.Logger) (*zones.Set, error) {
 	return set, nil
 }
 
-func closeAll(pcs []net.PacketConn) {
+func closeAll(pcs []net.PacketConn, lns []net.Listener) {
 	for _, pc := range pcs {
 		pc.Close()
+	}
+	for _, ln := range lns {
+		ln.Close()
 	}
 }

@@ -23,7 +23,7 @@ func TestRunServesAndReloads(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{ZonesDir: dir, DNSAddr: "127.0.0.1:0", UDPSockets: 2, Reload: reload, Ready: func(r Ready) { ready <- r }})
+		done <- Run(ctx, Options{ZonesDir: dir, DNSAddrs: []string{"127.0.0.1:0", "[::1]:0"}, UDPSockets: 2, Reload: reload, Ready: func(r Ready) { ready <- r }})
 	}()
 	var r Ready
 	select {
@@ -33,9 +33,12 @@ func TestRunServesAndReloads(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("not ready")
 	}
+	if len(r.DNS) != 2 {
+		t.Fatalf("listening on %v, want two addresses", r.DNS)
+	}
 	ask := func(network string) string {
 		c := &dns.Client{Net: network, Timeout: time.Second}
-		m, _, err := c.Exchange(new(dns.Msg).SetQuestion("t.run.example.", dns.TypeTXT), r.DNS.String())
+		m, _, err := c.Exchange(new(dns.Msg).SetQuestion("t.run.example.", dns.TypeTXT), r.DNS[len(r.DNS)-1].String())
 		if err != nil || len(m.Answer) != 1 {
 			t.Fatalf("%s: %v %v", network, err, m)
 		}
@@ -67,7 +70,7 @@ func TestRunServesAndReloads(t *testing.T) {
 func TestRunRefusesBadZones(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "bad.example"), []byte("@ 60 SOA ns hm 1 2 3 4 5\n"), 0o644)
-	err := Run(context.Background(), Options{ZonesDir: dir, DNSAddr: "127.0.0.1:0"})
+	err := Run(context.Background(), Options{ZonesDir: dir, DNSAddrs: []string{"127.0.0.1:0"}})
 	if err == nil {
 		t.Fatal("bad zones served")
 	}

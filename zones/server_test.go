@@ -1,10 +1,12 @@
 package zones_test
 
 import (
+	"context"
 	"encoding/binary"
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -297,5 +299,31 @@ func TestReloadIsAtomic(t *testing.T) {
 	wg.Wait()
 	if seen["1"] == 0 || seen["2"] == 0 {
 		t.Logf("versions seen: %v (swaps did not interleave with queries)", seen)
+	}
+}
+
+// TestWildcardAddressReplies: bound to 0.0.0.0, the server answers from
+// the address each query was sent to (127.0.0.2 here), or a client's
+// connected socket would drop the reply.
+func TestWildcardAddressReplies(t *testing.T) {
+	pc, err := net.ListenPacket("udp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	srv, err := zones.New(zones.Config{}, loadDir(t, "testdata/conformance"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.ServePacket(ctx, pc); close(done) }()
+	defer func() { cancel(); <-done; pc.Close() }()
+	for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+		addr := net.JoinHostPort(ip, strconv.Itoa(port))
+		r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("example.com.", dns.TypeSOA))
+		if len(r.Answer) != 1 {
+			t.Errorf("%s: %v", addr, r)
+		}
 	}
 }

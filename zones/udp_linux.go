@@ -32,6 +32,11 @@ type batchConn struct {
 	iovOut  [udpBatch]unix.Iovec
 	names   [udpBatch]unix.RawSockaddrInet6
 	bufs    [udpBatch][]byte
+	// On a socket bound to the unspecified address, each datagram's
+	// destination (IP_PKTINFO) is read and handed back on the reply, so
+	// that a multi-homed host answers from the address it was asked on.
+	pktinfo bool
+	ctrl    [udpBatch][64]byte
 }
 
 const shutdownPoll = 200_000 // µs between looks at ctx while idle
@@ -47,6 +52,15 @@ func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
 		return fmt.Errorf("set receive timeout: %w", err)
 	}
 	c := &batchConn{fd: fd}
+	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok && la.IP.IsUnspecified() {
+		c.pktinfo = true
+		unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1) // fails on IPv6-only sockets
+		if la.IP.To4() == nil {
+			if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1); err != nil {
+				return fmt.Errorf("set IPV6_RECVPKTINFO: %w", err)
+			}
+		}
+	}
 	for i := range c.in {
 		c.bufs[i] = make([]byte, udpReadBuf)
 		c.iovIn[i].Base = &c.bufs[i][0]
@@ -83,6 +97,8 @@ func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
 			c.iovOut[k].SetLen(len(r))
 			c.out[k].hdr.Name = m.hdr.Name
 			c.out[k].hdr.Namelen = m.hdr.Namelen
+			c.out[k].hdr.Control = m.hdr.Control
+			c.out[k].hdr.Controllen = m.hdr.Controllen
 			k++
 		}
 		c.send(k)
@@ -94,6 +110,10 @@ func (c *batchConn) recv() (int, error) {
 		c.iovIn[i].SetLen(udpReadBuf)
 		c.in[i].hdr.Namelen = unix.SizeofSockaddrInet6
 		c.in[i].hdr.Flags = 0
+		if c.pktinfo {
+			c.in[i].hdr.Control = &c.ctrl[i][0]
+			c.in[i].hdr.SetControllen(len(c.ctrl[i]))
+		}
 	}
 	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.in[0])), udpBatch, unix.MSG_WAITFORONE, 0, 0)
 	if errno != 0 {

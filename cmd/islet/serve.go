@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,7 +32,7 @@ type serveFlags struct {
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.dns, "dns", "127.0.0.1:5353", "`ADDR` to serve DNS on, UDP and TCP")
+	fs.StringVar(&f.dns, "dns", "127.0.0.1:5353", "`ADDR`s to serve DNS on, UDP and TCP, comma-separated (e.g. 192.0.2.1:53,[2001:db8::1]:53)")
 	fs.BoolVar(&f.minimal, "minimal", false, "minimal responses: no NS RRset and addresses in positive answers")
 	fs.IntVar(&f.ednsSize, "edns-size", 1232, "largest EDNS(0) UDP response, 512..4096")
 	fs.StringVar(&f.nsid, "nsid", "", "name server identifier returned to NSID queries (RFC 5001); empty: off")
@@ -52,7 +53,7 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	}
 	opt := appliance.Options{
 		ZonesDir:   zonesDir,
-		DNSAddr:    f.dns,
+		DNSAddrs:   strings.Split(f.dns, ","),
 		UDPSockets: f.udpSockets,
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
