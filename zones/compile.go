@@ -2,6 +2,7 @@ package zones
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -69,6 +70,9 @@ func (s *Set) blobFor(l lookup, qtype uint16, minimal bool) *blob {
 		}
 	}
 	b := s.compile(l, qtype, minimal)
+	if b == nil {
+		return nil
+	}
 	for {
 		var next []blobEntry
 		if cur != nil {
@@ -94,7 +98,22 @@ func (s *Set) compile(l lookup, qtype uint16, minimal bool) *blob {
 		synth = l.n.wire
 	}
 	r := s.respond(l, qname, qtype, minimal)
+	if synth != "" && namesItself(r, l.n.name) {
+		return nil // the literal wildcard name stands in the data: pack per query
+	}
 	return packBlob(r, base, synth)
+}
+
+// namesItself reports whether a CNAME in the answer points at the
+// wildcard's own name, which the compiled form would mistake for the
+// question name.
+func namesItself(r *response, wild string) bool {
+	for _, rr := range r.an {
+		if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Target, wild) {
+			return true
+		}
+	}
+	return false
 }
 
 // packer writes sections with name compression whose targets it records.
@@ -140,7 +159,7 @@ func packBlob(r *response, base, synth string) *blob {
 
 func (p *packer) rr(rr dns.RR) {
 	h := rr.Header()
-	p.name(h.Name)
+	p.owner(h.Name)
 	p.buf = binary.BigEndian.AppendUint16(p.buf, h.Rrtype)
 	p.buf = binary.BigEndian.AppendUint16(p.buf, h.Class)
 	p.buf = binary.BigEndian.AppendUint32(p.buf, h.Ttl)
@@ -187,6 +206,19 @@ func (p *packer) rdata(rr dns.RR) []byte {
 	return buf[l+10 : end]
 }
 
+// owner writes an owner name: the synthesized owner of wildcard answers
+// is a pointer to the question name.
+func (p *packer) owner(name string) {
+	if p.synth != "" {
+		var wire [256]byte
+		if n, err := dns.PackDomainName(name, wire[:], 0, nil, false); err == nil && string(lowerASCII(wire[:n])) == p.synth {
+			p.buf = append(p.buf, 0xc0, 12)
+			return
+		}
+	}
+	p.name(name)
+}
+
 // name writes a domain name, compressed against earlier names.
 func (p *packer) name(name string) {
 	var wire [256]byte
@@ -197,10 +229,6 @@ func (p *packer) name(name string) {
 	}
 	w := wire[:n]
 	lw := lowerASCII(append([]byte(nil), w...))
-	if p.synth != "" && string(lw) == p.synth {
-		p.buf = append(p.buf, 0xc0, 12)
-		return
-	}
 	for i := 0; i < len(w) && w[i] != 0; i += 1 + int(w[i]) {
 		if off, ok := p.dict[string(lw[i:])]; ok {
 			p.rel = append(p.rel, uint16(len(p.buf)-p.start))

@@ -29,7 +29,7 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 	}
 	switch {
 	case err != nil:
-		return s.header(out, q, dns.RcodeFormatError, false)
+		return s.header(out, q, dns.RcodeFormatError)
 	case q.opcode != dns.OpcodeQuery:
 		return s.bare(out, q, dns.RcodeNotImplemented, sc, client)
 	case q.edns && q.ednsVersion > 0:
@@ -110,7 +110,7 @@ func (s *Server) appendHeader(out []byte, q *query, flags, qd, an, ns, ar uint16
 }
 
 // header is a response of only a header: for queries too broken to echo.
-func (s *Server) header(out []byte, q *query, rcode int, _ bool) []byte {
+func (s *Server) header(out []byte, q *query, rcode int) []byte {
 	return s.appendHeader(out[:0], q, uint16(rcode&0xf), 0, 0, 0, 0)
 }
 
@@ -186,7 +186,7 @@ func (s *Server) fromMsg(out []byte, q *query, r *response, limit int, sc *scrat
 	truncate(m, limit-optLen)
 	buf, err := m.PackBuffer(out[:cap(out)])
 	if err != nil {
-		return s.header(out, q, dns.RcodeServerFailure, false)
+		return s.header(out, q, dns.RcodeServerFailure)
 	}
 	if q.edns {
 		buf = append(buf, sc.opt...)

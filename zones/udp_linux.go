@@ -3,11 +3,11 @@
 package zones
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -20,13 +20,12 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-// batchConn reads and writes UDP datagrams udpBatch at a time on a
-// blocking duplicate of a socket: the goroutine sleeps inside recvmmsg
-// (MSG_WAITFORONE) instead of going through the runtime's poller, which
-// saves a failed read and an epoll_wait per wake-up. A receive timeout
-// lets it notice shutdown.
+// batchConn reads and writes UDP datagrams udpBatch at a time with
+// recvmmsg(2) and sendmmsg(2) on the socket's own descriptor, waiting in
+// the runtime's poller when there is nothing to read. Its headers and
+// buffers are allocated once.
 type batchConn struct {
-	fd      int
+	rc      syscall.RawConn
 	in, out [udpBatch]mmsghdr
 	iovIn   [udpBatch]unix.Iovec
 	iovOut  [udpBatch]unix.Iovec
@@ -37,28 +36,40 @@ type batchConn struct {
 	// that a multi-homed host answers from the address it was asked on.
 	pktinfo bool
 	ctrl    [udpBatch][64]byte
+
+	// The syscall closures and their results, made once so that the
+	// serving loop does not allocate.
+	readFn, writeFn func(fd uintptr) bool
+	n               uintptr
+	errno           syscall.Errno
+	sent, toSend    int
 }
 
-const shutdownPoll = 200_000 // µs between looks at ctx while idle
-
-func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
-	f, err := uc.File() // a dup sharing the socket; closing it leaves uc open
+func (s *Server) serveBatches(uc *net.UDPConn) error {
+	rc, err := uc.SyscallConn()
 	if err != nil {
 		return s.serveSingles(uc)
 	}
-	defer f.Close()
-	fd := int(f.Fd()) // Fd puts the (shared) file description in blocking mode
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: shutdownPoll}); err != nil {
-		return fmt.Errorf("set receive timeout: %w", err)
+	c := &batchConn{rc: rc}
+	c.readFn = func(fd uintptr) bool {
+		c.n, _, c.errno = unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&c.in[0])), udpBatch, unix.MSG_DONTWAIT, 0, 0)
+		return c.errno != unix.EAGAIN
 	}
-	c := &batchConn{fd: fd}
+	c.writeFn = func(fd uintptr) bool {
+		c.n, _, c.errno = unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&c.out[c.sent])), uintptr(c.toSend-c.sent), unix.MSG_DONTWAIT, 0, 0)
+		return c.errno != unix.EAGAIN
+	}
 	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok && la.IP.IsUnspecified() {
 		c.pktinfo = true
-		unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1) // fails on IPv6-only sockets
-		if la.IP.To4() == nil {
-			if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1); err != nil {
-				return fmt.Errorf("set IPV6_RECVPKTINFO: %w", err)
+		var serr error
+		rc.Control(func(fd uintptr) {
+			unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1) // fails on IPv6-only sockets
+			if la.IP.To4() == nil {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
 			}
+		})
+		if serr != nil {
+			return fmt.Errorf("set IPV6_RECVPKTINFO: %w", serr)
 		}
 	}
 	for i := range c.in {
@@ -78,13 +89,10 @@ func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
 	for {
 		n, err := c.recv()
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOMEM) || errors.Is(err, unix.ENOBUFS) {
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.ENOMEM) || errors.Is(err, unix.ENOBUFS) {
 				continue
 			}
-			return err
+			return err // closed, or the deadline ServePacket sets on shutdown
 		}
 		k := 0
 		for i := 0; i < n; i++ {
@@ -115,24 +123,29 @@ func (c *batchConn) recv() (int, error) {
 			c.in[i].hdr.SetControllen(len(c.ctrl[i]))
 		}
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.in[0])), udpBatch, unix.MSG_WAITFORONE, 0, 0)
-	if errno != 0 {
-		return 0, errno
+	if err := c.rc.Read(c.readFn); err != nil {
+		return 0, err
 	}
-	return int(n), nil
+	if c.errno != 0 {
+		return 0, c.errno
+	}
+	return int(c.n), nil
 }
 
 // send writes the first k prepared responses, skipping any that fail
 // (an unreachable client is the client's problem).
 func (c *batchConn) send(k int) {
-	for sent := 0; sent < k; {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(c.fd), uintptr(unsafe.Pointer(&c.out[sent])), uintptr(k-sent), 0, 0, 0)
+	c.toSend = k
+	for c.sent = 0; c.sent < k; {
+		if err := c.rc.Write(c.writeFn); err != nil {
+			return
+		}
 		switch {
-		case errno == unix.EINTR:
-		case errno != 0:
-			sent++
+		case c.errno == unix.EINTR:
+		case c.errno != 0:
+			c.sent++
 		default:
-			sent += int(n)
+			c.sent += int(c.n)
 		}
 	}
 }

@@ -3,10 +3,9 @@
 package zones
 
 import (
-	"context"
 	"net"
 )
 
-func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
+func (s *Server) serveBatches(uc *net.UDPConn) error {
 	return s.serveSingles(uc)
 }
