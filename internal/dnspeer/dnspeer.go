@@ -86,14 +86,7 @@ remote-control:
 	for _, z := range zones {
 		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n", z.Origin, z.File)
 	}
-	conf := filepath.Join(dir, "nsd.conf")
-	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	start(t, exec.Command(bin, "-d", "-c", conf), filepath.Join(dir, "nsd.log"))
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitReady(t, addr, zones[0].Origin, filepath.Join(dir, "nsd.log"))
-	return addr
+	return launch(t, dir, "nsd", b.String(), port, zones[0].Origin, bin, "-d", "-c")
 }
 
 // StartKnot runs knotd in the foreground on a free port and returns its
@@ -125,13 +118,21 @@ zone:
 	for _, z := range zones {
 		fmt.Fprintf(&b, "  - domain: %q\n    file: %q\n", z.Origin, z.File)
 	}
-	conf := filepath.Join(dir, "knot.conf")
-	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
+	return launch(t, dir, "knot", b.String(), port, zones[0].Origin, bin, "-c")
+}
+
+// launch writes DIR/NAME.conf, runs the server with the config file as
+// its last argument, and waits until it answers for origin.
+func launch(t testing.TB, dir, name, conf string, port int, origin string, argv ...string) string {
+	t.Helper()
+	file := filepath.Join(dir, name+".conf")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	start(t, exec.Command(bin, "-c", conf), filepath.Join(dir, "knot.log"))
+	logFile := filepath.Join(dir, name+".log")
+	start(t, exec.Command(argv[0], append(argv[1:], file)...), logFile)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitReady(t, addr, zones[0].Origin, filepath.Join(dir, "knot.log"))
+	waitReady(t, addr, origin, logFile)
 	return addr
 }
 
