@@ -3,8 +3,14 @@ module islet.dev/islet
 go 1.26.8
 
 require (
+	github.com/andybalholm/brotli v1.2.8
 	github.com/miekg/dns v1.1.73
-	golang.org/x/net v0.57.0
-	golang.org/x/sys v0.47.0
+	golang.org/x/crypto v0.58.0
+	golang.org/x/sys v0.49.0
 	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 )

@@ -1,0 +1,244 @@
+package tls
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	ctls "crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/acme"
+	"golang.org/x/crypto/acme/autocert"
+)
+
+// LetsEncrypt is the default ACME directory.
+const LetsEncrypt = acme.LetsEncryptURL
+
+// CertConfig says where certificates come from.
+type CertConfig struct {
+	// Names the certificates are for (the host policy: nothing else is
+	// ever ordered).
+	Names []string
+	// CertFile and KeyFile are a pair the user brings; ACME is then off.
+	CertFile, KeyFile string
+	// ACME is on when Directory is set: LetsEncrypt, its staging
+	// directory, or any RFC 8555 server.
+	Directory string
+	Email     string
+	// Roots, if set, are the CAs trusted when talking to the ACME server.
+	Roots *x509.CertPool
+	// CacheDir keeps the account key and certificates across restarts;
+	// empty keeps them in memory only.
+	CacheDir string
+	Logger   *slog.Logger
+}
+
+// Certs hands out certificates for TLS handshakes: the user's pair, or
+// ACME certificates as they arrive, and until then a self-signed one.
+type Certs struct {
+	cfg    CertConfig
+	log    *slog.Logger
+	mgr    *autocert.Manager
+	static *ctls.Certificate
+	self   *ctls.Certificate
+
+	mu  sync.RWMutex
+	got map[string]*ctls.Certificate // ACME certificates by name
+}
+
+// NewCerts checks cfg, loads the user's pair if given and makes the
+// self-signed fallback. It contacts no one.
+func NewCerts(cfg CertConfig) (*Certs, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Certs{cfg: cfg, log: cfg.Logger.With("component", "tls"), got: map[string]*ctls.Certificate{}}
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, errors.New("tls: --tls-cert and --tls-key go together")
+	}
+	if cfg.CertFile != "" {
+		pair, err := ctls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls: load certificate: %w", err)
+		}
+		c.static = &pair
+		return c, nil
+	}
+	self, err := selfSigned(cfg.Names)
+	if err != nil {
+		return nil, err
+	}
+	c.self = self
+	if cfg.Directory == "" {
+		return c, nil
+	}
+	if len(cfg.Names) == 0 {
+		return nil, errors.New("tls: ACME needs host names to order certificates for")
+	}
+	var cache autocert.Cache
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("tls: certificate cache: %w", err)
+		}
+		cache = autocert.DirCache(cfg.CacheDir)
+	}
+	client := &acme.Client{DirectoryURL: cfg.Directory, UserAgent: "islet"}
+	if cfg.Roots != nil {
+		client.HTTPClient = &http.Client{
+			Timeout:   30 * time.Second,
+			Transport: &http.Transport{TLSClientConfig: &ctls.Config{RootCAs: cfg.Roots}},
+		}
+	}
+	c.mgr = &autocert.Manager{
+		Prompt:     autocert.AcceptTOS,
+		Cache:      cache,
+		HostPolicy: autocert.HostWhitelist(cfg.Names...),
+		Client:     client,
+		Email:      cfg.Email,
+	}
+	return c, nil
+}
+
+// GetCertificate is the ctls.Config hook.
+func (c *Certs) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate, error) {
+	if c.static != nil {
+		return c.static, nil
+	}
+	if c.mgr != nil {
+		for _, p := range hello.SupportedProtos {
+			if p == acme.ALPNProto { // a TLS-ALPN-01 validation
+				return c.mgr.GetCertificate(hello)
+			}
+		}
+		c.mu.RLock()
+		cert := c.got[strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))]
+		c.mu.RUnlock()
+		if cert != nil {
+			return cert, nil
+		}
+	}
+	return c.self, nil
+}
+
+// HTTPHandler answers ACME HTTP-01 challenges on port 80 and passes
+// everything else to fallback.
+func (c *Certs) HTTPHandler(fallback http.Handler) http.Handler {
+	if c.mgr == nil {
+		return fallback
+	}
+	acmeHandler := c.mgr.HTTPHandler(fallback)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// autocert checks r.Host, port included, against the policy.
+		if strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
+			r = r.Clone(r.Context())
+			r.Host = normalizeHost(r.Host)
+		}
+		acmeHandler.ServeHTTP(w, r)
+	})
+}
+
+// Run obtains a certificate for every name, retrying with backoff while
+// the CA cannot be reached, and renews them (autocert renews 30 days
+// before expiry; Run picks the renewed ones up twice a day). It returns
+// when ctx ends. Without ACME it returns at once.
+func (c *Certs) Run(ctx context.Context) {
+	if c.mgr == nil {
+		if c.static == nil {
+			c.log.Warn("serving HTTPS with a self-signed certificate: no ACME directory and no --tls-cert given", "names", c.cfg.Names)
+		}
+		return
+	}
+	c.log.Warn("serving HTTPS with a self-signed certificate until ACME certificates arrive", "names", c.cfg.Names, "directory", c.cfg.Directory)
+	var wg sync.WaitGroup
+	for _, name := range c.cfg.Names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.keep(ctx, name)
+		}()
+	}
+	wg.Wait()
+}
+
+// keep obtains and refreshes the certificate of one name.
+func (c *Certs) keep(ctx context.Context, name string) {
+	backoff := 5 * time.Second
+	for {
+		cert, err := c.mgr.GetCertificate(&ctls.ClientHelloInfo{ServerName: name, CipherSuites: []uint16{ctls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+		wait := 12 * time.Hour
+		if err != nil {
+			c.log.Error("no certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
+			wait, backoff = backoff, min(2*backoff, time.Hour)
+		} else {
+			c.mu.Lock()
+			old := c.got[name]
+			c.got[name] = cert
+			c.mu.Unlock()
+			if old == nil || old.Leaf == nil || cert.Leaf == nil || !old.Leaf.NotAfter.Equal(cert.Leaf.NotAfter) {
+				c.log.Info("certificate ready", "name", name, "expires", leafExpiry(cert))
+			}
+			backoff = 5 * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func leafExpiry(cert *ctls.Certificate) string {
+	if cert.Leaf != nil {
+		return cert.Leaf.NotAfter.UTC().Format(time.RFC3339)
+	}
+	if len(cert.Certificate) > 0 {
+		if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
+			return leaf.NotAfter.UTC().Format(time.RFC3339)
+		}
+	}
+	return "unknown"
+}
+
+// selfSigned makes a one-year ECDSA certificate for names (or
+// "localhost" when there are none).
+func selfSigned(names []string) (*ctls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("tls: self-signed key: %w", err)
+	}
+	if len(names) == 0 {
+		names = []string{"localhost"}
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return nil, fmt.Errorf("tls: self-signed serial: %w", err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: names[0], Organization: []string{"islet self-signed"}},
+		DNSNames:              names,
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("tls: self-signed certificate: %w", err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return &ctls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}

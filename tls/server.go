@@ -1,0 +1,153 @@
+package tls
+
+import (
+	"context"
+	ctls "crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"golang.org/x/crypto/acme"
+)
+
+// Config is the HTTPS front-end's configuration.
+type Config struct {
+	Site        http.Handler // the site tree (a *Site); nil when only redirecting
+	Hosts       []Host
+	DefaultHost string // answers unknown names; empty: 421
+	Certs       *Certs
+	// HTTPSPort is put into the http→https redirects when it is not 443.
+	HTTPSPort string
+	// ReadHeaderTimeout bounds the TLS handshake and the request head
+	// (slow clients); 10 s when zero.
+	ReadHeaderTimeout time.Duration
+	Logger            *slog.Logger
+}
+
+// Timeouts and limits of every connection.
+const (
+	readHeaderTimeout = 10 * time.Second // also bounds the TLS handshake
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 5 * time.Minute // a large download over a slow link
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 64 << 10
+	maxStreams        = 100 // HTTP/2 concurrent streams per connection
+	shutdownGrace     = 5 * time.Second
+)
+
+// Server serves HTTPS and, on a plain HTTP listener, ACME HTTP-01 and
+// redirects to HTTPS.
+type Server struct {
+	cfg    Config
+	router *Router
+	log    *slog.Logger
+}
+
+// NewServer checks cfg and builds the handlers; it does no I/O.
+func NewServer(cfg Config) (*Server, error) {
+	if cfg.Certs == nil {
+		return nil, errors.New("tls: no certificates configured")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = readHeaderTimeout
+	}
+	rt, err := NewRouter(cfg.Site, cfg.Hosts, cfg.DefaultHost)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, router: rt, log: cfg.Logger.With("component", "https")}, nil
+}
+
+// TLSConfig is what HTTPS listeners use: TLS 1.2 and 1.3 only, AEAD
+// suites with forward secrecy, HTTP/2 and ACME TLS-ALPN-01 by ALPN.
+func (s *Server) TLSConfig() *ctls.Config {
+	return &ctls.Config{
+		MinVersion:     ctls.VersionTLS12,
+		GetCertificate: s.cfg.Certs.GetCertificate,
+		NextProtos:     []string{"h2", "http/1.1", acme.ALPNProto},
+		CipherSuites: []uint16{
+			ctls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ctls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			ctls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, ctls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			ctls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, ctls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: maxStreams},
+		ErrorLog:          log.New(debugWriter{s.log}, "", 0),
+	}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetHTTP2(true)
+	return srv
+}
+
+// ServeHTTPS serves the hosts over TLS on ln until ctx ends, then shuts
+// down gracefully; it closes ln.
+func (s *Server) ServeHTTPS(ctx context.Context, ln net.Listener) error {
+	srv := s.httpServer(s.router)
+	srv.TLSConfig = s.TLSConfig()
+	return serveUntil(ctx, srv, ctls.NewListener(ln, srv.TLSConfig))
+}
+
+// ServeHTTP serves port 80 on ln until ctx ends: ACME HTTP-01 answers,
+// and a 301 to HTTPS for every other request to a known name.
+func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener) error {
+	toHTTPS := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.router.Known(r.Host) {
+			http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
+			return
+		}
+		host := normalizeHost(r.Host)
+		if p := s.cfg.HTTPSPort; p != "" && p != "443" {
+			host = net.JoinHostPort(host, p)
+		}
+		u := url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
+	})
+	return serveUntil(ctx, s.httpServer(s.cfg.Certs.HTTPHandler(toHTTPS)), ln)
+}
+
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("https: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("https: serve: %w", err)
+	}
+	return nil
+}
+
+// debugWriter sends net/http's own messages (TLS handshake failures and
+// the like, one per bad client) to the debug log.
+type debugWriter struct{ log *slog.Logger }
+
+func (d debugWriter) Write(p []byte) (int, error) {
+	d.log.Debug(string(p))
+	return len(p), nil
+}

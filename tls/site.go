@@ -1,0 +1,244 @@
+package tls
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/andybalholm/brotli"
+)
+
+// Site is a rendered site tree prepared for serving: every regular file
+// indexed by its path, with its content type, a strong ETag, the cache
+// policy and gzip and brotli variants computed once, when the Site is
+// made, never per request.
+type Site struct {
+	fsys     fs.FS
+	files    map[string]*file // by slash path without the leading slash
+	notFound *file            // the site's 404.html, if any
+}
+
+// file is one servable file.
+type file struct {
+	name     string
+	data     []byte // nil for large files, read from fsys per request
+	size     int64
+	gzip, br []byte // precompressed variants, nil when not smaller
+	ctype    string
+	etag     string
+	cache    string
+	modTime  time.Time
+	redirect string // the target of a jekyll-redirect-from stub
+}
+
+// SiteOptions tune NewSite.
+type SiteOptions struct {
+	// ModTime is the Last-Modified of files whose FS has none (embed.FS);
+	// zero leaves Last-Modified out for them.
+	ModTime time.Time
+}
+
+const (
+	maxInMemory   = 4 << 20 // larger files are read from the FS per request
+	minCompress   = 256     // smaller files are not worth compressing
+	brotliQuality = 9
+)
+
+// NewSite indexes fsys. Symlinks and other non-regular files are never
+// served, so nothing outside the tree can be reached through them.
+func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
+	s := &Site{fsys: fsys, files: map[string]*file{}}
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		f, err := prepare(fsys, p, opt)
+		if err != nil {
+			return fmt.Errorf("site: %s: %w", p, err)
+		}
+		s.files[p] = f
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Sibling .gz and .br files made at build time stand in for our own
+	// compression, and are not served under their own names' types.
+	for p, f := range s.files {
+		if gz, ok := s.files[p+".gz"]; ok && gz.data != nil {
+			f.gzip = unwrapGzip(gz.data)
+		}
+		if br, ok := s.files[p+".br"]; ok && br.data != nil {
+			f.br = br.data
+		}
+	}
+	s.notFound = s.files["404.html"]
+	return s, nil
+}
+
+// unwrapGzip keeps a build-time .gz only when it is one.
+func unwrapGzip(b []byte) []byte {
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		return nil
+	}
+	return b
+}
+
+func prepare(fsys fs.FS, p string, opt SiteOptions) (*file, error) {
+	info, err := fs.Stat(fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	f := &file{name: p, size: info.Size(), modTime: info.ModTime()}
+	if f.modTime.IsZero() || f.modTime.Unix() <= 0 {
+		f.modTime = opt.ModTime
+	}
+	f.ctype = contentType(p)
+	f.cache = cachePolicy(p, f.ctype)
+	h := sha256.New()
+	if f.size <= maxInMemory {
+		if f.data, err = fs.ReadFile(fsys, p); err != nil {
+			return nil, err
+		}
+		f.size = int64(len(f.data))
+		h.Write(f.data)
+		if compressible(f.ctype) && len(f.data) >= minCompress {
+			f.gzip = gzipBytes(f.data)
+			f.br = brotliBytes(f.data)
+		}
+		if strings.HasSuffix(p, ".html") {
+			f.redirect = redirectStub(f.data)
+		}
+	} else {
+		r, err := fsys.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		_, err = io.Copy(h, r)
+		r.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	f.etag = `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+	return f, nil
+}
+
+func gzipBytes(data []byte) []byte {
+	var b bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	w.Write(data)
+	w.Close()
+	if b.Len() >= len(data) {
+		return nil
+	}
+	return b.Bytes()
+}
+
+func brotliBytes(data []byte) []byte {
+	var b bytes.Buffer
+	w := brotli.NewWriterLevel(&b, brotliQuality)
+	w.Write(data)
+	w.Close()
+	if b.Len() >= len(data) {
+		return nil
+	}
+	return b.Bytes()
+}
+
+// contentType knows the types a site uses, then asks the mime package.
+func contentType(p string) string {
+	ext := strings.ToLower(path.Ext(p))
+	switch ext {
+	case ".html", ".htm":
+		return "text/html; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".js", ".mjs":
+		return "text/javascript; charset=utf-8"
+	case ".json", ".map":
+		return "application/json"
+	case ".xml":
+		return "application/xml"
+	case ".rss":
+		return "application/rss+xml"
+	case ".atom":
+		return "application/atom+xml"
+	case ".svg":
+		return "image/svg+xml"
+	case ".txt", ".md":
+		return "text/plain; charset=utf-8"
+	case ".woff2":
+		return "font/woff2"
+	case ".wasm":
+		return "application/wasm"
+	case ".webmanifest":
+		return "application/manifest+json"
+	case ".ico":
+		return "image/vnd.microsoft.icon"
+	}
+	if t := mime.TypeByExtension(ext); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
+
+func compressible(ctype string) bool {
+	base, _, _ := strings.Cut(ctype, ";")
+	switch {
+	case strings.HasPrefix(base, "text/"), strings.HasSuffix(base, "+xml"), strings.HasSuffix(base, "+json"),
+		base == "application/json", base == "application/xml", base == "application/wasm",
+		base == "image/vnd.microsoft.icon", base == "font/ttf", base == "font/otf":
+		return true
+	}
+	return false
+}
+
+// fingerprint matches asset names carrying a content hash, as asset
+// pipelines write them: main.3f2a9c1e.css, app-5d41402abc4b2a76.js.
+var fingerprint = regexp.MustCompile(`[.-][0-9a-f]{8,}\.[a-z0-9]+$`)
+
+// cachePolicy: fingerprinted assets never change, HTML must always be
+// revalidated, everything else may be kept an hour.
+func cachePolicy(p, ctype string) string {
+	switch {
+	case fingerprint.MatchString(p):
+		return "public, max-age=31536000, immutable"
+	case strings.HasPrefix(ctype, "text/html"):
+		return "no-cache"
+	}
+	return "public, max-age=3600"
+}
+
+// jekyll-redirect-from writes stub pages whose only job is a meta
+// refresh; they are served as real redirects instead.
+var (
+	redirectTitle = []byte("<title>Redirecting&hellip;</title>")
+	refreshRE     = regexp.MustCompile(`<meta http-equiv="refresh" content="0; url=([^"]+)">`)
+)
+
+func redirectStub(data []byte) string {
+	if len(data) > 2048 || !bytes.Contains(data, redirectTitle) {
+		return ""
+	}
+	if m := refreshRE.FindSubmatch(data); m != nil {
+		return htmlUnescape(string(m[1]))
+	}
+	return ""
+}
+
+func htmlUnescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&quot;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}
