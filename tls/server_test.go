@@ -62,8 +62,10 @@ func startHTTPS(t *testing.T, hdrTimeout time.Duration) (httpsAddr, httpAddr str
 // client talks to addr whatever the URL's host, trusting pool.
 func client(addr string, pool *x509.CertPool, h2 bool) *http.Client {
 	tr := &http.Transport{
-		TLSClientConfig:   &ctls.Config{RootCAs: pool},
-		DialContext:       func(ctx context.Context, network, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, network, addr) },
+		TLSClientConfig: &ctls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
 		ForceAttemptHTTP2: h2,
 	}
 	if !h2 {
