@@ -10,6 +10,8 @@ import (
 	"regexp"
 
 	"gopkg.in/yaml.v3"
+
+	"islet.dev/islet/tls"
 )
 
 // ConfigFile is the name of the appliance's compile-time configuration.
@@ -21,9 +23,43 @@ const ConfigFile = "islet.yml"
 type Config struct {
 	Dir   string `yaml:"-"` // the appliance folder, for relative paths
 	Zones string `yaml:"zones"`
-	DNS   struct {
+	// Site is the site's source tree (rendered at build time).
+	Site  string       `yaml:"site"`
+	Hosts []HostConfig `yaml:"hosts"`
+	ACME  struct {
+		Email string `yaml:"email"`
+	} `yaml:"acme"`
+	DNS struct {
 		Minimal bool `yaml:"minimal"`
 	} `yaml:"dns"`
+}
+
+// HostConfig is one entry of hosts: names that serve the site, or names
+// that redirect.
+type HostConfig struct {
+	Names     []string `yaml:"names"`
+	Site      bool     `yaml:"site"`
+	Canonical string   `yaml:"canonical"`
+	Redirect  string   `yaml:"redirect"`
+	Status    int      `yaml:"status"`
+	HSTS      string   `yaml:"hsts"`
+}
+
+// TLSHosts converts the hosts for the HTTPS front-end.
+func (c *Config) TLSHosts() []tls.Host {
+	var out []tls.Host
+	for _, h := range c.Hosts {
+		out = append(out, tls.Host{Names: h.Names, Site: h.Site, Canonical: h.Canonical, Redirect: h.Redirect, Status: h.Status, HSTS: h.HSTS})
+	}
+	return out
+}
+
+// SiteDir is the site source folder, or "" when there is none.
+func (c *Config) SiteDir() string {
+	if c.Site == "" {
+		return ""
+	}
+	return c.path(c.Site)
 }
 
 // ZonesDir is the absolute or Dir-relative zones folder.

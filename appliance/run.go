@@ -24,12 +24,17 @@ type Options struct {
 	Reload <-chan struct{}
 	// Ready, if set, is called once every listener is open.
 	Ready func(Ready)
+	// HTTPS serves the site and redirects when it has a site or hosts.
+	HTTPS HTTPSOptions
 }
 
 // Ready tells where a started appliance can be reached.
 type Ready struct {
 	DNS   []net.Addr // the UDP addresses; TCP listens on the same
 	Zones []*zones.Zone
+	HTTPS net.Addr // nil when not serving HTTPS
+	HTTP  net.Addr // nil when not serving port-80 duties
+	Names []string // the HTTPS host names
 }
 
 // Run loads the zones, opens the listeners and serves until ctx ends.
@@ -41,38 +46,56 @@ func Run(ctx context.Context, opt Options) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opt.DNS.Logger = log
-	set, err := loadZones(opt.ZonesDir, log)
-	if err != nil {
-		return err
+	if opt.ZonesDir == "" && !opt.HTTPS.enabled() {
+		return errors.New("nothing to serve: give zones, a site or hosts")
 	}
-	srv, err := zones.New(opt.DNS, set)
-	if err != nil {
-		return err
-	}
-	n := opt.UDPSockets
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	if len(opt.DNSAddrs) == 0 {
-		return errors.New("dns: no address to serve on")
+	var set *zones.Set
+	var srv *zones.Server
+	if opt.ZonesDir != "" {
+		var err error
+		if set, err = loadZones(opt.ZonesDir, log); err != nil {
+			return err
+		}
+		if srv, err = zones.New(opt.DNS, set); err != nil {
+			return err
+		}
 	}
 	var pcs []net.PacketConn
 	var lns []net.Listener
-	var bound []net.Addr
+	var ready Ready
 	defer func() { closeAll(pcs, lns) }()
-	for _, addr := range opt.DNSAddrs {
-		udp, err := listenUDP(ctx, addr, n)
-		if err != nil {
-			return fmt.Errorf("dns: %w", err)
+	if srv != nil {
+		if len(opt.DNSAddrs) == 0 {
+			return errors.New("dns: no address to serve on")
 		}
-		pcs = append(pcs, udp...)
-		ln, err := listenTCP(ctx, udp[0].LocalAddr().String())
-		if err != nil {
-			return fmt.Errorf("dns: %w", err)
+		n := opt.UDPSockets
+		if n <= 0 {
+			n = runtime.GOMAXPROCS(0)
 		}
-		lns = append(lns, ln)
-		bound = append(bound, udp[0].LocalAddr())
-		log.Info("dns listening", "component", "dns", "udp", udp[0].LocalAddr().String(), "tcp", ln.Addr().String(), "udp_sockets", n)
+		for _, addr := range opt.DNSAddrs {
+			udp, err := listenUDP(ctx, addr, n)
+			if err != nil {
+				return fmt.Errorf("dns: %w", err)
+			}
+			pcs = append(pcs, udp...)
+			ln, err := listenTCP(ctx, udp[0].LocalAddr().String())
+			if err != nil {
+				return fmt.Errorf("dns: %w", err)
+			}
+			lns = append(lns, ln)
+			ready.DNS = append(ready.DNS, udp[0].LocalAddr())
+			log.Info("dns listening", "component", "dns", "udp", udp[0].LocalAddr().String(), "tcp", ln.Addr().String(), "udp_sockets", n)
+		}
+		ready.Zones = set.Zones()
+	}
+	var web *httpsService
+	if opt.HTTPS.enabled() {
+		var err error
+		if web, err = prepareHTTPS(ctx, opt.HTTPS, set, log); err != nil {
+			return err
+		}
+		defer web.close()
+		ready.HTTPS, ready.HTTP, ready.Names = web.httpsAddr, web.httpAddr, web.names
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -93,14 +116,24 @@ func Run(ctx context.Context, opt Options) error {
 	for _, ln := range lns {
 		serve(func() error { return srv.ServeStream(ctx, ln) })
 	}
+	if web != nil {
+		serve(func() error { web.certs.Run(ctx); return nil })
+		serve(func() error { return web.srv.ServeHTTPS(ctx, web.ln) })
+		if web.ln80 != nil {
+			serve(func() error { return web.srv.ServeHTTP(ctx, web.ln80) })
+		}
+	}
 	if opt.Ready != nil {
-		opt.Ready(Ready{DNS: bound, Zones: set.Zones()})
+		opt.Ready(ready)
 	}
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
 		case <-opt.Reload:
+			if srv == nil {
+				continue
+			}
 			if set, err := loadZones(opt.ZonesDir, log); err == nil {
 				srv.Swap(set)
 				log.Info("zones reloaded", "component", "dns", "zones", len(set.Zones()))

@@ -15,7 +15,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	f.register(fs)
 	target := fs.String("target", "host", "where to run: host (an ordinary process on the host's sockets)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: islet run [flags] DIR\n\nServes the appliance in DIR (islet.yml, zones/) and prints how to reach it.")
+		fmt.Fprintln(stderr, "usage: islet run [flags] DIR\n\nServes the appliance in DIR (islet.yml, zones/, site/) and prints how to reach it.\nCertificates are self-signed unless --acme-directory is given.")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -40,7 +40,32 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opt.DNS.Minimal = opt.DNS.Minimal || cfg.DNS.Minimal
+	// On a development host the names do not point here: certificates
+	// are self-signed unless an ACME directory is asked for.
+	if !flagSet(fs, "acme-directory") && !f.acmeStaging {
+		opt.HTTPS.ACMEDirectory = "off"
+	}
+	if len(opt.HTTPS.Hosts) == 0 {
+		opt.HTTPS.Hosts = cfg.TLSHosts()
+	}
+	if opt.HTTPS.ACMEEmail == "" {
+		opt.HTTPS.ACMEEmail = cfg.ACME.Email
+	}
+	if opt.HTTPS.SiteDir == "" && cfg.SiteDir() != "" {
+		site, err := appliance.SourceAsIs(cfg.SiteDir())
+		if err != nil {
+			fmt.Fprintf(stderr, "islet run: %v\n", err)
+			return 1
+		}
+		opt.HTTPS.SiteFS = site
+	}
 	return serveUntilSignal(opt, stdout, stderr)
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // parseInterspersed lets flags follow the positional DIR, as in

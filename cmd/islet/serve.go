@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"islet.dev/islet/appliance"
+	"islet.dev/islet/tls"
 )
+
+const letsEncryptDefault = tls.LetsEncrypt
 
 // serveFlags are the boot-time settings shared by "serve" and "run".
 type serveFlags struct {
@@ -29,7 +32,37 @@ type serveFlags struct {
 	tcpMaxConns  int
 	udpSockets   int
 	logLevel     string
+
+	site          string
+	http          string
+	https         string
+	hosts         string
+	redirects     redirectFlags
+	defaultHost   string
+	acmeDirectory string
+	acmeStaging   bool
+	acmeCA        string
+	acmeEmail     string
+	certCache     string
+	tlsCert       string
+	tlsKey        string
 }
+
+// redirectFlags collects repeated --redirect FROM=URL flags.
+type redirectFlags []tls.Host
+
+func (r *redirectFlags) String() string { return "" }
+
+func (r *redirectFlags) Set(v string) error {
+	from, to, ok := strings.Cut(v, "=")
+	if !ok || from == "" || to == "" {
+		return fmt.Errorf("want NAME[,NAME...]=URL")
+	}
+	*r = append(*r, tls.Host{Names: strings.Split(from, ","), Redirect: to})
+	return nil
+}
+
+const letsEncryptStaging = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dns, "dns", "127.0.0.1:5353", "`ADDR`s to serve DNS on, UDP and TCP, comma-separated (e.g. 192.0.2.1:53,[2001:db8::1]:53)")
@@ -43,6 +76,38 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 512, "most concurrent DNS TCP connections")
 	fs.IntVar(&f.udpSockets, "udp-sockets", 0, "UDP sockets (SO_REUSEPORT) for DNS; 0: one per core")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+
+	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
+	fs.StringVar(&f.http, "http", "127.0.0.1:8080", "`ADDR` for plain HTTP: ACME HTTP-01 and redirects to HTTPS; empty: off")
+	fs.StringVar(&f.https, "https", "127.0.0.1:8443", "`ADDR` to serve HTTPS on")
+	fs.StringVar(&f.hosts, "hosts", "", "`NAMES` (comma-separated) that serve the site; default: the apex of each zone")
+	fs.Var(&f.redirects, "redirect", "`FROM=URL`: names (comma-separated) that redirect to URL, path and query kept (repeatable)")
+	fs.StringVar(&f.defaultHost, "default-host", "", "host `NAME` that answers requests for unknown names (default: 421)")
+	fs.StringVar(&f.acmeDirectory, "acme-directory", letsEncryptDefault, "ACME directory `URL` for certificates; \"off\": self-signed")
+	fs.BoolVar(&f.acmeStaging, "acme-staging", false, "use Let's Encrypt's staging directory")
+	fs.StringVar(&f.acmeCA, "acme-ca", "", "PEM `FILE` of roots to trust when talking to the ACME server")
+	fs.StringVar(&f.acmeEmail, "acme-email", "", "contact `ADDR` for the ACME account")
+	fs.StringVar(&f.certCache, "cert-cache", "", "`DIR` keeping the ACME account and certificates across restarts")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate chain `FILE` (PEM) to serve instead of ACME")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
+}
+
+// httpsOptions turns the HTTPS flags into appliance options.
+func (f *serveFlags) httpsOptions() appliance.HTTPSOptions {
+	o := appliance.HTTPSOptions{
+		SiteDir: f.site, DefaultHost: f.defaultHost,
+		HTTPAddr: f.http, HTTPSAddr: f.https,
+		ACMEDirectory: f.acmeDirectory, ACMEEmail: f.acmeEmail, ACMECAFile: f.acmeCA,
+		CertCache: f.certCache, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
+	}
+	if f.acmeStaging {
+		o.ACMEDirectory = letsEncryptStaging
+	}
+	if f.hosts != "" {
+		o.Hosts = append(o.Hosts, tls.Host{Names: strings.Split(f.hosts, ","), Site: true})
+	}
+	o.Hosts = append(o.Hosts, f.redirects...)
+	return o
 }
 
 // options turns the flags into appliance options.
@@ -57,6 +122,7 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 		UDPSockets: f.udpSockets,
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
+	opt.HTTPS = f.httpsOptions()
 	opt.DNS.Minimal = f.minimal
 	opt.DNS.MaxUDPSize = f.ednsSize
 	opt.DNS.NSID = f.nsid
@@ -82,13 +148,13 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("islet serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f serveFlags
-	zonesDir := fs.String("zones", "", "`DIR` of zone files to serve (required)")
+	zonesDir := fs.String("zones", "", "`DIR` of zone files to serve")
 	f.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *zonesDir == "" || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "islet serve: --zones DIR is required and no arguments are taken")
+	if fs.NArg() != 0 || *zonesDir == "" && f.site == "" && len(f.redirects) == 0 {
+		fmt.Fprintln(stderr, "islet serve: give --zones DIR, --site DIR or --redirect FROM=URL (and no arguments)")
 		return 2
 	}
 	opt, err := f.options(*zonesDir, stderr)

@@ -1,0 +1,146 @@
+package appliance
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"islet.dev/islet/tls"
+	"islet.dev/islet/zones"
+)
+
+// HTTPSOptions are the boot-time settings of the HTTPS front-end.
+type HTTPSOptions struct {
+	// SiteDir is a rendered site tree to serve; SiteFS, if set, wins.
+	SiteDir     string
+	SiteFS      fs.FS
+	Hosts       []tls.Host // empty: the site on the apex of every zone
+	DefaultHost string
+	HTTPAddr    string // port 80 duties: ACME HTTP-01, redirects to HTTPS
+	HTTPSAddr   string
+	// ACMEDirectory is empty or "off" for a self-signed certificate.
+	ACMEDirectory string
+	ACMEEmail     string
+	ACMECAFile    string // PEM roots for talking to the ACME server
+	CertCache     string
+	TLSCert       string
+	TLSKey        string
+}
+
+func (o *HTTPSOptions) enabled() bool {
+	return o.SiteDir != "" || o.SiteFS != nil || len(o.Hosts) > 0
+}
+
+// httpsService is a prepared front-end with its open listeners.
+type httpsService struct {
+	srv       *tls.Server
+	certs     *tls.Certs
+	ln, ln80  net.Listener
+	names     []string
+	httpsAddr net.Addr
+	httpAddr  net.Addr
+}
+
+// prepareHTTPS loads the site, sets up certificates and opens the
+// listeners. The zones give the default host names.
+func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, log *slog.Logger) (*httpsService, error) {
+	site, err := openSite(o)
+	if err != nil {
+		return nil, err
+	}
+	hosts := o.Hosts
+	if len(hosts) == 0 && site != nil && set != nil {
+		var names []string
+		for _, z := range set.Zones() {
+			names = append(names, strings.TrimSuffix(z.Origin, "."))
+		}
+		hosts = []tls.Host{{Names: names, Site: true}}
+		log.Info("serving the site on the apex of every zone, as no hosts are configured", "component", "https", "names", names)
+	}
+	var names []string
+	for _, h := range hosts {
+		names = append(names, h.Names...)
+	}
+	cc := tls.CertConfig{Names: names, CertFile: o.TLSCert, KeyFile: o.TLSKey, Email: o.ACMEEmail, CacheDir: o.CertCache, Logger: log}
+	if o.ACMEDirectory != "off" && o.TLSCert == "" {
+		cc.Directory = o.ACMEDirectory
+	}
+	if o.ACMECAFile != "" {
+		pem, err := os.ReadFile(o.ACMECAFile)
+		if err != nil {
+			return nil, fmt.Errorf("https: --acme-ca: %w", err)
+		}
+		cc.Roots = x509.NewCertPool()
+		if !cc.Roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("https: --acme-ca %s: no PEM certificates", o.ACMECAFile)
+		}
+	}
+	certs, err := tls.NewCerts(cc)
+	if err != nil {
+		return nil, err
+	}
+	var handler *tls.Site
+	if site != nil {
+		if handler, err = tls.NewSite(site, tls.SiteOptions{ModTime: time.Now().Truncate(time.Second)}); err != nil {
+			return nil, err
+		}
+	}
+	s := &httpsService{certs: certs, names: names}
+	if s.ln, err = listenTCP(ctx, o.HTTPSAddr); err != nil {
+		return nil, fmt.Errorf("https: %w", err)
+	}
+	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
+	cfg := tls.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: certs, HTTPSPort: port, Logger: log}
+	if handler != nil {
+		cfg.Site = handler
+	}
+	if s.srv, err = tls.NewServer(cfg); err != nil {
+		s.ln.Close()
+		return nil, err
+	}
+	if o.HTTPAddr != "" {
+		if s.ln80, err = listenTCP(ctx, o.HTTPAddr); err != nil {
+			s.ln.Close()
+			return nil, fmt.Errorf("https: %w", err)
+		}
+		s.httpAddr = s.ln80.Addr()
+	}
+	s.httpsAddr = s.ln.Addr()
+	log.Info("https listening", "component", "https", "https", s.httpsAddr.String(), "http", o.HTTPAddr, "names", names)
+	return s, nil
+}
+
+func (s *httpsService) close() {
+	s.ln.Close()
+	if s.ln80 != nil {
+		s.ln80.Close()
+	}
+}
+
+// openSite returns the tree to serve, or nil when there is none.
+func openSite(o HTTPSOptions) (fs.FS, error) {
+	if o.SiteFS != nil {
+		return o.SiteFS, nil
+	}
+	if o.SiteDir == "" {
+		return nil, nil
+	}
+	st, err := os.Stat(o.SiteDir)
+	if err != nil {
+		return nil, fmt.Errorf("https: site: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("https: site %s is not a folder", o.SiteDir)
+	}
+	root, err := os.OpenRoot(o.SiteDir)
+	if err != nil {
+		return nil, fmt.Errorf("https: site: %w", err)
+	}
+	return root.FS(), nil
+}
