@@ -69,7 +69,9 @@ func fetch(t *testing.T, addr, url string, pool *x509.CertPool) (*http.Response,
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig:   &ctls.Config{RootCAs: pool},
 		ForceAttemptHTTP2: true,
-		DialContext:       func(ctx context.Context, n, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, n, addr) },
+		DialContext: func(ctx context.Context, n, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, n, addr)
+		},
 	}}
 	resp, err := c.Get(url)
 	if err != nil {
