@@ -96,7 +96,12 @@ func TestACMEWithPebble(t *testing.T) {
 	os.WriteFile(filepath.Join(siteDir, "index.html"), []byte("<h1>acme</h1>"), 0o644)
 
 	dns, stopDNS := start(t, Options{ZonesDir: zonesDir, DNSAddrs: []string{"127.0.0.1:0"}, UDPSockets: 1})
-	defer stopDNS()
+	dnsStopped := false
+	defer func() {
+		if !dnsStopped {
+			stopDNS()
+		}
+	}()
 	pebble := acmepeer.Start(t, dns.DNS[0].String())
 	defer func() {
 		if t.Failed() {
@@ -137,12 +142,37 @@ func TestACMEWithPebble(t *testing.T) {
 
 	// HTTP-01: HTTPS elsewhere, port 80 duties where Pebble validates.
 	r, stop = start(t, https("127.0.0.1:0", httpPort, "http.acme.test", filepath.Join(dir, "cache-http")))
-	defer stop()
 	begin = time.Now()
 	waitCert(t, r.HTTPS.String(), "http.acme.test", roots, 60*time.Second)
 	t.Logf("HTTP-01 certificate in %v", time.Since(begin))
 	resp, body = fetch(t, r.HTTPS.String(), "https://http.acme.test/", roots)
 	if resp.StatusCode != 200 || body != "<h1>acme</h1>" {
 		t.Errorf("page: %d %q", resp.StatusCode, body)
+	}
+	stop()
+
+	// DNS-01 for a wildcard: one appliance serving the zone and the site,
+	// on the DNS address Pebble already uses, publishes the challenge in
+	// its own zone.
+	stopDNS()
+	dnsStopped = true
+	opt := https("127.0.0.1:0", "", "*.wild.acme.test", filepath.Join(dir, "cache-dns"))
+	opt.ZonesDir, opt.DNSAddrs, opt.UDPSockets = zonesDir, []string{dns.DNS[0].String()}, 1
+	r, stop = start(t, opt)
+	begin = time.Now()
+	cert := waitCert(t, r.HTTPS.String(), "anything.wild.acme.test", roots, 60*time.Second)
+	t.Logf("DNS-01 wildcard certificate in %v", time.Since(begin))
+	if len(cert.DNSNames) != 1 || cert.DNSNames[0] != "*.wild.acme.test" {
+		t.Errorf("certificate names %v", cert.DNSNames)
+	}
+	resp, body = fetch(t, r.HTTPS.String(), "https://blog.wild.acme.test/", roots)
+	if resp.StatusCode != 200 || body != "<h1>acme</h1>" {
+		t.Errorf("page on a wildcard name: %d %q", resp.StatusCode, body)
+	}
+	stop()
+	r, stop = start(t, opt)
+	defer stop()
+	if again := waitCert(t, r.HTTPS.String(), "x.wild.acme.test", roots, 2*time.Second); again.SerialNumber.Cmp(cert.SerialNumber) != 0 {
+		t.Errorf("restart ordered a new wildcard certificate")
 	}
 }

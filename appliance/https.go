@@ -49,7 +49,7 @@ type httpsService struct {
 
 // prepareHTTPS loads the site, sets up certificates and opens the
 // listeners. The zones give the default host names.
-func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, log *slog.Logger) (*httpsService, error) {
+func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, dns *zones.Server, log *slog.Logger) (*httpsService, error) {
 	site, err := openSite(o)
 	if err != nil {
 		return nil, err
@@ -68,6 +68,9 @@ func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, log *slog
 		names = append(names, h.Names...)
 	}
 	cc := tls.CertConfig{Names: names, CertFile: o.TLSCert, KeyFile: o.TLSKey, Email: o.ACMEEmail, CacheDir: o.CertCache, Logger: log}
+	if dns != nil {
+		cc.DNS = dns // DNS-01 for wildcard names, answered by our own zones
+	}
 	if o.ACMEDirectory != "off" && o.TLSCert == "" {
 		cc.Directory = o.ACMEDirectory
 	}

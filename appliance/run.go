@@ -91,7 +91,7 @@ func Run(ctx context.Context, opt Options) error {
 	var web *httpsService
 	if opt.HTTPS.enabled() {
 		var err error
-		if web, err = prepareHTTPS(ctx, opt.HTTPS, set, log); err != nil {
+		if web, err = prepareHTTPS(ctx, opt.HTTPS, set, srv, log); err != nil {
 			return err
 		}
 		defer web.close()

@@ -41,20 +41,25 @@ type CertConfig struct {
 	// CacheDir keeps the account key and certificates across restarts;
 	// empty keeps them in memory only.
 	CacheDir string
-	Logger   *slog.Logger
+	// DNS publishes DNS-01 records; wildcard names ("*.example.org")
+	// need it.
+	DNS    DNSPublisher
+	Logger *slog.Logger
 }
 
 // Certs hands out certificates for TLS handshakes: the user's pair, or
 // ACME certificates as they arrive, and until then a self-signed one.
 type Certs struct {
-	cfg    CertConfig
-	log    *slog.Logger
-	mgr    *autocert.Manager
-	static *ctls.Certificate
-	self   *ctls.Certificate
+	cfg        CertConfig
+	log        *slog.Logger
+	mgr        *autocert.Manager
+	cache      autocert.Cache
+	httpClient *http.Client
+	static     *ctls.Certificate
+	self       *ctls.Certificate
 
 	mu  sync.RWMutex
-	got map[string]*ctls.Certificate // ACME certificates by name
+	got map[string]*ctls.Certificate // ACME certificates by name ("*.x" for wildcards)
 }
 
 // NewCerts checks cfg, loads the user's pair if given and makes the
@@ -86,25 +91,33 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 	if len(cfg.Names) == 0 {
 		return nil, errors.New("tls: ACME needs host names to order certificates for")
 	}
-	var cache autocert.Cache
+	c.cache = &memCache{m: map[string][]byte{}}
 	if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
 			return nil, fmt.Errorf("tls: certificate cache: %w", err)
 		}
-		cache = autocert.DirCache(cfg.CacheDir)
+		c.cache = autocert.DirCache(cfg.CacheDir)
 	}
-	client := &acme.Client{DirectoryURL: cfg.Directory, UserAgent: "islet"}
 	if cfg.Roots != nil {
-		client.HTTPClient = &http.Client{
+		c.httpClient = &http.Client{
 			Timeout:   30 * time.Second,
 			Transport: &http.Transport{TLSClientConfig: &ctls.Config{RootCAs: cfg.Roots}},
 		}
 	}
+	var plain []string
+	for _, n := range cfg.Names {
+		switch {
+		case !isWildcard(n):
+			plain = append(plain, n)
+		case cfg.DNS == nil:
+			return nil, fmt.Errorf("tls: %s: wildcard certificates need DNS-01, answered by islet's own DNS: serve the zone with --zones", n)
+		}
+	}
 	c.mgr = &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		Cache:      cache,
-		HostPolicy: autocert.HostWhitelist(cfg.Names...),
-		Client:     client,
+		Cache:      c.cache,
+		HostPolicy: autocert.HostWhitelist(plain...),
+		Client:     &acme.Client{DirectoryURL: cfg.Directory, UserAgent: "islet", HTTPClient: c.httpClient},
 		Email:      cfg.Email,
 	}
 	return c, nil
@@ -121,8 +134,12 @@ func (c *Certs) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate, 
 				return c.mgr.GetCertificate(hello)
 			}
 		}
+		name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
 		c.mu.RLock()
-		cert := c.got[strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))]
+		cert := c.got[name]
+		if _, parent, ok := strings.Cut(name, "."); cert == nil && ok {
+			cert = c.got["*."+parent]
+		}
 		c.mu.RUnlock()
 		if cert != nil {
 			return cert, nil
@@ -160,12 +177,23 @@ func (c *Certs) Run(ctx context.Context) {
 		return
 	}
 	c.log.Warn("serving HTTPS with a self-signed certificate until ACME certificates arrive", "names", c.cfg.Names, "directory", c.cfg.Directory)
+	// One account for autocert and the wildcard orders: make its key
+	// before either needs it.
+	if key, err := accountKey(ctx, c.cache); err != nil {
+		c.log.Error("no ACME account key", "err", err)
+	} else {
+		c.mgr.Client.Key = key
+	}
 	var wg sync.WaitGroup
 	for _, name := range c.cfg.Names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.keep(ctx, name)
+			if isWildcard(name) {
+				c.keepWildcard(ctx, name)
+			} else {
+				c.keep(ctx, name)
+			}
 		}()
 	}
 	wg.Wait()

@@ -114,8 +114,19 @@ func (rt *Router) Names() []string { return rt.names }
 
 // Known reports whether a request for host would be served.
 func (rt *Router) Known(host string) bool {
-	_, ok := rt.routes[normalizeHost(host)]
-	return ok || rt.anyHost || rt.deflt != nil
+	return rt.route(normalizeHost(host)) != nil || rt.anyHost || rt.deflt != nil
+}
+
+// route finds the host for a name: exactly, or through a wildcard one
+// label up ("*.example.org" covers "a.example.org", as certificates do).
+func (rt *Router) route(name string) *route {
+	if r, ok := rt.routes[name]; ok {
+		return r
+	}
+	if _, parent, ok := strings.Cut(name, "."); ok {
+		return rt.routes["*."+parent]
+	}
+	return nil
 }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -127,8 +138,8 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := normalizeHost(r.Host)
-	rte, ok := rt.routes[name]
-	if !ok {
+	rte := rt.route(name)
+	if rte == nil {
 		if rte = rt.deflt; rte == nil {
 			http.Error(w, "misdirected request: this server does not serve "+name, http.StatusMisdirectedRequest)
 			return

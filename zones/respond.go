@@ -53,8 +53,13 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 		return s.bare(out, q, dns.RcodeRefused, sc, client)
 	}
 	set := s.set.Load()
-	l := set.find(unsafe.String(&q.lower[0], len(q.lower)), q.qtype)
 	limit := s.limit(q, tcp)
+	if ch := s.challenges.Load(); ch != nil {
+		if values, ok := (*ch)[string(q.lower)]; ok {
+			return s.fromMsg(out, q, s.challenge(set, q, values), limit, sc, client)
+		}
+	}
+	l := set.find(unsafe.String(&q.lower[0], len(q.lower)), q.qtype)
 	if b := set.blobFor(l, q.qtype, s.cfg.Minimal); b != nil {
 		optLen := 0
 		if q.edns {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -45,6 +46,11 @@ type Server struct {
 	set   atomic.Pointer[Set]
 	conns atomic.Int64
 	log   *slog.Logger
+
+	// ACME DNS-01 records (challenge.go), by lowercase wire name; nil
+	// when none, so the query path pays one atomic load.
+	challenges atomic.Pointer[map[string][]string]
+	chmu       sync.Mutex
 }
 
 // New checks cfg and returns a Server answering from set. It does no I/O.

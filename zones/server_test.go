@@ -327,3 +327,45 @@ func TestWildcardAddressReplies(t *testing.T) {
 		}
 	}
 }
+
+func TestPublishTXT(t *testing.T) {
+	addr, srv := startServer(t, loadDir(t, "testdata/conformance"), zones.Config{})
+	if err := srv.PublishTXT("_acme-challenge.outside.example.", "x"); err == nil {
+		t.Error("published outside every zone")
+	}
+	if err := srv.PublishTXT("www.example.com.", "x"); err == nil {
+		t.Error("published at a name that is not _acme-challenge")
+	}
+	name := "_acme-challenge.Wild.example.com."
+	for _, v := range []string{"token-1", "token-2"} {
+		if err := srv.PublishTXT(name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	txt := func() []string {
+		r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("_acme-challenge.wild.example.com.", dns.TypeTXT))
+		if !r.Authoritative || r.Rcode != dns.RcodeSuccess {
+			t.Fatalf("not an authoritative answer: %v", r)
+		}
+		var out []string
+		for _, rr := range r.Answer {
+			out = append(out, rr.(*dns.TXT).Txt[0])
+		}
+		return out
+	}
+	if got := txt(); len(got) != 2 || got[0] != "token-1" || got[1] != "token-2" {
+		t.Errorf("TXT %v", got)
+	}
+	if r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("_acme-challenge.wild.example.com.", dns.TypeA)); len(r.Answer) != 0 || r.Rcode != dns.RcodeSuccess || len(r.Ns) != 1 {
+		t.Errorf("A at a challenge name: %v", r)
+	}
+	srv.UnpublishTXT(name, "token-1")
+	if got := txt(); len(got) != 1 || got[0] != "token-2" {
+		t.Errorf("after removing one: %v", got)
+	}
+	srv.UnpublishTXT(name, "token-2")
+	// Gone: the name falls back to the zone (here the wildcard *.wild has TXT).
+	if r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("_acme-challenge.wild.example.com.", dns.TypeTXT)); len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[0] != "wildcard" {
+		t.Errorf("after removing all: %v", r.Answer)
+	}
+}

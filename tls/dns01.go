@@ -1,0 +1,243 @@
+package tls
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	ctls "crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/acme"
+	"golang.org/x/crypto/acme/autocert"
+)
+
+// DNSPublisher publishes the TXT records of ACME DNS-01 challenges.
+// islet's own authoritative DNS server is one, which is why wildcard
+// certificates need no DNS provider's API here.
+type DNSPublisher interface {
+	PublishTXT(name, value string) error
+	UnpublishTXT(name, value string)
+}
+
+// renewBefore is how long before expiry certificates are renewed, as
+// autocert does.
+const renewBefore = 30 * 24 * time.Hour
+
+// accountKeyName is where autocert keeps the ACME account key; wildcard
+// orders use the same account.
+const accountKeyName = "acme_account+key"
+
+func isWildcard(name string) bool { return strings.HasPrefix(name, "*.") }
+
+// memCache is the certificate cache when no directory is given.
+type memCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *memCache) Get(_ context.Context, k string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, ok := c.m[k]; ok {
+		return v, nil
+	}
+	return nil, autocert.ErrCacheMiss
+}
+
+func (c *memCache) Put(_ context.Context, k string, v []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k] = v
+	return nil
+}
+
+func (c *memCache) Delete(_ context.Context, k string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+	return nil
+}
+
+// accountKey loads the ACME account key from the cache, or makes and
+// stores one.
+func accountKey(ctx context.Context, cache autocert.Cache) (crypto.Signer, error) {
+	if data, err := cache.Get(ctx, accountKeyName); err == nil {
+		if block, _ := pem.Decode(data); block != nil {
+			if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+				return k, nil
+			}
+		}
+		return nil, errors.New("tls: the cached ACME account key is not an EC key")
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := cache.Put(ctx, accountKeyName, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})); err != nil {
+		return nil, fmt.Errorf("tls: store ACME account key: %w", err)
+	}
+	return key, nil
+}
+
+// keepWildcard obtains and renews a wildcard certificate through DNS-01.
+func (c *Certs) keepWildcard(ctx context.Context, name string) {
+	backoff := 5 * time.Second
+	for {
+		cert, err := c.cachedWildcard(ctx, name)
+		if err != nil || time.Until(cert.Leaf.NotAfter) < renewBefore {
+			if cert, err = c.orderWildcard(ctx, name); err == nil {
+				c.log.Info("certificate ready (DNS-01)", "name", name, "expires", leafExpiry(cert))
+			}
+		}
+		wait := 12 * time.Hour
+		if err != nil {
+			c.log.Error("no wildcard certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
+			wait, backoff = backoff, min(2*backoff, time.Hour)
+		} else {
+			c.mu.Lock()
+			c.got[name] = cert
+			c.mu.Unlock()
+			backoff = 5 * time.Second
+			wait = min(wait, time.Until(cert.Leaf.NotAfter.Add(-renewBefore)))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(max(wait, time.Second)):
+		}
+	}
+}
+
+func wildcardCacheKey(name string) string { return "dns01+" + strings.TrimPrefix(name, "*.") }
+
+// cachedWildcard reads a wildcard certificate kept by an earlier order.
+func (c *Certs) cachedWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
+	data, err := c.cache.Get(ctx, wildcardCacheKey(name))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := parsePEMPair(data)
+	if err != nil {
+		return nil, fmt.Errorf("tls: cached %s: %w", name, err)
+	}
+	return cert, nil
+}
+
+// orderWildcard runs one ACME order for name, answering its DNS-01
+// challenges through the DNS publisher (RFC 8555 §7.4, §8.4).
+func (c *Certs) orderWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	key, err := accountKey(ctx, c.cache)
+	if err != nil {
+		return nil, err
+	}
+	client := &acme.Client{Key: key, DirectoryURL: c.cfg.Directory, HTTPClient: c.httpClient, UserAgent: "islet"}
+	acct := &acme.Account{}
+	if c.cfg.Email != "" {
+		acct.Contact = []string{"mailto:" + c.cfg.Email}
+	}
+	if _, err := client.Register(ctx, acct, acme.AcceptTOS); err != nil && !errors.Is(err, acme.ErrAccountAlreadyExists) {
+		return nil, fmt.Errorf("tls: ACME account: %w", err)
+	}
+	order, err := client.AuthorizeOrder(ctx, acme.DomainIDs(name))
+	if err != nil {
+		return nil, fmt.Errorf("tls: order %s: %w", name, err)
+	}
+	for _, u := range order.AuthzURLs {
+		if err := c.solveDNS01(ctx, client, u); err != nil {
+			return nil, err
+		}
+	}
+	if _, err = client.WaitOrder(ctx, order.URI); err != nil {
+		return nil, fmt.Errorf("tls: order %s: %w", name, err)
+	}
+	certKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
+	if err != nil {
+		return nil, err
+	}
+	ders, _, err := client.CreateCertFromOrder(ctx, order, csr, true)
+	if err != nil {
+		return nil, fmt.Errorf("tls: finalize %s: %w", name, err)
+	}
+	kder, err := x509.MarshalECPrivateKey(certKey)
+	if err != nil {
+		return nil, err
+	}
+	pemData := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	for _, d := range ders {
+		pemData = append(pemData, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})...)
+	}
+	if err := c.cache.Put(ctx, wildcardCacheKey(name), pemData); err != nil {
+		c.log.Error("could not keep the certificate in the cache; a restart will order again", "name", name, "err", err)
+	}
+	return parsePEMPair(pemData)
+}
+
+// parsePEMPair reads a key and its chain from one PEM blob, as autocert
+// keeps them.
+func parsePEMPair(pemData []byte) (*ctls.Certificate, error) {
+	cert, err := ctls.X509KeyPair(pemData, pemData)
+	if err != nil {
+		return nil, err
+	}
+	if cert.Leaf == nil {
+		if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+			return nil, err
+		}
+	}
+	return &cert, nil
+}
+
+// solveDNS01 publishes the TXT record of one authorization's dns-01
+// challenge, has the CA check it, and removes it.
+func (c *Certs) solveDNS01(ctx context.Context, client *acme.Client, authzURL string) error {
+	z, err := client.GetAuthorization(ctx, authzURL)
+	if err != nil {
+		return fmt.Errorf("tls: authorization: %w", err)
+	}
+	if z.Status == acme.StatusValid {
+		return nil
+	}
+	var chal *acme.Challenge
+	for _, ch := range z.Challenges {
+		if ch.Type == "dns-01" {
+			chal = ch
+		}
+	}
+	if chal == nil {
+		return fmt.Errorf("tls: %s: the CA offers no dns-01 challenge", z.Identifier.Value)
+	}
+	value, err := client.DNS01ChallengeRecord(chal.Token)
+	if err != nil {
+		return err
+	}
+	record := "_acme-challenge." + z.Identifier.Value + "."
+	if err := c.cfg.DNS.PublishTXT(record, value); err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	defer c.cfg.DNS.UnpublishTXT(record, value)
+	if _, err := client.Accept(ctx, chal); err != nil {
+		return fmt.Errorf("tls: accept dns-01 for %s: %w", z.Identifier.Value, err)
+	}
+	if _, err := client.WaitAuthorization(ctx, z.URI); err != nil {
+		return fmt.Errorf("tls: dns-01 for %s: %w", z.Identifier.Value, err)
+	}
+	return nil
+}
