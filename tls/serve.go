@@ -47,7 +47,9 @@ func cleanPath(p string) (string, bool) {
 	if !strings.HasPrefix(p, "/") || !utf8.ValidString(p) || strings.ContainsAny(p, "\x00\\") {
 		return "", false
 	}
-	for _, seg := range strings.Split(p[1:], "/") {
+	for rest := p[1:]; rest != ""; {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
 		if seg == "." || seg == ".." {
 			return "", false
 		}
@@ -83,35 +85,59 @@ func (s *Site) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	s.serveFile(w, r, s.notFound, http.StatusNotFound)
 }
 
+// Header values shared by every response.
+var (
+	hNosniff = one("nosniff")
+	hVary    = one("Accept-Encoding")
+	hNoCache = one("no-cache")
+	hGzip    = one("gzip")
+	hBr      = one("br")
+	hBytes   = one("bytes")
+)
+
 // serveFile writes one file: the precompressed variant the client
-// accepts, conditional requests (304) and ranges (206) through
-// http.ServeContent for 200s.
+// accepts, with every header value made in advance. Conditional and
+// range requests go through http.ServeContent (304, 206, 412, 416).
 func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status int) {
 	h := w.Header()
-	h.Set("Content-Type", f.ctype)
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = f.hType
+	h["X-Content-Type-Options"] = hNosniff
 	if f.gzip != nil || f.br != nil {
-		h.Add("Vary", "Accept-Encoding")
+		h["Vary"] = hVary
 	}
-	data, etag := f.data, f.etag
+	data, etag, length := f.data, f.hETag, f.hLen
 	switch enc := preferredEncoding(r.Header.Get("Accept-Encoding"), f); enc {
 	case "br":
-		data, etag = f.br, f.etag[:len(f.etag)-1]+`-br"`
-		h.Set("Content-Encoding", "br")
+		data, etag, length = f.br, f.hETagBr, f.hLenBr
+		h["Content-Encoding"] = hBr
 	case "gzip":
-		data, etag = f.gzip, f.etag[:len(f.etag)-1]+`-gz"`
-		h.Set("Content-Encoding", "gzip")
+		data, etag, length = f.gzip, f.hETagGz, f.hLenGz
+		h["Content-Encoding"] = hGzip
 	}
 	if status != http.StatusOK {
-		h.Set("Cache-Control", "no-cache")
+		h["Cache-Control"] = hNoCache
+		h["Content-Length"] = length
 		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
 			w.Write(data)
 		}
 		return
 	}
-	h.Set("Cache-Control", f.cache)
-	h.Set("Etag", etag)
+	h["Cache-Control"] = f.hCache
+	h["Etag"] = etag
+	if f.hLastMod != nil {
+		h["Last-Modified"] = f.hLastMod
+	}
+	if data != nil && plainRequest(r) {
+		h["Accept-Ranges"] = hBytes
+		h["Content-Length"] = length
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			w.Write(data)
+		}
+		return
+	}
+	delete(h, "Last-Modified") // ServeContent writes it from modTime
 	if data != nil {
 		http.ServeContent(w, r, "", f.modTime, bytes.NewReader(data))
 		return
@@ -130,6 +156,16 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 	http.ServeContent(w, r, "", f.modTime, rs)
 }
 
+// plainRequest: no precondition and no range, the common case.
+func plainRequest(r *http.Request) bool {
+	for _, k := range [...]string{"Range", "If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"} {
+		if _, ok := r.Header[k]; ok {
+			return false
+		}
+	}
+	return true
+}
+
 // preferredEncoding picks br, then gzip, among those the client accepts
 // (RFC 9110 §12.5.3: q=0 refuses, "*" stands for the unnamed) and the
 // file has.
@@ -137,34 +173,40 @@ func preferredEncoding(accept string, f *file) string {
 	if accept == "" || (f.br == nil && f.gzip == nil) {
 		return ""
 	}
-	q := map[string]float64{}
-	for _, part := range strings.Split(accept, ",") {
+	qBr, qGz, qAny := -1.0, -1.0, -1.0
+	for accept != "" {
+		var part string
+		part, accept, _ = strings.Cut(accept, ",")
 		name, params, _ := strings.Cut(part, ";")
-		name = strings.ToLower(strings.TrimSpace(name))
-		if name == "x-gzip" {
-			name = "gzip"
-		}
 		weight := 1.0
-		for _, p := range strings.Split(params, ";") {
-			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-			if strings.EqualFold(k, "q") {
-				if x, err := strconv.ParseFloat(v, 64); err == nil {
+		for params != "" {
+			var p string
+			p, params, _ = strings.Cut(params, ";")
+			if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && (k == "q" || k == "Q") {
+				if x, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
 					weight = x
 				}
 			}
 		}
-		q[name] = weight
-	}
-	accepts := func(enc string) bool {
-		if w, ok := q[enc]; ok {
-			return w > 0
+		switch name = strings.TrimSpace(name); {
+		case strings.EqualFold(name, "br"):
+			qBr = weight
+		case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "x-gzip"):
+			qGz = weight
+		case name == "*":
+			qAny = weight
 		}
-		return q["*"] > 0
+	}
+	accepts := func(q float64) bool {
+		if q < 0 {
+			return qAny > 0
+		}
+		return q > 0
 	}
 	switch {
-	case f.br != nil && accepts("br"):
+	case f.br != nil && accepts(qBr):
 		return "br"
-	case f.gzip != nil && accepts("gzip"):
+	case f.gzip != nil && accepts(qGz):
 		return "gzip"
 	}
 	return ""

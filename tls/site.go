@@ -9,8 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"mime"
+	"net/http"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,28 @@ type file struct {
 	cache    string
 	modTime  time.Time
 	redirect string // the target of a jekyll-redirect-from stub
+
+	// Header values made once, as the slices net/http keeps in its maps
+	// (len == cap, so an Add elsewhere copies instead of writing here).
+	hType, hCache, hLastMod []string
+	hETag, hETagGz, hETagBr []string
+	hLen, hLenGz, hLenBr    []string
+}
+
+func one(v string) []string { return []string{v}[:1:1] }
+
+// headers fills in the precomputed header values.
+func (f *file) headers() {
+	f.hType, f.hCache = one(f.ctype), one(f.cache)
+	if !f.modTime.IsZero() {
+		f.hLastMod = one(f.modTime.UTC().Format(http.TimeFormat))
+	}
+	f.hETag = one(f.etag)
+	f.hETagGz = one(f.etag[:len(f.etag)-1] + `-gz"`)
+	f.hETagBr = one(f.etag[:len(f.etag)-1] + `-br"`)
+	f.hLen = one(strconv.FormatInt(f.size, 10))
+	f.hLenGz = one(strconv.Itoa(len(f.gzip)))
+	f.hLenBr = one(strconv.Itoa(len(f.br)))
 }
 
 // SiteOptions tune NewSite.
@@ -83,6 +107,9 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 		if br, ok := s.files[p+".br"]; ok && br.data != nil {
 			f.br = br.data
 		}
+	}
+	for _, f := range s.files {
+		f.headers()
 	}
 	s.notFound = s.files["404.html"]
 	return s, nil

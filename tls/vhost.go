@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // Host is one virtual host: names that serve the site, or names that
@@ -43,6 +45,28 @@ type Router struct {
 	deflt   *route // nil: unknown hosts get 421
 	names   []string
 	anyHost bool // no hosts configured: the site answers for any name
+	date    dateCache
+}
+
+// dateCache formats the Date header once a second instead of once a
+// response.
+type dateCache struct {
+	v atomic.Pointer[dateValue]
+}
+
+type dateValue struct {
+	sec int64
+	h   []string
+}
+
+func (d *dateCache) get() []string {
+	now := time.Now()
+	if v := d.v.Load(); v != nil && v.sec == now.Unix() {
+		return v.h
+	}
+	v := &dateValue{sec: now.Unix(), h: one(now.UTC().Format(http.TimeFormat))}
+	d.v.Store(v)
+	return v.h
 }
 
 type route struct {
@@ -50,8 +74,12 @@ type route struct {
 	target *url.URL // Redirect, parsed
 }
 
-// hstsValue is one year, subdomains left to the operator.
-const hstsValue = "max-age=31536000"
+// HSTS for one year, subdomains left to the operator; the referrer
+// policy every response carries.
+var (
+	hHSTS           = one("max-age=31536000")
+	hReferrerPolicy = one("strict-origin-when-cross-origin")
+)
 
 // NewRouter checks hosts and builds the router. With no hosts the site
 // answers for every name. defaultHost, if not empty, answers requests for
@@ -131,9 +159,10 @@ func (rt *Router) route(name string) *route {
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	h["Referrer-Policy"] = hReferrerPolicy
+	h["Date"] = rt.date.get()
 	if rt.anyHost {
-		h.Set("Strict-Transport-Security", hstsValue)
+		h["Strict-Transport-Security"] = hHSTS
 		rt.site.ServeHTTP(w, r)
 		return
 	}
@@ -148,18 +177,18 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case rte.target != nil:
 		if rte.host.hsts() {
-			h.Set("Strict-Transport-Security", hstsValue)
+			h["Strict-Transport-Security"] = hHSTS
 		}
 		http.Redirect(w, r, redirectURL(rte.target, r.URL), rte.host.Status)
 	case rte.host.Canonical != "" && name != normalizeHost(rte.host.Canonical):
 		if rte.host.hsts() {
-			h.Set("Strict-Transport-Security", hstsValue)
+			h["Strict-Transport-Security"] = hHSTS
 		}
 		u := url.URL{Scheme: "https", Host: withPort(rte.host.Canonical, r.Host), Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 	default:
 		if rte.host.hsts() {
-			h.Set("Strict-Transport-Security", hstsValue)
+			h["Strict-Transport-Security"] = hHSTS
 		}
 		rt.site.ServeHTTP(w, r)
 	}
