@@ -3,8 +3,8 @@
 # islet with NSD and Knot (build tag "peers"). "go test ./..." alone runs
 # only the fast ones.
 GO ?= go
-PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf
-PEER_COMMANDS := nsd knotd dig dnsperf
+PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf curl
+PEER_COMMANDS := nsd knotd dig dnsperf curl
 
 .PHONY: test test-fast peers fuzz bench
 
@@ -38,3 +38,4 @@ fuzz:
 
 bench:
 	bench/dns.sh
+	bench/http.sh
