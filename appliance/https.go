@@ -67,6 +67,16 @@ func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, dns *zone
 	for _, h := range hosts {
 		names = append(names, h.Names...)
 	}
+	if set != nil {
+		for _, n := range names {
+			if set.ZoneFor(strings.TrimPrefix(n, "*.")) == nil {
+				log.Warn("this appliance does not serve the DNS of a host name; make sure it points here", "component", "https", "name", n)
+			}
+		}
+	}
+	if o.ACMEDirectory != "off" && o.ACMEDirectory != "" && o.TLSCert == "" && o.CertCache == "" {
+		log.Warn("certificates are kept in memory only: every restart orders them again, and Let's Encrypt allows 5 identical certificates a week; give --cert-cache DIR", "component", "https")
+	}
 	cc := tls.CertConfig{Names: names, CertFile: o.TLSCert, KeyFile: o.TLSKey, Email: o.ACMEEmail, CacheDir: o.CertCache, Logger: log}
 	if dns != nil {
 		cc.DNS = dns // DNS-01 for wildcard names, answered by our own zones

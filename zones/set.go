@@ -50,3 +50,13 @@ func (s *Set) closestZone(qw string) *Zone {
 	}
 	return nil
 }
+
+// ZoneFor returns the zone that answers for name (the closest enclosing
+// one), or nil.
+func (s *Set) ZoneFor(name string) *Zone {
+	w, err := wireName(name)
+	if err != nil {
+		return nil
+	}
+	return s.closestZone(w)
+}
