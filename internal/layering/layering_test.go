@@ -1,0 +1,55 @@
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "islet.dev/islet/"
+
+// imports lists the packages pkg imports directly (tests excluded).
+func imports(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, mod+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestCapabilitiesDoNotImportEachOther(t *testing.T) {
+	forbidden := map[string][]string{
+		"zones":     {"tls", "site", "appliance", "images", "cmd"},
+		"tls":       {"zones", "site", "appliance", "images", "cmd"},
+		"appliance": {"cmd"},
+	}
+	for pkg, bad := range forbidden {
+		for _, imp := range imports(t, pkg) {
+			for _, b := range bad {
+				if imp == mod+b || strings.HasPrefix(imp, mod+b+"/") {
+					t.Errorf("%s imports %s", pkg, imp)
+				}
+			}
+		}
+	}
+}
+
+// TestHeavyModulesHaveOneImporter: each heavy dependency enters through
+// one package.
+func TestHeavyModulesHaveOneImporter(t *testing.T) {
+	owner := map[string]string{
+		"github.com/miekg/dns":              "zones",
+		"golang.org/x/crypto/acme":          "tls",
+		"golang.org/x/crypto/acme/autocert": "tls",
+		"github.com/andybalholm/brotli":     "tls",
+		"gopkg.in/yaml.v3":                  "appliance",
+	}
+	for _, pkg := range []string{"zones", "tls", "appliance", "cmd/islet"} {
+		for _, imp := range imports(t, pkg) {
+			if o, ok := owner[imp]; ok && o != pkg {
+				t.Errorf("%s imports %s, which belongs to %s", pkg, imp, o)
+			}
+		}
+	}
+}
