@@ -45,10 +45,13 @@ func TestHeavyModulesHaveOneImporter(t *testing.T) {
 		"github.com/andybalholm/brotli":     "tls",
 		"gopkg.in/yaml.v3":                  "appliance",
 	}
-	for _, pkg := range []string{"zones", "tls", "appliance", "cmd/islet"} {
+	for _, pkg := range []string{"zones", "tls", "appliance", "appliance/netstack", "cmd/islet"} {
 		for _, imp := range imports(t, pkg) {
 			if o, ok := owner[imp]; ok && o != pkg {
 				t.Errorf("%s imports %s, which belongs to %s", pkg, imp, o)
+			}
+			if strings.HasPrefix(imp, "gvisor.dev/") && pkg != "appliance/netstack" {
+				t.Errorf("%s imports %s: gVisor belongs to appliance/netstack", pkg, imp)
 			}
 		}
 	}

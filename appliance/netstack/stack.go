@@ -1,0 +1,185 @@
+package netstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+// Config is the addressing of a stack.
+type Config struct {
+	// IPv4 is the stack's address and prefix, e.g. 10.0.0.2/24.
+	IPv4 netip.Prefix
+	// Gateway4, if valid, is the default IPv4 route.
+	Gateway4 netip.Addr
+	// IPv6 is an optional static address; SLAAC is not done here.
+	IPv6     netip.Prefix
+	Gateway6 netip.Addr
+	// TCPBufferMax is the largest TCP send and receive buffer, 8 MiB by
+	// default: larger buffers fill fast links (see FIELD-NOTES).
+	TCPBufferMax int
+	Logger       *slog.Logger
+}
+
+const nicID tcpip.NICID = 1
+
+// Stack is a running userspace stack on one link.
+type Stack struct {
+	s    *stack.Stack
+	link *Link
+	log  *slog.Logger
+}
+
+// New starts a stack on link with cfg's addresses. The link starts
+// delivering packets as soon as it is attached here; the stack owns the
+// link from then on.
+func New(l *Link, cfg Config) (*Stack, error) {
+	if l == nil || l.ep == nil {
+		return nil, errors.New("netstack: no link")
+	}
+	link := l.ep
+	if !cfg.IPv4.IsValid() && !cfg.IPv6.IsValid() {
+		return nil, errors.New("netstack: no address given")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
+		HandleLocal:        true,
+	})
+	if err := tune(s, cfg); err != nil {
+		s.Destroy()
+		return nil, err
+	}
+	if terr := s.CreateNICWithOptions(nicID, link, stack.NICOptions{Name: "eth0"}); terr != nil {
+		s.Destroy()
+		return nil, fmt.Errorf("netstack: create NIC: %s", terr)
+	}
+	var routes []tcpip.Route
+	for _, a := range []struct {
+		prefix netip.Prefix
+		gw     netip.Addr
+		proto  tcpip.NetworkProtocolNumber
+		any    tcpip.Subnet
+	}{
+		{cfg.IPv4, cfg.Gateway4, ipv4.ProtocolNumber, header.IPv4EmptySubnet},
+		{cfg.IPv6, cfg.Gateway6, ipv6.ProtocolNumber, header.IPv6EmptySubnet},
+	} {
+		if !a.prefix.IsValid() {
+			continue
+		}
+		pa := tcpip.ProtocolAddress{Protocol: a.proto, AddressWithPrefix: tcpip.AddressWithPrefix{
+			Address: tcpip.AddrFromSlice(a.prefix.Addr().AsSlice()), PrefixLen: a.prefix.Bits()}}
+		if terr := s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); terr != nil {
+			s.Destroy()
+			return nil, fmt.Errorf("netstack: add address %s: %s", a.prefix, terr)
+		}
+		routes = append(routes, tcpip.Route{Destination: pa.AddressWithPrefix.Subnet(), NIC: nicID})
+		if a.gw.IsValid() {
+			routes = append(routes, tcpip.Route{Destination: a.any, Gateway: tcpip.AddrFromSlice(a.gw.AsSlice()), NIC: nicID})
+		}
+	}
+	s.SetRouteTable(routes)
+	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack")}
+	st.log.Info("userspace stack up", "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
+	return st, nil
+}
+
+// tune sets TCP options: SACK, RACK loss detection, moderate receive
+// buffer, and larger buffer limits.
+func tune(s *stack.Stack, cfg Config) error {
+	max := cfg.TCPBufferMax
+	if max == 0 {
+		max = 8 << 20
+	}
+	sack := tcpip.TCPSACKEnabled(true)
+	rack := tcpip.TCPRecovery(tcpip.TCPRACKLossDetection)
+	mod := tcpip.TCPModerateReceiveBufferOption(true)
+	send := tcpip.TCPSendBufferSizeRangeOption{Min: 4096, Default: 1 << 20, Max: max}
+	recv := tcpip.TCPReceiveBufferSizeRangeOption{Min: 4096, Default: 1 << 20, Max: max}
+	for _, o := range []tcpip.SettableTransportProtocolOption{&sack, &rack, &mod, &send, &recv} {
+		if terr := s.SetTransportProtocolOption(tcp.ProtocolNumber, o); terr != nil {
+			return fmt.Errorf("netstack: tcp option %T: %s", o, terr)
+		}
+	}
+	return nil
+}
+
+func fullAddr(ap netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber) {
+	fa := tcpip.FullAddress{NIC: nicID, Port: ap.Port()}
+	if ap.Addr().IsValid() && !ap.Addr().IsUnspecified() {
+		fa.Addr = tcpip.AddrFromSlice(ap.Addr().Unmap().AsSlice())
+	}
+	if ap.Addr().Unmap().Is4() {
+		return fa, ipv4.ProtocolNumber
+	}
+	return fa, ipv6.ProtocolNumber
+}
+
+// ListenUDP opens a UDP socket on the stack.
+func (st *Stack) ListenUDP(ap netip.AddrPort) (net.PacketConn, error) {
+	fa, proto := fullAddr(ap)
+	c, err := gonet.DialUDP(st.s, &fa, nil, proto)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: listen udp %s: %w", ap, err)
+	}
+	return c, nil
+}
+
+// ListenTCP opens a TCP listener on the stack.
+func (st *Stack) ListenTCP(ap netip.AddrPort) (net.Listener, error) {
+	fa, proto := fullAddr(ap)
+	l, err := gonet.ListenTCP(st.s, fa, proto)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: listen tcp %s: %w", ap, err)
+	}
+	return l, nil
+}
+
+// DialTCP connects from the stack, for outbound traffic (ACME, tests).
+func (st *Stack) DialTCP(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
+	fa, proto := fullAddr(ap)
+	fa.NIC = 0
+	c, err := gonet.DialContextTCP(ctx, st.s, fa, proto)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: dial %s: %w", ap, err)
+	}
+	return c, nil
+}
+
+// DialUDP opens a connected UDP socket from the stack.
+func (st *Stack) DialUDP(ap netip.AddrPort) (net.Conn, error) {
+	fa, proto := fullAddr(ap)
+	fa.NIC = 0
+	c, err := gonet.DialUDP(st.s, nil, &fa, proto)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: dial udp %s: %w", ap, err)
+	}
+	return c, nil
+}
+
+// Close stops the stack and releases its link (the TAP device or
+// packet socket).
+func (st *Stack) Close() {
+	st.s.Close()
+	st.s.Wait()
+	if st.link.release != nil {
+		st.link.release()
+	}
+}

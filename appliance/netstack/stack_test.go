@@ -1,0 +1,214 @@
+package netstack
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	ctls "crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/miekg/dns"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	isltls "islet.dev/islet/tls"
+	"islet.dev/islet/zones"
+)
+
+var (
+	serverAddr = netip.MustParseAddr("10.0.0.2")
+	clientAddr = netip.MustParseAddr("10.0.0.1")
+)
+
+// pair starts a server stack and a client stack joined by a pipe.
+func pair(t *testing.T, loss float64) (server, client *Stack) {
+	t.Helper()
+	a, b := Pipe(loss)
+	var err error
+	if server, err = New(a, Config{IPv4: netip.PrefixFrom(serverAddr, 24)}); err != nil {
+		t.Fatal(err)
+	}
+	if client, err = New(b, Config{IPv4: netip.PrefixFrom(clientAddr, 24)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return server, client
+}
+
+func TestDNSOverTheStack(t *testing.T) {
+	server, client := pair(t, 0)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "stack.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 10.0.0.2\nwww A 192.0.2.80\n"), 0o644)
+	set, _, err := zones.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := zones.New(zones.Config{}, set)
+	ap := netip.AddrPortFrom(serverAddr, 53)
+	pc, err := server.ListenUDP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := server.ListenTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.ServePacket(ctx, pc)
+	go srv.ServeStream(ctx, ln)
+	defer pc.Close()
+	defer ln.Close()
+
+	q := new(dns.Msg).SetQuestion("www.stack.example.", dns.TypeA)
+	udp, err := client.DialUDP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	c := &dns.Client{Timeout: 2 * time.Second}
+	r, _, err := c.ExchangeWithConn(q, &dns.Conn{Conn: udp})
+	if err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.80" {
+		t.Fatalf("UDP: %v %v", err, r)
+	}
+	tcp, err := client.DialTCP(context.Background(), ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	for i := 0; i < 3; i++ { // several queries on one connection
+		r, _, err = c.ExchangeWithConn(q, &dns.Conn{Conn: tcp})
+		if err != nil || len(r.Answer) != 1 {
+			t.Fatalf("TCP query %d: %v %v", i, err, r)
+		}
+	}
+}
+
+func TestHTTPSOverTheStack(t *testing.T) {
+	server, client := pair(t, 0)
+	site, err := isltls.NewSite(fstest.MapFS{"index.html": {Data: []byte("<h1>stack</h1>")}}, isltls.SiteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := isltls.NewCerts(isltls.CertConfig{Names: []string{"stack.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := isltls.NewServer(isltls.Config{Site: site, Certs: certs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap := netip.AddrPortFrom(serverAddr, 443)
+	ln, err := server.ListenTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hs.ServeHTTPS(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &ctls.Config{InsecureSkipVerify: true}, // the self-signed certificate; its chain is not what is tested here
+		ForceAttemptHTTP2: true,
+		DialContext:       func(ctx context.Context, _, _ string) (net.Conn, error) { return client.DialTCP(ctx, ap) },
+	}}
+	resp, err := hc.Get("https://stack.example/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "<h1>stack</h1>" || resp.Proto != "HTTP/2.0" {
+		t.Fatalf("%s %d %q", resp.Proto, resp.StatusCode, body)
+	}
+}
+
+// TestBulkTransferWithLoss sends 10 MB over TCP through a link that drops
+// 1% of frames each way: retransmission must deliver every byte.
+func TestBulkTransferWithLoss(t *testing.T) {
+	server, client := pair(t, 0.01)
+	ap := netip.AddrPortFrom(serverAddr, 9000)
+	ln, err := server.ListenTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := make([]byte, 10<<20)
+	for i := range data {
+		data[i] = byte(i * 7 >> 3)
+	}
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write(data)
+		c.Close()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := client.DialTCP(ctx, ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	start := time.Now()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(data) {
+		t.Fatalf("received %d bytes, not the %d sent", len(got), len(data))
+	}
+	drops := server.link.dropped.Load() + client.link.dropped.Load()
+	if drops == 0 {
+		t.Fatal("the lossy link dropped nothing: retransmission was not tested")
+	}
+	t.Logf("10 MB with 1%% loss in %v, %d frames dropped", time.Since(start), drops)
+}
+
+// TestPingAnswered sends an ICMP echo request from the client stack.
+func TestPingAnswered(t *testing.T) {
+	_, client := pair(t, 0)
+	var wq waiter.Queue
+	ep, terr := client.s.NewEndpoint(1 /* ICMPv4 */, ipv4.ProtocolNumber, &wq)
+	if terr != nil {
+		t.Fatal(terr)
+	}
+	defer ep.Close()
+	req := make([]byte, header.ICMPv4MinimumSize+4)
+	icmp := header.ICMPv4(req)
+	icmp.SetType(header.ICMPv4Echo)
+	copy(req[header.ICMPv4MinimumSize:], "ping")
+	to := tcpip.FullAddress{Addr: tcpip.AddrFromSlice(serverAddr.AsSlice())}
+	we, ch := waiter.NewChannelEntry(waiter.EventIn)
+	wq.EventRegister(&we)
+	defer wq.EventUnregister(&we)
+	if _, terr := ep.Write(bytes.NewReader(req), tcpip.WriteOptions{To: &to}); terr != nil {
+		t.Fatal(terr)
+	}
+	select {
+	case <-ch:
+	case <-time.After(3 * time.Second):
+		t.Fatal("no echo reply")
+	}
+	var buf bytes.Buffer
+	if _, terr := ep.Read(&buf, tcpip.ReadOptions{}); terr != nil {
+		t.Fatal(terr)
+	}
+	reply := header.ICMPv4(buf.Bytes())
+	if reply.Type() != header.ICMPv4EchoReply || !bytes.HasSuffix(buf.Bytes(), []byte("ping")) {
+		t.Fatalf("reply % x", buf.Bytes())
+	}
+}
