@@ -27,7 +27,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	if uc, ok := pc.(*net.UDPConn); ok {
 		err = s.serveBatches(uc)
 	} else {
-		err = s.serveSingles(pc)
+		err = s.serveSingles(ctx, pc)
 	}
 	if ctx.Err() != nil {
 		return nil
@@ -35,18 +35,28 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	return fmt.Errorf("dns: serve udp: %w", err)
 }
 
-func (s *Server) serveSingles(pc net.PacketConn) error {
+func (s *Server) serveSingles(ctx context.Context, pc net.PacketConn) error {
 	sc := newScratch()
 	in := make([]byte, udpReadBuf)
 	out := make([]byte, 0, 4096)
+	failures := 0
 	for {
 		n, addr, err := pc.ReadFrom(in)
 		if err != nil {
-			if isTemporary(err) {
-				continue
+			// Another stack's PacketConn may not use the standard
+			// errors: stop on shutdown, on a timeout (deadlines are set
+			// only then) and after many errors in a row.
+			var ne net.Error
+			if ctx.Err() != nil || !isTemporary(err) || errors.As(err, &ne) && ne.Timeout() {
+				return err
 			}
-			return err
+			if failures++; failures > 100 {
+				return err
+			}
+			time.Sleep(time.Millisecond)
+			continue
 		}
+		failures = 0
 		resp := s.handle(in[:n], out, sc, addrOf(addr), false)
 		if resp != nil {
 			pc.WriteTo(resp, addr) // a lost reply is the client's to retry

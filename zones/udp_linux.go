@@ -3,6 +3,7 @@
 package zones
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -51,7 +52,7 @@ type batchConn struct {
 func (s *Server) serveBatches(uc *net.UDPConn) error {
 	rc, err := uc.SyscallConn()
 	if err != nil {
-		return s.serveSingles(uc)
+		return s.serveSingles(context.Background(), uc)
 	}
 	c := &batchConn{rc: rc}
 	c.readFn = func(fd uintptr) bool {

@@ -3,9 +3,10 @@
 package zones
 
 import (
+	"context"
 	"net"
 )
 
 func (s *Server) serveBatches(uc *net.UDPConn) error {
-	return s.serveSingles(uc)
+	return s.serveSingles(context.Background(), uc)
 }

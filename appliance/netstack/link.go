@@ -18,6 +18,7 @@ type Link struct {
 	release func() // closes the device or socket after the stack stops
 	name    string
 	dropped *atomic.Int64 // frames a lossy pipe dropped
+	failed  chan string   // why the link stopped reading, if it did
 }
 
 // String names the link for logs.

@@ -97,7 +97,14 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	}
 	s.SetRouteTable(routes)
 	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack")}
-	st.log.Info("userspace stack up", "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
+	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
+	if l.failed != nil {
+		go func() {
+			if why, ok := <-l.failed; ok {
+				st.log.Error("the link stopped delivering frames; the stack is deaf until restarted", "link", l.name, "err", why)
+			}
+		}()
+	}
 	return st, nil
 }
 

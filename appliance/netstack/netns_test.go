@@ -1,0 +1,190 @@
+//go:build linux
+
+package netstack
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	isltls "islet.dev/islet/tls"
+	"islet.dev/islet/zones"
+)
+
+// netns makes a network namespace for the test and returns a function
+// running a command in it. Root only; under CI=true, which runs as root,
+// never skipped.
+func netns(t *testing.T) (string, func(args ...string) (string, error)) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("network namespace tests need root (CI runs as root)")
+		}
+		t.Skip("network namespace tests need root")
+	}
+	for _, c := range []string{"ip", "dig", "curl", "ping"} {
+		if _, err := exec.LookPath(c); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed", c)
+			}
+			t.Skipf("%s is not installed", c)
+		}
+	}
+	name := fmt.Sprintf("islet%d", os.Getpid()%100000)
+	ip(t, "netns", "add", name)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
+	return name, func(args ...string) (string, error) {
+		out, err := exec.Command("ip", append([]string{"netns", "exec", name}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+}
+
+func ip(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// serve runs islet's DNS (a zone with www) and HTTPS on st at addr.
+func serve(t *testing.T, st *Stack, addr netip.Addr) {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ns.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A "+addr.String()+"\nwww A 192.0.2.80\n"), 0o644)
+	set, _, err := zones.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dns, _ := zones.New(zones.Config{}, set)
+	site, _ := isltls.NewSite(fstest.MapFS{"index.html": {Data: []byte("<h1>userspace</h1>")}}, isltls.SiteOptions{})
+	certs, _ := isltls.NewCerts(isltls.CertConfig{Names: []string{"ns.example"}})
+	web, err := isltls.NewServer(isltls.Config{Site: site, Certs: certs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := st.ListenUDP(netip.AddrPortFrom(addr, 53))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := st.ListenTCP(netip.AddrPortFrom(addr, 53))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl, err := st.ListenTCP(netip.AddrPortFrom(addr, 443))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{}, 3)
+	go func() { dns.ServePacket(ctx, pc); done <- struct{}{} }()
+	go func() { dns.ServeStream(ctx, ln); done <- struct{}{} }()
+	go func() { web.ServeHTTPS(ctx, hl); done <- struct{}{} }()
+	t.Cleanup(func() {
+		cancel()
+		pc.Close()
+		ln.Close()
+		for i := 0; i < 3; i++ {
+			<-done
+		}
+	})
+}
+
+// check queries the stack from the namespace as a user would.
+func check(t *testing.T, run func(...string) (string, error), addr string) {
+	t.Helper()
+	if out, err := run("ping", "-c", "1", "-W", "3", addr); err != nil {
+		neigh, _ := run("ip", "neigh")
+		links, _ := run("ip", "-s", "link")
+		host, _ := exec.Command("ip", "-s", "link").CombinedOutput()
+		t.Errorf("ping %s: %v\n%s\nneighbours in the namespace:\n%s\nlinks there:\n%s\nhost links:\n%s", addr, err, out, neigh, links, host)
+	}
+	for _, proto := range []string{"+notcp", "+tcp"} {
+		out, err := run("dig", "+short", "+time=3", "+tries=2", proto, "@"+addr, "www.ns.example", "A")
+		if err != nil || strings.TrimSpace(out) != "192.0.2.80" {
+			t.Errorf("dig %s @%s: %v %q", proto, addr, err, out)
+		}
+	}
+	out, err := run("curl", "-sk", "--max-time", "5", "--http2", "https://"+addr+"/")
+	if err != nil || out != "<h1>userspace</h1>" {
+		t.Errorf("curl https://%s/: %v %q", addr, err, out)
+	}
+}
+
+// TestPacketLinkOnVeth runs the stack on an AF_PACKET socket bound to
+// the host end of a veth pair whose other end is in a namespace with a
+// kernel address: ARP, ICMP, DNS over UDP and TCP, and HTTPS from there.
+func TestPacketLinkOnVeth(t *testing.T) {
+	ns, run := netns(t)
+	host, peer := "vh"+ns[5:], "vp"+ns[5:]
+	ip(t, "link", "add", host, "type", "veth", "peer", "name", peer)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
+	ip(t, "link", "set", peer, "netns", ns)
+	ip(t, "netns", "exec", ns, "ip", "addr", "add", "10.77.0.1/24", "dev", peer)
+	ip(t, "netns", "exec", ns, "ip", "link", "set", peer, "up")
+	link, err := Packet(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("10.77.0.2")
+	st, err := New(link, Config{IPv4: netip.PrefixFrom(addr, 24)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	serve(t, st, addr)
+	waitLinkUp(t, run, peer)
+	check(t, run, addr.String())
+}
+
+// TestTAPLink runs the stack on a TAP device moved into a namespace.
+func TestTAPLink(t *testing.T) {
+	ns, run := netns(t)
+	tap := "vt" + ns[5:]
+	link, err := TAP(tap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("10.78.0.2")
+	st, err := New(link, Config{IPv4: netip.PrefixFrom(addr, 24)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip(t, "link", "set", tap, "netns", ns)
+	ip(t, "netns", "exec", ns, "ip", "addr", "add", "10.78.0.1/24", "dev", tap)
+	ip(t, "netns", "exec", ns, "ip", "link", "set", tap, "up")
+	serve(t, st, addr)
+	waitLinkUp(t, run, tap)
+	check(t, run, addr.String())
+	st.Close()
+	// Stopping the stack releases the device: it disappears.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		out, _ := run("ip", "link", "show", tap)
+		if !strings.Contains(out, tap+":") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the TAP device outlived the stack:\n%s", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func waitLinkUp(t *testing.T, run func(...string) (string, error), dev string) {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		out, _ := run("ip", "-br", "link", "show", dev)
+		if strings.Contains(out, "UP") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not come up", dev)
+}
