@@ -42,6 +42,7 @@ type Stack struct {
 	s    *stack.Stack
 	link *Link
 	log  *slog.Logger
+	done chan struct{}
 }
 
 // New starts a stack on link with cfg's addresses. The link starts
@@ -96,12 +97,14 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		}
 	}
 	s.SetRouteTable(routes)
-	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack")}
+	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{})}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {
-			if why, ok := <-l.failed; ok {
+			select {
+			case why := <-l.failed:
 				st.log.Error("the link stopped delivering frames; the stack is deaf until restarted", "link", l.name, "err", why)
+			case <-st.done:
 			}
 		}()
 	}
@@ -184,6 +187,7 @@ func (st *Stack) DialUDP(ap netip.AddrPort) (net.Conn, error) {
 // Close stops the stack and releases its link (the TAP device or
 // packet socket).
 func (st *Stack) Close() {
+	close(st.done)
 	st.s.Close()
 	st.s.Wait()
 	if st.link.release != nil {
