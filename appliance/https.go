@@ -49,7 +49,7 @@ type httpsService struct {
 
 // prepareHTTPS loads the site, sets up certificates and opens the
 // listeners. The zones give the default host names.
-func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, dns *zones.Server, log *slog.Logger) (*httpsService, error) {
+func prepareHTTPS(ctx context.Context, netw network, o HTTPSOptions, set *zones.Set, dns *zones.Server, log *slog.Logger) (*httpsService, error) {
 	site, err := openSite(o)
 	if err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, dns *zone
 		}
 	}
 	s := &httpsService{certs: certs, names: names}
-	if s.ln, err = listenTCP(ctx, o.HTTPSAddr); err != nil {
+	if s.ln, err = netw.listenTCP(ctx, o.HTTPSAddr); err != nil {
 		return nil, fmt.Errorf("https: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
@@ -118,7 +118,7 @@ func prepareHTTPS(ctx context.Context, o HTTPSOptions, set *zones.Set, dns *zone
 		return nil, err
 	}
 	if o.HTTPAddr != "" {
-		if s.ln80, err = listenTCP(ctx, o.HTTPAddr); err != nil {
+		if s.ln80, err = netw.listenTCP(ctx, o.HTTPAddr); err != nil {
 			s.ln.Close()
 			return nil, fmt.Errorf("https: %w", err)
 		}

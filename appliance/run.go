@@ -26,6 +26,8 @@ type Options struct {
 	Ready func(Ready)
 	// HTTPS serves the site and redirects when it has a site or hosts.
 	HTTPS HTTPSOptions
+	// Net chooses the host's sockets or the userspace stack.
+	Net NetOptions
 }
 
 // Ready tells where a started appliance can be reached.
@@ -51,8 +53,8 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	var set *zones.Set
 	var srv *zones.Server
+	var err error
 	if opt.ZonesDir != "" {
-		var err error
 		if set, err = loadZones(opt.ZonesDir, log); err != nil {
 			return err
 		}
@@ -60,6 +62,11 @@ func Run(ctx context.Context, opt Options) error {
 			return err
 		}
 	}
+	netw, err := openNetwork(opt.Net, log)
+	if err != nil {
+		return err
+	}
+	defer netw.close()
 	var pcs []net.PacketConn
 	var lns []net.Listener
 	var ready Ready
@@ -73,12 +80,12 @@ func Run(ctx context.Context, opt Options) error {
 			n = runtime.GOMAXPROCS(0)
 		}
 		for _, addr := range opt.DNSAddrs {
-			udp, err := listenUDP(ctx, addr, n)
+			udp, err := netw.listenUDP(ctx, addr, n)
 			if err != nil {
 				return fmt.Errorf("dns: %w", err)
 			}
 			pcs = append(pcs, udp...)
-			ln, err := listenTCP(ctx, udp[0].LocalAddr().String())
+			ln, err := netw.listenTCP(ctx, udp[0].LocalAddr().String())
 			if err != nil {
 				return fmt.Errorf("dns: %w", err)
 			}
@@ -90,8 +97,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	var web *httpsService
 	if opt.HTTPS.enabled() {
-		var err error
-		if web, err = prepareHTTPS(ctx, opt.HTTPS, set, srv, log); err != nil {
+		if web, err = prepareHTTPS(ctx, netw, opt.HTTPS, set, srv, log); err != nil {
 			return err
 		}
 		defer web.close()

@@ -15,8 +15,9 @@ import (
 // tcpWriteTimeout bounds how long a client may take to read a response.
 const tcpWriteTimeout = 10 * time.Second
 
-// ServeStream answers DNS over TCP (RFC 7766) on ln until ctx ends; it
-// does not close ln but closes every connection it accepted. A
+// ServeStream answers DNS over TCP (RFC 7766) on ln until ctx ends. It
+// closes every connection it accepted; ln itself is closed only when it
+// has no SetDeadline to wake Accept with (a userspace stack's listener). A
 // connection carries any number of queries, pipelined; it is closed after
 // the idle timeout, and connections past the limit are closed at once.
 func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
@@ -26,6 +27,8 @@ func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() {
 		if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
 			d.SetDeadline(time.Unix(1, 0))
+		} else {
+			ln.Close()
 		}
 		mu.Lock()
 		for c := range open {
@@ -36,6 +39,7 @@ func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	defer wg.Wait()
 	var backoff time.Duration
+	acceptFailures := 0
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -45,12 +49,17 @@ func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
 			if errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("dns: serve tcp: %w", err)
 			}
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() && acceptFailures > 100 {
+				return fmt.Errorf("dns: serve tcp: %w", err)
+			}
+			acceptFailures++
 			// EMFILE and the like: wait a little, as net/http does.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 			time.Sleep(backoff)
 			continue
 		}
-		backoff = 0
+		backoff, acceptFailures = 0, 0
 		if s.conns.Add(1) > int64(s.cfg.TCPMaxConns) {
 			s.conns.Add(-1)
 			c.Close()

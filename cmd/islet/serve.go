@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -46,6 +47,12 @@ type serveFlags struct {
 	certCache     string
 	tlsCert       string
 	tlsKey        string
+
+	net         string
+	ipv4        string
+	ipv4Gateway string
+	ipv6        string
+	ipv6Gateway string
 }
 
 // redirectFlags collects repeated --redirect FROM=URL flags.
@@ -90,6 +97,41 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.certCache, "cert-cache", "", "`DIR` keeping the ACME account and certificates across restarts")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate chain `FILE` (PEM) to serve instead of ACME")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
+
+	fs.StringVar(&f.net, "net", "host", "network: host (the kernel's sockets), tap:NAME or packet:IFNAME (the userspace stack on that link; listen addresses then keep only their port)")
+	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24")
+	fs.StringVar(&f.ipv4Gateway, "ipv4-gateway", "", "IPv4 default gateway `ADDR` of the userspace stack")
+	fs.StringVar(&f.ipv6, "ipv6", "", "`ADDR/LEN` of the userspace stack (static)")
+	fs.StringVar(&f.ipv6Gateway, "ipv6-gateway", "", "IPv6 default gateway `ADDR` of the userspace stack")
+}
+
+// netOptions parses the network flags.
+func (f *serveFlags) netOptions() (appliance.NetOptions, error) {
+	o := appliance.NetOptions{Net: f.net}
+	var err error
+	for _, p := range []struct {
+		flag, v string
+		dst     *netip.Prefix
+	}{{"--ipv4", f.ipv4, &o.IPv4}, {"--ipv6", f.ipv6, &o.IPv6}} {
+		if p.v == "" {
+			continue
+		}
+		if *p.dst, err = netip.ParsePrefix(p.v); err != nil {
+			return o, fmt.Errorf("%s: %w", p.flag, err)
+		}
+	}
+	for _, a := range []struct {
+		flag, v string
+		dst     *netip.Addr
+	}{{"--ipv4-gateway", f.ipv4Gateway, &o.IPv4Gateway}, {"--ipv6-gateway", f.ipv6Gateway, &o.IPv6Gateway}} {
+		if a.v == "" {
+			continue
+		}
+		if *a.dst, err = netip.ParseAddr(a.v); err != nil {
+			return o, fmt.Errorf("%s: %w", a.flag, err)
+		}
+	}
+	return o, nil
 }
 
 // httpsOptions turns the HTTPS flags into appliance options.
@@ -123,6 +165,11 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	opt.HTTPS = f.httpsOptions()
+	netOpt, err := f.netOptions()
+	if err != nil {
+		return opt, err
+	}
+	opt.Net = netOpt
 	opt.DNS.Minimal = f.minimal
 	opt.DNS.MaxUDPSize = f.ednsSize
 	opt.DNS.NSID = f.nsid

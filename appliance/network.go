@@ -1,0 +1,128 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+
+	"islet.dev/islet/appliance/netstack"
+)
+
+// NetOptions choose the network stack the services run on.
+type NetOptions struct {
+	// Net is "host" (the kernel's sockets, the default), "tap:NAME" or
+	// "packet:IFNAME" (the userspace stack on that link).
+	Net string
+	// Addresses of the userspace stack.
+	IPv4, IPv6               netip.Prefix
+	IPv4Gateway, IPv6Gateway netip.Addr
+}
+
+// network opens listeners on one stack.
+type network interface {
+	listenUDP(ctx context.Context, addr string, n int) ([]net.PacketConn, error)
+	listenTCP(ctx context.Context, addr string) (net.Listener, error)
+	close()
+}
+
+type hostNetwork struct{}
+
+func (hostNetwork) listenUDP(ctx context.Context, addr string, n int) ([]net.PacketConn, error) {
+	return listenUDP(ctx, addr, n)
+}
+
+func (hostNetwork) listenTCP(ctx context.Context, addr string) (net.Listener, error) {
+	return listenTCP(ctx, addr)
+}
+
+func (hostNetwork) close() {}
+
+// stackNetwork is the userspace stack. Listen addresses keep only their
+// port: services listen on the stack's own addresses.
+type stackNetwork struct {
+	st    *netstack.Stack
+	addrs []netip.Addr
+}
+
+func openNetwork(o NetOptions, log *slog.Logger) (network, error) {
+	kind, name, _ := strings.Cut(o.Net, ":")
+	if o.Net == "" || kind == "host" {
+		return hostNetwork{}, nil
+	}
+	var link *netstack.Link
+	var err error
+	switch {
+	case name == "":
+		return nil, fmt.Errorf("--net %s: name the device (tap:NAME or packet:IFNAME)", o.Net)
+	case kind == "tap":
+		link, err = netstack.TAP(name)
+	case kind == "packet":
+		link, err = netstack.Packet(name)
+	default:
+		return nil, fmt.Errorf("--net %s: want host, tap:NAME or packet:IFNAME", o.Net)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !o.IPv4.IsValid() && !o.IPv6.IsValid() {
+		return nil, errors.New("the userspace stack needs an address: --ipv4 ADDR/LEN (DHCP is not there yet)")
+	}
+	st, err := netstack.New(link, netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n := &stackNetwork{st: st}
+	for _, p := range []netip.Prefix{o.IPv4, o.IPv6} {
+		if p.IsValid() {
+			n.addrs = append(n.addrs, p.Addr())
+		}
+	}
+	return n, nil
+}
+
+func portOf(addr string) (uint16, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err == nil {
+		return ap.Port(), nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	p, err := netip.ParseAddrPort("0.0.0.0:" + port)
+	return p.Port(), err
+}
+
+func (n *stackNetwork) listenUDP(_ context.Context, addr string, _ int) ([]net.PacketConn, error) {
+	port, err := portOf(addr)
+	if err != nil {
+		return nil, err
+	}
+	var out []net.PacketConn
+	for _, a := range n.addrs {
+		pc, err := n.st.ListenUDP(netip.AddrPortFrom(a, port))
+		if err != nil {
+			for _, c := range out {
+				c.Close()
+			}
+			return nil, err
+		}
+		out = append(out, pc)
+	}
+	return out, nil
+}
+
+func (n *stackNetwork) listenTCP(_ context.Context, addr string) (net.Listener, error) {
+	port, err := portOf(addr)
+	if err != nil {
+		return nil, err
+	}
+	// One listener: the first address (IPv4 when given).
+	return n.st.ListenTCP(netip.AddrPortFrom(n.addrs[0], port))
+}
+
+func (n *stackNetwork) close() { n.st.Close() }
