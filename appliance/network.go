@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 
 	"islet.dev/islet/appliance/netstack"
@@ -20,6 +21,8 @@ type NetOptions struct {
 	// Addresses of the userspace stack.
 	IPv4, IPv6               netip.Prefix
 	IPv4Gateway, IPv6Gateway netip.Addr
+	// PCAP, if set, is a file to write every frame of the link to.
+	PCAP string
 }
 
 // network opens listeners on one stack.
@@ -46,6 +49,7 @@ func (hostNetwork) close() {}
 type stackNetwork struct {
 	st    *netstack.Stack
 	addrs []netip.Addr
+	pcap  *os.File
 }
 
 func openNetwork(o NetOptions, log *slog.Logger) (network, error) {
@@ -71,11 +75,22 @@ func openNetwork(o NetOptions, log *slog.Logger) (network, error) {
 	if !o.IPv4.IsValid() && !o.IPv6.IsValid() {
 		return nil, errors.New("the userspace stack needs an address: --ipv4 ADDR/LEN (DHCP is not there yet)")
 	}
-	st, err := netstack.New(link, netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, Logger: log})
+	cfg := netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, Logger: log}
+	var pcap *os.File
+	if o.PCAP != "" {
+		if pcap, err = os.Create(o.PCAP); err != nil {
+			return nil, fmt.Errorf("--pcap: %w", err)
+		}
+		cfg.PCAP = pcap
+	}
+	st, err := netstack.New(link, cfg)
 	if err != nil {
+		if pcap != nil {
+			pcap.Close()
+		}
 		return nil, err
 	}
-	n := &stackNetwork{st: st}
+	n := &stackNetwork{st: st, pcap: pcap}
 	for _, p := range []netip.Prefix{o.IPv4, o.IPv6} {
 		if p.IsValid() {
 			n.addrs = append(n.addrs, p.Addr())
@@ -125,4 +140,9 @@ func (n *stackNetwork) listenTCP(_ context.Context, addr string) (net.Listener, 
 	return n.st.ListenTCP(netip.AddrPortFrom(n.addrs[0], port))
 }
 
-func (n *stackNetwork) close() { n.st.Close() }
+func (n *stackNetwork) close() {
+	n.st.Close()
+	if n.pcap != nil {
+		n.pcap.Close()
+	}
+}

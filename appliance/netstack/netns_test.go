@@ -3,13 +3,16 @@
 package netstack
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -133,7 +136,8 @@ func TestPacketLinkOnVeth(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := netip.MustParseAddr("10.77.0.2")
-	st, err := New(link, Config{IPv4: netip.PrefixFrom(addr, 24)})
+	var capture lockedBuffer
+	st, err := New(link, Config{IPv4: netip.PrefixFrom(addr, 24), PCAP: &capture})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +145,73 @@ func TestPacketLinkOnVeth(t *testing.T) {
 	serve(t, st, addr)
 	waitLinkUp(t, run, peer)
 	check(t, run, addr.String())
+	checkStartup(t, capture.Bytes(), addr)
+}
+
+// checkStartup reads the pcap of the start-up: the first frame is the
+// stack's gratuitous ARP for its address, and ARP is resolved (the
+// peer's request answered) before the first DNS reply leaves.
+func checkStartup(t *testing.T, pcap []byte, addr netip.Addr) {
+	t.Helper()
+	if len(pcap) < 24 || binary.LittleEndian.Uint32(pcap) != 0xa1b2c3d4 {
+		t.Fatalf("not a pcap stream (%d bytes)", len(pcap))
+	}
+	a4 := addr.As4()
+	var frames [][]byte
+	for rest := pcap[24:]; len(rest) >= 16; {
+		n := int(binary.LittleEndian.Uint32(rest[8:]))
+		if 16+n > len(rest) {
+			break
+		}
+		frames = append(frames, rest[16:16+n])
+		rest = rest[16+n:]
+	}
+	isARP := func(f []byte) bool { return len(f) >= 42 && f[12] == 0x08 && f[13] == 0x06 }
+	arpOp := func(f []byte) uint16 { return binary.BigEndian.Uint16(f[20:]) }
+	arpSender := func(f []byte) []byte { return f[28:32] }
+	arpTarget := func(f []byte) []byte { return f[38:42] }
+	isDNSReply := func(f []byte) bool {
+		return len(f) >= 36 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17 && binary.BigEndian.Uint16(f[34:]) == 53
+	}
+	if len(frames) == 0 {
+		t.Fatal("nothing captured")
+	}
+	if f := frames[0]; !isARP(f) || arpOp(f) != 1 || !bytes.Equal(arpSender(f), a4[:]) || !bytes.Equal(arpTarget(f), a4[:]) {
+		t.Errorf("the first frame is not a gratuitous ARP for %s: % x", addr, f[:min(len(f), 42)])
+	}
+	arpReply, dnsReply := -1, -1
+	for i, f := range frames {
+		if arpReply < 0 && isARP(f) && arpOp(f) == 2 && bytes.Equal(arpSender(f), a4[:]) {
+			arpReply = i
+		}
+		if dnsReply < 0 && isDNSReply(f) {
+			dnsReply = i
+		}
+	}
+	if dnsReply < 0 {
+		t.Fatalf("no DNS reply captured in %d frames", len(frames))
+	}
+	if arpReply < 0 || arpReply > dnsReply {
+		t.Errorf("ARP reply at frame %d, first DNS reply at frame %d: ARP must come first", arpReply, dnsReply)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer written by the stack's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]byte(nil), l.b.Bytes()...)
 }
 
 // TestTAPLink runs the stack on a TAP device moved into a namespace.

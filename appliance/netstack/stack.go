@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -32,7 +33,9 @@ type Config struct {
 	// TCPBufferMax is the largest TCP send and receive buffer, 8 MiB by
 	// default: larger buffers fill fast links (see FIELD-NOTES).
 	TCPBufferMax int
-	Logger       *slog.Logger
+	// PCAP, if set, receives every frame in and out, as a pcap stream.
+	PCAP   io.Writer
+	Logger *slog.Logger
 }
 
 const nicID tcpip.NICID = 1
@@ -53,6 +56,13 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		return nil, errors.New("netstack: no link")
 	}
 	link := l.ep
+	if cfg.PCAP != nil {
+		p, err := newPCAP(link, cfg.PCAP)
+		if err != nil {
+			return nil, err
+		}
+		link = p
+	}
 	if !cfg.IPv4.IsValid() && !cfg.IPv6.IsValid() {
 		return nil, errors.New("netstack: no address given")
 	}
@@ -97,6 +107,9 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		}
 	}
 	s.SetRouteTable(routes)
+	if cfg.IPv4.IsValid() {
+		announce(s, cfg.IPv4.Addr())
+	}
 	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{})}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
@@ -129,6 +142,19 @@ func tune(s *stack.Stack, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// announce broadcasts a gratuitous ARP request for addr, so that
+// neighbours learn (or relearn) where it lives before the first packet.
+func announce(s *stack.Stack, addr netip.Addr) {
+	ep, terr := s.GetNetworkEndpoint(nicID, arp.ProtocolNumber)
+	if terr != nil {
+		return
+	}
+	if r, ok := ep.(stack.LinkAddressResolver); ok {
+		a := tcpip.AddrFromSlice(addr.AsSlice())
+		r.LinkAddressRequest(a, a, "")
+	}
 }
 
 func fullAddr(ap netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber) {

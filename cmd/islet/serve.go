@@ -53,6 +53,7 @@ type serveFlags struct {
 	ipv4Gateway string
 	ipv6        string
 	ipv6Gateway string
+	pcap        string
 }
 
 // redirectFlags collects repeated --redirect FROM=URL flags.
@@ -103,11 +104,12 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ipv4Gateway, "ipv4-gateway", "", "IPv4 default gateway `ADDR` of the userspace stack")
 	fs.StringVar(&f.ipv6, "ipv6", "", "`ADDR/LEN` of the userspace stack (static)")
 	fs.StringVar(&f.ipv6Gateway, "ipv6-gateway", "", "IPv6 default gateway `ADDR` of the userspace stack")
+	fs.StringVar(&f.pcap, "pcap", "", "write every frame of the userspace stack's link to `FILE` (pcap, Ethernet)")
 }
 
 // netOptions parses the network flags.
 func (f *serveFlags) netOptions() (appliance.NetOptions, error) {
-	o := appliance.NetOptions{Net: f.net}
+	o := appliance.NetOptions{Net: f.net, PCAP: f.pcap}
 	var err error
 	for _, p := range []struct {
 		flag, v string
