@@ -2,7 +2,6 @@ package appliance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -47,12 +46,16 @@ func (hostNetwork) close() {}
 // stackNetwork is the userspace stack. Listen addresses keep only their
 // port: services listen on the stack's own addresses.
 type stackNetwork struct {
-	st    *netstack.Stack
-	addrs []netip.Addr
-	pcap  *os.File
+	st        *netstack.Stack
+	addrs     []netip.Addr
+	pcap      *os.File
+	stopLease func()
 }
 
-func openNetwork(o NetOptions, log *slog.Logger) (network, error) {
+// openNetwork sets up the chosen stack; on the userspace stack without a
+// static IPv4 address it waits for a DHCP lease, so that services open
+// their sockets only once the address is configured.
+func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, error) {
 	kind, name, _ := strings.Cut(o.Net, ":")
 	if o.Net == "" || kind == "host" {
 		return hostNetwork{}, nil
@@ -72,10 +75,8 @@ func openNetwork(o NetOptions, log *slog.Logger) (network, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.IPv4.IsValid() && !o.IPv6.IsValid() {
-		return nil, errors.New("the userspace stack needs an address: --ipv4 ADDR/LEN (DHCP is not there yet)")
-	}
-	cfg := netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, Logger: log}
+	useDHCP := !o.IPv4.IsValid()
+	cfg := netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, DHCP: useDHCP, Logger: log}
 	var pcap *os.File
 	if o.PCAP != "" {
 		if pcap, err = os.Create(o.PCAP); err != nil {
@@ -91,6 +92,18 @@ func openNetwork(o NetOptions, log *slog.Logger) (network, error) {
 		return nil, err
 	}
 	n := &stackNetwork{st: st, pcap: pcap}
+	if useDHCP {
+		log.Info("no --ipv4 given: asking DHCP for an address", "component", "netstack", "link", link.String())
+		lease, err := st.AcquireDHCP(ctx)
+		if err != nil {
+			n.close()
+			return nil, fmt.Errorf("dhcp: %w", err)
+		}
+		o.IPv4 = lease.Addr
+		lctx, cancel := context.WithCancel(context.Background())
+		n.stopLease = cancel
+		go st.KeepLease(lctx, lease)
+	}
 	for _, p := range []netip.Prefix{o.IPv4, o.IPv6} {
 		if p.IsValid() {
 			n.addrs = append(n.addrs, p.Addr())
@@ -141,6 +154,9 @@ func (n *stackNetwork) listenTCP(_ context.Context, addr string) (net.Listener, 
 }
 
 func (n *stackNetwork) close() {
+	if n.stopLease != nil {
+		n.stopLease()
+	}
 	n.st.Close()
 	if n.pcap != nil {
 		n.pcap.Close()

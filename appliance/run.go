@@ -62,7 +62,7 @@ func Run(ctx context.Context, opt Options) error {
 			return err
 		}
 	}
-	netw, err := openNetwork(opt.Net, log)
+	netw, err := openNetwork(ctx, opt.Net, log)
 	if err != nil {
 		return err
 	}

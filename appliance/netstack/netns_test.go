@@ -259,3 +259,66 @@ func waitLinkUp(t *testing.T, run func(...string) (string, error), dev string) {
 	}
 	t.Fatalf("%s did not come up", dev)
 }
+
+// TestDHCPFromDnsmasq gets an address from Debian's dnsmasq on the far
+// end of a veth pair, serves DNS on it, and renews and rebinds the lease.
+func TestDHCPFromDnsmasq(t *testing.T) {
+	ns, run := netns(t)
+	dnsmasq, err := exec.LookPath("dnsmasq")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dnsmasq is not installed")
+		}
+		t.Skip("dnsmasq is not installed")
+	}
+	host, peer := "vd"+ns[5:], "ve"+ns[5:]
+	ip(t, "link", "add", host, "type", "veth", "peer", "name", peer)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
+	ip(t, "link", "set", peer, "netns", ns)
+	ip(t, "netns", "exec", ns, "ip", "addr", "add", "10.82.0.1/24", "dev", peer)
+	ip(t, "netns", "exec", ns, "ip", "link", "set", peer, "up")
+	dir := t.TempDir()
+	d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
+		"--interface="+peer, "--bind-interfaces", "--dhcp-range=10.82.0.50,10.82.0.60,255.255.255.0,2m",
+		"--dhcp-option=option:router,10.82.0.1", "--dhcp-leasefile="+filepath.Join(dir, "leases"), "--dhcp-authoritative",
+		"--pid-file="+filepath.Join(dir, "pid"))
+	var dlog lockedBuffer
+	d.Stdout, d.Stderr = &dlog, &dlog
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+
+	link, err := Packet(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := New(link, Config{DHCP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lease, err := st.AcquireDHCP(ctx)
+	if err != nil {
+		t.Fatalf("DHCP: %v\ndnsmasq:\n%s", err, dlog.Bytes())
+	}
+	a := lease.Addr.Addr().As4()
+	if a[0] != 10 || a[1] != 82 || a[2] != 0 || a[3] < 50 || a[3] > 60 || lease.Addr.Bits() != 24 {
+		t.Errorf("leased %s, want 10.82.0.50-60/24", lease.Addr)
+	}
+	if lease.Router != netip.MustParseAddr("10.82.0.1") || lease.Server != netip.MustParseAddr("10.82.0.1") || lease.Duration != 2*time.Minute {
+		t.Errorf("lease %+v", lease)
+	}
+	serve(t, st, lease.Addr.Addr())
+	if out, err := run("dig", "+short", "+time=3", "@"+lease.Addr.Addr().String(), "www.ns.example", "A"); err != nil || strings.TrimSpace(out) != "192.0.2.80" {
+		t.Errorf("dig on the leased address: %v %q", err, out)
+	}
+	for _, rebind := range []bool{false, true} {
+		nl, err := st.Renew(ctx, lease, rebind)
+		if err != nil || nl.Addr != lease.Addr || !nl.Acquired.After(lease.Acquired) {
+			t.Errorf("renew (rebind %v): %v %+v\ndnsmasq:\n%s", rebind, err, nl, dlog.Bytes())
+		}
+	}
+}

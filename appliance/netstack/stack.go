@@ -27,6 +27,8 @@ type Config struct {
 	IPv4 netip.Prefix
 	// Gateway4, if valid, is the default IPv4 route.
 	Gateway4 netip.Addr
+	// DHCP allows starting without an IPv4 address: AcquireDHCP gets one.
+	DHCP bool
 	// IPv6 is an optional static address; SLAAC is not done here.
 	IPv6     netip.Prefix
 	Gateway6 netip.Addr
@@ -63,8 +65,8 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		}
 		link = p
 	}
-	if !cfg.IPv4.IsValid() && !cfg.IPv6.IsValid() {
-		return nil, errors.New("netstack: no address given")
+	if !cfg.IPv4.IsValid() && !cfg.IPv6.IsValid() && !cfg.DHCP {
+		return nil, errors.New("netstack: no address given and no DHCP")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -100,7 +100,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
 
 	fs.StringVar(&f.net, "net", "host", "network: host (the kernel's sockets), tap:NAME or packet:IFNAME (the userspace stack on that link; listen addresses then keep only their port)")
-	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24")
+	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24; without it, DHCP")
 	fs.StringVar(&f.ipv4Gateway, "ipv4-gateway", "", "IPv4 default gateway `ADDR` of the userspace stack")
 	fs.StringVar(&f.ipv6, "ipv6", "", "`ADDR/LEN` of the userspace stack (static)")
 	fs.StringVar(&f.ipv6Gateway, "ipv6-gateway", "", "IPv6 default gateway `ADDR` of the userspace stack")

@@ -1,0 +1,288 @@
+package netstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/insomniacslk/dhcp/dhcpv4"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+	"gvisor.dev/gvisor/pkg/waiter"
+)
+
+// Lease is an IPv4 configuration obtained by DHCP (RFC 2131).
+type Lease struct {
+	Addr     netip.Prefix
+	Router   netip.Addr
+	Server   netip.Addr
+	DNS      []netip.Addr
+	MTU      int
+	Duration time.Duration // the lease time
+	T1, T2   time.Duration // renew and rebind, from Acquired
+	Acquired time.Time
+}
+
+const (
+	dhcpClientPort = 68
+	dhcpServerPort = 67
+)
+
+// dhcpConn opens a UDP socket on port 68 that may broadcast. With no
+// address yet, the stack gets 0.0.0.0 and a route for everything while
+// it is open, as a DHCP client needs to send from 0.0.0.0 to
+// 255.255.255.255.
+func (st *Stack) dhcpConn(local netip.Addr) (*gonet.UDPConn, func(), error) {
+	cleanup := func() {}
+	if !local.IsValid() {
+		any := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: header.IPv4Any, PrefixLen: 0}}
+		if terr := st.s.AddProtocolAddress(nicID, any, stack.AddressProperties{}); terr != nil {
+			return nil, nil, fmt.Errorf("dhcp: temporary address: %s", terr)
+		}
+		routes := st.s.GetRouteTable()
+		st.s.SetRouteTable(append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, NIC: nicID}))
+		cleanup = func() {
+			st.s.RemoveAddress(nicID, header.IPv4Any)
+			st.s.SetRouteTable(routes)
+		}
+	}
+	var wq waiter.Queue
+	ep, terr := st.s.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
+	if terr != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("dhcp: socket: %s", terr)
+	}
+	ep.SocketOptions().SetBroadcast(true)
+	bind := tcpip.FullAddress{NIC: nicID, Port: dhcpClientPort}
+	if local.IsValid() {
+		bind.Addr = tcpip.AddrFromSlice(local.AsSlice())
+	}
+	if terr := ep.Bind(bind); terr != nil {
+		ep.Close()
+		cleanup()
+		return nil, nil, fmt.Errorf("dhcp: bind port 68: %s", terr)
+	}
+	c := gonet.NewUDPConn(&wq, ep)
+	return c, func() { c.Close(); cleanup() }, nil
+}
+
+// exchange sends msg to dst until a reply of one of the wanted types
+// with msg's transaction ID arrives, retransmitting with backoff
+// (RFC 2131 §4.1: 4 s doubling, randomised; shorter here to start).
+func exchange(ctx context.Context, c *gonet.UDPConn, msg *dhcpv4.DHCPv4, dst netip.AddrPort, want ...dhcpv4.MessageType) (*dhcpv4.DHCPv4, error) {
+	buf := make([]byte, 1500)
+	wait := time.Second
+	for {
+		if _, err := c.WriteTo(msg.ToBytes(), net.UDPAddrFromAddrPort(dst)); err != nil {
+			return nil, fmt.Errorf("dhcp: send %s: %w", msg.MessageType(), err)
+		}
+		deadline := time.Now().Add(wait + time.Duration(rand.Int64N(int64(wait/4))))
+		for {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			step := time.Now().Add(200 * time.Millisecond)
+			if deadline.Before(step) {
+				step = deadline
+			}
+			c.SetReadDeadline(step)
+			n, _, err := c.ReadFrom(buf)
+			if err != nil {
+				if time.Now().After(deadline) {
+					break
+				}
+				continue
+			}
+			reply, err := dhcpv4.FromBytes(buf[:n])
+			if err != nil || reply.TransactionID != msg.TransactionID || reply.OpCode != dhcpv4.OpcodeBootReply {
+				continue
+			}
+			for _, w := range want {
+				if reply.MessageType() == w {
+					return reply, nil
+				}
+			}
+		}
+		wait = min(2*wait, 32*time.Second)
+	}
+}
+
+// AcquireDHCP runs DISCOVER, OFFER, REQUEST, ACK on the link, then
+// configures the leased address, its subnet route and the default route,
+// and announces the address. It returns when the stack is configured or
+// ctx ends.
+func (st *Stack) AcquireDHCP(ctx context.Context) (Lease, error) {
+	c, done, err := st.dhcpConn(netip.Addr{})
+	if err != nil {
+		return Lease{}, err
+	}
+	defer func() { done() }() // done is replaced once the socket is closed
+	mac := net.HardwareAddr(st.s.NICInfo()[nicID].LinkAddress)
+	for {
+		discover, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithBroadcast(true),
+			dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer, dhcpv4.OptionInterfaceMTU))
+		if err != nil {
+			return Lease{}, err
+		}
+		bcast := netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), dhcpServerPort)
+		offer, err := exchange(ctx, c, discover, bcast, dhcpv4.MessageTypeOffer)
+		if err != nil {
+			return Lease{}, err
+		}
+		request, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithBroadcast(true))
+		if err != nil {
+			return Lease{}, err
+		}
+		ack, err := exchange(ctx, c, request, bcast, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)
+		if err != nil {
+			return Lease{}, err
+		}
+		if ack.MessageType() == dhcpv4.MessageTypeNak {
+			st.log.Warn("DHCP server refused the offered address; starting over", "server", offer.ServerIdentifier())
+			continue
+		}
+		lease, err := leaseFrom(ack)
+		if err != nil {
+			return Lease{}, err
+		}
+		done()
+		done = func() {}
+		if err := st.configure(lease); err != nil {
+			return Lease{}, err
+		}
+		st.log.Info("DHCP lease", "addr", lease.Addr, "router", lease.Router, "server", lease.Server, "lease", lease.Duration, "dns", lease.DNS, "mtu", lease.MTU)
+		return lease, nil
+	}
+}
+
+func leaseFrom(ack *dhcpv4.DHCPv4) (Lease, error) {
+	addr, ok := netip.AddrFromSlice(ack.YourIPAddr.To4())
+	if !ok || addr.IsUnspecified() {
+		return Lease{}, errors.New("dhcp: ACK without an address")
+	}
+	bits := 24
+	if m := ack.SubnetMask(); m != nil {
+		bits, _ = m.Size()
+	}
+	l := Lease{Addr: netip.PrefixFrom(addr, bits), Acquired: time.Now()}
+	l.Duration = ack.IPAddressLeaseTime(time.Hour)
+	l.T1 = ack.IPAddressRenewalTime(l.Duration / 2)
+	l.T2 = ack.IPAddressRebindingTime(l.Duration * 7 / 8)
+	if r := ack.Router(); len(r) > 0 {
+		l.Router, _ = netip.AddrFromSlice(r[0].To4())
+	}
+	if s := ack.ServerIdentifier(); s != nil {
+		l.Server, _ = netip.AddrFromSlice(s.To4())
+	}
+	for _, d := range ack.DNS() {
+		if a, ok := netip.AddrFromSlice(d.To4()); ok {
+			l.DNS = append(l.DNS, a)
+		}
+	}
+	if mtu, err := dhcpv4.GetUint16(dhcpv4.OptionInterfaceMTU, ack.Options); err == nil {
+		l.MTU = int(mtu)
+	}
+	return l, nil
+}
+
+// configure puts a lease on the NIC.
+func (st *Stack) configure(l Lease) error {
+	pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{
+		Address: tcpip.AddrFromSlice(l.Addr.Addr().AsSlice()), PrefixLen: l.Addr.Bits()}}
+	if terr := st.s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); terr != nil {
+		if _, exists := terr.(*tcpip.ErrDuplicateAddress); !exists {
+			return fmt.Errorf("dhcp: add %s: %s", l.Addr, terr)
+		}
+	}
+	routes := []tcpip.Route{{Destination: pa.AddressWithPrefix.Subnet(), NIC: nicID}}
+	if l.Router.IsValid() {
+		routes = append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, Gateway: tcpip.AddrFromSlice(l.Router.AsSlice()), NIC: nicID})
+	}
+	for _, r := range st.s.GetRouteTable() {
+		if r.Destination.ID().BitLen() == 128 { // IPv6 routes stay
+			routes = append(routes, r)
+		}
+	}
+	st.s.SetRouteTable(routes)
+	announce(st.s, l.Addr.Addr())
+	return nil
+}
+
+// Renew asks the leasing server to extend the lease (RFC 2131 §4.4.5):
+// unicast from the leased address at T1, or broadcast when rebinding
+// after T2. It returns the new lease.
+func (st *Stack) Renew(ctx context.Context, l Lease, rebind bool) (Lease, error) {
+	c, done, err := st.dhcpConn(l.Addr.Addr())
+	if err != nil {
+		return l, err
+	}
+	defer done()
+	mac := net.HardwareAddr(st.s.NICInfo()[nicID].LinkAddress)
+	req, err := dhcpv4.New(dhcpv4.WithHwAddr(mac), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest),
+		dhcpv4.WithClientIP(net.IP(l.Addr.Addr().AsSlice())),
+		dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer, dhcpv4.OptionInterfaceMTU))
+	if err != nil {
+		return l, err
+	}
+	dst := netip.AddrPortFrom(l.Server, dhcpServerPort)
+	if rebind || !l.Server.IsValid() {
+		dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte{255, 255, 255, 255}), dhcpServerPort)
+	}
+	ack, err := exchange(ctx, c, req, dst, dhcpv4.MessageTypeAck, dhcpv4.MessageTypeNak)
+	if err != nil {
+		return l, err
+	}
+	if ack.MessageType() == dhcpv4.MessageTypeNak {
+		return l, errors.New("dhcp: the server refused to renew the lease")
+	}
+	nl, err := leaseFrom(ack)
+	if err != nil {
+		return l, err
+	}
+	if nl.Addr != l.Addr {
+		return l, fmt.Errorf("dhcp: renewal moved the address from %s to %s", l.Addr, nl.Addr)
+	}
+	st.log.Info("DHCP lease renewed", "addr", nl.Addr, "lease", nl.Duration, "rebind", rebind)
+	return nl, nil
+}
+
+// KeepLease renews the lease at T1, rebinds at T2 and, when it expires
+// anyway, logs it loudly and keeps trying; it returns when ctx ends.
+func (st *Stack) KeepLease(ctx context.Context, l Lease) {
+	for {
+		now := time.Now()
+		t1, t2, end := l.Acquired.Add(l.T1), l.Acquired.Add(l.T2), l.Acquired.Add(l.Duration)
+		next, rebind := t1, false
+		switch {
+		case now.After(t2):
+			next, rebind = now.Add(min(time.Minute, max(end.Sub(now)/2, 5*time.Second))), true
+		case now.After(t1):
+			next = now.Add(min(time.Minute, max(t2.Sub(now)/2, 5*time.Second)))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		nl, err := st.Renew(rctx, l, rebind || time.Now().After(t2))
+		cancel()
+		if err == nil {
+			l = nl
+			continue
+		}
+		if time.Now().After(end) {
+			st.log.Error("DHCP lease expired and could not be renewed; still using the address", "addr", l.Addr, "err", err)
+		} else {
+			st.log.Warn("DHCP renewal failed; retrying", "addr", l.Addr, "err", err)
+		}
+	}
+}
