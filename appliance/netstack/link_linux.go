@@ -73,6 +73,12 @@ func Packet(ifname string) (*Link, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
 		return fail(err)
 	}
+	// Host GSO: each frame carries a virtio-net header, so that the stack
+	// hands the kernel 64 KiB TCP segments to cut (and receives them
+	// whole); without it bulk TCP crawls (FIELD-NOTES: 0.02x).
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fail(err)
+	}
 	os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1"), 0o644) // best effort
 	if err := setUp(ifname); err != nil {
 		return fail(err)
@@ -89,6 +95,7 @@ func Packet(ifname string) (*Link, error) {
 		EthernetHeader:     true,
 		Address:            tcpip.LinkAddress(iface.HardwareAddr),
 		PacketDispatchMode: fdbased.RecvMMsg,
+		GSOMaxSize:         65536,
 		// The kernel leaves checksums of locally made frames (veth,
 		// virtio with offload) to the receiver.
 		RXChecksumOffload: true,

@@ -12,6 +12,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/link/qdisc/fifo"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -80,7 +81,10 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		s.Destroy()
 		return nil, err
 	}
-	if terr := s.CreateNICWithOptions(nicID, link, stack.NICOptions{Name: "eth0"}); terr != nil {
+	// A FIFO queue lets replies written one by one (DNS) leave in
+	// batches: one sendmmsg for many frames.
+	qdisc := fifo.New(link, 1, 1000)
+	if terr := s.CreateNICWithOptions(nicID, link, stack.NICOptions{Name: "eth0", QDisc: qdisc}); terr != nil {
 		s.Destroy()
 		return nil, fmt.Errorf("netstack: create NIC: %s", terr)
 	}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/netstack.sh: islet on the kernel's sockets against islet on its
+# userspace stack (AF_PACKET on a veth end), same binary, same data.
+#
+# A network namespace holds the clients (dnsperf, wrk, curl) on one end
+# of a veth pair; islet runs on the other end, pinned to CPU 0 with
+# GOMAXPROCS=1, the clients on CPU 1: once with the kernel's stack
+# (--net host, the address on the veth) and once with its own
+# (--net packet:, no kernel address), in alternation, ROUNDS times.
+# Prints DNS QPS, HTTPS req/s for a 10 KB page and the time of one
+# BULK_MB download, each as userspace/kernel.
+#
+# Needs root. Environment: ROUNDS (3), DURATION (10), BULK_MB (1024).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10}
+BULK_MB=${BULK_MB:-1024}
+export PATH="$PATH:/usr/sbin:/sbin"
+[ "$(id -u)" = 0 ] || { echo "bench/netstack.sh needs root (network namespaces)"; exit 1; }
+for c in ip dnsperf wrk curl taskset openssl; do
+  command -v $c >/dev/null || { echo "bench/netstack.sh needs $c"; exit 1; }
+done
+work=$(mktemp -d)
+ns=islbench$$
+host=vb$$
+peer=vc$$
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  ip link del "$host" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/islet" ./cmd/islet
+mkdir -p "$work/zones" "$work/site"
+{
+  echo '$TTL 3600'
+  echo '@ SOA ns hostmaster 1 7200 3600 1209600 300'
+  echo '@ NS ns'
+  echo 'ns A 10.90.0.2'
+  for i in $(seq 0 399); do echo "h$i A 10.1.$((i / 256)).$((i % 256))"; echo "h$i TXT \"host $i\""; done
+} > "$work/zones/bench.example"
+awk 'BEGIN {srand(1); for (k = 0; k < 20000; k++) { i = int(rand() * 400); r = rand();
+  if (r < .6) printf "h%d.bench.example A\n", i; else if (r < .8) printf "nx%d.bench.example A\n", i; else printf "h%d.bench.example AAAA\n", i } }' > "$work/queries"
+head -c 10240 /dev/urandom | base64 -w 100 | head -c 10240 > "$work/site/index.html"
+truncate -s "${BULK_MB}M" "$work/site/bulk.bin"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.example \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+
+ip netns add "$ns"
+ip link add "$host" type veth peer name "$peer"
+ip link set "$peer" netns "$ns"
+ip netns exec "$ns" ip addr add 10.90.0.1/24 dev "$peer"
+ip netns exec "$ns" ip link set "$peer" up
+ip netns exec "$ns" ip link set lo up
+ip link set "$host" up
+in_ns() { ip netns exec "$ns" taskset -c 1 "$@"; }
+
+start() { # MODE
+  local args=(serve --zones "$work/zones" --site "$work/site" --hosts bench.example --http "" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --log-level warn --udp-sockets 1)
+  if [ "$1" = kernel ]; then
+    ip addr add 10.90.0.2/24 dev "$host"
+    args+=(--dns 10.90.0.2:53 --https 10.90.0.2:443)
+  else
+    ip addr flush dev "$host"
+    args+=(--net "packet:$host" --ipv4 10.90.0.2/24 --dns :53 --https :443)
+  fi
+  taskset -c 0 env GOMAXPROCS=1 "$work/islet" "${args[@]}" >"$work/islet.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    in_ns dig +short +time=1 +tries=1 @10.90.0.2 bench.example SOA 2>/dev/null | grep -q . && \
+      in_ns curl -skf --max-time 1 -o /dev/null --resolve bench.example:443:10.90.0.2 https://bench.example/ && return 0
+    sleep 0.1
+  done
+  echo "islet ($1) did not start"; cat "$work/islet.log"; exit 1
+}
+stop() {
+  kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  ip addr flush dev "$host"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+measure() { # MODE
+  local qps rps secs
+  qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}')
+  rps=$(in_ns wrk -t1 -c32 -d"${DURATION}s" -H 'Host: bench.example' https://10.90.0.2/index.html 2>&1 | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {printf "%.0f", $2} END {if (bad) print " (errors!)"}')
+  secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin)
+  echo "$qps" >> "$work/qps.$1"; echo "$rps" >> "$work/rps.$1"; echo "$secs" >> "$work/bulk.$1"
+  printf '  %-9s DNS %8s qps   HTTPS %7s req/s   %d MB in %6.2f s (%.0f MB/s)\n' "$1" "$qps" "$rps" "$BULK_MB" "$secs" "$(awk -v m="$BULK_MB" -v s="$secs" 'BEGIN {print m/s}')"
+}
+
+echo "== $ROUNDS rounds; islet on CPU 0 (GOMAXPROCS=1), clients in a namespace on CPU 1"
+for r in $(seq 1 "$ROUNDS"); do
+  echo "round $r"
+  order="kernel userspace"; (( r % 2 )) || order="userspace kernel"
+  for mode in $order; do start "$mode"; measure "$mode"; stop; done
+done
+for m in qps rps bulk; do
+  k=$(median < "$work/$m.kernel"); u=$(median < "$work/$m.userspace")
+  case $m in
+    qps) echo "DNS: kernel $k qps, userspace $u qps; userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", a/b}')";;
+    rps) echo "HTTPS 10 KB: kernel $k req/s, userspace $u req/s; userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", a/b}')";;
+    bulk) echo "${BULK_MB} MB download: kernel $k s, userspace $u s; throughput userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", b/a}')";;
+  esac
+done
