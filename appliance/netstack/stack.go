@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -73,7 +74,20 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, ipv6.NewProtocol, arp.NewProtocol},
+		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol, ipv6.NewProtocolWithOptions(ipv6.Options{
+			// A link-local address from the MAC, and SLAAC addresses and
+			// default routes from router advertisements (RFC 4861/4862).
+			AutoGenLinkLocal: true,
+			NDPConfigs: ipv6.NDPConfigurations{
+				HandleRAs:               ipv6.HandlingRAsEnabledWhenForwardingDisabled,
+				DiscoverDefaultRouters:  true,
+				DiscoverOnLinkPrefixes:  true,
+				AutoGenGlobalAddresses:  true,
+				MaxRtrSolicitations:     3,
+				RtrSolicitationInterval: 4 * time.Second,
+				MaxRtrSolicitationDelay: time.Second,
+			},
+		})},
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		HandleLocal:        true,
 	})

@@ -212,3 +212,57 @@ func TestPingAnswered(t *testing.T) {
 		t.Fatalf("reply % x", buf.Bytes())
 	}
 }
+
+// TestSlowReader: a sender far faster than its reader must neither
+// deadlock nor lose data (flow control with a reader that sleeps).
+func TestSlowReader(t *testing.T) {
+	server, client := pair(t, 0)
+	ap := netip.AddrPortFrom(serverAddr, 9001)
+	ln, err := server.ListenTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := make([]byte, 4<<20)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	sent := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			sent <- err
+			return
+		}
+		_, err = c.Write(data) // blocks on a full window, then resumes
+		c.Close()
+		sent <- err
+	}()
+	c, err := client.DialTCP(context.Background(), ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(60 * time.Second))
+	var got bytes.Buffer
+	buf := make([]byte, 64<<10)
+	for reads := 0; ; reads++ {
+		n, err := c.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", got.Len(), err)
+		}
+		if reads < 20 {
+			time.Sleep(20 * time.Millisecond) // slow at first: the window fills and stalls the sender
+		}
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("sender: %v", err)
+	}
+	if !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("received %d bytes, not the %d sent", got.Len(), len(data))
+	}
+}
