@@ -146,7 +146,11 @@ func TestPacketLinkOnVeth(t *testing.T) {
 	serve(t, st, addr)
 	waitLinkUp(t, run, peer)
 	check(t, run, addr.String())
-	checkStartup(t, capture.Bytes(), addr)
+	hostIface, err := net.InterfaceByName(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStartup(t, capture.Bytes(), addr, hostIface.HardwareAddr)
 	// IPv6: the link-local address made from the NIC's MAC answers
 	// NDP and echo requests.
 	iface, err := net.InterfaceByName(host)
@@ -174,10 +178,10 @@ func linkLocal(mac net.HardwareAddr) netip.Addr {
 	return netip.AddrFrom16(a)
 }
 
-// checkStartup reads the pcap of the start-up: the first frame is the
-// stack's gratuitous ARP for its address, and ARP is resolved (the
-// peer's request answered) before the first DNS reply leaves.
-func checkStartup(t *testing.T, pcap []byte, addr netip.Addr) {
+// checkStartup reads the pcap of the start-up: the first IPv4 or ARP
+// frame the stack (source mac) sends is its gratuitous ARP, and ARP is
+// resolved (the peer's request answered) before the first DNS reply.
+func checkStartup(t *testing.T, pcap []byte, addr netip.Addr, mac net.HardwareAddr) {
 	t.Helper()
 	if len(pcap) < 24 || binary.LittleEndian.Uint32(pcap) != 0xa1b2c3d4 {
 		t.Fatalf("not a pcap stream (%d bytes)", len(pcap))
@@ -199,9 +203,9 @@ func checkStartup(t *testing.T, pcap []byte, addr netip.Addr) {
 	isDNSReply := func(f []byte) bool {
 		return len(f) >= 36 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 17 && binary.BigEndian.Uint16(f[34:]) == 53
 	}
-	var v4 [][]byte // IPv6 neighbour discovery runs on its own clock
+	var v4 [][]byte // sent by the stack; IPv6 neighbour discovery runs on its own clock
 	for _, f := range frames {
-		if len(f) >= 14 && !(f[12] == 0x86 && f[13] == 0xdd) {
+		if len(f) >= 14 && bytes.Equal(f[6:12], mac) && !(f[12] == 0x86 && f[13] == 0xdd) {
 			v4 = append(v4, f)
 		}
 	}
