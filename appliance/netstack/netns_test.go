@@ -50,6 +50,20 @@ func netns(t *testing.T) (string, func(args ...string) (string, error)) {
 	}
 }
 
+// veth makes a veth pair named from prefix, moves the peer end into ns
+// with the kernel address cidr, and returns both names; the host end has
+// no address.
+func veth(t *testing.T, ns, prefix, cidr string) (host, peer string) {
+	t.Helper()
+	host, peer = prefix+"h"+ns[5:], prefix+"p"+ns[5:]
+	ip(t, "link", "add", host, "type", "veth", "peer", "name", peer)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
+	ip(t, "link", "set", peer, "netns", ns)
+	ip(t, "netns", "exec", ns, "ip", "addr", "add", cidr, "dev", peer)
+	ip(t, "netns", "exec", ns, "ip", "link", "set", peer, "up")
+	return host, peer
+}
+
 func ip(t *testing.T, args ...string) {
 	t.Helper()
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -126,12 +140,7 @@ func check(t *testing.T, run func(...string) (string, error), addr string) {
 // kernel address: ARP, ICMP, DNS over UDP and TCP, and HTTPS from there.
 func TestPacketLinkOnVeth(t *testing.T) {
 	ns, run := netns(t)
-	host, peer := "vh"+ns[5:], "vp"+ns[5:]
-	ip(t, "link", "add", host, "type", "veth", "peer", "name", peer)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
-	ip(t, "link", "set", peer, "netns", ns)
-	ip(t, "netns", "exec", ns, "ip", "addr", "add", "10.77.0.1/24", "dev", peer)
-	ip(t, "netns", "exec", ns, "ip", "link", "set", peer, "up")
+	host, peer := veth(t, ns, "vh", "10.77.0.1/24")
 	link, err := Packet(host)
 	if err != nil {
 		t.Fatal(err)
@@ -307,12 +316,7 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 		}
 		t.Skip("dnsmasq is not installed")
 	}
-	host, peer := "vd"+ns[5:], "ve"+ns[5:]
-	ip(t, "link", "add", host, "type", "veth", "peer", "name", peer)
-	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
-	ip(t, "link", "set", peer, "netns", ns)
-	ip(t, "netns", "exec", ns, "ip", "addr", "add", "10.82.0.1/24", "dev", peer)
-	ip(t, "netns", "exec", ns, "ip", "link", "set", peer, "up")
+	host, peer := veth(t, ns, "vd", "10.82.0.1/24")
 	dir := t.TempDir()
 	d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
 		"--interface="+peer, "--bind-interfaces", "--dhcp-range=10.82.0.50,10.82.0.60,255.255.255.0,2m",
