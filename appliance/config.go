@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -121,4 +123,22 @@ func ZonesDirOf(dir string) string {
 		return filepath.Join(dir, "zones")
 	}
 	return dir
+}
+
+// Check validates the HTTPS side of the configuration: hosts, redirects,
+// canonical names. It returns the problems as "file: message" errors.
+func (c *Config) Check() []error {
+	var errs []error
+	file := filepath.Join(c.Dir, ConfigFile)
+	var site http.Handler
+	if c.Site != "" {
+		if st, err := os.Stat(c.SiteDir()); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("%s: site: %s is not a folder", file, c.SiteDir()))
+		}
+		site = http.NotFoundHandler() // stands in for the tree while checking
+	}
+	if _, err := tls.NewRouter(site, c.TLSHosts(), ""); err != nil {
+		errs = append(errs, fmt.Errorf("%s: hosts: %v", file, strings.TrimPrefix(err.Error(), "tls: ")))
+	}
+	return errs
 }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"islet.dev/islet/appliance"
 	"islet.dev/islet/zones"
@@ -14,7 +16,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("islet check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: islet check DIR\n\nValidates the zone files of DIR (an appliance folder, or a zones folder) and\nprints file:line: problems; exits 1 if any is an error.")
+		fmt.Fprintln(stderr, "usage: islet check DIR\n\nValidates islet.yml and the zone files of DIR (an appliance folder, or a zones\nfolder) and prints file:line: problems; exits 1 if any is an error.")
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -22,6 +24,18 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return 2
+	}
+	configErrors := 0
+	if _, err := os.Stat(filepath.Join(fs.Arg(0), appliance.ConfigFile)); err == nil {
+		cfg, err := appliance.LoadConfig(fs.Arg(0))
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		for _, e := range cfg.Check() {
+			fmt.Fprintln(stderr, e)
+			configErrors++
+		}
 	}
 	dir := appliance.ZonesDirOf(fs.Arg(0))
 	set, diags, err := zones.LoadDir(dir)
@@ -38,6 +52,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, z := range set.Zones() {
 		fmt.Fprintf(stdout, "%s: zone %s serial %d: %d records OK\n", z.File, z.Origin, z.Serial(), z.Records())
+	}
+	if configErrors > 0 {
+		return 1
 	}
 	return 0
 }

@@ -47,6 +47,25 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
+	os.WriteFile(filepath.Join(dir, "zones", "ok.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("hosts:\n  - names: [ok.example]\n    redirect: ftp://elsewhere.example\n"), 0o644)
+	var out, errb bytes.Buffer
+	if code := run([]string{"check", dir}, &out, &errb); code != 1 {
+		t.Fatalf("a bad redirect passed the check: %d %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "islet.yml: hosts: host ok.example: redirect \"ftp://elsewhere.example\" is not an http(s) URL") {
+		t.Errorf("stderr: %q", errb.String())
+	}
+	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("hosts:\n  - names: [ok.example]\n    redirect: https://elsewhere.example\nzonez: x\n"), 0o644)
+	errb.Reset()
+	if code := run([]string{"check", dir}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "islet.yml:4: field zonez not found") {
+		t.Errorf("unknown key: %d %q", code, errb.String())
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve"}, {"run"}, {"check"}} {
 		var out, errb bytes.Buffer
