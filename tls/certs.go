@@ -16,6 +16,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/acme"
@@ -55,7 +56,7 @@ type Certs struct {
 	mgr        *autocert.Manager
 	cache      autocert.Cache
 	httpClient *http.Client
-	static     *ctls.Certificate
+	static     atomic.Pointer[ctls.Certificate] // the user's pair, stapled when it can be
 	self       *ctls.Certificate
 
 	mu  sync.RWMutex
@@ -77,7 +78,7 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tls: load certificate: %w", err)
 		}
-		c.static = &pair
+		c.static.Store(&pair)
 		return c, nil
 	}
 	self, err := selfSigned(cfg.Names)
@@ -125,8 +126,8 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 
 // GetCertificate is the ctls.Config hook.
 func (c *Certs) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate, error) {
-	if c.static != nil {
-		return c.static, nil
+	if static := c.static.Load(); static != nil {
+		return static, nil
 	}
 	if c.mgr != nil {
 		for _, p := range hello.SupportedProtos {
@@ -171,9 +172,11 @@ func (c *Certs) HTTPHandler(fallback http.Handler) http.Handler {
 // when ctx ends. Without ACME it returns at once.
 func (c *Certs) Run(ctx context.Context) {
 	if c.mgr == nil {
-		if c.static == nil {
+		if c.static.Load() == nil {
 			c.log.Warn("serving HTTPS with a self-signed certificate: no ACME directory and no --tls-cert given", "names", c.cfg.Names)
+			return
 		}
+		c.keepStapled(ctx)
 		return
 	}
 	c.log.Warn("serving HTTPS with a self-signed certificate until ACME certificates arrive", "names", c.cfg.Names, "directory", c.cfg.Directory)
@@ -209,6 +212,11 @@ func (c *Certs) keep(ctx context.Context, name string) {
 			c.log.Error("no certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
 			wait, backoff = backoff, min(2*backoff, time.Hour)
 		} else {
+			if stapled, _, err := c.staple(ctx, cert); err != nil {
+				c.log.Warn("serving without an OCSP staple", "name", name, "err", err)
+			} else {
+				cert = stapled
+			}
 			c.mu.Lock()
 			old := c.got[name]
 			c.got[name] = cert

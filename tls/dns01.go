@@ -106,6 +106,9 @@ func (c *Certs) keepWildcard(ctx context.Context, name string) {
 			c.log.Error("no wildcard certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
 			wait, backoff = backoff, min(2*backoff, time.Hour)
 		} else {
+			if stapled, _, serr := c.staple(ctx, cert); serr == nil {
+				cert = stapled
+			}
 			c.mu.Lock()
 			c.got[name] = cert
 			c.mu.Unlock()
