@@ -3,8 +3,8 @@
 # islet with NSD and Knot (build tag "peers"). "go test ./..." alone runs
 # only the fast ones.
 GO ?= go
-PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf curl iproute2 iputils-ping dnsmasq-base
-PEER_COMMANDS := nsd knotd dig dnsperf curl ip ping dnsmasq
+PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf curl iproute2 iputils-ping dnsmasq-base cpio
+PEER_COMMANDS := nsd knotd dig dnsperf curl ip ping dnsmasq cpio
 
 .PHONY: test test-fast peers fuzz bench
 

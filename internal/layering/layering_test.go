@@ -21,6 +21,7 @@ func imports(t *testing.T, pkg string) []string {
 func TestCapabilitiesDoNotImportEachOther(t *testing.T) {
 	forbidden := map[string][]string{
 		"zones":     {"tls", "site", "appliance", "images", "cmd"},
+		"images":    {"zones", "tls", "site", "appliance", "cmd"},
 		"tls":       {"zones", "site", "appliance", "images", "cmd"},
 		"appliance": {"cmd"},
 	}
