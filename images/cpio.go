@@ -55,7 +55,9 @@ func (c *cpioWriter) entry(name string, mode uint32, rdevMajor, rdevMinor uint32
 	c.pad()
 }
 
-func (c *cpioWriter) dir(name string, perm fs.FileMode) { c.entry(name, cpioDir|uint32(perm), 0, 0, nil) }
+func (c *cpioWriter) dir(name string, perm fs.FileMode) {
+	c.entry(name, cpioDir|uint32(perm), 0, 0, nil)
+}
 
 func (c *cpioWriter) file(name string, perm fs.FileMode, data []byte) {
 	c.entry(name, cpioFile|uint32(perm), 0, 0, data)
