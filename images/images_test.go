@@ -9,12 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestInitramfsIsReproducible(t *testing.T) {
 	pack := func(init []byte) []byte {
 		var b bytes.Buffer
-		if err := WriteInitramfs(&b, init); err != nil {
+		if err := WriteInitramfs(&b, init, fstest.MapFS{"islet.yml": {Data: []byte("zones: zones/\n")}, "zones/a.example": {Data: []byte("x")}}); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()
@@ -40,7 +41,7 @@ func TestInitramfsReadByCpio(t *testing.T) {
 	}
 	init := bytes.Repeat([]byte("\x7fELF-ish guest "), 1000)
 	var b bytes.Buffer
-	if err := WriteInitramfs(&b, init); err != nil {
+	if err := WriteInitramfs(&b, init, fstest.MapFS{"islet.yml": {Data: []byte("zones: zones/\n")}, "zones/a.example": {Data: []byte("x")}}); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := gzip.NewReader(&b)
@@ -55,7 +56,7 @@ func TestInitramfsReadByCpio(t *testing.T) {
 		t.Fatalf("cpio -t: %v\n%s", err, out)
 	}
 	listing := string(out)
-	for _, want := range []string{"drwxr-xr-x", "dev/console", "crw-------", "-rwxr-xr-x", " init", "proc", "sys", "state"} {
+	for _, want := range []string{"drwxr-xr-x", "dev/console", "crw-------", "-rwxr-xr-x", " init", "proc", "sys", "state", "appliance/islet.yml", "appliance/zones/a.example"} {
 		if !strings.Contains(listing, want) {
 			t.Errorf("listing lacks %q:\n%s", want, listing)
 		}

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"islet.dev/islet/appliance"
 )
 
 const usage = `usage: islet <command> [flags] [args]
@@ -18,12 +20,19 @@ const usage = `usage: islet <command> [flags] [args]
 commands:
   run DIR     serve the appliance in DIR (islet.yml, zones/) on localhost
   serve       run the services from flags (--zones DIR --dns ADDR ...)
-  check DIR   validate the zones of DIR (or of DIR/zones) and exit
+  check DIR   validate islet.yml and the zones of DIR (or of DIR/zones) and exit
+  build DIR   pack DIR into a bootable image in DIR/_build
 
 "islet <command> -h" lists a command's flags.
 `
 
 func main() {
+	if os.Getpid() == 1 { // the init of an appliance image
+		if err := appliance.Guest(); err != nil {
+			os.Exit(1)
+		}
+		return
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -39,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdServe(args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "build":
+		return cmdBuild(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -1,0 +1,128 @@
+//go:build linux
+
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// GuestRoot is where the image keeps the appliance folder (islet.yml,
+// zones/, site/).
+const GuestRoot = "/appliance"
+
+// Guest runs islet as PID 1 of the appliance image: it mounts what the
+// services need, reads its boot-time settings from the kernel command
+// line (islet.NAME=VALUE, the names of "islet serve" flags), runs the
+// services on the userspace stack on eth0, and powers the machine off
+// when told to stop (SIGTERM, SIGINT).
+func Guest() error {
+	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	for _, m := range []struct{ src, dst, fstype string }{
+		{"devtmpfs", "/dev", "devtmpfs"}, {"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"},
+	} {
+		if err := unix.Mount(m.src, m.dst, m.fstype, 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
+			log.Warn("mount", "what", m.dst, "err", err)
+		}
+	}
+	cmdline, _ := os.ReadFile("/proc/cmdline")
+	params := bootParams(string(cmdline))
+	log.Info("islet guest starting", "component", "guest", "boot_settings", params)
+	opt, err := guestOptions(params, log)
+	if err != nil {
+		log.Error("bad boot settings", "component", "guest", "err", err)
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	opt.Ready = func(r Ready) {
+		var dns []string
+		for _, a := range r.DNS {
+			dns = append(dns, a.String())
+		}
+		https := ""
+		if r.HTTPS != nil {
+			https = r.HTTPS.String()
+		}
+		log.Info("islet ready", "component", "guest", "dns", strings.Join(dns, ","), "https", https, "zones", len(r.Zones), "names", r.Names)
+	}
+	err = Run(ctx, opt)
+	if err != nil {
+		log.Error("stopped", "component", "guest", "err", err)
+	}
+	log.Info("powering off", "component", "guest")
+	unix.Sync()
+	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	time.Sleep(time.Second)
+	return err
+}
+
+// bootParams picks islet.NAME=VALUE words from a kernel command line.
+func bootParams(cmdline string) map[string]string {
+	out := map[string]string{}
+	for _, w := range strings.Fields(cmdline) {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(w, "islet."), "="); ok && strings.HasPrefix(w, "islet.") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// guestOptions turns the image's appliance folder and the boot
+// parameters into Options.
+func guestOptions(p map[string]string, log *slog.Logger) (Options, error) {
+	cfg, err := LoadConfig(GuestRoot)
+	if err != nil {
+		return Options{}, err
+	}
+	opt := Options{
+		ZonesDir: cfg.ZonesDir(),
+		DNSAddrs: []string{":53"},
+		Logger:   log,
+		Net:      NetOptions{Net: "packet:eth0"},
+	}
+	opt.DNS.Minimal = cfg.DNS.Minimal
+	if v, ok := p["net"]; ok {
+		opt.Net.Net = v
+	}
+	for key, dst := range map[string]*netip.Prefix{"ipv4": &opt.Net.IPv4, "ipv6": &opt.Net.IPv6} {
+		if v, ok := p[key]; ok {
+			if *dst, err = netip.ParsePrefix(v); err != nil {
+				return opt, fmt.Errorf("islet.%s: %w", key, err)
+			}
+		}
+	}
+	for key, dst := range map[string]*netip.Addr{"ipv4-gateway": &opt.Net.IPv4Gateway, "ipv6-gateway": &opt.Net.IPv6Gateway} {
+		if v, ok := p[key]; ok {
+			if *dst, err = netip.ParseAddr(v); err != nil {
+				return opt, fmt.Errorf("islet.%s: %w", key, err)
+			}
+		}
+	}
+	if _, err := os.Stat(cfg.ZonesDir()); err != nil {
+		opt.ZonesDir = ""
+	}
+	opt.HTTPS = HTTPSOptions{Hosts: cfg.TLSHosts(), HTTPSAddr: ":443", HTTPAddr: ":80", ACMEEmail: cfg.ACME.Email, ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory"}
+	if v, ok := p["acme-directory"]; ok {
+		opt.HTTPS.ACMEDirectory = v
+	}
+	if cfg.SiteDir() != "" {
+		site, err := SourceAsIs(cfg.SiteDir())
+		if err != nil {
+			return opt, err
+		}
+		opt.HTTPS.SiteFS = site
+	}
+	return opt, nil
+}
+

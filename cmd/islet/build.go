@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"islet.dev/islet/appliance"
+	"islet.dev/islet/images"
+	"islet.dev/islet/zones"
+)
+
+// bootSettings are the kernel command line parameters an image accepts.
+const bootSettings = `boot-time settings (kernel command line):
+  islet.ipv4=ADDR/LEN          static address (default: DHCP)
+  islet.ipv4-gateway=ADDR      default gateway
+  islet.ipv6=ADDR/LEN          static IPv6 address (SLAAC otherwise)
+  islet.ipv6-gateway=ADDR
+  islet.acme-directory=URL     ACME directory (Let's Encrypt by default; "off": self-signed)
+`
+
+func cmdBuild(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("islet build", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "output `DIR` (default DIR/_build)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: islet build [-o OUT] DIR\n\nChecks the appliance in DIR and packs a bootable image (kernel, initramfs with\nthe guest as /init) and a qemu launch script into DIR/_build.")
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	res, code := build(fs.Arg(0), *out, stdout, stderr)
+	if code == 0 {
+		fmt.Fprintf(stdout, "image: %s, %s\nboot it: %s\n%s", res.Kernel, res.Initramfs, res.QemuScript, bootSettings)
+	}
+	return code
+}
+
+// build checks an appliance folder and packs its image.
+func build(dir, out string, stdout, stderr io.Writer) (images.Result, int) {
+	if out == "" {
+		out = filepath.Join(dir, "_build")
+	}
+	cfg, err := appliance.LoadConfig(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet build: %v\n", err)
+		return images.Result{}, 1
+	}
+	bad := false
+	for _, e := range cfg.Check() {
+		fmt.Fprintln(stderr, e)
+		bad = true
+	}
+	_, diags, err := zones.LoadDir(cfg.ZonesDir())
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d)
+	}
+	if err != nil || bad {
+		fmt.Fprintln(stderr, "islet build: the appliance has errors; nothing was built")
+		return images.Result{}, 1
+	}
+	fmt.Fprintf(stdout, "%-20s ok\n", "check")
+	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir), Out: out, Progress: stdout})
+	if err != nil {
+		fmt.Fprintf(stderr, "islet build: %v\n", err)
+		return res, 1
+	}
+	return res, 0
+}
