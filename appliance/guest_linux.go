@@ -125,4 +125,3 @@ func guestOptions(p map[string]string, log *slog.Logger) (Options, error) {
 	}
 	return opt, nil
 }
-

@@ -18,8 +18,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"islet.dev/islet/internal/dnspeer"
 	"islet.dev/islet/images"
+	"islet.dev/islet/internal/dnspeer"
 )
 
 // TestBuildAndBoot builds an appliance image twice (byte-identical),
@@ -102,7 +102,9 @@ func TestBuildAndBoot(t *testing.T) {
 	}
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &ctls.Config{InsecureSkipVerify: true}, // the guest's self-signed certificate
-		DialContext:     func(ctx context.Context, n, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, n, httpsAddr) },
+		DialContext: func(ctx context.Context, n, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, n, httpsAddr)
+		},
 	}}
 	resp, err := hc.Get("https://boot.example/")
 	if err != nil {
@@ -114,4 +116,3 @@ func TestBuildAndBoot(t *testing.T) {
 		t.Errorf("HTTPS: %d %q", resp.StatusCode, body)
 	}
 }
-
