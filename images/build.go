@@ -3,6 +3,8 @@ package images
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -62,15 +64,24 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	if err != nil {
 		return r, fmt.Errorf("images: %w", err)
 	}
+	kernel, err := KernelPath()
+	if err != nil {
+		return r, err
+	}
+	stamp, err := inputStamp(guest, o.Data, kernel)
+	if err != nil {
+		return r, err
+	}
+	stampFile := filepath.Join(o.Out, ".inputs")
+	if old, err := os.ReadFile(stampFile); err == nil && string(old) == stamp && exists(r.Initramfs, r.Kernel, r.QemuScript) {
+		progress("pack image (unchanged)", start)
+		return r, nil
+	}
 	var initrd bytes.Buffer
 	if err := WriteInitramfs(&initrd, guest, o.Data); err != nil {
 		return r, err
 	}
 	if err := writeIfChanged(r.Initramfs, initrd.Bytes(), 0o644); err != nil {
-		return r, err
-	}
-	kernel, err := KernelPath()
-	if err != nil {
 		return r, err
 	}
 	k, err := os.ReadFile(kernel)
@@ -87,7 +98,49 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 		return r, err
 	}
 	progress("write descriptors", start)
+	if err := os.WriteFile(stampFile, []byte(stamp), 0o644); err != nil {
+		return r, fmt.Errorf("images: %w", err)
+	}
 	return r, nil
+}
+
+// inputStamp hashes everything the packed image depends on: the guest
+// binary, every data file's name, mode and bytes, and the kernel's path
+// (its version is in it).
+func inputStamp(guest []byte, data fs.FS, kernel string) (string, error) {
+	h := sha256.New()
+	h.Write(guest)
+	fmt.Fprintf(h, "\x00kernel %s\x00", kernel)
+	if data != nil {
+		err := fs.WalkDir(data, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %v\x00", p, d.Type())
+			if d.Type().IsRegular() {
+				b, err := fs.ReadFile(data, p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(h, "%d\x00", len(b))
+				h.Write(b)
+			}
+			return nil
+		})
+		if err != nil {
+			return "", fmt.Errorf("images: %w", err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func exists(paths ...string) bool {
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // writeIfChanged leaves a file that already holds data untouched, so
