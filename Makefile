@@ -3,8 +3,8 @@
 # islet with NSD and Knot (build tag "peers"). "go test ./..." alone runs
 # only the fast ones.
 GO ?= go
-PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf curl iproute2 iputils-ping dnsmasq-base cpio qemu-system-x86
-PEER_COMMANDS := nsd knotd dig dnsperf curl ip ping dnsmasq cpio qemu-system-x86_64
+PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf curl iproute2 iputils-ping dnsmasq-base cpio qemu-system-x86 libvirt-clients libxml2-utils
+PEER_COMMANDS := nsd knotd dig dnsperf curl ip ping dnsmasq cpio qemu-system-x86_64 virt-xml-validate xmllint
 
 .PHONY: test test-fast peers fuzz bench
 

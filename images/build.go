@@ -23,6 +23,8 @@ type BuildOptions struct {
 	Out string
 	// Progress, if set, gets one line per stage.
 	Progress io.Writer
+	// Name names the machine in the descriptors ("islet-NAME").
+	Name string
 }
 
 // Result names what Build wrote.
@@ -73,7 +75,7 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 		return r, err
 	}
 	stampFile := filepath.Join(o.Out, ".inputs")
-	if old, err := os.ReadFile(stampFile); err == nil && string(old) == stamp && exists(r.Initramfs, r.Kernel, r.QemuScript) {
+	if old, err := os.ReadFile(stampFile); err == nil && string(old) == stamp+o.Name && exists(r.Initramfs, r.Kernel, r.QemuScript) {
 		progress("pack image (unchanged)", start)
 		return r, nil
 	}
@@ -97,8 +99,21 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	if err := writeIfChanged(r.QemuScript, []byte(qemuScript), 0o755); err != nil {
 		return r, err
 	}
+	descs, err := descriptors(r, o.Name)
+	if err != nil {
+		return r, err
+	}
+	for file, data := range descs {
+		perm := os.FileMode(0o644)
+		if filepath.Ext(file) == ".sh" {
+			perm = 0o755
+		}
+		if err := writeIfChanged(filepath.Join(o.Out, file), data, perm); err != nil {
+			return r, err
+		}
+	}
 	progress("write descriptors", start)
-	if err := os.WriteFile(stampFile, []byte(stamp), 0o644); err != nil {
+	if err := os.WriteFile(stampFile, []byte(stamp+o.Name), 0o644); err != nil {
 		return r, fmt.Errorf("images: %w", err)
 	}
 	return r, nil

@@ -67,10 +67,19 @@ func build(dir, out string, stdout, stderr io.Writer) (images.Result, int) {
 		return images.Result{}, 1
 	}
 	fmt.Fprintf(stdout, "%-20s ok\n", "check")
-	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir), Out: out, Progress: stdout})
+	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir), Out: out, Progress: stdout, Name: applianceName(dir)})
 	if err != nil {
 		fmt.Fprintf(stderr, "islet build: %v\n", err)
 		return res, 1
 	}
 	return res, 0
+}
+
+// applianceName names the machine after the appliance folder.
+func applianceName(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "appliance"
+	}
+	return filepath.Base(abs)
 }
