@@ -102,7 +102,7 @@ func guestOptions(p map[string]string, log *slog.Logger) (Options, error) {
 			}
 		}
 	}
-	for key, dst := range map[string]*netip.Addr{"ipv4-gateway": &opt.Net.IPv4Gateway, "ipv6-gateway": &opt.Net.IPv6Gateway} {
+	for key, dst := range map[string]*netip.Addr{"ipv4-gateway": &opt.Net.IPv4Gateway, "ipv6-gateway": &opt.Net.IPv6Gateway, "resolver": &opt.Net.Resolver} {
 		if v, ok := p[key]; ok {
 			if *dst, err = netip.ParseAddr(v); err != nil {
 				return opt, fmt.Errorf("islet.%s: %w", key, err)

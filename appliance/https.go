@@ -81,6 +81,7 @@ func prepareHTTPS(ctx context.Context, netw network, o HTTPSOptions, set *zones.
 	if dns != nil {
 		cc.DNS = dns // DNS-01 for wildcard names, answered by our own zones
 	}
+	cc.Dial = netw.dialer()
 	if o.ACMEDirectory != "off" && o.TLSCert == "" {
 		cc.Directory = o.ACMEDirectory
 	}

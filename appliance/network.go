@@ -22,12 +22,17 @@ type NetOptions struct {
 	IPv4Gateway, IPv6Gateway netip.Addr
 	// PCAP, if set, is a file to write every frame of the link to.
 	PCAP string
+	// Resolver is the DNS server the userspace stack looks names up at
+	// for its own outgoing connections (ACME); DHCP's when not given.
+	Resolver netip.Addr
 }
 
 // network opens listeners on one stack.
 type network interface {
 	listenUDP(ctx context.Context, addr string, n int) ([]net.PacketConn, error)
 	listenTCP(ctx context.Context, addr string) (net.Listener, error)
+	// dialer opens outgoing connections; nil means the host's.
+	dialer() dialFunc
 	close()
 }
 
@@ -41,6 +46,8 @@ func (hostNetwork) listenTCP(ctx context.Context, addr string) (net.Listener, er
 	return listenTCP(ctx, addr)
 }
 
+func (hostNetwork) dialer() dialFunc { return nil }
+
 func (hostNetwork) close() {}
 
 // stackNetwork is the userspace stack. Listen addresses keep only their
@@ -50,6 +57,15 @@ type stackNetwork struct {
 	addrs     []netip.Addr
 	pcap      *os.File
 	stopLease func()
+	resolver  netip.Addr
+}
+
+func (n *stackNetwork) dialer() dialFunc {
+	var r netip.AddrPort
+	if n.resolver.IsValid() {
+		r = netip.AddrPortFrom(n.resolver, 53)
+	}
+	return resolvingDialer(n.st.DialContext, r)
 }
 
 // openNetwork sets up the chosen stack; on the userspace stack without a
@@ -91,7 +107,7 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 		}
 		return nil, err
 	}
-	n := &stackNetwork{st: st, pcap: pcap}
+	n := &stackNetwork{st: st, pcap: pcap, resolver: o.Resolver}
 	if useDHCP {
 		log.Info("no --ipv4 given: asking DHCP for an address", "component", "netstack", "link", link.String())
 		lease, err := st.AcquireDHCP(ctx)
@@ -100,6 +116,9 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 			return nil, fmt.Errorf("dhcp: %w", err)
 		}
 		o.IPv4 = lease.Addr
+		if !n.resolver.IsValid() && len(lease.DNS) > 0 {
+			n.resolver = lease.DNS[0]
+		}
 		lctx, cancel := context.WithCancel(context.Background())
 		n.stopLease = cancel
 		go st.KeepLease(lctx, lease)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -44,7 +45,10 @@ type CertConfig struct {
 	CacheDir string
 	// DNS publishes DNS-01 records; wildcard names ("*.example.org")
 	// need it.
-	DNS    DNSPublisher
+	DNS DNSPublisher
+	// Dial, if set, opens the outgoing connections to the ACME server
+	// and OCSP responders (the appliance's own stack in the guest).
+	Dial   func(ctx context.Context, network, address string) (net.Conn, error)
 	Logger *slog.Logger
 }
 
@@ -73,6 +77,17 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return nil, errors.New("tls: --tls-cert and --tls-key go together")
 	}
+	if cfg.Roots != nil || cfg.Dial != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if cfg.Roots != nil {
+			tr.TLSClientConfig = &ctls.Config{RootCAs: cfg.Roots}
+		}
+		if cfg.Dial != nil {
+			tr.DialContext = cfg.Dial
+			tr.Proxy = nil
+		}
+		c.httpClient = &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	}
 	if cfg.CertFile != "" {
 		pair, err := ctls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
@@ -98,12 +113,6 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 			return nil, fmt.Errorf("tls: certificate cache: %w", err)
 		}
 		c.cache = autocert.DirCache(cfg.CacheDir)
-	}
-	if cfg.Roots != nil {
-		c.httpClient = &http.Client{
-			Timeout:   30 * time.Second,
-			Transport: &http.Transport{TLSClientConfig: &ctls.Config{RootCAs: cfg.Roots}},
-		}
 	}
 	var plain []string
 	for _, n := range cfg.Names {

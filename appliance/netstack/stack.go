@@ -219,6 +219,23 @@ func (st *Stack) DialTCP(ctx context.Context, ap netip.AddrPort) (net.Conn, erro
 	return c, nil
 }
 
+// DialContext connects from the stack to an IP literal address
+// ("1.2.3.4:443", "[2001:db8::1]:53") over "tcp" or "udp" (4 or 6
+// suffixes allowed), for net/http transports and resolvers.
+func (st *Stack) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil, fmt.Errorf("netstack: dial %s: want an IP address and port: %w", address, err)
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		return st.DialTCP(ctx, ap)
+	case "udp", "udp4", "udp6":
+		return st.DialUDP(ap)
+	}
+	return nil, fmt.Errorf("netstack: dial: network %s not supported", network)
+}
+
 // DialUDP opens a connected UDP socket from the stack.
 func (st *Stack) DialUDP(ap netip.AddrPort) (net.Conn, error) {
 	fa, proto := fullAddr(ap)

@@ -18,6 +18,7 @@ const bootSettings = `boot-time settings (kernel command line):
   islet.ipv4-gateway=ADDR      default gateway
   islet.ipv6=ADDR/LEN          static IPv6 address (SLAAC otherwise)
   islet.ipv6-gateway=ADDR
+  islet.resolver=ADDR          DNS server for islet's own lookups (ACME); default: DHCP's
   islet.acme-directory=URL     ACME directory (Let's Encrypt by default; "off": self-signed)
 `
 

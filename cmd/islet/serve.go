@@ -54,6 +54,7 @@ type serveFlags struct {
 	ipv6        string
 	ipv6Gateway string
 	pcap        string
+	resolver    string
 }
 
 // redirectFlags collects repeated --redirect FROM=URL flags.
@@ -104,6 +105,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ipv4Gateway, "ipv4-gateway", "", "IPv4 default gateway `ADDR` of the userspace stack")
 	fs.StringVar(&f.ipv6, "ipv6", "", "`ADDR/LEN` of the userspace stack (static)")
 	fs.StringVar(&f.ipv6Gateway, "ipv6-gateway", "", "IPv6 default gateway `ADDR` of the userspace stack")
+	fs.StringVar(&f.resolver, "resolver", "", "DNS server `ADDR` the userspace stack looks names up at for its own connections (ACME); default: DHCP's")
 	fs.StringVar(&f.pcap, "pcap", "", "write every frame of the userspace stack's link to `FILE` (pcap, Ethernet)")
 }
 
@@ -125,7 +127,7 @@ func (f *serveFlags) netOptions() (appliance.NetOptions, error) {
 	for _, a := range []struct {
 		flag, v string
 		dst     *netip.Addr
-	}{{"--ipv4-gateway", f.ipv4Gateway, &o.IPv4Gateway}, {"--ipv6-gateway", f.ipv6Gateway, &o.IPv6Gateway}} {
+	}{{"--ipv4-gateway", f.ipv4Gateway, &o.IPv4Gateway}, {"--ipv6-gateway", f.ipv6Gateway, &o.IPv6Gateway}, {"--resolver", f.resolver, &o.Resolver}} {
 		if a.v == "" {
 			continue
 		}
