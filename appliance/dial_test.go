@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,9 +37,9 @@ func TestResolvingDialer(t *testing.T) {
 	defer web.Close()
 	_, port, _ := net.SplitHostPort(web.Listener.Addr().String())
 
-	dialed := 0
+	var dialed atomic.Int64 // the resolver asks for A and AAAA at once
 	base := func(ctx context.Context, network, address string) (net.Conn, error) {
-		dialed++
+		dialed.Add(1)
 		return (&net.Dialer{}).DialContext(ctx, network, address)
 	}
 	dial := resolvingDialer(base, netip.MustParseAddrPort(pc.LocalAddr().String()))
@@ -48,8 +49,8 @@ func TestResolvingDialer(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || dialed < 2 { // at least one lookup and the connection
-		t.Fatalf("status %d, %d dials", resp.StatusCode, dialed)
+	if resp.StatusCode != 200 || dialed.Load() < 2 { // at least one lookup and the connection
+		t.Fatalf("status %d, %d dials", resp.StatusCode, dialed.Load())
 	}
 	if _, err := dial(ctx, "tcp", "missing.dial.example:"+port); err == nil {
 		t.Error("a name that does not exist was dialed")
