@@ -187,8 +187,11 @@ func (p *packer) rr(rr dns.RR) {
 	binary.BigEndian.PutUint16(p.buf[lenAt:], uint16(len(p.buf)-lenAt-2))
 }
 
-// rdata packs rr alone, uncompressed, and returns its RDATA.
+// rdata packs rr alone, uncompressed, and returns its RDATA. PackRR
+// writes the record's Rdlength, and records are shared by every
+// goroutine answering from the zone: it packs a copy.
 func (p *packer) rdata(rr dns.RR) []byte {
+	rr = dns.Copy(rr)
 	need := dns.Len(rr) + 256
 	if cap(p.scratch) < need {
 		p.scratch = make([]byte, need)
