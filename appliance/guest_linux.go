@@ -3,9 +3,11 @@
 package appliance
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -45,6 +47,13 @@ func Guest() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// Ctrl-Alt-Del (a hypervisor's "reboot") becomes SIGINT to init
+	// instead of an immediate reboot, and "islet.shutdown" typed on the
+	// serial console stops the appliance too.
+	unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go watchConsole(os.Stdin, cancel, log)
 	opt.Ready = func(r Ready) {
 		var dns []string
 		for _, a := range r.DNS {
@@ -65,6 +74,19 @@ func Guest() error {
 	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	time.Sleep(time.Second)
 	return err
+}
+
+// watchConsole stops the appliance when "islet.shutdown" is typed on
+// the console.
+func watchConsole(console io.Reader, stop func(), log *slog.Logger) {
+	sc := bufio.NewScanner(console)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "islet.shutdown" {
+			log.Info("shutdown asked on the console", "component", "guest")
+			stop()
+			return
+		}
+	}
 }
 
 // bootParams picks islet.NAME=VALUE words from a kernel command line.

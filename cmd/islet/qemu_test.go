@@ -70,10 +70,10 @@ func TestBuildAndBoot(t *testing.T) {
 	cmd := exec.CommandContext(ctx, qemu, images.QemuArgs(res.Kernel, res.Initramfs, dnsAddr, "", httpsAddr, "islet.acme-directory=off")...)
 	console, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
+	keyboard, _ := cmd.StdinPipe() // the serial console's input
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
 	defer cancel()
 	var log syncBuffer
 	ready := make(chan struct{})
@@ -116,5 +116,19 @@ func TestBuildAndBoot(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "<h1>booted</h1>" {
 		t.Errorf("HTTPS: %d %q", resp.StatusCode, body)
+	}
+
+	// "islet.shutdown" on the console stops the services and powers the
+	// machine off: qemu (-no-reboot) exits by itself.
+	keyboard.Write([]byte("islet.shutdown\n"))
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case <-exited:
+		if !strings.Contains(log.String(), "powering off") {
+			t.Errorf("qemu exited without the guest saying it powers off:\n%s", log.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the guest did not power off after islet.shutdown:\n%s", log.String())
 	}
 }
