@@ -202,20 +202,22 @@ func (c *Certs) Run(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			if isWildcard(name) {
-				c.keepWildcard(ctx, name)
+				c.keep(ctx, name, c.wildcard(name))
 			} else {
-				c.keep(ctx, name)
+				c.keep(ctx, name, c.fromAutocert(name))
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-// keep obtains and refreshes the certificate of one name.
-func (c *Certs) keep(ctx context.Context, name string) {
+// keep obtains the certificate of one name, with obtain, and keeps it
+// fresh: retried with backoff from 5 s to an hour while it fails, asked
+// again twice a day and when renewal is due, stapled each time.
+func (c *Certs) keep(ctx context.Context, name string, obtain func(context.Context) (*ctls.Certificate, error)) {
 	backoff := 5 * time.Second
 	for {
-		cert, err := c.mgr.GetCertificate(&ctls.ClientHelloInfo{ServerName: name, CipherSuites: []uint16{ctls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}})
+		cert, err := obtain(ctx)
 		wait := 12 * time.Hour
 		if err != nil {
 			c.log.Error("no certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
@@ -230,27 +232,43 @@ func (c *Certs) keep(ctx context.Context, name string) {
 			old := c.got[name]
 			c.got[name] = cert
 			c.mu.Unlock()
-			if old == nil || old.Leaf == nil || cert.Leaf == nil || !old.Leaf.NotAfter.Equal(cert.Leaf.NotAfter) {
+			if old == nil || leafExpiry(old) != leafExpiry(cert) {
 				c.log.Info("certificate ready", "name", name, "expires", leafExpiry(cert))
 			}
 			backoff = 5 * time.Second
+			if leaf, err := leafOf(cert); err == nil {
+				wait = min(wait, time.Until(leaf.NotAfter.Add(-renewBefore)))
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(max(wait, time.Second)):
 		}
 	}
 }
 
-func leafExpiry(cert *ctls.Certificate) string {
+// fromAutocert asks autocert for the certificate of name: from its
+// cache, or through TLS-ALPN-01 or HTTP-01. autocert renews it itself.
+func (c *Certs) fromAutocert(name string) func(context.Context) (*ctls.Certificate, error) {
+	hello := &ctls.ClientHelloInfo{ServerName: name, CipherSuites: []uint16{ctls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+	return func(context.Context) (*ctls.Certificate, error) { return c.mgr.GetCertificate(hello) }
+}
+
+// leafOf returns the parsed leaf of a certificate.
+func leafOf(cert *ctls.Certificate) (*x509.Certificate, error) {
 	if cert.Leaf != nil {
-		return cert.Leaf.NotAfter.UTC().Format(time.RFC3339)
+		return cert.Leaf, nil
 	}
-	if len(cert.Certificate) > 0 {
-		if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
-			return leaf.NotAfter.UTC().Format(time.RFC3339)
-		}
+	if len(cert.Certificate) == 0 {
+		return nil, errors.New("tls: empty certificate")
+	}
+	return x509.ParseCertificate(cert.Certificate[0])
+}
+
+func leafExpiry(cert *ctls.Certificate) string {
+	if leaf, err := leafOf(cert); err == nil {
+		return leaf.NotAfter.UTC().Format(time.RFC3339)
 	}
 	return "unknown"
 }

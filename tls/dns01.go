@@ -91,35 +91,15 @@ func accountKey(ctx context.Context, cache autocert.Cache) (crypto.Signer, error
 	return key, nil
 }
 
-// keepWildcard obtains and renews a wildcard certificate through DNS-01.
-func (c *Certs) keepWildcard(ctx context.Context, name string) {
-	backoff := 5 * time.Second
-	for {
-		cert, err := c.cachedWildcard(ctx, name)
-		if err != nil || time.Until(cert.Leaf.NotAfter) < renewBefore {
-			if cert, err = c.orderWildcard(ctx, name); err == nil {
-				c.log.Info("certificate ready (DNS-01)", "name", name, "expires", leafExpiry(cert))
-			}
+// wildcard obtains the certificate of a wildcard name: the one an
+// earlier order left in the cache while it is not due for renewal, else
+// a new order through DNS-01.
+func (c *Certs) wildcard(name string) func(context.Context) (*ctls.Certificate, error) {
+	return func(ctx context.Context) (*ctls.Certificate, error) {
+		if cert, err := c.cachedWildcard(ctx, name); err == nil && time.Until(cert.Leaf.NotAfter) >= renewBefore {
+			return cert, nil
 		}
-		wait := 12 * time.Hour
-		if err != nil {
-			c.log.Error("no wildcard certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
-			wait, backoff = backoff, min(2*backoff, time.Hour)
-		} else {
-			if stapled, _, serr := c.staple(ctx, cert); serr == nil {
-				cert = stapled
-			}
-			c.mu.Lock()
-			c.got[name] = cert
-			c.mu.Unlock()
-			backoff = 5 * time.Second
-			wait = min(wait, time.Until(cert.Leaf.NotAfter.Add(-renewBefore)))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(max(wait, time.Second)):
-		}
+		return c.orderWildcard(ctx, name)
 	}
 }
 

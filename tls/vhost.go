@@ -43,8 +43,7 @@ type Router struct {
 	site    http.Handler
 	routes  map[string]*route
 	deflt   *route // nil: unknown hosts get 421
-	names   []string
-	anyHost bool // no hosts configured: the site answers for any name
+	anyHost bool   // no hosts configured: the site answers for any name
 	date    dateCache
 }
 
@@ -125,7 +124,6 @@ func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, er
 				return nil, fmt.Errorf("tls: name %s is given to two hosts", n)
 			}
 			rt.routes[n] = r
-			rt.names = append(rt.names, n)
 		}
 	}
 	if defaultHost != "" {
@@ -136,9 +134,6 @@ func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, er
 	}
 	return rt, nil
 }
-
-// Names lists every configured host name: what certificates are for.
-func (rt *Router) Names() []string { return rt.names }
 
 // Known reports whether a request for host would be served.
 func (rt *Router) Known(host string) bool {

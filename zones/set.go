@@ -27,16 +27,6 @@ func newSet(zones []*Zone) *Set {
 // Zones returns the zones of the set, sorted by origin.
 func (s *Set) Zones() []*Zone { return s.list }
 
-// Zone returns the zone with the given origin (any case, fully
-// qualified or not), or nil.
-func (s *Set) Zone(origin string) *Zone {
-	w, err := wireName(origin)
-	if err != nil {
-		return nil
-	}
-	return s.zones[w]
-}
-
 // closestZone returns the deepest zone whose origin is qw or an ancestor
 // of it; qw is a lowercase wire name.
 func (s *Set) closestZone(qw string) *Zone {

@@ -25,7 +25,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	defer stop()
 	var err error
 	if uc, ok := pc.(*net.UDPConn); ok {
-		err = s.serveBatches(uc)
+		err = s.serveBatches(ctx, uc)
 	} else {
 		err = s.serveSingles(ctx, pc)
 	}

@@ -49,10 +49,10 @@ type batchConn struct {
 	sent, toSend    int
 }
 
-func (s *Server) serveBatches(uc *net.UDPConn) error {
+func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
 	rc, err := uc.SyscallConn()
 	if err != nil {
-		return s.serveSingles(context.Background(), uc)
+		return s.serveSingles(ctx, uc)
 	}
 	c := &batchConn{rc: rc}
 	c.readFn = func(fd uintptr) bool {

@@ -7,6 +7,6 @@ import (
 	"net"
 )
 
-func (s *Server) serveBatches(uc *net.UDPConn) error {
-	return s.serveSingles(context.Background(), uc)
+func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
+	return s.serveSingles(ctx, uc)
 }
