@@ -1,0 +1,127 @@
+package liquid
+
+import (
+	"strings"
+	"time"
+)
+
+// A FilterFunc computes a filter: {{ input | name: args..., key: kw }}.
+type FilterFunc func(c *Context, input any, args []any, kw map[string]any) (any, error)
+
+type filterDef struct {
+	fn       FilterFunc
+	min, max int // positional argument counts; max -1 for any
+}
+
+// Node is a parsed custom tag.
+type Node interface {
+	Render(c *Context, w *strings.Builder) error
+}
+
+// TagFunc parses a custom tag's markup.
+type TagFunc func(markup string) (Node, error)
+
+// BlockFunc parses a custom block tag; body renders what is between
+// the tag and its end tag.
+type BlockFunc func(markup string, body Node) (Node, error)
+
+// Engine holds the filters and tags templates may use. It is not
+// modified after set-up and may render concurrently.
+type Engine struct {
+	filters map[string]filterDef
+	tags    map[string]TagFunc
+	blocks  map[string]BlockFunc
+	// Partial loads the template of an include or render tag.
+	Partial func(name string) (*Template, error)
+	// Now is the time "now" and "today" mean for the date filter.
+	Now func() time.Time
+	// Location is the zone dates without one are read in.
+	Location *time.Location
+	// MaxOutput bounds one render's output, in bytes.
+	MaxOutput int
+}
+
+// New returns an engine with Liquid's standard tags and filters.
+func New() *Engine {
+	e := &Engine{filters: map[string]filterDef{}, tags: map[string]TagFunc{}, blocks: map[string]BlockFunc{},
+		Now: time.Now, Location: time.Local, MaxOutput: 1 << 30}
+	registerStandardFilters(e)
+	return e
+}
+
+// RegisterFilter adds or replaces a filter taking between min and max
+// positional arguments (max -1: any number).
+func (e *Engine) RegisterFilter(name string, min, max int, f FilterFunc) {
+	e.filters[name] = filterDef{fn: f, min: min, max: max}
+}
+
+// RegisterTag adds a custom tag without a body.
+func (e *Engine) RegisterTag(name string, f TagFunc) { e.tags[name] = f }
+
+// RegisterBlock adds a custom block tag closed by end<name>.
+func (e *Engine) RegisterBlock(name string, f BlockFunc) { e.blocks[name] = f }
+
+// Expr is a parsed expression a custom tag evaluates.
+type Expr struct{ e expr }
+
+// ParseExpr parses one Liquid expression (a literal or variable).
+func ParseExpr(markup string) (Expr, error) {
+	p, err := newParser(markup)
+	if err != nil {
+		return Expr{}, err
+	}
+	x, err := p.expression()
+	if err != nil {
+		return Expr{}, err
+	}
+	if _, err := p.consume(tEnd); err != nil {
+		return Expr{}, err
+	}
+	return Expr{x}, nil
+}
+
+// Eval evaluates the expression in c.
+func (x Expr) Eval(c *Context) (any, error) {
+	v, err := x.e.eval(c)
+	if _, ok := v.(special); ok {
+		v = ""
+	}
+	return v, err
+}
+
+// Filtered is an expression with filters, as in an output tag.
+type Filtered struct{ v *variable }
+
+// ParseFiltered parses `expr | filter: args`.
+func ParseFiltered(markup string) (Filtered, error) {
+	v, err := parseVariable(markup)
+	return Filtered{v}, err
+}
+
+// Eval evaluates the expression and its filters.
+func (f Filtered) Eval(c *Context) (any, error) { return f.v.eval(c) }
+
+// Truthy is Liquid's truthiness: everything but nil and false.
+func Truthy(v any) bool { return truthy(v) }
+
+// Condition is a parsed if-condition (`a == b and c`).
+type Condition struct{ c *condition }
+
+// ParseCondition parses the markup of an if tag.
+func ParseCondition(markup string) (Condition, error) {
+	c, err := parseCondition(markup)
+	return Condition{c}, err
+}
+
+// Eval evaluates the condition.
+func (c Condition) Eval(ctx *Context) (bool, error) { return c.c.eval(ctx) }
+
+// Equal is Liquid's == between two values.
+func Equal(a, b any) bool { return equal(a, b) }
+
+// Compare orders two values as Ruby's <=> does; ok is false when they
+// cannot be compared.
+func Compare(a, b any) (int, bool) { return compare(a, b) }
+
+// Property looks key up in v as a template's v.key or v[key] does.
+func Property(v any, key any) any { return property(v, key) }
