@@ -4,7 +4,7 @@ package liquid
 // testdata/ruby.json, by Ruby Liquid 5.4 (go test -run Ruby -update).
 var cases = []struct {
 	name, src, vars string
-	partials      map[string]string
+	partials        map[string]string
 }{
 	// output and literals
 	{name: "text", src: "hello"},
