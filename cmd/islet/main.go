@@ -5,6 +5,7 @@
 //	islet run DIR      serve an appliance folder on localhost
 //	islet serve ...    the runtime alone, configured by flags
 //	islet check DIR    validate the zones of a folder
+//	islet render S D   render a Jekyll source tree
 package main
 
 import (
@@ -22,6 +23,7 @@ commands:
   serve       run the services from flags (--zones DIR --dns ADDR ...)
   check DIR   validate islet.yml and the zones of DIR (or of DIR/zones) and exit
   build DIR   pack DIR into a bootable image in DIR/_build
+  render SRC DST  render the Jekyll site SRC into DST
 
 "islet <command> -h" lists a command's flags.
 `
@@ -50,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdCheck(args[1:], stdout, stderr)
 	case "build":
 		return cmdBuild(args[1:], stdout, stderr)
+	case "render":
+		return cmdRender(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -95,6 +95,9 @@ func (c *Context) Enter() (func(), error) {
 }
 
 func (c *Context) wrap(line int, err error) error {
+	if err == nil {
+		return nil
+	}
 	var le *Error
 	if errors.As(err, &le) {
 		return err

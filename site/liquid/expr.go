@@ -652,6 +652,11 @@ func contains(left, right any) bool {
 			_, has := l[k]
 			return has
 		}
+	case *Map:
+		if k, ok := right.(string); ok {
+			_, has := l.m[k]
+			return has
+		}
 	}
 	return false
 }

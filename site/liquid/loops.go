@@ -216,6 +216,12 @@ func iterable(v any) []any {
 			out = append(out, []any{k, v[k]})
 		}
 		return out
+	case *Map:
+		out := make([]any, 0, v.Len())
+		for _, k := range v.keys {
+			out = append(out, []any{k, v.m[k]})
+		}
+		return out
 	}
 	return nil
 }

@@ -75,9 +75,8 @@ const (
 
 // tokenize splits a template as Liquid's TemplateParser does and
 // applies whitespace control.
-func tokenize(src string) ([]rawTok, error) {
+func tokenize(src string, line int) ([]rawTok, error) {
 	var toks []rawTok
-	line := 1
 	trimNext := false
 	for len(src) > 0 {
 		i := indexStart(src)
@@ -228,7 +227,13 @@ func firstLine(s string) string {
 
 // Parse parses a template; name is used in error messages.
 func (e *Engine) Parse(name, src string) (*Template, error) {
-	toks, err := tokenize(src)
+	return e.ParseAt(name, src, 1)
+}
+
+// ParseAt parses a template whose first line is line of file name (a
+// body after front matter).
+func (e *Engine) ParseAt(name, src string, line int) (*Template, error) {
+	toks, err := tokenize(src, line)
 	if err != nil {
 		var le *Error
 		if errors.As(err, &le) {

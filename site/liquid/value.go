@@ -76,7 +76,7 @@ func toS(v any) string {
 		return v.Format("2006-01-02 15:04:05 -0700")
 	case []any:
 		return inspect(v)
-	case map[string]any:
+	case map[string]any, *Map:
 		return inspect(v)
 	case special:
 		return ""
@@ -111,6 +111,12 @@ func inspect(v any) string {
 		parts := make([]string, len(keys))
 		for i, k := range keys {
 			parts[i] = strconv.Quote(k) + "=>" + inspect(v[k])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case *Map:
+		parts := make([]string, len(v.keys))
+		for i, k := range v.keys {
+			parts[i] = strconv.Quote(k) + "=>" + inspect(v.m[k])
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
@@ -171,6 +177,8 @@ func isEmpty(v any) bool {
 		return len(v) == 0
 	case map[string]any:
 		return len(v) == 0
+	case *Map:
+		return v.Len() == 0
 	}
 	return false
 }
@@ -237,6 +245,18 @@ func equal(a, b any) bool {
 		}
 		for i := range x {
 			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case *Map:
+		y, ok := b.(*Map)
+		if !ok || x.Len() != y.Len() {
+			return false
+		}
+		for _, k := range x.keys {
+			w, ok := y.m[k]
+			if !ok || !equal(x.m[k], w) {
 				return false
 			}
 		}
@@ -339,7 +359,7 @@ func rubyClass(v any) string {
 		return "false"
 	case []any:
 		return "Array"
-	case map[string]any:
+	case map[string]any, *Map:
 		return "Hash"
 	case time.Time:
 		return "Time"
@@ -357,6 +377,8 @@ func size(v any) (int, bool) {
 		return len(v), true
 	case map[string]any:
 		return len(v), true
+	case *Map:
+		return v.Len(), true
 	case int:
 		return 8, true // Integer#size: bytes of the machine word
 	}
@@ -412,6 +434,16 @@ func property(v any, key any) any {
 	case string:
 		if key == "size" {
 			return utf8.RuneCountInString(x)
+		}
+		return nil
+	case *Map:
+		if k, ok := key.(string); ok {
+			if r, ok := x.m[k]; ok {
+				return r
+			}
+			if k == "size" {
+				return x.Len()
+			}
 		}
 		return nil
 	case Drop:

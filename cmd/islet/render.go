@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"time"
+
+	"islet.dev/islet/site"
+)
+
+func cmdRender(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("islet render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	drafts := fs.Bool("drafts", false, "render posts in _drafts")
+	future := fs.Bool("future", false, "publish posts dated after site.time")
+	unpublished := fs.Bool("unpublished", false, "render documents marked published: false")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: islet render [flags] SRC DST\n\nRenders the Jekyll source tree SRC into DST, as jekyll build -s SRC -d DST does.\nDST is replaced only when the whole render succeeds. jekyll.environment is\n$JEKYLL_ENV (default development).")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "islet render: --log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	root, err := os.OpenRoot(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "islet render: %v\n", err)
+		return 1
+	}
+	defer root.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	out, err := site.Render(ctx, root.FS(), site.Options{
+		Drafts: *drafts, Future: *future, Unpublished: *unpublished, Environment: os.Getenv("JEKYLL_ENV"),
+	}, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet render: %s: %v\n", fs.Arg(0), err)
+		return 1
+	}
+	if err := out.WriteDir(fs.Arg(1)); err != nil {
+		fmt.Fprintf(stderr, "islet render: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "rendered %d files into %s in %v\n", len(out.Paths()), fs.Arg(1), time.Since(start).Round(time.Millisecond))
+	return 0
+}

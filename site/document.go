@@ -1,0 +1,262 @@
+package site
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"islet.dev/islet/site/liquid"
+)
+
+// document is a page, a post or a collection document.
+type document struct {
+	site     *Site
+	rel      string // path in the source tree
+	col      *collection
+	data     *liquid.Map // front matter over defaults, plus what Jekyll adds
+	body     string
+	bodyLine int
+	ext      string
+	postDir  string // for posts: the folder holding _posts ("" or "blog/")
+	draft    bool
+	date     time.Time
+	slug     string
+	url      string
+	dest     string
+
+	excerpt  string // rendered excerpt (posts)
+	content  string // converted content, before layouts
+	output   string
+	rendered bool
+	once     sync.Once
+	drop     *docDrop
+}
+
+func (d *document) isPage() bool { return d.col == nil }
+
+// outputExt is the extension of the converted file.
+func (d *document) outputExt() string {
+	switch {
+	case d.site.cfg.markdownExt[strings.ToLower(d.ext)]:
+		return ".html"
+	case d.ext == ".scss" || d.ext == ".sass":
+		return ".css"
+	}
+	return d.ext
+}
+
+// setupDocument computes date, slug, categories, tags and title of a
+// collection document or post.
+func (d *document) setupDocument() error {
+	c := d.site.cfg
+	base := path.Base(d.rel)
+	name := strings.TrimSuffix(base, path.Ext(base))
+	if d.col.label == "posts" {
+		if m := postName.FindStringSubmatch(base); m != nil {
+			t, err := time.ParseInLocation("2006-1-2", m[1], c.loc)
+			if err != nil {
+				return fmt.Errorf("%s: invalid date in the file name: %v", d.rel, err)
+			}
+			d.date = t
+			name = m[2]
+		} else if d.draft {
+			d.date = c.time
+		}
+	}
+	d.slug = name
+	if s := getString(d.data, "slug"); s != "" {
+		d.slug = s
+	}
+	if v := get(d.data, "date"); v != nil {
+		switch t := v.(type) {
+		case time.Time:
+			d.date = t.In(c.loc)
+		case string:
+			pt, ok := liquid.ParseTime(t, c.loc)
+			if !ok {
+				return fmt.Errorf("%s: front matter date %q is not a date", d.rel, t)
+			}
+			d.date = pt
+		default:
+			return fmt.Errorf("%s: front matter date must be a date", d.rel)
+		}
+	}
+	if d.col.label == "posts" || d.date.IsZero() == false {
+		if d.date.IsZero() {
+			d.date = c.time
+		}
+		d.data.Set("date", d.date)
+	}
+	if d.col.label == "posts" {
+		cats := []any{}
+		for _, part := range strings.Split(strings.Trim(d.postDir, "/"), "/") {
+			if part != "" {
+				cats = append(cats, part)
+			}
+		}
+		for _, x := range listOf(get(d.data, "category")) {
+			cats = appendUnique(cats, x)
+		}
+		for _, x := range listOf(get(d.data, "categories")) {
+			cats = appendUnique(cats, x)
+		}
+		d.data.Set("categories", cats)
+		tags := []any{}
+		for _, x := range listOf(get(d.data, "tags")) {
+			tags = appendUnique(tags, x)
+		}
+		for _, x := range listOf(get(d.data, "tag")) {
+			tags = appendUnique(tags, x)
+		}
+		d.data.Set("tags", tags)
+		d.data.Set("draft", d.draft)
+	}
+	if _, ok := d.data.Get("title"); !ok {
+		d.data.Set("title", titleize(d.slug))
+	}
+	d.data.Set("slug", d.slug)
+	d.data.Set("ext", d.ext)
+	return nil
+}
+
+// listOf reads a front-matter list: a YAML list or a space-separated
+// string.
+func listOf(v any) []any {
+	switch v := v.(type) {
+	case []any:
+		var out []any
+		for _, x := range v {
+			if x != nil {
+				out = append(out, liquid.ToString(x))
+			}
+		}
+		return out
+	case string:
+		var out []any
+		for _, f := range strings.Fields(v) {
+			out = append(out, f)
+		}
+		return out
+	case nil:
+		return nil
+	}
+	return []any{liquid.ToString(v)}
+}
+
+func appendUnique(list []any, x any) []any {
+	for _, y := range list {
+		if y == x {
+			return list
+		}
+	}
+	return append(list, x)
+}
+
+// titleize is Jekyll's Utils.titleize_slug: "hello-world" → "Hello World".
+func titleize(slug string) string {
+	parts := strings.Split(slug, "-")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// published reports whether the document is written.
+func (d *document) published() bool {
+	c := d.site.cfg
+	if !c.unpublished && !getBool(d.data, "published", true) {
+		return false
+	}
+	if d.col != nil && d.col.label == "posts" && !c.future && d.date.After(c.time) {
+		return false
+	}
+	return true
+}
+
+// docDrop is what templates see as page (or post, or doc).
+type docDrop struct{ d *document }
+
+func (p *docDrop) Get(key string) (any, bool) {
+	d := p.d
+	switch key {
+	case "content":
+		if d.rendered {
+			return d.content, true
+		}
+		return d.body, true
+	case "url":
+		return d.url, true
+	case "path":
+		if d.isPage() {
+			if v, ok := d.data.Get("path"); ok {
+				return v, true
+			}
+		}
+		return d.rel, true
+	case "relative_path":
+		if !d.isPage() {
+			return d.rel, true
+		}
+	case "name":
+		if d.isPage() {
+			return path.Base(d.rel), true
+		}
+	case "dir":
+		if d.isPage() {
+			dir := path.Dir(d.url)
+			if strings.HasSuffix(d.url, "/") {
+				dir = d.url
+			} else if !strings.HasSuffix(dir, "/") {
+				dir += "/"
+			}
+			return dir, true
+		}
+	case "id":
+		if !d.isPage() {
+			return strings.TrimSuffix(d.url, path.Ext(d.url)), true
+		}
+	case "collection":
+		if !d.isPage() {
+			return d.col.label, true
+		}
+	case "excerpt":
+		if !d.isPage() {
+			return d.excerpt, true
+		}
+	case "next", "previous":
+		if !d.isPage() {
+			n := d.neighbour(key == "next")
+			if n == nil {
+				return nil, true
+			}
+			return n.drop, true
+		}
+	case "output":
+		if d.rendered {
+			return d.output, true
+		}
+		return nil, true
+	}
+	v, ok := d.data.Get(key)
+	return v, ok
+}
+
+func (d *document) neighbour(next bool) *document {
+	docs := d.site.published[d.col]
+	for i, x := range docs {
+		if x == d {
+			if next && i+1 < len(docs) {
+				return docs[i+1]
+			}
+			if !next && i > 0 {
+				return docs[i-1]
+			}
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,57 @@
+package site
+
+import (
+	"strings"
+
+	"github.com/alecthomas/chroma/v2"
+	"github.com/alecthomas/chroma/v2/lexers"
+)
+
+// rougeAliases maps Rouge language names chroma does not know.
+var rougeAliases = map[string]string{"shell": "bash", "console": "bash", "sh": "bash", "plaintext": "plaintext", "text": "plaintext", "html+erb": "erb", "ocaml": "ocaml"}
+
+// highlight tokenises code with chroma and writes it as Rouge's HTML
+// formatter does: a span per token with the short class name, plain
+// text unwrapped.
+func highlight(lang, code string) string {
+	name := strings.ToLower(lang)
+	if a, ok := rougeAliases[name]; ok {
+		name = a
+	}
+	var lexer chroma.Lexer
+	if name != "" && name != "plaintext" {
+		lexer = lexers.Get(name)
+	}
+	if lexer == nil {
+		return escapeText(code)
+	}
+	lexer = chroma.Coalesce(lexer)
+	it, err := lexer.Tokenise(nil, code)
+	if err != nil {
+		return escapeText(code)
+	}
+	var b strings.Builder
+	for _, t := range it.Tokens() {
+		class := chroma.StandardTypes[t.Type]
+		if t.Type == chroma.Text || t.Type == chroma.TextWhitespace || class == "" {
+			if t.Type == chroma.TextWhitespace && strings.TrimSpace(t.Value) != "" {
+				b.WriteString(`<span class="w">` + escapeText(t.Value) + "</span>")
+				continue
+			}
+			b.WriteString(escapeText(t.Value))
+			continue
+		}
+		b.WriteString(`<span class="` + class + `">` + escapeText(t.Value) + "</span>")
+	}
+	return b.String()
+}
+
+// rougeBlock is a fenced code block as kramdown with Rouge writes it.
+func rougeBlock(lang, code string) string {
+	cls := lang
+	if cls == "" {
+		cls = "plaintext"
+	}
+	return `<div class="language-` + escapeText(cls) + ` highlighter-rouge"><div class="highlight"><pre class="highlight"><code>` +
+		highlight(lang, code) + "</code></pre></div></div>"
+}

@@ -1,0 +1,332 @@
+package site
+
+import (
+	"bytes"
+	"strings"
+	"unicode"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/renderer/html"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+)
+
+// markdown converts Markdown as Jekyll's kramdown (GFM input, Rouge
+// highlighter) does: header IDs by kramdown-parser-gfm's rule,
+// typographic characters as UTF-8, kramdown's footnote, table, task
+// list and code markup.
+type markdown struct {
+	md     goldmark.Markdown
+	smarty goldmark.Markdown
+}
+
+func newMarkdown(c *config) *markdown {
+	subs := map[extension.TypographicPunctuation]string{
+		extension.LeftSingleQuote: "‘", extension.RightSingleQuote: "’",
+		extension.LeftDoubleQuote: "“", extension.RightDoubleQuote: "”",
+		extension.EnDash: "–", extension.EmDash: "—", extension.Ellipsis: "…",
+		extension.LeftAngleQuote: "«", extension.RightAngleQuote: "»", extension.Apostrophe: "’",
+	}
+	blocks := parser.DefaultBlockParsers()
+	for i, b := range blocks {
+		if b.Priority == 900 { // HTML blocks: in kramdown they do not end a paragraph
+			blocks[i] = util.Prioritized(htmlBlockNoInterrupt{b.Value.(parser.BlockParser)}, 900)
+		}
+	}
+	newMD := func() goldmark.Markdown {
+		return goldmark.New(
+			goldmark.WithParser(parser.NewParser(
+				parser.WithBlockParsers(blocks...),
+				parser.WithInlineParsers(parser.DefaultInlineParsers()...),
+				parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+				parser.WithASTTransformers(util.Prioritized(kramdownTransformer{}, 1000)),
+			)),
+			goldmark.WithExtensions(
+				extension.Table, extension.Strikethrough, extension.TaskList, extension.Footnote,
+				extension.DefinitionList,
+				extension.NewTypographer(extension.WithTypographicSubstitutions(subs)),
+			),
+			goldmark.WithRendererOptions(html.WithUnsafe(), html.WithXHTML(),
+				renderer.WithNodeRenderers(util.Prioritized(&kramdownRenderer{}, 100))),
+		)
+	}
+	return &markdown{md: newMD()}
+}
+
+type htmlBlockNoInterrupt struct{ parser.BlockParser }
+
+func (htmlBlockNoInterrupt) CanInterruptParagraph() bool { return false }
+
+// convert renders Markdown to HTML.
+func (m *markdown) convert(src string) (string, error) {
+	var buf bytes.Buffer
+	if err := m.md.Convert([]byte(src), &buf); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// kramdownTransformer adds header IDs and task-list classes.
+type kramdownTransformer struct{}
+
+func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc parser.Context) {
+	src := reader.Source()
+	counts := map[string]int{}
+	labels := map[int]string{}
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch x := n.(type) {
+		case *ast.Heading:
+			if _, ok := x.AttributeString("id"); !ok {
+				id := headerID(plainText(x, src))
+				counts[id]++
+				if counts[id] > 1 {
+					id += "-" + itoa(counts[id]-1)
+				}
+				x.SetAttributeString("id", []byte(id))
+			}
+		case *east.Footnote:
+			labels[x.Index] = string(x.Ref)
+		case *east.TaskCheckBox:
+			if li := x.Parent().Parent(); li != nil && li.Kind() == ast.KindListItem {
+				li.SetAttributeString("class", []byte("task-list-item"))
+				if l := li.Parent(); l != nil {
+					l.SetAttributeString("class", []byte("task-list"))
+				}
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch x := n.(type) {
+		case *east.FootnoteLink:
+			x.SetAttributeString("label", []byte(labels[x.Index]))
+		case *east.FootnoteBacklink:
+			x.SetAttributeString("label", []byte(labels[x.Index]))
+		}
+		return ast.WalkContinue, nil
+	})
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+// plainText is the text of a heading as kramdown's raw_text: text,
+// code and typographic characters, without markup.
+func plainText(n ast.Node, src []byte) string {
+	var b strings.Builder
+	ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch x := c.(type) {
+		case *ast.Text:
+			b.Write(x.Segment.Value(src))
+			if x.SoftLineBreak() {
+				b.WriteByte('\n')
+			}
+		case *ast.String:
+			b.Write(x.Value)
+		case *ast.RawHTML:
+			return ast.WalkSkipChildren, nil
+		}
+		return ast.WalkContinue, nil
+	})
+	return b.String()
+}
+
+// headerID is kramdown-parser-gfm's generate_gfm_header_id.
+func headerID(s string) string {
+	s = strings.ToLower(s)
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == ' ' || r == '\t':
+			b.WriteByte('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r) || unicode.Is(unicode.Pc, r) || unicode.Is(unicode.Nl, r) || unicode.Is(unicode.No, r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// kramdownRenderer renders the nodes whose markup differs from
+// goldmark's defaults.
+type kramdownRenderer struct{}
+
+func (r *kramdownRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(ast.KindCodeSpan, r.codeSpan)
+	reg.Register(ast.KindFencedCodeBlock, r.codeBlock)
+	reg.Register(ast.KindCodeBlock, r.codeBlock)
+	reg.Register(east.KindFootnoteLink, r.footnoteLink)
+	reg.Register(east.KindFootnoteBacklink, r.footnoteBacklink)
+	reg.Register(east.KindFootnote, r.footnote)
+	reg.Register(east.KindFootnoteList, r.footnoteList)
+	reg.Register(east.KindTableCell, r.tableCell)
+	reg.Register(east.KindTaskCheckBox, r.taskCheckBox)
+}
+
+func (r *kramdownRenderer) codeSpan(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	w.WriteString(`<code class="language-plaintext highlighter-rouge">`)
+	var raw bytes.Buffer
+	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+		if t, ok := c.(*ast.Text); ok {
+			raw.Write(t.Segment.Value(src))
+		} else if s, ok := c.(*ast.String); ok {
+			raw.Write(s.Value)
+		}
+	}
+	w.WriteString(escapeText(raw.String()))
+	w.WriteString("</code>")
+	return ast.WalkSkipChildren, nil
+}
+
+func (r *kramdownRenderer) codeBlock(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	lang := ""
+	if f, ok := n.(*ast.FencedCodeBlock); ok && f.Info != nil {
+		info := string(f.Info.Segment.Value(src))
+		lang = strings.Fields(info + " x")[0]
+		if i := strings.IndexByte(lang, '?'); i >= 0 {
+			lang = lang[:i]
+		}
+	}
+	var code strings.Builder
+	lines := n.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		code.Write(seg.Value(src))
+	}
+	w.WriteString(rougeBlock(lang, code.String()))
+	w.WriteString("\n")
+	return ast.WalkSkipChildren, nil
+}
+
+func (r *kramdownRenderer) footnoteLink(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	x := n.(*east.FootnoteLink)
+	label, _ := x.AttributeString("label")
+	l := escapeText(string(label.([]byte)))
+	id := "fnref:" + l
+	if x.RefIndex > 0 {
+		id += ":" + itoa(x.RefIndex)
+	}
+	w.WriteString(`<sup id="` + id + `" role="doc-noteref"><a href="#fn:` + l + `" class="footnote" rel="footnote">` + itoa(x.Index) + `</a></sup>`)
+	return ast.WalkContinue, nil
+}
+
+func (r *kramdownRenderer) footnoteBacklink(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	x := n.(*east.FootnoteBacklink)
+	label, _ := x.AttributeString("label")
+	l := escapeText(string(label.([]byte)))
+	for i := 0; i < max(1, x.RefCount); i++ {
+		ref := "fnref:" + l
+		if i > 0 {
+			ref += ":" + itoa(i)
+		}
+		w.WriteString(` <a href="#` + ref + `" class="reversefootnote" role="doc-backlink">&#8617;</a>`)
+	}
+	return ast.WalkContinue, nil
+}
+
+func (r *kramdownRenderer) footnote(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	x := n.(*east.Footnote)
+	if entering {
+		w.WriteString(`<li id="fn:` + escapeText(string(x.Ref)) + `" role="doc-endnote">` + "\n")
+	} else {
+		w.WriteString("</li>\n")
+	}
+	return ast.WalkContinue, nil
+}
+
+func (r *kramdownRenderer) footnoteList(w util.BufWriter, _ []byte, _ ast.Node, entering bool) (ast.WalkStatus, error) {
+	if entering {
+		w.WriteString("<div class=\"footnotes\" role=\"doc-endnotes\">\n<ol>\n")
+	} else {
+		w.WriteString("</ol>\n</div>\n")
+	}
+	return ast.WalkContinue, nil
+}
+
+func (r *kramdownRenderer) tableCell(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	x := n.(*east.TableCell)
+	tag := "td"
+	if _, ok := n.Parent().(*east.TableHeader); ok {
+		tag = "th"
+	}
+	if entering {
+		w.WriteString("<" + tag)
+		switch x.Alignment {
+		case east.AlignLeft:
+			w.WriteString(` style="text-align: left"`)
+		case east.AlignRight:
+			w.WriteString(` style="text-align: right"`)
+		case east.AlignCenter:
+			w.WriteString(` style="text-align: center"`)
+		}
+		w.WriteString(">")
+	} else {
+		w.WriteString("</" + tag + ">\n")
+	}
+	return ast.WalkContinue, nil
+}
+
+func (r *kramdownRenderer) taskCheckBox(w util.BufWriter, _ []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	if n.(*east.TaskCheckBox).IsChecked {
+		w.WriteString(`<input type="checkbox" class="task-list-item-checkbox" disabled="disabled" checked="checked" />`)
+	} else {
+		w.WriteString(`<input type="checkbox" class="task-list-item-checkbox" disabled="disabled" />`)
+	}
+	return ast.WalkContinue, nil
+}
+
+// escapeText escapes &, < and > (and quotes) for HTML text.
+func escapeText(s string) string {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
+	return r.Replace(s)
+}
+
+// smartify applies kramdown's typographic conversions to a line of
+// text (Jekyll's smartify filter).
+func (m *markdown) smartify(s string) (string, error) {
+	out, err := m.convert(s)
+	if err != nil {
+		return "", err
+	}
+	out = strings.TrimSpace(out)
+	out = strings.TrimPrefix(out, "<p>")
+	out = strings.TrimSuffix(out, "</p>")
+	return out, nil
+}

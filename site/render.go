@@ -1,0 +1,249 @@
+package site
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+
+	"islet.dev/islet/site/liquid"
+)
+
+// layout is a file of _layouts.
+type layout struct {
+	name   string
+	rel    string
+	data   *liquid.Map
+	parent string
+	tpl    *liquid.Template
+}
+
+func (s *Site) readLayouts() error {
+	for _, root := range s.layoutRoots() {
+		err := fs.WalkDir(root.fsys, root.dir, func(p string, e fs.DirEntry, err error) error {
+			if err != nil {
+				if isNotExist(err) && p == root.dir {
+					return fs.SkipDir
+				}
+				return err
+			}
+			if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+				return nil
+			}
+			rel := strings.TrimPrefix(p, root.dir+"/")
+			name := strings.TrimSuffix(rel, path.Ext(rel))
+			if _, ok := s.layouts[name]; ok {
+				return nil // the site's own layout wins over the theme's
+			}
+			src, err := fs.ReadFile(root.fsys, p)
+			if err != nil {
+				return err
+			}
+			file := root.prefix + p
+			fm, body, line, ok, err := splitFrontMatter(file, src)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				fm, body, line = liquid.NewMap(), string(src), 1
+			}
+			tpl, err := s.engine.ParseAt(file, body, line)
+			if err != nil {
+				return err
+			}
+			l := &layout{name: name, rel: file, data: fm, tpl: tpl, parent: layoutName(get(fm, "layout"))}
+			s.layouts[name] = l
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type root struct {
+	fsys   fs.FS
+	dir    string
+	prefix string
+}
+
+func (s *Site) layoutRoots() []root {
+	roots := []root{{s.src, "_layouts", ""}}
+	if s.themeDir != nil {
+		roots = append(roots, root{s.themeDir, "_layouts", "theme:"})
+	}
+	return roots
+}
+
+// layoutName reads a layout: value; "", "none", "null" and false mean
+// none.
+func layoutName(v any) string {
+	switch x := v.(type) {
+	case string:
+		if x == "none" || x == "null" {
+			return ""
+		}
+		return x
+	case nil, bool:
+		return ""
+	}
+	return liquid.ToString(v)
+}
+
+// payload is the outermost scope of a render.
+func (s *Site) payload(d *document) map[string]any {
+	env := s.opt.Environment
+	if env == "" {
+		env = "development"
+	}
+	return map[string]any{
+		"site":      s.drop,
+		"page":      d.drop,
+		"layout":    nil,
+		"content":   nil,
+		"paginator": nil,
+		"jekyll":    map[string]any{"version": Version, "environment": env},
+	}
+}
+
+func (s *Site) registers(d *document) map[string]any {
+	return map[string]any{"site": s, "page": d}
+}
+
+// renderLiquid renders a document's source through Liquid.
+func (s *Site) renderLiquid(d *document, src string, line int, vars map[string]any) (string, error) {
+	if !getBool(d.data, "render_with_liquid", true) {
+		return src, nil
+	}
+	tpl, err := s.engine.ParseAt(d.rel, src, line)
+	if err != nil {
+		return "", err
+	}
+	c := s.engine.NewContext(vars, s.registers(d))
+	var w strings.Builder
+	if err := tpl.RenderTo(c, &w); err != nil {
+		return "", err
+	}
+	return w.String(), nil
+}
+
+// convert applies the converter chosen by the source extension.
+func (s *Site) convert(d *document, content string) (string, error) {
+	if s.cfg.markdownExt[strings.ToLower(d.ext)] {
+		out, err := s.md.convert(content)
+		if err != nil {
+			return "", fmt.Errorf("%s: markdown: %w", d.rel, err)
+		}
+		return out, nil
+	}
+	if d.ext == ".scss" || d.ext == ".sass" {
+		return "", fmt.Errorf("%s: Sass is not supported yet", d.rel)
+	}
+	return content, nil
+}
+
+// renderDocument renders content, converts it and places it in its
+// layouts.
+func (s *Site) renderDocument(d *document) error {
+	vars := s.payload(d)
+	content, err := s.renderLiquid(d, d.body, d.bodyLine, vars)
+	if err != nil {
+		return err
+	}
+	if content, err = s.convert(d, content); err != nil {
+		return err
+	}
+	d.content = content
+	out := content
+	name := layoutName(get(d.data, "layout"))
+	if d.ext == ".scss" || d.ext == ".sass" {
+		name = ""
+	}
+	seen := map[string]bool{}
+	layoutVar := liquid.NewMap()
+	from := d.rel
+	for name != "" {
+		l, ok := s.layouts[name]
+		if !ok {
+			return fmt.Errorf("%s: layout %q does not exist", from, name)
+		}
+		if seen[name] {
+			return fmt.Errorf("%s: layout %q includes itself", l.rel, name)
+		}
+		seen[name] = true
+		merged := l.data.Clone()
+		deepMerge(merged, layoutVar)
+		layoutVar = merged
+		vars["content"] = out
+		vars["layout"] = layoutVar
+		c := s.engine.NewContext(vars, s.registers(d))
+		var w strings.Builder
+		if err := l.tpl.RenderTo(c, &w); err != nil {
+			return err
+		}
+		out = w.String()
+		from = l.rel
+		name = l.parent
+	}
+	d.output = out
+	return nil
+}
+
+// renderExcerpt renders a post's excerpt: the content up to the
+// excerpt separator, through Liquid and the converter.
+func (s *Site) renderExcerpt(d *document) error {
+	if v, ok := d.data.Get("excerpt"); ok {
+		d.excerpt = liquid.ToString(v)
+		return nil
+	}
+	sep := s.cfg.excerptSep
+	if v, ok := d.data.Get("excerpt_separator"); ok {
+		sep = liquid.ToString(v)
+	}
+	if sep == "" {
+		return nil
+	}
+	head, tail, found := strings.Cut(d.body, sep)
+	if found {
+		if strings.Contains(head, "{%") {
+			head = closeLiquidBlocks(head)
+		}
+		if defs := linkDefinitions.FindAllString(tail, -1); len(defs) > 0 {
+			head += "\n\n" + strings.Join(defs, "\n")
+		}
+	}
+	out, err := s.renderLiquid(d, head, d.bodyLine, s.payload(d))
+	if err != nil {
+		return err
+	}
+	if out, err = s.convert(d, out); err != nil {
+		return err
+	}
+	d.excerpt = out
+	return nil
+}
+
+var linkDefinitions = regexp.MustCompile(`(?m)^ {0,3}\[[^\]]+\]:.+$`)
+
+var blockTag = regexp.MustCompile(`{%-?\s*(\w+)`)
+
+// closeLiquidBlocks appends the end tags of blocks an excerpt cuts
+// open, as Jekyll's Excerpt#sanctify_liquid_tags does.
+func closeLiquidBlocks(head string) string {
+	blocks := map[string]bool{"if": true, "unless": true, "for": true, "case": true, "capture": true, "raw": true, "comment": true, "highlight": true, "tablerow": true}
+	var open []string
+	for _, m := range blockTag.FindAllStringSubmatch(head, -1) {
+		name := m[1]
+		if blocks[name] {
+			open = append(open, name)
+		} else if strings.HasPrefix(name, "end") && len(open) > 0 && open[len(open)-1] == name[3:] {
+			open = open[:len(open)-1]
+		}
+	}
+	for i := len(open) - 1; i >= 0; i-- {
+		head += "\n{% end" + open[i] + " %}"
+	}
+	return head
+}

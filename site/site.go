@@ -1,0 +1,322 @@
+package site
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"path"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"islet.dev/islet/site/liquid"
+)
+
+// Version is the Jekyll version templates see as jekyll.version.
+const Version = "4.3.1"
+
+// Site is one render of a source tree.
+type Site struct {
+	src       fs.FS
+	themeDir  fs.FS
+	cfg       *config
+	opt       Options
+	engine    *liquid.Engine
+	pages     []*document
+	static    []*staticFile
+	layouts   map[string]*layout
+	data      *liquid.Map
+	drop      *liquid.Map // site.*
+	published map[*collection][]*document
+	includes  sync.Map // name → *includeEntry
+	md        *markdown
+	log       *slog.Logger
+}
+
+type includeEntry struct {
+	once sync.Once
+	tpl  *liquid.Template
+	err  error
+}
+
+// Render renders the Jekyll source tree src and returns its output.
+// Progress and warnings go to log (nil: discarded).
+func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Output, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := readConfig(src, opt)
+	if err != nil {
+		return nil, err
+	}
+	s := &Site{src: src, cfg: cfg, opt: opt, layouts: map[string]*layout{}, log: log, published: map[*collection][]*document{}}
+	s.md = newMarkdown(cfg)
+	s.engine = s.newEngine()
+	if err := s.read(); err != nil {
+		return nil, err
+	}
+	if err := s.readLayouts(); err != nil {
+		return nil, err
+	}
+	if err := s.readData(); err != nil {
+		return nil, err
+	}
+	if err := s.prepare(); err != nil {
+		return nil, err
+	}
+	log.Debug("site read", "pages", len(s.pages), "posts", len(s.published[s.collection("posts")]), "static", len(s.static))
+	return s.renderAll(ctx)
+}
+
+// prepare decides what is published, computes URLs and builds the
+// site drop.
+func (s *Site) prepare() error {
+	for _, d := range s.pages {
+		if err := d.computeURL(); err != nil {
+			return err
+		}
+		d.drop = &docDrop{d}
+	}
+	var pages []*document
+	for _, d := range s.pages {
+		if d.published() {
+			pages = append(pages, d)
+		}
+	}
+	s.pages = pages
+	for _, col := range s.cfg.collections {
+		var docs []*document
+		for _, d := range col.docs {
+			if err := d.computeURL(); err != nil {
+				return err
+			}
+			d.drop = &docDrop{d}
+			if d.published() {
+				docs = append(docs, d)
+			}
+		}
+		s.published[col] = docs
+	}
+	site := s.cfg.raw.Clone()
+	posts := s.published[s.collection("posts")]
+	postList := make([]any, len(posts))
+	for i, p := range posts {
+		postList[len(posts)-1-i] = p.drop
+	}
+	site.Set("posts", postList)
+	site.Set("related_posts", []any{})
+	pageList, htmlPages := []any{}, []any{}
+	for _, p := range s.pages {
+		pageList = append(pageList, p.drop)
+		if strings.HasSuffix(p.dest, ".html") || strings.HasSuffix(p.dest, ".htm") {
+			htmlPages = append(htmlPages, p.drop)
+		}
+	}
+	site.Set("pages", pageList)
+	site.Set("html_pages", htmlPages)
+	statics := []any{}
+	for _, f := range s.static {
+		statics = append(statics, s.staticDrop(f))
+	}
+	var docs []any
+	var cols []any
+	for _, col := range s.cfg.collections {
+		list := []any{}
+		for _, d := range s.published[col] {
+			list = append(list, d.drop)
+			docs = append(docs, d.drop)
+		}
+		files := []any{}
+		for _, f := range col.files {
+			fd := s.staticDrop(f)
+			files = append(files, fd)
+			if col.output {
+				statics = append(statics, fd)
+			}
+		}
+		cd := col.meta.Clone()
+		cd.Set("label", col.label)
+		cd.Set("docs", list)
+		cd.Set("files", files)
+		cd.Set("output", col.output)
+		cd.Set("relative_directory", "_"+col.label)
+		cd.Set("directory", "_"+col.label)
+		if col.permalink != "" {
+			cd.Set("permalink", col.permalink)
+		}
+		col.drop = cd
+		cols = append(cols, cd)
+		if col.label != "posts" {
+			site.Set(col.label, list)
+		}
+	}
+	site.Set("static_files", statics)
+	site.Set("documents", nonNilList(docs))
+	site.Set("collections", nonNilList(cols))
+	site.Set("html_files", []any{})
+	site.Set("data", s.data)
+	site.Set("categories", s.postIndex(posts, "categories"))
+	site.Set("tags", s.postIndex(posts, "tags"))
+	s.drop = site
+	return nil
+}
+
+func nonNilList(l []any) []any {
+	if l == nil {
+		return []any{}
+	}
+	return l
+}
+
+// postIndex is site.tags or site.categories: name → posts, newest
+// first, names in the order first seen going through posts oldest first.
+func (s *Site) postIndex(posts []*document, key string) *liquid.Map {
+	m := liquid.NewMap()
+	for _, p := range posts {
+		for _, x := range listOf(get(p.data, key)) {
+			name := x.(string)
+			list, _ := m.Get(name)
+			l, _ := list.([]any)
+			m.Set(name, append([]any{p.drop}, l...))
+		}
+	}
+	return m
+}
+
+func (s *Site) staticDrop(f *staticFile) *liquid.Map {
+	if f.drop != nil {
+		return f.drop
+	}
+	m := liquid.NewMap()
+	base := path.Base(f.rel)
+	ext := path.Ext(base)
+	m.Set("path", "/"+f.rel)
+	m.Set("modified_time", f.mtime.In(s.cfg.loc))
+	m.Set("name", base)
+	m.Set("basename", strings.TrimSuffix(base, ext))
+	m.Set("extname", ext)
+	if f.col != nil {
+		m.Set("collection", f.col.label)
+	} else {
+		m.Set("collection", nil)
+	}
+	m.Set("url", f.url())
+	f.drop = m
+	return m
+}
+
+// renderAll renders excerpts, then collection documents, then pages,
+// each stage in parallel, and collects the output.
+func (s *Site) renderAll(ctx context.Context) (*Output, error) {
+	var docs []*document
+	for _, col := range s.cfg.collections {
+		docs = append(docs, s.published[col]...)
+	}
+	posts := s.published[s.collection("posts")]
+	if err := parallel(ctx, posts, func(d *document) error { return s.renderExcerpt(d) }); err != nil {
+		return nil, err
+	}
+	if err := parallel(ctx, docs, func(d *document) error { return s.renderDocument(d) }); err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		d.rendered = true
+	}
+	if err := parallel(ctx, s.pages, func(d *document) error { return s.renderDocument(d) }); err != nil {
+		return nil, err
+	}
+	for _, d := range s.pages {
+		d.rendered = true
+	}
+	out := newOutput()
+	add := func(dest, from string, data []byte, srcPath string) error {
+		if prev, ok := out.owner[dest]; ok {
+			return fmt.Errorf("%s and %s both write %s", prev, from, dest)
+		}
+		out.owner[dest] = from
+		if data != nil {
+			out.files[dest] = data
+		} else {
+			out.copies[dest] = srcPath
+		}
+		return nil
+	}
+	for _, d := range append(docs, s.pages...) {
+		if d.col != nil && !d.col.output {
+			continue
+		}
+		if err := add(d.dest, d.rel, []byte(d.output), ""); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range s.static {
+		if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.rel); err != nil {
+			return nil, err
+		}
+	}
+	for _, col := range s.cfg.collections {
+		if !col.output {
+			continue
+		}
+		for _, f := range col.files {
+			if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.rel); err != nil {
+				return nil, err
+			}
+		}
+	}
+	out.src = s.src
+	return out, nil
+}
+
+// parallel runs f over items on every core; the first error wins.
+func parallel(ctx context.Context, items []*document, f func(*document) error) error {
+	if len(items) == 0 {
+		return nil
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(items))
+	ch := make(chan *document)
+	errs := make([]error, len(items))
+	index := map[*document]int{}
+	for i, d := range items {
+		index[d] = i
+	}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for d := range ch {
+				errs[index[d]] = f(d)
+			}
+		}()
+	}
+	for _, d := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		ch <- d
+	}
+	close(ch)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sortedDocs is used by tests and debug output.
+func sortedDests(o *Output) []string {
+	var out []string
+	for k := range o.owner {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,273 @@
+package site
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"islet.dev/islet/site/liquid"
+)
+
+func (s *Site) newEngine() *liquid.Engine {
+	e := liquid.New()
+	e.Location = s.cfg.loc
+	e.Now = func() time.Time { return s.cfg.time }
+	e.RegisterTag("include", func(markup string) (liquid.Node, error) { return s.parseInclude(markup, false) })
+	e.RegisterTag("include_relative", func(markup string) (liquid.Node, error) { return s.parseInclude(markup, true) })
+	e.RegisterTag("link", func(markup string) (liquid.Node, error) { return &linkTag{s: s, arg: strings.TrimSpace(markup)}, nil })
+	e.RegisterTag("post_url", func(markup string) (liquid.Node, error) {
+		return &postURLTag{s: s, arg: strings.TrimSpace(markup)}, nil
+	})
+	e.RegisterBlock("highlight", s.parseHighlight)
+	s.registerFilters(e)
+	return e
+}
+
+var (
+	includeParam     = regexp.MustCompile(`([\w-]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'|([\w.-]+))`)
+	includeVariable  = regexp.MustCompile(`(?s)^(?P<variable>[^{]*(\{\{\s*[\w\-.]+\s*(\|.*)?\}\}[^\s{}]*)+)(?P<params>.*)$`)
+	includeFullValid = regexp.MustCompile(`^\s*(?:` + includeParam.String() + `(?:\s+|$)\s*)*$`)
+	includeFileChars = regexp.MustCompile(`^[\w/.\-()+~#@]+$`)
+	includeBadSeq    = regexp.MustCompile(`[./]{2,}`)
+)
+
+type includeTag struct {
+	s        *Site
+	relative bool
+	file     string
+	fileTpl  *liquid.Template // when the name holds {{ }}
+	params   *string
+}
+
+func (s *Site) parseInclude(markup string, relative bool) (liquid.Node, error) {
+	markup = strings.TrimSpace(markup)
+	t := &includeTag{s: s, relative: relative}
+	if m := includeVariable.FindStringSubmatch(markup); m != nil && strings.Contains(markup, "{{") {
+		t.file = strings.TrimSpace(m[1])
+		p := strings.TrimSpace(m[4])
+		t.params = &p
+		tpl, err := s.engine.Parse("include name", t.file)
+		if err != nil {
+			return nil, err
+		}
+		t.fileTpl = tpl
+	} else {
+		parts := regexp.MustCompile(`\s+`).Split(markup, 2)
+		t.file = parts[0]
+		if len(parts) > 1 {
+			t.params = &parts[1]
+		}
+	}
+	if t.file == "" {
+		return nil, fmt.Errorf("include needs a file name")
+	}
+	if t.params != nil && !includeFullValid.MatchString(*t.params) {
+		return nil, fmt.Errorf("invalid syntax for include tag: %q; valid syntax: {%% include file.ext param='value' param2='value' %%}", *t.params)
+	}
+	return t, nil
+}
+
+func (t *includeTag) Render(c *liquid.Context, w *strings.Builder) error {
+	file := t.file
+	if t.fileTpl != nil {
+		var b strings.Builder
+		if err := t.fileTpl.RenderTo(c, &b); err != nil {
+			return err
+		}
+		file = b.String()
+	}
+	if includeBadSeq.MatchString(file) || !includeFileChars.MatchString(file) {
+		return fmt.Errorf("invalid syntax for include tag: file %q contains invalid characters or sequences", file)
+	}
+	var rel string
+	if t.relative {
+		d, _ := c.Registers["page"].(*document)
+		dir := "."
+		if d != nil {
+			dir = path.Dir(d.rel)
+		}
+		rel = path.Join(dir, file)
+	} else {
+		rel = path.Join("_includes", file)
+	}
+	tpl, err := t.s.include(rel)
+	if err != nil {
+		return err
+	}
+	leave, err := c.Enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	return c.Stack(func() error {
+		if t.params != nil {
+			params := liquid.NewMap()
+			ps := *t.params
+			for _, m := range includeParam.FindAllStringSubmatchIndex(ps, -1) {
+				key := ps[m[2]:m[3]]
+				switch {
+				case m[4] >= 0:
+					params.Set(key, strings.ReplaceAll(ps[m[4]:m[5]], `\"`, `"`))
+				case m[6] >= 0:
+					params.Set(key, strings.ReplaceAll(ps[m[6]:m[7]], `\'`, `'`))
+				default:
+					x, err := liquid.ParseExpr(ps[m[8]:m[9]])
+					if err != nil {
+						return err
+					}
+					v, err := x.Eval(c)
+					if err != nil {
+						return err
+					}
+					params.Set(key, v)
+				}
+			}
+			c.Set("include", params)
+		}
+		return tpl.RenderTo(c, w)
+	})
+}
+
+// include parses an include file once per render.
+func (s *Site) include(rel string) (*liquid.Template, error) {
+	v, _ := s.includes.LoadOrStore(rel, &includeEntry{})
+	e := v.(*includeEntry)
+	e.once.Do(func() {
+		fsys, name := s.src, rel
+		src, err := fs.ReadFile(fsys, rel)
+		if err != nil && isNotExist(err) && s.themeDir != nil && strings.HasPrefix(rel, "_includes/") {
+			fsys, name = s.themeDir, "theme:"+rel
+			src, err = fs.ReadFile(s.themeDir, rel)
+		}
+		if err != nil {
+			if isNotExist(err) {
+				e.err = fmt.Errorf("could not locate the included file '%s'; ensure it exists", rel)
+			} else {
+				e.err = fmt.Errorf("include %s: %w", rel, err)
+			}
+			return
+		}
+		_ = fsys
+		e.tpl, e.err = s.engine.Parse(name, string(src))
+	})
+	return e.tpl, e.err
+}
+
+type linkTag struct {
+	s   *Site
+	arg string
+}
+
+func (t *linkTag) Render(c *liquid.Context, w *strings.Builder) error {
+	target := t.arg
+	if strings.Contains(target, "{{") {
+		tpl, err := t.s.engine.Parse("link", target)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		if err := tpl.RenderTo(c, &b); err != nil {
+			return err
+		}
+		target = b.String()
+	}
+	target = strings.TrimPrefix(target, "/")
+	for _, d := range t.s.pages {
+		if d.rel == target {
+			w.WriteString(t.s.relativeURL(d.url))
+			return nil
+		}
+	}
+	for _, col := range t.s.cfg.collections {
+		for _, d := range t.s.published[col] {
+			if d.rel == target {
+				w.WriteString(t.s.relativeURL(d.url))
+				return nil
+			}
+		}
+		for _, f := range col.files {
+			if f.rel == target {
+				w.WriteString(t.s.relativeURL(f.url()))
+				return nil
+			}
+		}
+	}
+	for _, f := range t.s.static {
+		if f.rel == target {
+			w.WriteString(t.s.relativeURL(f.url()))
+			return nil
+		}
+	}
+	return fmt.Errorf("could not find document '%s' in tag 'link'; make sure the document exists and the path is correct", target)
+}
+
+type postURLTag struct {
+	s   *Site
+	arg string
+}
+
+func (t *postURLTag) Render(c *liquid.Context, w *strings.Builder) error {
+	name := t.arg
+	dir, base := path.Split(name)
+	if !postName.MatchString(base + ".md") {
+		return fmt.Errorf("post_url: %q is not a valid post name (YYYY-MM-DD-title)", name)
+	}
+	for _, d := range t.s.published[t.s.collection("posts")] {
+		b := strings.TrimSuffix(path.Base(d.rel), d.ext)
+		if b != base {
+			continue
+		}
+		if dir != "" && !strings.HasPrefix(d.rel, dir) && !strings.Contains(d.rel, "/"+dir) {
+			continue
+		}
+		w.WriteString(t.s.relativeURL(d.url))
+		return nil
+	}
+	return fmt.Errorf("could not find post \"%s\" in tag 'post_url'; make sure the post exists and the name is correct", name)
+}
+
+var highlightSyntax = regexp.MustCompile(`^([a-zA-Z0-9.+#_-]+)((\s+\w+(=(\w+|"([0-9]+\s)*[0-9]+"))?)*)$`)
+
+type highlightTag struct {
+	lang    string
+	linenos bool
+	body    liquid.Node
+}
+
+func (s *Site) parseHighlight(markup string, body liquid.Node) (liquid.Node, error) {
+	m := highlightSyntax.FindStringSubmatch(strings.TrimSpace(markup))
+	if m == nil {
+		return nil, fmt.Errorf("syntax error in tag 'highlight' while parsing %q: valid syntax: highlight <lang> [linenos]", markup)
+	}
+	t := &highlightTag{lang: m[1], body: body}
+	for _, opt := range strings.Fields(m[2]) {
+		if strings.HasPrefix(opt, "linenos") {
+			t.linenos = true
+		}
+	}
+	return t, nil
+}
+
+func (t *highlightTag) Render(c *liquid.Context, w *strings.Builder) error {
+	var b strings.Builder
+	if err := t.body.Render(c, &b); err != nil {
+		return err
+	}
+	code := strings.Trim(b.String(), "\r\n")
+	out := highlight(t.lang, code)
+	if t.linenos {
+		n := strings.Count(code, "\n") + 1
+		var g strings.Builder
+		for i := 1; i <= n; i++ {
+			fmt.Fprintf(&g, "%d\n", i)
+		}
+		out = `<table class="rouge-table"><tbody><tr><td class="gutter gl"><pre class="lineno">` + g.String() +
+			`</pre></td><td class="code"><pre>` + out + "\n</pre></td></tr></tbody></table>"
+	}
+	w.WriteString(`<figure class="highlight"><pre><code class="language-` + strings.ReplaceAll(t.lang, "+", "-") +
+		`" data-lang="` + t.lang + `">` + strings.TrimSuffix(out, "\n") + "</code></pre></figure>")
+	return nil
+}
