@@ -23,25 +23,25 @@ func highlight(lang, code string) string {
 		lexer = lexers.Get(name)
 	}
 	if lexer == nil {
-		return escapeText(code)
+		return escapeCode(code)
 	}
 	lexer = chroma.Coalesce(lexer)
 	it, err := lexer.Tokenise(nil, code)
 	if err != nil {
-		return escapeText(code)
+		return escapeCode(code)
 	}
 	var b strings.Builder
 	for _, t := range it.Tokens() {
 		class := chroma.StandardTypes[t.Type]
 		if t.Type == chroma.Text || t.Type == chroma.TextWhitespace || class == "" {
 			if t.Type == chroma.TextWhitespace && strings.TrimSpace(t.Value) != "" {
-				b.WriteString(`<span class="w">` + escapeText(t.Value) + "</span>")
+				b.WriteString(`<span class="w">` + escapeCode(t.Value) + "</span>")
 				continue
 			}
-			b.WriteString(escapeText(t.Value))
+			b.WriteString(escapeCode(t.Value))
 			continue
 		}
-		b.WriteString(`<span class="` + class + `">` + escapeText(t.Value) + "</span>")
+		b.WriteString(`<span class="` + class + `">` + escapeCode(t.Value) + "</span>")
 	}
 	return b.String()
 }
@@ -54,4 +54,9 @@ func rougeBlock(lang, code string) string {
 	}
 	return `<div class="language-` + escapeText(cls) + ` highlighter-rouge"><div class="highlight"><pre class="highlight"><code>` +
 		highlight(lang, code) + "</code></pre></div></div>"
+}
+
+// escapeCode escapes code as Rouge does: &, < and > only.
+func escapeCode(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

@@ -253,7 +253,7 @@ func (r *kramdownRenderer) footnoteBacklink(w util.BufWriter, _ []byte, n ast.No
 		if i > 0 {
 			ref += ":" + itoa(i)
 		}
-		w.WriteString(` <a href="#` + ref + `" class="reversefootnote" role="doc-backlink">&#8617;</a>`)
+		w.WriteString("\u00a0<a href=\"#" + ref + `" class="reversefootnote" role="doc-backlink">&#8617;</a>`)
 	}
 	return ast.WalkContinue, nil
 }

@@ -1,0 +1,173 @@
+package site
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/tools/txtar"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/sites/*.jekyll.txtar from Debian's jekyll")
+
+var (
+	betweenTags = regexp.MustCompile(`>\s+<`)
+	spaceRun    = regexp.MustCompile(`\s+`)
+	spaceAfter  = regexp.MustCompile(`>\s+`)
+	spaceBefore = regexp.MustCompile(`\s+<`)
+	// Token classes inside highlighted code differ where chroma's
+	// lexers split code differently from Rouge's (site/COMPAT.md).
+	codeBlock = regexp.MustCompile(`(?s)(<pre class="highlight"><code>|<pre><code class="language-[^"]*" data-lang="[^"]*">)(.*?)(</code></pre>)`)
+	spanTag   = regexp.MustCompile(`</?span[^>]*>`)
+)
+
+// normalise makes two renders comparable: whitespace between and
+// around tags collapsed, token spans in highlighted code dropped.
+func normalise(name string, b []byte) string {
+	s := string(b)
+	if !isText(name) {
+		return s
+	}
+	s = codeBlock.ReplaceAllStringFunc(s, func(m string) string {
+		p := codeBlock.FindStringSubmatch(m)
+		return p[1] + spanTag.ReplaceAllString(p[2], "") + p[3]
+	})
+	s = betweenTags.ReplaceAllString(s, "><")
+	s = spaceRun.ReplaceAllString(s, " ")
+	s = spaceAfter.ReplaceAllString(s, ">")
+	s = spaceBefore.ReplaceAllString(s, "<")
+	return strings.TrimSpace(s)
+}
+
+func isText(name string) bool {
+	switch filepath.Ext(name) {
+	case ".html", ".xml", ".css", ".txt", ".json", ".js", ".md", "":
+		return true
+	}
+	return false
+}
+
+// renderDir renders a fixture with islet as the differential test
+// renders it with jekyll.
+func renderDir(t *testing.T, src string) map[string][]byte {
+	t.Helper()
+	root, err := os.OpenRoot(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	out, err := Render(context.Background(), root.FS(), Options{Environment: "production", Now: time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)}, nil)
+	if err != nil {
+		t.Fatalf("render %s: %v", src, err)
+	}
+	return outputFiles(t, out)
+}
+
+// outputArchive is a rendered tree, normalised, as a txtar archive.
+func outputArchive(files map[string][]byte) *txtar.Archive {
+	var names []string
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	a := &txtar.Archive{Comment: []byte("Debian jekyll's output, normalised (go test ./site -run Golden -update)\n")}
+	for _, n := range names {
+		a.Files = append(a.Files, txtar.File{Name: n, Data: []byte(normalise(n, files[n]) + "\n")})
+	}
+	return a
+}
+
+func outputFiles(t *testing.T, o *Output) map[string][]byte {
+	m := map[string][]byte{}
+	for _, p := range o.Paths() {
+		b, err := o.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[p] = b
+	}
+	return m
+}
+
+// compareArchives reports every file present on one side only and
+// every file whose normalised content differs.
+func compareArchives(t *testing.T, want, got *txtar.Archive) {
+	t.Helper()
+	w, g := map[string][]byte{}, map[string][]byte{}
+	for _, f := range want.Files {
+		w[f.Name] = f.Data
+	}
+	for _, f := range got.Files {
+		g[f.Name] = f.Data
+	}
+	for n, wd := range w {
+		gd, ok := g[n]
+		if !ok {
+			t.Errorf("%s: written by jekyll, not by islet", n)
+			continue
+		}
+		if !bytes.Equal(wd, gd) {
+			t.Errorf("%s differs:\n%s", n, firstDifference(string(wd), string(gd)))
+		}
+	}
+	for n := range g {
+		if _, ok := w[n]; !ok {
+			t.Errorf("%s: written by islet, not by jekyll", n)
+		}
+	}
+}
+
+func firstDifference(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	from := max(0, i-100)
+	return "  jekyll: …" + a[from:min(len(a), i+200)] + "\n  islet:  …" + b[from:min(len(b), i+200)]
+}
+
+func fixtures(t *testing.T) []string {
+	dirs, err := filepath.Glob("testdata/sites/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no fixtures in testdata/sites")
+	}
+	return out
+}
+
+// TestGolden renders each fixture and compares with Jekyll's output
+// stored beside it; -update regenerates that from Debian's jekyll.
+func TestGolden(t *testing.T) {
+	for _, dir := range fixtures(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			golden := dir + ".jekyll.txtar"
+			if *update {
+				files := jekyllBuild(t, dir)
+				if err := os.WriteFile(golden, txtar.Format(outputArchive(files)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := txtar.ParseFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := outputArchive(renderDir(t, dir))
+			compareArchives(t, want, got)
+		})
+	}
+}

@@ -1,0 +1,44 @@
+package site
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// jekyllBuild builds dir with Debian's jekyll and returns its files.
+func jekyllBuild(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	if _, err := exec.LookPath("jekyll"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("jekyll missing (apt-get install jekyll jekyll-theme-minima)")
+		}
+		t.Skip("jekyll missing")
+	}
+	dst := t.TempDir()
+	abs, _ := filepath.Abs(dir)
+	cmd := exec.Command("jekyll", "build", "--quiet", "-s", abs, "-d", dst, "--disable-disk-cache")
+	cmd.Env = append(os.Environ(), "JEKYLL_ENV=production", "TZ=UTC")
+	cmd.Dir = t.TempDir()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("jekyll build %s: %v\n%s", dir, err, out)
+	}
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dst, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dst, p)
+		files[filepath.ToSlash(rel)] = b
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
