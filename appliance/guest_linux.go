@@ -139,11 +139,7 @@ func guestOptions(p map[string]string, log *slog.Logger) (Options, error) {
 		opt.HTTPS.ACMEDirectory = v
 	}
 	if cfg.SiteDir() != "" {
-		site, err := SourceAsIs(cfg.SiteDir())
-		if err != nil {
-			return opt, err
-		}
-		opt.HTTPS.SiteFS = site
+		opt.HTTPS.SiteDir = cfg.SiteDir() // rendered by islet build
 	}
 	return opt, nil
 }

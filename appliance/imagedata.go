@@ -4,17 +4,20 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"strings"
+	"time"
 )
 
 // ImageData is the part of an appliance folder that goes into an image:
-// islet.yml, the zones folder and the site folder, nothing else (no
-// _build, no dot files).
-func ImageData(dir string) fs.FS {
-	return imageFilter{os.DirFS(dir)}
+// islet.yml and the zones folder, nothing else (no _build, no dot
+// files), and, as site/, the rendered site (nil: none). The guest
+// serves site/ as it is; it never renders.
+func ImageData(dir string, site fs.FS) fs.FS {
+	return imageFilter{fsys: os.DirFS(dir), site: site}
 }
 
-type imageFilter struct{ fsys fs.FS }
+type imageFilter struct{ fsys, site fs.FS }
 
 func keep(name string) bool {
 	if name == "." {
@@ -22,7 +25,7 @@ func keep(name string) bool {
 	}
 	first, _, _ := strings.Cut(name, "/")
 	switch first {
-	case ConfigFile, "zones", "site":
+	case ConfigFile, "zones":
 	default:
 		return false
 	}
@@ -34,7 +37,22 @@ func keep(name string) bool {
 	return true
 }
 
+// inSite maps a path under site/ to the rendered tree.
+func (f imageFilter) inSite(name string) (string, bool) {
+	if f.site == nil {
+		return "", false
+	}
+	if name == "site" {
+		return ".", true
+	}
+	rest, ok := strings.CutPrefix(name, "site/")
+	return rest, ok
+}
+
 func (f imageFilter) Open(name string) (fs.File, error) {
+	if p, ok := f.inSite(path.Clean(name)); ok {
+		return f.site.Open(p)
+	}
 	if !keep(path.Clean(name)) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
@@ -42,6 +60,9 @@ func (f imageFilter) Open(name string) (fs.File, error) {
 }
 
 func (f imageFilter) ReadDir(name string) ([]fs.DirEntry, error) {
+	if p, ok := f.inSite(path.Clean(name)); ok {
+		return fs.ReadDir(f.site, p)
+	}
 	entries, err := fs.ReadDir(f.fsys, name)
 	out := entries[:0]
 	for _, e := range entries {
@@ -49,5 +70,26 @@ func (f imageFilter) ReadDir(name string) ([]fs.DirEntry, error) {
 			out = append(out, e)
 		}
 	}
+	if path.Clean(name) == "." && f.site != nil {
+		out = append(out, siteEntry{})
+		slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	}
 	return out, err
 }
+
+// siteEntry is the site/ folder of the image data.
+type siteEntry struct{}
+
+func (siteEntry) Name() string               { return "site" }
+func (siteEntry) IsDir() bool                { return true }
+func (siteEntry) Type() fs.FileMode          { return fs.ModeDir }
+func (siteEntry) Info() (fs.FileInfo, error) { return siteInfo{}, nil }
+
+type siteInfo struct{}
+
+func (siteInfo) Name() string       { return "site" }
+func (siteInfo) Size() int64        { return 0 }
+func (siteInfo) Mode() fs.FileMode  { return fs.ModeDir | 0o755 }
+func (siteInfo) ModTime() time.Time { return time.Time{} }
+func (siteInfo) IsDir() bool        { return true }
+func (siteInfo) Sys() any           { return nil }

@@ -1,86 +1,58 @@
 package appliance
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
-	"path"
-	"path/filepath"
-	"strings"
+	"strconv"
+	"time"
+
+	"islet.dev/islet/site"
 )
 
-// SourceAsIs serves a site source folder that needs no rendering: one
-// whose files are all static (no YAML front matter), which Jekyll would
-// copy unchanged. Files and folders starting with "_" or "." are left
-// out, as Jekyll leaves them out. A source with front matter is an
-// error naming the first such file, until the site renderer exists.
-func SourceAsIs(dir string) (fs.FS, error) {
+// RenderSite renders the Jekyll source tree dir (an appliance's site/)
+// as jekyll build would and returns the output. jekyll.environment is
+// $JEKYLL_ENV, "production" when unset: an appliance serves the real
+// site. site.time is _config.yml's time:, else $SOURCE_DATE_EPOCH,
+// else now.
+func RenderSite(ctx context.Context, dir string, log *slog.Logger) (*site.Output, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
 	}
-	fsys := root.FS()
-	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+	// The output reads static files from the source on demand: the
+	// root stays open for as long as the output is served.
+	env := os.Getenv("JEKYLL_ENV")
+	if env == "" {
+		env = "production"
+	}
+	opt := site.Options{Environment: env}
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q: %w", s, err)
 		}
-		if p != "." && hidden(p) {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		f, err := fsys.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		line, _ := bufio.NewReader(f).ReadString('\n')
-		if strings.TrimRight(line, "\r\n") == "---" {
-			return fmt.Errorf("%s:1: front matter needs the site renderer, which islet does not have yet; serve a rendered tree (jekyll build) with --site", filepath.Join(dir, p))
-		}
-		return nil
-	})
+		opt.Now = time.Unix(n, 0).UTC()
+	}
+	start := time.Now()
+	out, err := site.Render(ctx, root.FS(), opt, log)
+	if err != nil {
+		root.Close()
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if log != nil {
+		log.Info("site rendered", "dir", dir, "files", len(out.Paths()), "took", time.Since(start).Round(time.Millisecond))
+	}
+	return out, nil
+}
+
+// RenderSiteFS is RenderSite for callers that only serve the result.
+func RenderSiteFS(ctx context.Context, dir string, log *slog.Logger) (fs.FS, error) {
+	out, err := RenderSite(ctx, dir, log)
 	if err != nil {
 		return nil, err
 	}
-	return hiddenFilter{fsys}, nil
-}
-
-// hidden reports whether a path has a component Jekyll does not publish.
-func hidden(p string) bool {
-	for _, part := range strings.Split(p, "/") {
-		if strings.HasPrefix(part, "_") || strings.HasPrefix(part, ".") {
-			return true
-		}
-	}
-	return false
-}
-
-// hiddenFilter hides "_" and "." paths.
-type hiddenFilter struct{ fsys fs.FS }
-
-func (h hiddenFilter) Open(name string) (fs.File, error) {
-	if name != "." && hidden(path.Clean(name)) {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
-	}
-	return h.fsys.Open(name)
-}
-
-func (h hiddenFilter) ReadDir(name string) ([]fs.DirEntry, error) {
-	if name != "." && hidden(path.Clean(name)) {
-		return nil, &fs.PathError{Op: "readdir", Path: name, Err: fs.ErrNotExist}
-	}
-	entries, err := fs.ReadDir(h.fsys, name)
-	out := entries[:0]
-	for _, e := range entries {
-		if !hidden(e.Name()) {
-			out = append(out, e)
-		}
-	}
-	return out, err
+	return out.FS(), nil
 }

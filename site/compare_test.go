@@ -133,19 +133,19 @@ func firstDifference(a, b string) string {
 	return "  jekyll: …" + a[from:min(len(a), i+200)] + "\n  islet:  …" + b[from:min(len(b), i+200)]
 }
 
-func fixtures(t *testing.T) []string {
+type fixture struct{ name, dir string }
+
+// fixtures are the sites under testdata/sites and the bundled example.
+func fixtures(t *testing.T) []fixture {
 	dirs, err := filepath.Glob("testdata/sites/*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	out := []fixture{{"homepage", "../examples/homepage/site"}}
 	for _, d := range dirs {
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			out = append(out, d)
+			out = append(out, fixture{filepath.Base(d), d})
 		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no fixtures in testdata/sites")
 	}
 	return out
 }
@@ -153,9 +153,10 @@ func fixtures(t *testing.T) []string {
 // TestGolden renders each fixture and compares with Jekyll's output
 // stored beside it; -update regenerates that from Debian's jekyll.
 func TestGolden(t *testing.T) {
-	for _, dir := range fixtures(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			golden := dir + ".jekyll.txtar"
+	for _, f := range fixtures(t) {
+		dir := f.dir
+		t.Run(f.name, func(t *testing.T) {
+			golden := filepath.Join("testdata/sites", f.name+".jekyll.txtar")
 			if *update {
 				files := jekyllBuild(t, dir)
 				if err := os.WriteFile(golden, txtar.Format(outputArchive(files)), 0o644); err != nil {

@@ -217,7 +217,8 @@ func (p *docDrop) Get(key string) (any, bool) {
 		}
 	case "id":
 		if !d.isPage() {
-			return strings.TrimSuffix(d.url, path.Ext(d.url)), true
+			// Jekyll: the URL's folder and the slug
+			return path.Join(path.Dir(strings.TrimSuffix(d.url, "/")+"x"), d.slug), true
 		}
 	case "collection":
 		if !d.isPage() {

@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
 	"path/filepath"
+	"time"
 
 	"islet.dev/islet/appliance"
 	"islet.dev/islet/images"
@@ -68,7 +71,18 @@ func build(dir, out string, stdout, stderr io.Writer) (images.Result, int) {
 		return images.Result{}, 1
 	}
 	fmt.Fprintf(stdout, "%-20s ok\n", "check")
-	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir), Out: out, Progress: stdout, Name: applianceName(dir)})
+	var site fs.FS
+	if cfg.SiteDir() != "" {
+		start := time.Now()
+		rendered, err := appliance.RenderSite(context.Background(), cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)))
+		if err != nil {
+			fmt.Fprintf(stderr, "islet build: %v\nislet build: nothing was built\n", err)
+			return images.Result{}, 1
+		}
+		site = rendered.FS()
+		fmt.Fprintf(stdout, "%-20s %v (%d files)\n", "render site", time.Since(start).Round(time.Millisecond), len(rendered.Paths()))
+	}
+	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir)})
 	if err != nil {
 		fmt.Fprintf(stderr, "islet build: %v\n", err)
 		return res, 1

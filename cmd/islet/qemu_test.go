@@ -40,7 +40,11 @@ func TestBuildAndBoot(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
 	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("zones: zones/\nsite: site/\nhosts:\n  - names: [boot.example]\n    site: true\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "zones", "boot.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nwww A 192.0.2.80\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "site", "index.html"), []byte("<h1>booted</h1>"), 0o644)
+	// A Jekyll source: the build renders it; the guest serves the result.
+	os.WriteFile(filepath.Join(dir, "site", "_config.yml"), []byte("title: Booted\ntime: 2024-01-01\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "site", "_layouts"), 0o755)
+	os.WriteFile(filepath.Join(dir, "site", "_layouts", "plain.html"), []byte("<title>{{ site.title }}</title>{{ content }}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site", "index.md"), []byte("---\nlayout: plain\n---\n# booted\n"), 0o644)
 
 	// go build runs in the module root, as a user's "go run ./cmd/islet build" does.
 	wd, _ := os.Getwd()
@@ -114,7 +118,7 @@ func TestBuildAndBoot(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "<h1>booted</h1>" {
+	if resp.StatusCode != 200 || string(body) != "<title>Booted</title><h1 id=\"booted\">booted</h1>\n" {
 		t.Errorf("HTTPS: %d %q", resp.StatusCode, body)
 	}
 

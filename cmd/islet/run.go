@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"islet.dev/islet/appliance"
 )
@@ -56,7 +58,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		opt.HTTPS.ACMEEmail = cfg.ACME.Email
 	}
 	if opt.HTTPS.SiteDir == "" && cfg.SiteDir() != "" {
-		site, err := appliance.SourceAsIs(cfg.SiteDir())
+		site, err := appliance.RenderSiteFS(context.Background(), cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)))
 		if err != nil {
 			fmt.Fprintf(stderr, "islet run: %v\n", err)
 			return 1

@@ -35,6 +35,7 @@ type serveFlags struct {
 	logLevel     string
 
 	site          string
+	siteSrc       string
 	http          string
 	https         string
 	hosts         string
@@ -87,6 +88,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
+	fs.StringVar(&f.siteSrc, "site-src", "", "Jekyll source `DIR` to render and serve over HTTPS (instead of --site)")
 	fs.StringVar(&f.http, "http", "127.0.0.1:8080", "`ADDR` for plain HTTP: ACME HTTP-01 and redirects to HTTPS; empty: off")
 	fs.StringVar(&f.https, "https", "127.0.0.1:8443", "`ADDR` to serve HTTPS on")
 	fs.StringVar(&f.hosts, "hosts", "", "`NAMES` (comma-separated) that serve the site; default: the apex of each zone")
@@ -169,6 +171,16 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	opt.HTTPS = f.httpsOptions()
+	if f.siteSrc != "" {
+		if f.site != "" {
+			return opt, fmt.Errorf("--site and --site-src: give one")
+		}
+		site, err := appliance.RenderSiteFS(context.Background(), f.siteSrc, opt.Logger)
+		if err != nil {
+			return opt, err
+		}
+		opt.HTTPS.SiteFS = site
+	}
 	netOpt, err := f.netOptions()
 	if err != nil {
 		return opt, err
