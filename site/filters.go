@@ -369,9 +369,7 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-func xmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
-}
+func xmlEscape(s string) string { return textEscaper.Replace(s) }
 
 func listInput(in any) ([]any, bool) {
 	switch x := in.(type) {

@@ -57,6 +57,6 @@ func rougeBlock(lang, code string) string {
 }
 
 // escapeCode escapes code as Rouge does: &, < and > only.
-func escapeCode(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escapeCode(s string) string { return codeEscaper.Replace(s) }
+
+var codeEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")

@@ -313,10 +313,9 @@ func (r *kramdownRenderer) taskCheckBox(w util.BufWriter, _ []byte, n ast.Node, 
 }
 
 // escapeText escapes &, < and > (and quotes) for HTML text.
-func escapeText(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
-	return r.Replace(s)
-}
+func escapeText(s string) string { return textEscaper.Replace(s) }
+
+var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
 
 // smartify applies kramdown's typographic conversions to a line of
 // text (Jekyll's smartify filter).

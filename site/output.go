@@ -2,14 +2,17 @@ package site
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,18 +59,42 @@ func (o *Output) WriteDir(dir string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for _, p := range o.Paths() {
-		data, err := o.ReadFile(p)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		dst := filepath.Join(tmp, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	paths := o.Paths()
+	dirs := map[string]bool{}
+	for _, p := range paths {
+		dirs[filepath.Dir(filepath.Join(tmp, filepath.FromSlash(p)))] = true
+	}
+	for d := range dirs {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return err
-		}
+	}
+	// Writing is mostly system time: spread it over the cores.
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(1, min(runtime.GOMAXPROCS(0)*2, len(paths))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				data, err := o.ReadFile(paths[i])
+				if err == nil {
+					err = os.WriteFile(filepath.Join(tmp, filepath.FromSlash(paths[i])), data, 0o644)
+				}
+				if err != nil {
+					errs[i] = fmt.Errorf("%s: %w", paths[i], err)
+				}
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"islet.dev/islet/site/liquid"
@@ -104,9 +106,23 @@ func (c *config) excluded(rel string) bool {
 var postName = regexp.MustCompile(`^(?:.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-(.*)(\.[^.]+)$`)
 var draftName = regexp.MustCompile(`^(?:.+/)*(.*)(\.[^.]+)$`)
 
-// read walks the source tree and classifies every file.
+// readTask is one file found by the walk, read and parsed in parallel.
+type readTask struct {
+	rel     string
+	col     *collection // nil for pages and static files
+	kind    string      // "pages", "posts", "drafts" or a collection label
+	postDir string
+	doc     *document
+	static  *staticFile
+	err     error
+}
+
+// read walks the source tree, then reads and parses every file on all
+// cores; results are added in walk order, so the render stays
+// deterministic.
 func (s *Site) read() error {
 	c := s.cfg
+	var tasks []*readTask
 	var walk func(dir string) error
 	walk = func(dir string) error {
 		entries, err := fs.ReadDir(s.src, dir)
@@ -121,20 +137,20 @@ func (s *Site) read() error {
 			if e.IsDir() {
 				switch {
 				case e.Name() == "_posts":
-					if err := s.readPosts(rel, "posts"); err != nil {
+					if err := s.walkPosts(rel, "posts", &tasks); err != nil {
 						return err
 					}
 					continue
 				case e.Name() == "_drafts":
 					if c.drafts {
-						if err := s.readPosts(rel, "drafts"); err != nil {
+						if err := s.walkPosts(rel, "drafts", &tasks); err != nil {
 							return err
 						}
 					}
 					continue
 				case dir == ".":
 					if col := s.collection(strings.TrimPrefix(e.Name(), "_")); col != nil && strings.HasPrefix(e.Name(), "_") {
-						if err := s.readCollection(col, rel); err != nil {
+						if err := s.walkCollection(col, rel, &tasks); err != nil {
 							return err
 						}
 						continue
@@ -154,14 +170,43 @@ func (s *Site) read() error {
 			if c.filtered(rel) {
 				continue
 			}
-			if err := s.readFile(rel, nil); err != nil {
-				return err
-			}
+			tasks = append(tasks, &readTask{rel: rel, kind: "pages"})
 		}
 		return nil
 	}
 	if err := walk("."); err != nil {
 		return err
+	}
+	var wg sync.WaitGroup
+	next := make(chan *readTask)
+	for range max(1, min(runtime.GOMAXPROCS(0), len(tasks))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range next {
+				t.err = s.readTask(t)
+			}
+		}()
+	}
+	for _, t := range tasks {
+		next <- t
+	}
+	close(next)
+	wg.Wait()
+	for _, t := range tasks {
+		if t.err != nil {
+			return t.err
+		}
+		switch {
+		case t.static != nil && t.col != nil:
+			t.col.files = append(t.col.files, t.static)
+		case t.static != nil:
+			s.static = append(s.static, t.static)
+		case t.doc != nil && t.col != nil:
+			t.col.docs = append(t.col.docs, t.doc)
+		case t.doc != nil:
+			s.pages = append(s.pages, t.doc)
+		}
 	}
 	for _, col := range s.cfg.collections {
 		col.sort()
@@ -169,54 +214,44 @@ func (s *Site) read() error {
 	return nil
 }
 
-// readFile reads a page or a static file (col nil) or a collection
-// document.
-func (s *Site) readFile(rel string, col *collection) error {
-	src, err := fs.ReadFile(s.src, rel)
+// readTask reads one file: a document when it has front matter, a
+// static file otherwise.
+func (s *Site) readTask(t *readTask) error {
+	src, err := fs.ReadFile(s.src, t.rel)
 	if err != nil {
-		return fmt.Errorf("%s: %w", rel, err)
+		return fmt.Errorf("%s: %w", t.rel, err)
 	}
-	fm, body, line, ok, err := splitFrontMatter(rel, src)
+	fm, body, line, ok, err := splitFrontMatter(t.rel, src)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		st := &staticFile{rel: rel, col: col, size: len(src)}
-		if info, err := fs.Stat(s.src, rel); err == nil {
+		st := &staticFile{rel: t.rel, col: t.col, size: len(src)}
+		if info, err := fs.Stat(s.src, t.rel); err == nil {
 			st.mtime = info.ModTime()
 		}
-		if col != nil {
-			col.files = append(col.files, st)
-		} else {
-			s.static = append(s.static, st)
-		}
+		t.static = st
 		return nil
 	}
-	typ := "pages"
-	if col != nil {
-		typ = col.label
-	}
-	d := &document{site: s, rel: rel, col: col, body: body, bodyLine: line}
-	d.data = s.cfg.defaultsFor(rel, typ)
+	d := &document{site: s, rel: t.rel, col: t.col, body: body, bodyLine: line, draft: t.kind == "drafts", postDir: t.postDir}
+	d.data = s.cfg.defaultsFor(t.rel, t.kind)
 	deepMerge(d.data, fm)
-	d.ext = path.Ext(rel)
-	if col == nil {
-		s.pages = append(s.pages, d)
-		return nil
+	d.ext = path.Ext(t.rel)
+	if t.col != nil {
+		if err := d.setupDocument(); err != nil {
+			return err
+		}
 	}
-	if err := d.setupDocument(); err != nil {
-		return err
-	}
-	col.docs = append(col.docs, d)
+	t.doc = d
 	return nil
 }
 
-func (s *Site) readCollection(col *collection, dir string) error {
+func (s *Site) walkCollection(col *collection, dir string, tasks *[]*readTask) error {
 	return fs.WalkDir(s.src, dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if p != dir && strings.HasPrefix(e.Name(), ".") || (p != dir && strings.HasPrefix(e.Name(), "_")) {
+		if p != dir && (strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_")) {
 			if e.IsDir() {
 				return fs.SkipDir
 			}
@@ -225,14 +260,16 @@ func (s *Site) readCollection(col *collection, dir string) error {
 		if e.IsDir() || s.cfg.excluded(p) {
 			return nil
 		}
-		return s.readFile(p, col)
+		*tasks = append(*tasks, &readTask{rel: p, col: col, kind: col.label})
+		return nil
 	})
 }
 
-// readPosts reads a _posts or _drafts folder; the folders above it
-// are the posts' categories.
-func (s *Site) readPosts(dir, kind string) error {
+// walkPosts finds the files of a _posts or _drafts folder; the folders
+// above it are the posts' categories.
+func (s *Site) walkPosts(dir, kind string, tasks *[]*readTask) error {
 	posts := s.collection("posts")
+	postDir := strings.TrimSuffix(strings.TrimSuffix(dir, "_posts"), "_drafts")
 	return fs.WalkDir(s.src, dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -250,28 +287,7 @@ func (s *Site) readPosts(dir, kind string) error {
 		if kind == "posts" && !postName.MatchString(sub) {
 			return nil // Jekyll ignores files in _posts without a date
 		}
-		src, err := fs.ReadFile(s.src, p)
-		if err != nil {
-			return err
-		}
-		fm, body, line, ok, err := splitFrontMatter(p, src)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			st := &staticFile{rel: p, col: posts, size: len(src)}
-			posts.files = append(posts.files, st)
-			return nil
-		}
-		d := &document{site: s, rel: p, col: posts, body: body, bodyLine: line, draft: kind == "drafts"}
-		d.data = s.cfg.defaultsFor(p, kind)
-		deepMerge(d.data, fm)
-		d.ext = path.Ext(p)
-		d.postDir = strings.TrimSuffix(strings.TrimSuffix(dir, "_posts"), "_drafts")
-		if err := d.setupDocument(); err != nil {
-			return err
-		}
-		posts.docs = append(posts.docs, d)
+		*tasks = append(*tasks, &readTask{rel: p, col: posts, kind: kind, postDir: postDir})
 		return nil
 	})
 }

@@ -32,6 +32,7 @@ var (
 	includeFullValid = regexp.MustCompile(`^\s*(?:` + includeParam.String() + `(?:\s+|$)\s*)*$`)
 	includeFileChars = regexp.MustCompile(`^[\w/.\-()+~#@]+$`)
 	includeBadSeq    = regexp.MustCompile(`[./]{2,}`)
+	spaces           = regexp.MustCompile(`\s+`)
 )
 
 type includeTag struct {
@@ -55,7 +56,7 @@ func (s *Site) parseInclude(markup string, relative bool) (liquid.Node, error) {
 		}
 		t.fileTpl = tpl
 	} else {
-		parts := regexp.MustCompile(`\s+`).Split(markup, 2)
+		parts := spaces.Split(markup, 2)
 		t.file = parts[0]
 		if len(parts) > 1 {
 			t.params = &parts[1]

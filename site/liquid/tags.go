@@ -38,7 +38,7 @@ func (p *tplParser) parseTag(t *rawTok) (node, bool, error) {
 		}
 		return &outputNode{v: v, line: t.line}, false, nil
 	case "#":
-		if regexp.MustCompile(`\n\s*[^#\s]`).MatchString(t.markup) {
+		if inlineCommentLine.MatchString(t.markup) {
 			return nil, false, p.errorf(t.line, "syntax error in tag '#' - each line of comments must be prefixed by the '#' character")
 		}
 		return nopNode{}, true, nil
@@ -132,6 +132,8 @@ func (p *tplParser) skipComment(open *rawTok) error {
 		}
 	}
 }
+
+var inlineCommentLine = regexp.MustCompile(`\n\s*[^#\s]`)
 
 var assignSyntax = regexp.MustCompile(`(?s)^([\w\-.\[\]]+)\s*=\s*(.*?)\s*$`)
 

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench/site.sh: islet render against jekyll build on the same site.
+#
+# Generates a site of POSTS posts and PAGES pages (layouts with includes,
+# a post list, tags, code blocks, a footnote and a table per post), then
+# builds it with `jekyll build` and `islet render` in alternation, ROUNDS
+# times each, and prints wall time and peak RSS per run, the medians and
+# the ratio jekyll/islet. Both outputs are checked to hold the same files.
+#
+# Environment: ROUNDS (3), POSTS (1000), PAGES (100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-3}
+POSTS=${POSTS:-1000}
+PAGES=${PAGES:-100}
+for c in jekyll python3 /usr/bin/time; do
+  command -v $c >/dev/null || { echo "bench/site.sh needs $c (apt-get install jekyll python3 time)"; exit 1; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/islet" ./cmd/islet
+python3 - "$work/src" "$POSTS" "$PAGES" <<'PY'
+import os, random, sys, datetime
+src, posts, pages = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+random.seed(7)
+words = "islet serves dns and https from one small appliance built in go with zones sites and certificates".split()
+def para(n=40): return " ".join(random.choice(words) for _ in range(n)).capitalize() + "."
+def w(path, text):
+    p = os.path.join(src, path); os.makedirs(os.path.dirname(p), exist_ok=True); open(p, "w").write(text)
+w("_config.yml", "title: Bench\nurl: https://example.org\ntime: 2024-06-01 12:00:00 +0000\ntimezone: UTC\n"
+  "defaults:\n  - scope: {path: '', type: posts}\n    values: {layout: post}\n  - scope: {path: ''}\n    values: {layout: default}\n")
+w("_layouts/default.html", "<!DOCTYPE html><html><head>{% include head.html %}</head><body>{% include nav.html %}<main>{{ content }}</main>"
+  "<footer>{{ site.time | date: '%Y' }} {{ site.title }}</footer></body></html>\n")
+w("_layouts/post.html", "---\nlayout: default\n---\n<article><h1>{{ page.title | escape }}</h1><time>{{ page.date | date_to_long_string }}</time>"
+  "<p>{% for t in page.tags %}<a href=\"{{ '/tags/' | relative_url }}#{{ t | slugify }}\">{{ t }}</a> {% endfor %}</p>{{ content }}"
+  "{% if page.previous %}<a href=\"{{ page.previous.url | relative_url }}\">{{ page.previous.title }}</a>{% endif %}</article>\n")
+w("_includes/head.html", "<meta charset=\"utf-8\"><title>{% if page.title %}{{ page.title | escape }} | {% endif %}{{ site.title }}</title>"
+  "<link rel=\"canonical\" href=\"{{ page.url | absolute_url }}\">\n")
+w("_includes/nav.html", "<nav>{% for p in site.html_pages limit: 10 %}<a href=\"{{ p.url | relative_url }}\">{{ p.title }}</a>{% endfor %}</nav>\n")
+w("index.html", "---\ntitle: Home\n---\n<ul>{% for post in site.posts limit: 50 %}<li><a href=\"{{ post.url | relative_url }}\">{{ post.title }}</a>"
+  " {{ post.excerpt | strip_html | truncatewords: 20 }}</li>{% endfor %}</ul>\n")
+w("tags.html", "---\ntitle: Tags\npermalink: /tags/\n---\n{% for tag in site.tags %}<h2 id=\"{{ tag[0] | slugify }}\">{{ tag[0] }}</h2><ul>"
+  "{% for post in tag[1] %}<li>{{ post.title }}</li>{% endfor %}</ul>{% endfor %}\n")
+day = datetime.date(2020, 1, 1)
+for i in range(posts):
+    d = day + datetime.timedelta(days=i)
+    tags = " ".join(random.sample(words, 3))
+    w(f"_posts/{d.isoformat()}-post-{i}.md", f"---\ntitle: Post {i} about {random.choice(words)}\ntags: [{', '.join(tags.split())}]\n---\n"
+      f"{para()}\n\n## Details\n\n{para(80)} See the note.[^n]\n\n```go\npackage main\n\nfunc main() {{\n\tprintln(\"post {i}\")\n}}\n```\n\n"
+      f"| a | b |\n|---|--:|\n| {i} | {i*2} |\n\n- one *{random.choice(words)}*\n- two `code`\n\n[^n]: A footnote for post {i}.\n")
+for i in range(pages):
+    w(f"pages/page-{i}.md", f"---\ntitle: Page {i}\n---\n# Page {i}\n\n{para(120)}\n\n{para(60)}\n")
+PY
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+: >"$work/jekyll.txt"; : >"$work/islet.txt"
+for r in $(seq "$ROUNDS"); do
+  rm -rf "$work/out-j"
+  /usr/bin/time -f "%e %M" -o "$work/t" env JEKYLL_ENV=production jekyll build -q -s "$work/src" -d "$work/out-j" --disable-disk-cache
+  read -r s kb <"$work/t"; echo "$s $kb" >>"$work/jekyll.txt"; echo "round $r: jekyll build  ${s}s  $((kb / 1024)) MiB"
+  rm -rf "$work/out-i"
+  /usr/bin/time -f "%e %M" -o "$work/t" env JEKYLL_ENV=production "$work/islet" render "$work/src" "$work/out-i" >/dev/null
+  read -r s kb <"$work/t"; echo "$s $kb" >>"$work/islet.txt"; echo "round $r: islet render  ${s}s  $((kb / 1024)) MiB"
+done
+if ! diff <(cd "$work/out-j" && find . -type f | sort) <(cd "$work/out-i" && find . -type f | sort) >/dev/null; then
+  echo "the two outputs hold different files"; exit 1
+fi
+files=$(cd "$work/out-i" && find . -type f | wc -l)
+jt=$(cut -d' ' -f1 "$work/jekyll.txt" | median); it=$(cut -d' ' -f1 "$work/islet.txt" | median)
+jm=$(cut -d' ' -f2 "$work/jekyll.txt" | median); im=$(cut -d' ' -f2 "$work/islet.txt" | median)
+echo "site: $POSTS posts, $PAGES pages, $files files written by both"
+echo "median wall time: jekyll ${jt}s, islet ${it}s; jekyll/islet = $(awk -v a="$jt" -v b="$it" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')"
+echo "median peak RSS: jekyll $((${jm%.*} / 1024)) MiB, islet $((${im%.*} / 1024)) MiB"
