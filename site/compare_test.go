@@ -26,12 +26,19 @@ var (
 	// lexers split code differently from Rouge's (site/COMPAT.md).
 	codeBlock = regexp.MustCompile(`(?s)(<pre class="highlight"><code>|<pre><code class="language-[^"]*" data-lang="[^"]*">)(.*?)(</code></pre>)`)
 	spanTag   = regexp.MustCompile(`</?span[^>]*>`)
+	// a path in a source map's "sources"
+	mapSourcePath = regexp.MustCompile(`"(?:[^"\s]*/)?([^"/\s]+\.s[ac]ss)"`)
 )
 
 // normalise makes two renders comparable: whitespace between and
 // around tags collapsed, token spans in highlighted code dropped.
 func normalise(name string, b []byte) string {
 	s := string(b)
+	if strings.HasSuffix(name, ".css.map") {
+		// Source maps name their sources by paths relative to where
+		// the theme gem is installed: only the file names compare.
+		s = mapSourcePath.ReplaceAllString(s, `"$1"`)
+	}
 	if !isText(name) {
 		return s
 	}
@@ -48,7 +55,7 @@ func normalise(name string, b []byte) string {
 
 func isText(name string) bool {
 	switch filepath.Ext(name) {
-	case ".html", ".xml", ".css", ".txt", ".json", ".js", ".md", "":
+	case ".html", ".xml", ".css", ".txt", ".json", ".js", ".md", ".map", ".svg", "":
 		return true
 	}
 	return false

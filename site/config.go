@@ -48,6 +48,7 @@ type Options struct {
 	Unpublished bool      // render documents with published: false
 	Environment string    // jekyll.environment; "development" when empty
 	Now         time.Time // site.time when _config.yml has no time:; the current time when zero
+	ThemeDir    string    // the folder of the site's theme: (default: the installed gem)
 }
 
 func readConfig(src fs.FS, opt Options) (*config, error) {

@@ -2,6 +2,7 @@ package site
 
 import (
 	"fmt"
+	"io/fs"
 	"path"
 	"strings"
 	"sync"
@@ -26,12 +27,15 @@ type document struct {
 	url      string
 	dest     string
 
-	excerpt  string // rendered excerpt (posts)
-	content  string // converted content, before layouts
-	output   string
-	rendered bool
-	once     sync.Once
-	drop     *docDrop
+	excerpt   string // rendered excerpt (posts)
+	content   string // converted content, before layouts
+	output    string
+	extra     map[string][]byte // files written beside the output (a Sass source map)
+	fsys      fs.FS             // where the source lives: the site or its theme
+	generated string            // the plugin that made this page, for errors
+	rendered  bool
+	once      sync.Once
+	drop      *docDrop
 }
 
 func (d *document) isPage() bool { return d.col == nil }

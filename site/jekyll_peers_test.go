@@ -2,7 +2,12 @@
 
 package site
 
-import "testing"
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
 
 // TestAgainstJekyll builds every fixture with Debian's jekyll and with
 // islet and compares the outputs file by file.
@@ -15,4 +20,33 @@ func TestAgainstJekyll(t *testing.T) {
 			compareArchives(t, want, got)
 		})
 	}
+}
+
+// TestJekyllNewSite: the site "jekyll new" makes (minima theme, Sass,
+// jekyll-feed, jekyll-seo-tag) renders as jekyll renders it.
+func TestJekyllNewSite(t *testing.T) {
+	if _, err := exec.LookPath("jekyll"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("jekyll missing (apt-get install jekyll jekyll-theme-minima)")
+		}
+		t.Skip("jekyll missing")
+	}
+	dir := filepath.Join(t.TempDir(), "new")
+	cmd := exec.Command("jekyll", "new", dir, "--skip-bundle")
+	cmd.Dir = t.TempDir()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("jekyll new: %v\n%s", err, out)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "_config.yml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("time: 2099-01-01 00:00:00 +0000\n") // the welcome post is dated today
+	f.Close()
+	want := outputArchive(jekyllBuild(t, dir))
+	got := outputArchive(renderDir(t, dir))
+	if len(want.Files) < 7 {
+		t.Fatalf("jekyll wrote only %d files", len(want.Files))
+	}
+	compareArchives(t, want, got)
 }

@@ -20,13 +20,18 @@ import (
 // files read from the source on demand.
 type Output struct {
 	files  map[string][]byte
-	copies map[string]string // destination → source path
-	owner  map[string]string // destination → what wrote it
-	src    fs.FS
+	copies map[string]copySource // destination → where its bytes are
+	owner  map[string]string     // destination → what wrote it
+}
+
+// copySource is a static file: copied from a file system on demand.
+type copySource struct {
+	fsys fs.FS
+	path string
 }
 
 func newOutput() *Output {
-	return &Output{files: map[string][]byte{}, copies: map[string]string{}, owner: map[string]string{}}
+	return &Output{files: map[string][]byte{}, copies: map[string]copySource{}, owner: map[string]string{}}
 }
 
 // Paths lists every output file, sorted.
@@ -37,8 +42,8 @@ func (o *Output) ReadFile(name string) ([]byte, error) {
 	if b, ok := o.files[name]; ok {
 		return b, nil
 	}
-	if src, ok := o.copies[name]; ok {
-		return fs.ReadFile(o.src, src)
+	if c, ok := o.copies[name]; ok {
+		return fs.ReadFile(c.fsys, c.path)
 	}
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }

@@ -43,6 +43,16 @@ func splitFrontMatter(file string, src []byte) (fm *liquid.Map, body string, bod
 			if end >= 0 {
 				bodyStart = off + end + 1
 			}
+			// Jekyll's front matter pattern ends with \s*$\n?: blank
+			// lines right after the closing line go with it.
+			for {
+				nl := bytes.IndexByte(rest[bodyStart:], '\n')
+				if nl < 0 || strings.TrimSpace(string(rest[bodyStart:bodyStart+nl])) != "" {
+					break
+				}
+				bodyStart += nl + 1
+				line++
+			}
 			v, err := decodeYAML(file, 2, yamlSrc)
 			if err != nil {
 				return nil, "", 0, false, err
@@ -108,6 +118,7 @@ var draftName = regexp.MustCompile(`^(?:.+/)*(.*)(\.[^.]+)$`)
 
 // readTask is one file found by the walk, read and parsed in parallel.
 type readTask struct {
+	fsys    fs.FS // nil: the site's source
 	rel     string
 	col     *collection // nil for pages and static files
 	kind    string      // "pages", "posts", "drafts" or a collection label
@@ -177,6 +188,11 @@ func (s *Site) read() error {
 	if err := walk("."); err != nil {
 		return err
 	}
+	if s.theme != nil {
+		if err := s.walkThemeAssets(&tasks); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	next := make(chan *readTask)
 	for range max(1, min(runtime.GOMAXPROCS(0), len(tasks))) {
@@ -217,7 +233,11 @@ func (s *Site) read() error {
 // readTask reads one file: a document when it has front matter, a
 // static file otherwise.
 func (s *Site) readTask(t *readTask) error {
-	src, err := fs.ReadFile(s.src, t.rel)
+	fsys := t.fsys
+	if fsys == nil {
+		fsys = s.src
+	}
+	src, err := fs.ReadFile(fsys, t.rel)
 	if err != nil {
 		return fmt.Errorf("%s: %w", t.rel, err)
 	}
@@ -226,14 +246,14 @@ func (s *Site) readTask(t *readTask) error {
 		return err
 	}
 	if !ok {
-		st := &staticFile{rel: t.rel, col: t.col, size: len(src)}
-		if info, err := fs.Stat(s.src, t.rel); err == nil {
+		st := &staticFile{fsys: t.fsys, rel: t.rel, col: t.col, size: len(src)}
+		if info, err := fs.Stat(fsys, t.rel); err == nil {
 			st.mtime = info.ModTime()
 		}
 		t.static = st
 		return nil
 	}
-	d := &document{site: s, rel: t.rel, col: t.col, body: body, bodyLine: line, draft: t.kind == "drafts", postDir: t.postDir}
+	d := &document{site: s, rel: t.rel, col: t.col, body: body, bodyLine: line, draft: t.kind == "drafts", postDir: t.postDir, fsys: t.fsys}
 	d.data = s.cfg.defaultsFor(t.rel, t.kind)
 	deepMerge(d.data, fm)
 	d.ext = path.Ext(t.rel)
@@ -244,6 +264,29 @@ func (s *Site) readTask(t *readTask) error {
 	}
 	t.doc = d
 	return nil
+}
+
+// walkThemeAssets adds the theme's assets/ files the site does not
+// have itself, as Jekyll's ThemeAssetsReader does.
+func (s *Site) walkThemeAssets(tasks *[]*readTask) error {
+	have := map[string]bool{}
+	for _, t := range *tasks {
+		have[t.rel] = true
+	}
+	err := fs.WalkDir(s.theme.fsys, "assets", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() || have[p] || strings.HasPrefix(e.Name(), ".") {
+			return nil
+		}
+		*tasks = append(*tasks, &readTask{fsys: s.theme.fsys, rel: p, kind: "pages"})
+		return nil
+	})
+	if isNotExist(err) {
+		return nil
+	}
+	return err
 }
 
 func (s *Site) walkCollection(col *collection, dir string, tasks *[]*readTask) error {
@@ -341,11 +384,19 @@ func (c *collection) sort() {
 
 // staticFile is a file copied unchanged.
 type staticFile struct {
+	fsys  fs.FS // nil: the site's source
 	rel   string
 	col   *collection
 	size  int
 	mtime time.Time
 	drop  *liquid.Map
+}
+
+func (f *staticFile) source(s *Site) fs.FS {
+	if f.fsys != nil {
+		return f.fsys
+	}
+	return s.src
 }
 
 func (f *staticFile) url() string {

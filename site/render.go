@@ -71,8 +71,8 @@ type root struct {
 
 func (s *Site) layoutRoots() []root {
 	roots := []root{{s.src, "_layouts", ""}}
-	if s.themeDir != nil {
-		roots = append(roots, root{s.themeDir, "_layouts", "theme:"})
+	if s.theme != nil {
+		roots = append(roots, root{s.theme.fsys, "_layouts", s.theme.name + ":"})
 	}
 	return roots
 }
@@ -94,10 +94,7 @@ func layoutName(v any) string {
 
 // payload is the outermost scope of a render.
 func (s *Site) payload(d *document) map[string]any {
-	env := s.opt.Environment
-	if env == "" {
-		env = "development"
-	}
+	env := s.env()
 	return map[string]any{
 		"site":      s.drop,
 		"page":      d.drop,
@@ -139,7 +136,14 @@ func (s *Site) convert(d *document, content string) (string, error) {
 		return out, nil
 	}
 	if d.ext == ".scss" || d.ext == ".sass" {
-		return "", fmt.Errorf("%s: Sass is not supported yet", d.rel)
+		css, sourceMap, err := s.compileSass(d, content)
+		if err != nil {
+			return "", err
+		}
+		if sourceMap != "" {
+			d.extra = map[string][]byte{strings.TrimSuffix(d.dest, ".css") + ".css.map": []byte(sourceMap)}
+		}
+		return css, nil
 	}
 	return content, nil
 }

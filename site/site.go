@@ -20,7 +20,8 @@ const Version = "4.3.1"
 // Site is one render of a source tree.
 type Site struct {
 	src       fs.FS
-	themeDir  fs.FS
+	theme     *theme
+	plugins   map[string]bool
 	cfg       *config
 	opt       Options
 	engine    *liquid.Engine
@@ -52,11 +53,22 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 		return nil, err
 	}
 	s := &Site{src: src, cfg: cfg, opt: opt, layouts: map[string]*layout{}, log: log, published: map[*collection][]*document{}}
+	if name := getString(cfg.raw, "theme"); name != "" {
+		t, err := findTheme(name, opt.ThemeDir)
+		if err != nil {
+			return nil, err
+		}
+		s.theme = t
+	}
+	if err := s.enablePlugins(); err != nil {
+		return nil, err
+	}
 	s.md = newMarkdown(cfg)
 	s.engine = s.newEngine()
 	if err := s.read(); err != nil {
 		return nil, err
 	}
+	s.addFeed()
 	if err := s.readLayouts(); err != nil {
 		return nil, err
 	}
@@ -68,6 +80,13 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	}
 	log.Debug("site read", "pages", len(s.pages), "posts", len(s.published[s.collection("posts")]), "static", len(s.static))
 	return s.renderAll(ctx)
+}
+
+func (s *Site) env() string {
+	if s.opt.Environment == "" {
+		return "development"
+	}
+	return s.opt.Environment
 }
 
 // prepare decides what is published, computes URLs and builds the
@@ -231,7 +250,7 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		d.rendered = true
 	}
 	out := newOutput()
-	add := func(dest, from string, data []byte, srcPath string) error {
+	add := func(dest, from string, data []byte, fsys fs.FS, srcPath string) error {
 		if prev, ok := out.owner[dest]; ok {
 			return fmt.Errorf("%s and %s both write %s", prev, from, dest)
 		}
@@ -239,7 +258,7 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		if data != nil {
 			out.files[dest] = data
 		} else {
-			out.copies[dest] = srcPath
+			out.copies[dest] = copySource{fsys, srcPath}
 		}
 		return nil
 	}
@@ -247,12 +266,17 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		if d.col != nil && !d.col.output {
 			continue
 		}
-		if err := add(d.dest, d.rel, []byte(d.output), ""); err != nil {
+		if err := add(d.dest, d.rel, []byte(d.output), nil, ""); err != nil {
 			return nil, err
+		}
+		for dest, data := range d.extra {
+			if err := add(dest, d.rel, data, nil, ""); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, f := range s.static {
-		if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.rel); err != nil {
+		if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.source(s), f.rel); err != nil {
 			return nil, err
 		}
 	}
@@ -261,12 +285,11 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 			continue
 		}
 		for _, f := range col.files {
-			if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.rel); err != nil {
+			if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.source(s), f.rel); err != nil {
 				return nil, err
 			}
 		}
 	}
-	out.src = s.src
 	return out, nil
 }
 

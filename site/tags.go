@@ -22,6 +22,12 @@ func (s *Site) newEngine() *liquid.Engine {
 		return &postURLTag{s: s, arg: strings.TrimSpace(markup)}, nil
 	})
 	e.RegisterBlock("highlight", s.parseHighlight)
+	if s.plugins["jekyll-feed"] {
+		e.RegisterTag("feed_meta", func(string) (liquid.Node, error) { return feedMeta{s}, nil })
+	}
+	if s.plugins["jekyll-seo-tag"] {
+		e.RegisterTag("seo", func(markup string) (liquid.Node, error) { return s.parseSEO(markup) })
+	}
 	s.registerFilters(e)
 	return e
 }
@@ -139,9 +145,9 @@ func (s *Site) include(rel string) (*liquid.Template, error) {
 	e.once.Do(func() {
 		fsys, name := s.src, rel
 		src, err := fs.ReadFile(fsys, rel)
-		if err != nil && isNotExist(err) && s.themeDir != nil && strings.HasPrefix(rel, "_includes/") {
-			fsys, name = s.themeDir, "theme:"+rel
-			src, err = fs.ReadFile(s.themeDir, rel)
+		if err != nil && isNotExist(err) && s.theme != nil && strings.HasPrefix(rel, "_includes/") {
+			fsys, name = s.theme.fsys, s.theme.name+":"+rel
+			src, err = fs.ReadFile(s.theme.fsys, rel)
 		}
 		if err != nil {
 			if isNotExist(err) {

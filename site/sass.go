@@ -1,0 +1,107 @@
+package site
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// errNoSass is returned by binaries built without cgo (the appliance
+// guest), which never render.
+var errNoSass = errors.New("Sass needs islet built with cgo (a C++ compiler)")
+
+// sassRoot is a folder imports are looked up in, under a virtual path
+// prefix that names it in source maps and errors.
+type sassRoot struct {
+	fsys   fs.FS
+	dir    string
+	prefix string
+}
+
+// sassRoots are the load paths: the site's _sass, sass.load_paths,
+// then the theme's _sass, as jekyll-sass-converter orders them.
+func (s *Site) sassRoots() []sassRoot {
+	sassDir := getString(get(s.cfg.raw, "sass"), "sass_dir")
+	if sassDir == "" {
+		sassDir = "_sass"
+	}
+	var roots []sassRoot
+	for _, p := range stringList(get(get(s.cfg.raw, "sass"), "load_paths")) {
+		p = path.Clean(strings.TrimPrefix(p, "/"))
+		if fs.ValidPath(p) {
+			roots = append(roots, sassRoot{s.src, p, "/" + p})
+		}
+	}
+	roots = append(roots, sassRoot{s.src, path.Clean(sassDir), "/" + path.Clean(sassDir)})
+	if s.theme != nil {
+		roots = append(roots, sassRoot{s.theme.fsys, "_sass", "/" + s.theme.name + "/_sass"})
+	}
+	return roots
+}
+
+// resolveImport finds an @import as libsass does: next to the
+// importing file first, then in each load path; partials (_name) and
+// .scss/.sass/.css extensions tried in that order.
+func (s *Site) resolveImport(roots []sassRoot, url, prev string) (string, string, bool) {
+	if strings.HasSuffix(url, ".css") || strings.HasPrefix(url, "http://") || strings.HasPrefix(url, "https://") || strings.HasPrefix(url, "//") {
+		return "", "", false // left as a CSS @import
+	}
+	var bases []sassRoot
+	// the importing file's folder, when it is one of ours
+	for _, r := range roots {
+		if rest, ok := strings.CutPrefix(prev, r.prefix+"/"); ok {
+			bases = append(bases, sassRoot{r.fsys, path.Join(r.dir, path.Dir(rest)), path.Join(r.prefix, path.Dir(rest))})
+			break
+		}
+	}
+	bases = append(bases, roots...)
+	dir, name := path.Split(url)
+	for _, b := range bases {
+		for _, cand := range []string{
+			dir + "_" + name + ".scss", dir + name + ".scss", dir + "_" + name + ".sass", dir + name + ".sass",
+			dir + name + "/_index.scss", dir + name + "/index.scss", dir + name,
+		} {
+			p := path.Join(b.dir, cand)
+			if !fs.ValidPath(p) {
+				continue
+			}
+			data, err := fs.ReadFile(b.fsys, p)
+			if err != nil {
+				continue
+			}
+			return path.Join(b.prefix, cand), string(data), true
+		}
+	}
+	return "", "", false
+}
+
+// sassOptions are the sass: settings of _config.yml.
+type sassOptions struct {
+	style     string // nested, expanded, compact, compressed
+	sourcemap bool
+}
+
+func (s *Site) sassOptions() (sassOptions, error) {
+	cfg := get(s.cfg.raw, "sass")
+	o := sassOptions{style: strings.TrimPrefix(getString(cfg, "style"), ":"), sourcemap: true}
+	if o.style == "" {
+		o.style = "compact"
+	}
+	switch o.style {
+	case "nested", "expanded", "compact", "compressed":
+	default:
+		return o, fmt.Errorf("_config.yml: sass: style %q: want nested, expanded, compact or compressed", o.style)
+	}
+	switch strings.TrimPrefix(getString(cfg, "sourcemap"), ":") {
+	case "", "always":
+	case "never":
+		o.sourcemap = false
+	case "development":
+		o.sourcemap = s.env() == "development"
+	default:
+		return o, fmt.Errorf("_config.yml: sass: sourcemap must be always, never or development")
+	}
+	return o, nil
+}
