@@ -87,12 +87,12 @@ func (d *document) setupDocument() error {
 			return fmt.Errorf("%s: front matter date must be a date", d.rel)
 		}
 	}
-	if d.col.label == "posts" || d.date.IsZero() == false {
-		if d.date.IsZero() {
-			d.date = c.time
-		}
-		d.data.Set("date", d.date)
+	// every document has a date: the file name's, the front matter's,
+	// or site.time (Jekyll's Document#date)
+	if d.date.IsZero() {
+		d.date = c.time
 	}
+	d.data.Set("date", d.date)
 	if d.col.label == "posts" {
 		cats := []any{}
 		for _, part := range strings.Split(strings.Trim(d.postDir, "/"), "/") {

@@ -1,15 +1,10 @@
 package site
 
-import (
-	"fmt"
-
-	"islet.dev/islet/site/liquid"
-)
+import "fmt"
 
 // builtinPlugins are the Jekyll plugins islet implements.
 var builtinPlugins = map[string]bool{
 	"jekyll-feed": true, "jekyll-seo-tag": true, "jekyll-sitemap": true,
-	"jekyll-paginate": true, "jekyll-redirect-from": true,
 }
 
 // themePlugins are the runtime dependencies a theme gem brings, which
@@ -39,7 +34,5 @@ func (s *Site) enablePlugins() error {
 }
 
 func pluginNames() string {
-	return "jekyll-feed, jekyll-seo-tag, jekyll-sitemap, jekyll-paginate, jekyll-redirect-from"
+	return "jekyll-feed, jekyll-seo-tag, jekyll-sitemap"
 }
-
-var _ = liquid.NewMap

@@ -140,6 +140,8 @@ func (s *Site) read() error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
+		// Jekyll reads a folder's subfolders before its own files.
+		sort.SliceStable(entries, func(i, j int) bool { return entries[i].IsDir() && !entries[j].IsDir() })
 		for _, e := range entries {
 			rel := path.Join(dir, e.Name())
 			if dir == "." {
@@ -227,6 +229,9 @@ func (s *Site) read() error {
 	for _, col := range s.cfg.collections {
 		col.sort()
 	}
+	// Jekyll's sort_files!: pages by file name, static files by path.
+	sort.SliceStable(s.pages, func(i, j int) bool { return path.Base(s.pages[i].rel) < path.Base(s.pages[j].rel) })
+	sort.SliceStable(s.static, func(i, j int) bool { return s.static[i].rel < s.static[j].rel })
 	return nil
 }
 

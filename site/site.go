@@ -98,6 +98,7 @@ func (s *Site) prepare() error {
 		}
 		d.drop = &docDrop{d}
 	}
+	s.addSitemap()
 	var pages []*document
 	for _, d := range s.pages {
 		if d.published() {
