@@ -75,12 +75,9 @@ func (s *Site) addFeed() {
 	if _, err := fs.Stat(s.src, p); err == nil {
 		return
 	}
-	d := &document{site: s, rel: p, body: feedTemplate, bodyLine: 1, ext: ".xml", data: liquid.NewMap(), generated: "jekyll-feed"}
-	d.data.Set("layout", nil)
+	d := s.generatedPage(p, feedTemplate, "jekyll-feed")
 	d.data.Set("sitemap", false)
 	d.data.Set("collection", "posts")
-	d.data.Set("permalink", "/"+p)
-	s.pages = append(s.pages, d)
 }
 
 // feedMeta is {% feed_meta %}.

@@ -68,7 +68,6 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	if err := s.read(); err != nil {
 		return nil, err
 	}
-	s.addFeed()
 	if err := s.readLayouts(); err != nil {
 		return nil, err
 	}
@@ -98,7 +97,7 @@ func (s *Site) prepare() error {
 		}
 		d.drop = &docDrop{d}
 	}
-	s.addSitemap()
+
 	var pages []*document
 	for _, d := range s.pages {
 		if d.published() {
@@ -119,6 +118,12 @@ func (s *Site) prepare() error {
 		}
 		s.published[col] = docs
 	}
+	// Plugins' pages, in the order Jekyll's generators run.
+	if err := s.addRedirects(); err != nil {
+		return err
+	}
+	s.addFeed()
+	s.addSitemap()
 	site := s.cfg.raw.Clone()
 	posts := s.published[s.collection("posts")]
 	postList := make([]any, len(posts))
