@@ -33,6 +33,7 @@ type document struct {
 	extra     map[string][]byte // files written beside the output (a Sass source map)
 	fsys      fs.FS             // where the source lives: the site or its theme
 	generated string            // the plugin that made this page, for errors
+	pager     *liquid.Map       // paginator, for the pages jekyll-paginate lists posts on
 	rendered  bool
 	once      sync.Once
 	drop      *docDrop

@@ -5,7 +5,7 @@ import "fmt"
 // builtinPlugins are the Jekyll plugins islet implements.
 var builtinPlugins = map[string]bool{
 	"jekyll-feed": true, "jekyll-seo-tag": true, "jekyll-sitemap": true,
-	"jekyll-redirect-from": true,
+	"jekyll-redirect-from": true, "jekyll-paginate": true,
 }
 
 // themePlugins are the runtime dependencies a theme gem brings, which
@@ -35,5 +35,5 @@ func (s *Site) enablePlugins() error {
 }
 
 func pluginNames() string {
-	return "jekyll-feed, jekyll-seo-tag, jekyll-sitemap, jekyll-redirect-from"
+	return "jekyll-feed, jekyll-seo-tag, jekyll-sitemap, jekyll-redirect-from, jekyll-paginate"
 }

@@ -100,7 +100,7 @@ func (s *Site) payload(d *document) map[string]any {
 		"page":      d.drop,
 		"layout":    nil,
 		"content":   nil,
-		"paginator": nil,
+		"paginator": pagerOf(d),
 		"jekyll":    map[string]any{"version": Version, "environment": env},
 	}
 }
@@ -250,4 +250,11 @@ func closeLiquidBlocks(head string) string {
 		head += "\n{% end" + open[i] + " %}"
 	}
 	return head
+}
+
+func pagerOf(d *document) any {
+	if d.pager == nil {
+		return nil
+	}
+	return d.pager
 }

@@ -95,6 +95,17 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	default:
 		title = pageTitle
 	}
+	if pager, ok := c.Get("paginator").(*liquid.Map); ok {
+		if n, _ := get(pager, "page").(int); n > 1 && title != "" {
+			msg := getString(site, "seo_paginator_message")
+			if msg == "" {
+				msg = "Page %<current>s of %<total>s for "
+			}
+			msg = strings.ReplaceAll(msg, "%<current>s", fmt.Sprint(n))
+			msg = strings.ReplaceAll(msg, "%<total>s", fmt.Sprint(get(pager, "total_pages")))
+			title = msg + title
+		}
+	}
 	url := liquid.ToString(pg("url"))
 	home := homeOrAbout.MatchString(url)
 	pageSEO, _ := pg("seo").(*liquid.Map)
@@ -184,6 +195,14 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		line(`<meta property="article:published_time" content="%s" />`, xmlschema(date))
 	} else {
 		line(`<meta property="og:type" content="website" />`)
+	}
+	if pager, ok := c.Get("paginator").(*liquid.Map); ok {
+		if get(pager, "previous_page") != nil {
+			line(`<link rel="prev" href="%s" />`, s.absoluteURL(getString(pager, "previous_page_path")))
+		}
+		if get(pager, "next_page") != nil {
+			line(`<link rel="next" href="%s" />`, s.absoluteURL(getString(pager, "next_page_path")))
+		}
 	}
 	if image != "" {
 		card := liquid.ToString(firstOf(get(pg("twitter"), "card"), get(get(site, "twitter"), "card"), "summary_large_image"))

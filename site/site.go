@@ -122,8 +122,6 @@ func (s *Site) prepare() error {
 	if err := s.addRedirects(); err != nil {
 		return err
 	}
-	s.addFeed()
-	s.addSitemap()
 	site := s.cfg.raw.Clone()
 	posts := s.published[s.collection("posts")]
 	postList := make([]any, len(posts))
@@ -131,6 +129,10 @@ func (s *Site) prepare() error {
 		postList[len(posts)-1-i] = p.drop
 	}
 	site.Set("posts", postList)
+	s.drop = site
+	s.paginate()
+	s.addFeed()
+	s.addSitemap()
 	site.Set("related_posts", []any{})
 	pageList, htmlPages := []any{}, []any{}
 	for _, p := range s.pages {
