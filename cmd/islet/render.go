@@ -20,6 +20,8 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	future := fs.Bool("future", false, "publish posts dated after site.time")
 	unpublished := fs.Bool("unpublished", false, "render documents marked published: false")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	themeDir := fs.String("theme-dir", "", "`DIR` of the site's theme (default: the installed gem)")
+	cacheDir := fs.String("cache", "", "`DIR` remembering what was rendered: an unchanged source is not rendered again")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet render [flags] SRC DST\n\nRenders the Jekyll source tree SRC into DST, as jekyll build -s SRC -d DST does.\nDST is replaced only when the whole render succeeds. jekyll.environment is\n$JEKYLL_ENV (default development).")
 		fs.PrintDefaults()
@@ -46,9 +48,22 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	out, err := site.Render(ctx, root.FS(), site.Options{
-		Drafts: *drafts, Future: *future, Unpublished: *unpublished, Environment: os.Getenv("JEKYLL_ENV"),
-	}, log)
+	opt := site.Options{
+		Drafts: *drafts, Future: *future, Unpublished: *unpublished, Environment: os.Getenv("JEKYLL_ENV"), ThemeDir: *themeDir,
+	}
+	var hash string
+	cache := site.Cache{Dir: *cacheDir}
+	if *cacheDir != "" {
+		if hash, err = site.InputHash(root.FS(), opt); err != nil {
+			fmt.Fprintf(stderr, "islet render: %s: %v\n", fs.Arg(0), err)
+			return 1
+		}
+		if cache.Fresh(fs.Arg(1), hash) {
+			fmt.Fprintf(stdout, "%s is up to date (checked in %v)\n", fs.Arg(1), time.Since(start).Round(time.Millisecond))
+			return 0
+		}
+	}
+	out, err := site.Render(ctx, root.FS(), opt, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "islet render: %s: %v\n", fs.Arg(0), err)
 		return 1
@@ -56,6 +71,12 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	if err := out.WriteDir(fs.Arg(1)); err != nil {
 		fmt.Fprintf(stderr, "islet render: %v\n", err)
 		return 1
+	}
+	if hash != "" {
+		if err := cache.Record(fs.Arg(1), hash); err != nil {
+			fmt.Fprintf(stderr, "islet render: --cache: %v\n", err)
+			return 1
+		}
 	}
 	fmt.Fprintf(stdout, "rendered %d files into %s in %v\n", len(out.Paths()), fs.Arg(1), time.Since(start).Round(time.Millisecond))
 	return 0
