@@ -43,8 +43,9 @@ func newMarkdown(c *config) *markdown {
 			goldmark.WithParser(parser.NewParser(
 				parser.WithBlockParsers(blocks...),
 				parser.WithInlineParsers(parser.DefaultInlineParsers()...),
-				parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+				parser.WithParagraphTransformers(append(parser.DefaultParagraphTransformers(), util.Prioritized(ialTransformer{}, 200))...),
 				parser.WithASTTransformers(util.Prioritized(kramdownTransformer{}, 1000)),
+				parser.WithHeadingAttribute(),
 			)),
 			goldmark.WithExtensions(
 				extension.Table, extension.Strikethrough, extension.TaskList, extension.Footnote,
@@ -64,8 +65,13 @@ func (htmlBlockNoInterrupt) CanInterruptParagraph() bool { return false }
 
 // convert renders Markdown to HTML.
 func (m *markdown) convert(src string) (string, error) {
+	src, ab := preprocess(src)
+	ctx := parser.NewContext()
+	if ab != nil {
+		ctx.Set(abbrKey, ab)
+	}
 	var buf bytes.Buffer
-	if err := m.md.Convert([]byte(src), &buf); err != nil {
+	if err := m.md.Convert([]byte(src), &buf, parser.WithContext(ctx)); err != nil {
 		return "", err
 	}
 	return buf.String(), nil
@@ -76,6 +82,11 @@ type kramdownTransformer struct{}
 
 func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc parser.Context) {
 	src := reader.Source()
+	applyIALs(doc, pc)
+	angleQuoteSpaces(doc, src)
+	if ab, ok := pc.Get(abbrKey).(*abbreviations); ok {
+		applyAbbreviations(doc, src, ab)
+	}
 	counts := map[string]int{}
 	labels := map[int]string{}
 	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {

@@ -1,0 +1,32 @@
+package site
+
+import (
+	"context"
+	"testing"
+)
+
+// FuzzRender: any page source (front matter, Liquid, Markdown) renders
+// or fails with an error; it never panics.
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{
+		"---\ntitle: x\n---\n# Hi {{ page.title }}\n",
+		"---\n---\n| a | b |\n|---|:-:|\n| 1 | 2 |\n\n[^1]\n\n[^1]: note\n",
+		"---\nlayout: d\npermalink: /:title/\n---\n```go\nfunc x() {}\n```\n- [ ] task\n",
+		"---\n- list\n---\n",
+		"---\ndate: 2020-13-45\n---\n",
+		"---\n---\n{% include a.html x=\"1\" %}{% highlight ruby linenos %}x{% endhighlight %}",
+		"no front matter {{ x }}",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, page string) {
+		fsys := mapFS(map[string]string{
+			"index.md":               page,
+			"_posts/2020-01-01-p.md": page,
+			"_layouts/d.html":        "{{ content }}",
+			"_includes/a.html":       "{{ include.x }}",
+			"_config.yml":            "time: 2020-01-01\n",
+		})
+		Render(context.Background(), fsys, Options{}, nil)
+	})
+}

@@ -1,0 +1,277 @@
+package site
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
+)
+
+// The kramdown syntax that GFM does not have: abbreviations, block
+// inline attribute lists ({: .class #id}) and markdown="1" inside HTML
+// blocks. Abbreviations and markdown="1" are handled on the source
+// before goldmark parses it; attribute lists on the parsed tree.
+
+var (
+	abbrDef      = regexp.MustCompile(`^ {0,3}\*\[([^\]]+)\]:[ \t]*(.*?)[ \t]*$`)
+	fenceLine    = regexp.MustCompile("^ {0,3}(```+|~~~+)")
+	markdownAttr = regexp.MustCompile(`^(\s*<([A-Za-z][A-Za-z0-9]*)\b[^>]*?)\s+markdown=("1"|'1'|"block"|'block')([^>]*>)(.*)$`)
+	ialLine      = regexp.MustCompile(`^[ \t]*\{:((?:[^}"']|"[^"]*"|'[^']*')*)\}[ \t]*$`)
+	ialItem      = regexp.MustCompile(`([.#])([\w-]+)|([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S+))`)
+)
+
+// abbreviations maps each abbreviation to its title.
+type abbreviations struct {
+	names  []string
+	titles map[string]string
+}
+
+var abbrKey = parser.NewContextKey()
+
+// preprocess removes abbreviation definitions (returned) and opens
+// HTML blocks marked markdown="1" so that their content is parsed.
+func preprocess(src string) (string, *abbreviations) {
+	if !strings.Contains(src, "*[") && !strings.Contains(src, "markdown=") {
+		return src, nil
+	}
+	lines := strings.SplitAfter(src, "\n")
+	var out strings.Builder
+	var ab *abbreviations
+	fence := ""
+	for i := 0; i < len(lines); i++ {
+		ln := lines[i]
+		body := strings.TrimRight(ln, "\r\n")
+		if m := fenceLine.FindStringSubmatch(body); m != nil {
+			switch {
+			case fence == "":
+				fence = m[1][:1]
+			case strings.HasPrefix(m[1], fence):
+				fence = ""
+			}
+			out.WriteString(ln)
+			continue
+		}
+		if fence != "" {
+			out.WriteString(ln)
+			continue
+		}
+		if m := abbrDef.FindStringSubmatch(body); m != nil {
+			if ab == nil {
+				ab = &abbreviations{titles: map[string]string{}}
+			}
+			if _, ok := ab.titles[m[1]]; !ok {
+				ab.names = append(ab.names, m[1])
+			}
+			ab.titles[m[1]] = m[2]
+			continue
+		}
+		if m := markdownAttr.FindStringSubmatch(body); m != nil {
+			tag := m[2]
+			out.WriteString(m[1] + m[4] + "\n\n")
+			rest := m[5]
+			// the content up to the matching close tag at a line start
+			depth := 1
+			var inner strings.Builder
+			if rest != "" {
+				inner.WriteString(rest + "\n")
+			}
+			j := i + 1
+			for ; j < len(lines); j++ {
+				t := strings.TrimSpace(lines[j])
+				if strings.HasPrefix(t, "<"+tag) {
+					depth++
+				}
+				if strings.HasPrefix(t, "</"+tag+">") {
+					depth--
+					if depth == 0 {
+						break
+					}
+				}
+				inner.WriteString(lines[j])
+			}
+			out.WriteString(inner.String())
+			if j < len(lines) {
+				out.WriteString("\n" + lines[j])
+			}
+			i = j
+			continue
+		}
+		out.WriteString(ln)
+	}
+	return out.String(), ab
+}
+
+// ialTransformer takes a block attribute list off the end of a
+// paragraph before its inlines are parsed: a paragraph that is only an
+// IAL gives it to the block before it and disappears; otherwise the
+// attributes wait in the parse context for applyIALs.
+type ialTransformer struct{}
+
+var ialKey = parser.NewContextKey()
+
+type pendingIAL struct {
+	attrs string
+	lazy  bool // written at a line start after a list or quote
+}
+
+func (ialTransformer) Transform(node *ast.Paragraph, reader text.Reader, pc parser.Context) {
+	lines := node.Lines()
+	if lines.Len() == 0 {
+		return
+	}
+	src := reader.Source()
+	last := lines.At(lines.Len() - 1)
+	m := ialLine.FindStringSubmatch(strings.TrimRight(string(last.Value(src)), "\r\n"))
+	if m == nil {
+		return
+	}
+	if lines.Len() == 1 {
+		prev := node.PreviousSibling()
+		if prev == nil {
+			return
+		}
+		setIAL(prev, m[1])
+		node.Parent().RemoveChild(node.Parent(), node)
+		return
+	}
+	lines.SetSliced(0, lines.Len()-1)
+	node.SetLines(lines)
+	pending, _ := pc.Get(ialKey).(map[int]pendingIAL)
+	if pending == nil {
+		pending = map[int]pendingIAL{}
+		pc.Set(ialKey, pending)
+	}
+	pending[lines.At(0).Start] = pendingIAL{attrs: m[1], lazy: lineStart(src, last.Start)}
+}
+
+// applyIALs gives the attribute lists the paragraph transformer took
+// to their blocks: the paragraph, or for a lazy line the outermost
+// block holding it.
+func applyIALs(doc *ast.Document, pc parser.Context) {
+	pending, _ := pc.Get(ialKey).(map[int]pendingIAL)
+	if len(pending) == 0 {
+		return
+	}
+	var found []ast.Node
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering && (n.Kind() == ast.KindParagraph || n.Kind() == ast.KindTextBlock) && n.Lines().Len() > 0 {
+			if _, ok := pending[n.Lines().At(0).Start]; ok {
+				found = append(found, n)
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, n := range found {
+		p := pending[n.Lines().At(0).Start]
+		target := n
+		if p.lazy {
+			for target.Parent() != nil && target.Parent().Kind() != ast.KindDocument {
+				target = target.Parent()
+			}
+		}
+		setIAL(target, p.attrs)
+	}
+}
+
+// setIAL applies {: .class #id key="value"} to a node.
+func setIAL(target ast.Node, attrs string) {
+	for _, a := range ialItem.FindAllStringSubmatch(attrs, -1) {
+		switch {
+		case a[1] == ".":
+			if old, ok := target.AttributeString("class"); ok {
+				target.SetAttributeString("class", []byte(string(old.([]byte))+" "+a[2]))
+			} else {
+				target.SetAttributeString("class", []byte(a[2]))
+			}
+		case a[1] == "#":
+			target.SetAttributeString("id", []byte(a[2]))
+		default:
+			target.SetAttributeString(a[3], []byte(a[4]+a[5]+a[6]))
+		}
+	}
+}
+
+// lineStart reports whether offset begins a line with no indentation
+// or container marker before it.
+func lineStart(src []byte, off int) bool {
+	return off == 0 || src[off-1] == '\n'
+}
+
+// applyAbbreviations wraps each whole-word use of an abbreviation in
+// text in <abbr title="…">.
+func applyAbbreviations(doc *ast.Document, src []byte, ab *abbreviations) {
+	if ab == nil || len(ab.names) == 0 {
+		return
+	}
+	var alts []string
+	for _, n := range ab.names {
+		alts = append(alts, regexp.QuoteMeta(n))
+	}
+	re := regexp.MustCompile(`\b(?:` + strings.Join(alts, "|") + `)\b`)
+	var texts []*ast.Text
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		switch n.Kind() {
+		case ast.KindCodeSpan, ast.KindCodeBlock, ast.KindFencedCodeBlock, ast.KindHTMLBlock, ast.KindRawHTML, ast.KindLink, ast.KindImage:
+			return ast.WalkSkipChildren, nil
+		}
+		if t, ok := n.(*ast.Text); ok {
+			texts = append(texts, t)
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, t := range texts {
+		seg := t.Segment
+		val := seg.Value(src)
+		locs := re.FindAllIndex(val, -1)
+		if locs == nil {
+			continue
+		}
+		parent := t.Parent()
+		pos := 0
+		for _, l := range locs {
+			if l[0] > pos {
+				parent.InsertBefore(parent, t, ast.NewTextSegment(text.NewSegment(seg.Start+pos, seg.Start+l[0])))
+			}
+			word := string(val[l[0]:l[1]])
+			s := ast.NewString([]byte(`<abbr title="` + escapeText(ab.titles[word]) + `">` + escapeText(word) + `</abbr>`))
+			s.SetCode(true)
+			parent.InsertBefore(parent, t, s)
+			pos = l[1]
+		}
+		rest := ast.NewTextSegment(text.NewSegment(seg.Start+pos, seg.Stop))
+		rest.SetSoftLineBreak(t.SoftLineBreak())
+		rest.SetHardLineBreak(t.HardLineBreak())
+		parent.InsertBefore(parent, t, rest)
+		parent.RemoveChild(parent, t)
+	}
+}
+
+// angleQuoteSpaces writes "<< " and " >>" as kramdown does: the
+// guillemet with a no-break space instead of the space.
+func angleQuoteSpaces(doc *ast.Document, src []byte) {
+	var quotes []*ast.String
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if s, ok := n.(*ast.String); ok && entering && (string(s.Value) == "«" || string(s.Value) == "»") {
+			quotes = append(quotes, s)
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, q := range quotes {
+		if string(q.Value) == "«" {
+			if t, ok := q.NextSibling().(*ast.Text); ok && t.Segment.Len() > 0 && src[t.Segment.Start] == ' ' {
+				t.Segment = t.Segment.WithStart(t.Segment.Start + 1)
+				q.Value = []byte("«\u00a0")
+			}
+			continue
+		}
+		if t, ok := q.PreviousSibling().(*ast.Text); ok && t.Segment.Len() > 0 && src[t.Segment.Stop-1] == ' ' && !t.SoftLineBreak() {
+			t.Segment = t.Segment.WithStop(t.Segment.Stop - 1)
+			q.Value = []byte("\u00a0»")
+		}
+	}
+}
