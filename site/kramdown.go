@@ -209,7 +209,10 @@ func applyAbbreviations(doc *ast.Document, src []byte, ab *abbreviations) {
 	for _, n := range ab.names {
 		alts = append(alts, regexp.QuoteMeta(n))
 	}
-	re := regexp.MustCompile(`\b(?:` + strings.Join(alts, "|") + `)\b`)
+	re, err := regexp.Compile(`\b(?:` + strings.Join(alts, "|") + `)\b`)
+	if err != nil {
+		return // a name that is not text (invalid UTF-8) abbreviates nothing
+	}
 	var texts []*ast.Text
 	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {

@@ -294,7 +294,10 @@ func (s *Site) walkThemeAssets(tasks *[]*readTask) error {
 	return err
 }
 
-func (s *Site) walkCollection(col *collection, dir string, tasks *[]*readTask) error {
+// walkFiles calls f for each file below dir that Jekyll reads inside
+// a collection folder: names starting with . or _ (below dir) and the
+// exclude list are skipped.
+func (s *Site) walkFiles(dir string, f func(p string)) error {
 	return fs.WalkDir(s.src, dir, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -305,11 +308,16 @@ func (s *Site) walkCollection(col *collection, dir string, tasks *[]*readTask) e
 			}
 			return nil
 		}
-		if e.IsDir() || s.cfg.excluded(p) {
-			return nil
+		if !e.IsDir() && !s.cfg.excluded(p) {
+			f(p)
 		}
-		*tasks = append(*tasks, &readTask{rel: p, col: col, kind: col.label})
 		return nil
+	})
+}
+
+func (s *Site) walkCollection(col *collection, dir string, tasks *[]*readTask) error {
+	return s.walkFiles(dir, func(p string) {
+		*tasks = append(*tasks, &readTask{rel: p, col: col, kind: col.label})
 	})
 }
 
@@ -318,25 +326,11 @@ func (s *Site) walkCollection(col *collection, dir string, tasks *[]*readTask) e
 func (s *Site) walkPosts(dir, kind string, tasks *[]*readTask) error {
 	posts := s.collection("posts")
 	postDir := strings.TrimSuffix(strings.TrimSuffix(dir, "_posts"), "_drafts")
-	return fs.WalkDir(s.src, dir, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir && (strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_")) {
-			if e.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if e.IsDir() || s.cfg.excluded(p) {
-			return nil
-		}
-		sub := strings.TrimPrefix(p, dir+"/")
-		if kind == "posts" && !postName.MatchString(sub) {
-			return nil // Jekyll ignores files in _posts without a date
+	return s.walkFiles(dir, func(p string) {
+		if kind == "posts" && !postName.MatchString(strings.TrimPrefix(p, dir+"/")) {
+			return // Jekyll ignores files in _posts without a date
 		}
 		*tasks = append(*tasks, &readTask{rel: p, col: posts, kind: kind, postDir: postDir})
-		return nil
 	})
 }
 

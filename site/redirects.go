@@ -92,20 +92,16 @@ func (s *Site) addRedirects() error {
 	return nil
 }
 
+// listOfAny reads a value that may be one string or a list of them.
 func listOfAny(v any) []string {
-	switch x := v.(type) {
-	case []any:
-		var out []string
-		for _, e := range x {
-			if e != nil {
-				out = append(out, liquid.ToString(e))
-			}
-		}
-		return out
-	case nil:
-		return nil
+	if _, ok := v.([]any); !ok && v != nil {
+		return []string{liquid.ToString(v)}
 	}
-	return []string{liquid.ToString(v)}
+	var out []string
+	for _, x := range listOf(v) {
+		out = append(out, x.(string))
+	}
+	return out
 }
 
 func firstString(v any) string {

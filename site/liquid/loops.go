@@ -260,12 +260,8 @@ func (n *forNode) render(c *Context, w *strings.Builder) error {
 			if err := n.b.render(c, w); err != nil {
 				return err
 			}
-			if c.interrupt != 0 {
-				brk := c.interrupt == 1
-				c.interrupt = 0
-				if brk {
-					break
-				}
+			if c.takeBreak() {
+				break
 			}
 		}
 		return nil
@@ -354,12 +350,8 @@ func (n *tablerowNode) render(c *Context, w *strings.Builder) error {
 			if col == cols && i != len(seg)-1 {
 				fmt.Fprintf(w, "</tr>\n<tr class=\"row%d\">", i/cols+2)
 			}
-			if c.interrupt != 0 {
-				brk := c.interrupt == 1
-				c.interrupt = 0
-				if brk {
-					break
-				}
+			if c.takeBreak() {
+				break
 			}
 		}
 		return nil
@@ -511,4 +503,12 @@ func (n *partialNode) render(c *Context, w *strings.Builder) error {
 		c.Set(varName, with)
 		return tpl.RenderTo(c, w)
 	})
+}
+
+// takeBreak clears a pending break or continue and reports whether it
+// was a break (the loop stops).
+func (c *Context) takeBreak() bool {
+	brk := c.interrupt == 1
+	c.interrupt = 0
+	return brk
 }
