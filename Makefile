@@ -36,7 +36,9 @@ fuzz:
 	cd zones && $(GO) test -run XXX -fuzz FuzzHandle -fuzztime $(FUZZTIME) .
 	cd zones && $(GO) test -run XXX -fuzz FuzzLoadZone -fuzztime $(FUZZTIME) .
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzTemplate -fuzztime $(FUZZTIME) .
+	cd site && $(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) .
 
 bench:
 	bench/dns.sh
 	bench/http.sh
+	bench/site.sh
