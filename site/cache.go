@@ -72,6 +72,10 @@ func (c Cache) stamp(dst string) string {
 	return filepath.Join(c.Dir, "render-"+hex.EncodeToString(sum[:8]))
 }
 
+// StateDir is where the incremental state for renders into dst lives
+// (Options.StateDir).
+func (c Cache) StateDir(dst string) string { return c.stamp(dst) + ".state" }
+
 // Fresh reports whether dst holds the render of inputs with this hash.
 func (c Cache) Fresh(dst, hash string) bool {
 	b, err := os.ReadFile(c.stamp(dst))

@@ -49,6 +49,11 @@ type Options struct {
 	Environment string    // jekyll.environment; "development" when empty
 	Now         time.Time // site.time when _config.yml has no time:; the current time when zero
 	ThemeDir    string    // the folder of the site's theme: (default: the installed gem)
+	// StateDir, if set, keeps what this render did for the next one:
+	// documents whose sources (and what they read) did not change are
+	// not rendered again, and Output.WriteChanged writes only what
+	// changed.
+	StateDir string
 }
 
 func readConfig(src fs.FS, opt Options) (*config, error) {

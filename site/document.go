@@ -34,6 +34,10 @@ type document struct {
 	fsys      fs.FS             // where the source lives: the site or its theme
 	generated string            // the plugin that made this page, for errors
 	pager     *liquid.Map       // paginator, for the pages jekyll-paginate lists posts on
+	frontHash string            // of the front matter text, for incremental renders
+	bodyHash  string            // of the body
+	reused    bool              // taken from the previous render's state
+	deps      []string          // what a reused document read, from that state
 	rendered  bool
 	once      sync.Once
 	drop      *docDrop
@@ -185,7 +189,31 @@ func (d *document) published() bool {
 // docDrop is what templates see as page (or post, or doc).
 type docDrop struct{ d *document }
 
+// GetIn is Get for a render: reading another document's content,
+// excerpt or output makes the reader depend on it (for incremental
+// renders).
+func (p *docDrop) GetIn(c *liquid.Context, key string) (any, bool) {
+	switch key {
+	case "content", "excerpt", "output":
+		if reader, ok := c.Registers["page"].(*document); ok && reader != p.d {
+			p.d.site.dependsOn(reader, p.d)
+		}
+	}
+	return p.get(key)
+}
+
+// Get is for readers that are not a render (jsonify, islet's own
+// code): what they read is not tracked, so the next incremental render
+// renders everything.
 func (p *docDrop) Get(key string) (any, bool) {
+	switch key {
+	case "content", "excerpt", "output":
+		p.d.site.untracked.Store(true)
+	}
+	return p.get(key)
+}
+
+func (p *docDrop) get(key string) (any, bool) {
 	d := p.d
 	switch key {
 	case "content":

@@ -136,7 +136,7 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		writeJSON(&b, in, 0)
 		return b.String(), nil
 	})
-	r("where", 2, 2, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
+	r("where", 2, 2, func(c *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		list, ok := listInput(in)
 		if !ok || args[0] == nil {
 			return in, nil
@@ -147,20 +147,20 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		prop := liquid.ToString(args[0])
 		out := []any{}
 		for _, x := range list {
-			if matchesTarget(itemProperty(x, prop), args[1]) {
+			if matchesTarget(itemProperty(c, x, prop), args[1]) {
 				out = append(out, x)
 			}
 		}
 		return out, nil
 	})
-	r("find", 2, 2, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
+	r("find", 2, 2, func(c *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		list, ok := listInput(in)
 		if !ok || args[0] == nil {
 			return in, nil
 		}
 		prop := liquid.ToString(args[0])
 		for _, x := range list {
-			if matchesTarget(itemProperty(x, prop), args[1]) {
+			if matchesTarget(itemProperty(c, x, prop), args[1]) {
 				return x, nil
 			}
 		}
@@ -208,10 +208,10 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 	}
 	r("where_exp", 2, 2, exp(false))
 	r("find_exp", 2, 2, exp(true))
-	r("group_by", 1, 1, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
+	r("group_by", 1, 1, func(c *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		list, _ := listInput(in)
 		prop := liquid.ToString(args[0])
-		return groups(list, func(x any) (any, error) { return liquid.ToString(itemProperty(x, prop)), nil })
+		return groups(list, func(x any) (any, error) { return liquid.ToString(itemProperty(c, x, prop)), nil })
 	})
 	r("group_by_exp", 2, 2, func(c *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		list, _ := listInput(in)
@@ -231,8 +231,8 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		})
 		return out, err
 	})
-	r("sort", 0, 2, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
-		return jekyllSort(in, args)
+	r("sort", 0, 2, func(c *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
+		return jekyllSort(c, in, args)
 	})
 	r("sample", 0, 1, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		list, ok := in.([]any)
@@ -387,9 +387,9 @@ func listInput(in any) ([]any, bool) {
 }
 
 // itemProperty reads a property, with dots for nested ones.
-func itemProperty(x any, prop string) any {
+func itemProperty(c *liquid.Context, x any, prop string) any {
 	for _, p := range strings.Split(prop, ".") {
-		x = liquid.Property(x, p)
+		x = liquid.PropertyIn(c, x, p)
 	}
 	return x
 }
@@ -446,7 +446,7 @@ func groups(list []any, key func(any) (any, error)) (any, error) {
 
 // jekyllSort is Jekyll's sort filter: by property, nils first unless
 // told "last".
-func jekyllSort(in any, args []any) (any, error) {
+func jekyllSort(c *liquid.Context, in any, args []any) (any, error) {
 	if in == nil {
 		return nil, fmt.Errorf("cannot sort a null object")
 	}
@@ -478,7 +478,7 @@ func jekyllSort(in any, args []any) (any, error) {
 		}
 	}
 	sort.SliceStable(list, func(i, j int) bool {
-		a, b := itemProperty(list[i], prop), itemProperty(list[j], prop)
+		a, b := itemProperty(c, list[i], prop), itemProperty(c, list[j], prop)
 		switch {
 		case a == nil && b == nil:
 			return false

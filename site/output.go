@@ -22,6 +22,13 @@ type Output struct {
 	files  map[string][]byte
 	copies map[string]copySource // destination → where its bytes are
 	owner  map[string]string     // destination → what wrote it
+
+	// incremental renders: the state to save once written, and what
+	// the previous render wrote
+	stateDir  string
+	state     *renderState
+	prevFiles map[string]string
+	Reused    int // documents taken from the previous render
 }
 
 // copySource is a static file: copied from a file system on demand.
@@ -114,7 +121,10 @@ func (o *Output) WriteDir(dir string) error {
 		os.Rename(old, dir)
 		return err
 	}
-	return os.RemoveAll(old)
+	if err := os.RemoveAll(old); err != nil {
+		return err
+	}
+	return o.commitState()
 }
 
 type outputFS struct{ o *Output }

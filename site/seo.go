@@ -73,7 +73,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	if page == nil {
 		return fmt.Errorf("seo: no page")
 	}
-	pg := func(k string) any { v, _ := page.Get(k); return v }
+	pg := func(k string) any { return liquid.PropertyIn(c, page, k) }
 	site := s.drop
 	siteTitle := s.seoFormat(firstOf(get(site, "title"), get(site, "name")))
 	siteTagline := s.seoFormat(get(site, "tagline"))

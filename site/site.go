@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -22,6 +23,7 @@ type Site struct {
 	src       fs.FS
 	theme     *theme
 	plugins   map[string]bool
+	reused    int
 	cfg       *config
 	opt       Options
 	engine    *liquid.Engine
@@ -34,6 +36,10 @@ type Site struct {
 	includes  sync.Map // name → *includeEntry
 	md        *markdown
 	log       *slog.Logger
+
+	depMu     sync.Mutex
+	deps      map[*document]map[*document]bool // reader → documents whose content it read
+	untracked atomic.Bool                      // content was read outside a render
 }
 
 type includeEntry struct {
@@ -78,7 +84,28 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 		return nil, err
 	}
 	log.Debug("site read", "pages", len(s.pages), "posts", len(s.published[s.collection("posts")]), "static", len(s.static))
-	return s.renderAll(ctx)
+	var prev *renderState
+	var global string
+	if opt.StateDir != "" {
+		prev = loadState(opt.StateDir)
+		if global, err = s.globalHash(); err != nil {
+			return nil, err
+		}
+		s.reused = s.reuse(prev, global)
+	}
+	out, err := s.renderAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if opt.StateDir != "" {
+		out.stateDir = opt.StateDir
+		out.state = s.newState(global, out)
+		out.Reused = s.reused
+		if prev != nil {
+			out.prevFiles = prev.Files
+		}
+	}
+	return out, nil
 }
 
 func (s *Site) env() string {
@@ -242,16 +269,25 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		docs = append(docs, s.published[col]...)
 	}
 	posts := s.published[s.collection("posts")]
-	if err := parallel(ctx, posts, func(d *document) error { return s.renderExcerpt(d) }); err != nil {
+	fresh := func(list []*document) []*document {
+		var out []*document
+		for _, d := range list {
+			if !d.reused {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	if err := parallel(ctx, fresh(posts), func(d *document) error { return s.renderExcerpt(d) }); err != nil {
 		return nil, err
 	}
-	if err := parallel(ctx, docs, func(d *document) error { return s.renderDocument(d) }); err != nil {
+	if err := parallel(ctx, fresh(docs), func(d *document) error { return s.renderDocument(d) }); err != nil {
 		return nil, err
 	}
 	for _, d := range docs {
 		d.rendered = true
 	}
-	if err := parallel(ctx, s.pages, func(d *document) error { return s.renderDocument(d) }); err != nil {
+	if err := parallel(ctx, fresh(s.pages), func(d *document) error { return s.renderDocument(d) }); err != nil {
 		return nil, err
 	}
 	for _, d := range s.pages {

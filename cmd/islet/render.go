@@ -21,7 +21,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	unpublished := fs.Bool("unpublished", false, "render documents marked published: false")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	themeDir := fs.String("theme-dir", "", "`DIR` of the site's theme (default: the installed gem)")
-	cacheDir := fs.String("cache", "", "`DIR` remembering what was rendered: an unchanged source is not rendered again")
+	cacheDir := fs.String("cache", "", "`DIR` remembering what was rendered: unchanged documents are not rendered again, unchanged files not rewritten")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet render [flags] SRC DST\n\nRenders the Jekyll source tree SRC into DST, as jekyll build -s SRC -d DST does.\nDST is replaced only when the whole render succeeds. jekyll.environment is\n$JEKYLL_ENV (default development).")
 		fs.PrintDefaults()
@@ -63,12 +63,15 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
+	if *cacheDir != "" {
+		opt.StateDir = cache.StateDir(fs.Arg(1))
+	}
 	out, err := site.Render(ctx, root.FS(), opt, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "islet render: %s: %v\n", fs.Arg(0), err)
 		return 1
 	}
-	if err := out.WriteDir(fs.Arg(1)); err != nil {
+	if err := out.WriteChanged(fs.Arg(1)); err != nil {
 		fmt.Fprintf(stderr, "islet render: %v\n", err)
 		return 1
 	}
@@ -78,6 +81,10 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "rendered %d files into %s in %v\n", len(out.Paths()), fs.Arg(1), time.Since(start).Round(time.Millisecond))
+	reused := ""
+	if out.Reused > 0 {
+		reused = fmt.Sprintf(" (%d documents unchanged)", out.Reused)
+	}
+	fmt.Fprintf(stdout, "rendered %d files into %s in %v%s\n", len(out.Paths()), fs.Arg(1), time.Since(start).Round(time.Millisecond), reused)
 	return 0
 }

@@ -126,6 +126,9 @@ func Compare(a, b any) (int, bool) { return compare(a, b) }
 // Property looks key up in v as a template's v.key or v[key] does.
 func Property(v any, key any) any { return property(v, key) }
 
+// PropertyIn is Property read by the render c (see ContextDrop).
+func PropertyIn(c *Context, v any, key any) any { return propertyIn(c, v, key) }
+
 // Filter applies a registered filter to a value.
 func (e *Engine) Filter(name string, c *Context, input any, args ...any) (any, error) {
 	return c.invoke(name, input, args, nil)

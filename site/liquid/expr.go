@@ -196,7 +196,7 @@ func (l *lookup) eval(c *Context) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		v = property(v, k)
+		v = propertyIn(c, v, k)
 	}
 	return v, nil
 }

@@ -129,17 +129,17 @@ func registerStandardFilters(e *Engine) {
 		}
 		return strings.Join(parts, glue), nil
 	})
-	r("sort", 0, 1, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
-		return sortList(in, args, false)
+	r("sort", 0, 1, func(c *Context, in any, args []any, _ map[string]any) (any, error) {
+		return sortList(c, in, args, false)
 	})
-	r("sort_natural", 0, 1, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
-		return sortList(in, args, true)
+	r("sort_natural", 0, 1, func(c *Context, in any, args []any, _ map[string]any) (any, error) {
+		return sortList(c, in, args, true)
 	})
-	r("where", 1, 2, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
+	r("where", 1, 2, func(c *Context, in any, args []any, _ map[string]any) (any, error) {
 		prop := toS(args[0])
 		var out []any
 		for _, x := range inputList(in) {
-			v := property(x, prop)
+			v := propertyIn(c, x, prop)
 			if len(args) == 1 || args[1] == nil {
 				if truthy(v) {
 					out = append(out, x)
@@ -150,14 +150,14 @@ func registerStandardFilters(e *Engine) {
 		}
 		return nonNil(out), nil
 	})
-	r("uniq", 0, 1, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
+	r("uniq", 0, 1, func(c *Context, in any, args []any, _ map[string]any) (any, error) {
 		items := inputList(in)
 		var out []any
 		var seen []any
 		for _, x := range items {
 			k := x
 			if len(args) > 0 {
-				k = property(x, toS(args[0]))
+				k = propertyIn(c, x, toS(args[0]))
 			}
 			dup := false
 			for _, s := range seen {
@@ -181,12 +181,12 @@ func registerStandardFilters(e *Engine) {
 		}
 		return out, nil
 	})
-	r("compact", 0, 1, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
+	r("compact", 0, 1, func(c *Context, in any, args []any, _ map[string]any) (any, error) {
 		var out []any
 		for _, x := range inputList(in) {
 			v := x
 			if len(args) > 0 {
-				v = property(x, toS(args[0]))
+				v = propertyIn(c, x, toS(args[0]))
 			}
 			if v != nil {
 				out = append(out, x)
@@ -194,12 +194,12 @@ func registerStandardFilters(e *Engine) {
 		}
 		return nonNil(out), nil
 	})
-	r("map", 1, 1, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
+	r("map", 1, 1, func(c *Context, in any, args []any, _ map[string]any) (any, error) {
 		prop := toS(args[0])
 		items := inputList(in)
 		out := make([]any, 0, len(items))
 		for _, x := range items {
-			out = append(out, property(x, prop))
+			out = append(out, propertyIn(c, x, prop))
 		}
 		return out, nil
 	})
@@ -432,14 +432,14 @@ func rubySplit(s, sep string) []any {
 	return out
 }
 
-func sortList(in any, args []any, natural bool) (any, error) {
+func sortList(c *Context, in any, args []any, natural bool) (any, error) {
 	if in == nil {
 		return []any{}, nil
 	}
 	items := append([]any{}, inputList(in)...)
 	key := func(x any) any {
 		if len(args) > 0 {
-			x = property(x, toS(args[0]))
+			x = propertyIn(c, x, toS(args[0]))
 		}
 		if s, ok := x.(string); ok && natural {
 			return strings.ToLower(s)

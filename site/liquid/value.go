@@ -385,6 +385,24 @@ func size(v any) (int, bool) {
 	return 0, false
 }
 
+// A ContextDrop is a Drop that wants to know which render reads it.
+type ContextDrop interface {
+	GetIn(c *Context, key string) (any, bool)
+}
+
+// propertyIn is property with the reading render made known to
+// ContextDrops.
+func propertyIn(c *Context, v any, key any) any {
+	if d, ok := v.(ContextDrop); ok && c != nil {
+		if k, ok := key.(string); ok {
+			r, _ := d.GetIn(c, k)
+			return r
+		}
+		return nil
+	}
+	return property(v, key)
+}
+
 // property looks key up in v as Liquid's VariableLookup does: hash
 // keys, array indexes, drop properties, then the size/first/last
 // commands.
