@@ -7,7 +7,7 @@
 # times each, and prints wall time and peak RSS per run, the medians and
 # the ratio jekyll/islet. Both outputs are checked to hold the same files.
 # Then times a rebuild of the unchanged tree with `islet render --cache`
-# (ROUNDS runs, median). The work folder is under $TMPDIR: on these VMs a
+# and one after a post's text changed (ROUNDS runs each, median). The work folder is under $TMPDIR: on these VMs a
 # tmpfs (TMPDIR=/dev/shm) measures the renderers, a disk measures the disk
 # as much (creating 1,100 files and 1,000 folders costs 0.3-0.7 s there).
 #
@@ -81,3 +81,10 @@ for r in $(seq "$ROUNDS"); do
   cat "$work/t" >>"$work/nochange.txt"
 done
 echo "no-change rebuild (islet render --cache): median $(median <"$work/nochange.txt")s"
+: >"$work/onepost.txt"
+for r in $(seq "$ROUNDS"); do
+  echo "An edit, round $r." >>"$work/src/_posts/2020-01-0$((r % 9 + 1))-post-$((r % 9)).md"
+  /usr/bin/time -f "%e" -o "$work/t" "$work/islet" render --cache "$work/cache" "$work/src" "$work/out-i" >/dev/null
+  cat "$work/t" >>"$work/onepost.txt"
+done
+echo "rebuild after one post's text changed (islet render --cache): median $(median <"$work/onepost.txt")s"
