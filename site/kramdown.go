@@ -278,3 +278,57 @@ func angleQuoteSpaces(doc *ast.Document, src []byte) {
 		}
 	}
 }
+
+var spanIAL = regexp.MustCompile(`^\{:((?:[^}"']|"[^"]*"|'[^']*')*)\}`)
+
+// applySpanIALs gives a span attribute list (*text*{: .class}) to the
+// inline element right before it. The list is matched in the source,
+// since the typographer may have split its text (quotes).
+func applySpanIALs(doc *ast.Document, src []byte) {
+	var texts []*ast.Text
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if t, ok := n.(*ast.Text); ok && entering && t.PreviousSibling() != nil {
+			if v := t.Segment.Value(src); len(v) >= 2 && v[0] == '{' && v[1] == ':' {
+				texts = append(texts, t)
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, t := range texts {
+		prev := t.PreviousSibling()
+		if _, isText := prev.(*ast.Text); isText || t.Parent() == nil {
+			continue
+		}
+		m := spanIAL.FindSubmatchIndex(src[t.Segment.Start:])
+		if m == nil {
+			continue
+		}
+		end := t.Segment.Start + m[1]
+		setIAL(prev, string(src[t.Segment.Start+m[2]:t.Segment.Start+m[3]]))
+		// drop the inline nodes that spell the list
+		for n := ast.Node(t); n != nil; {
+			next := n.NextSibling()
+			switch x := n.(type) {
+			case *ast.Text:
+				if x.Segment.Stop <= end {
+					if x.SoftLineBreak() || x.HardLineBreak() {
+						x.Segment = x.Segment.WithStart(x.Segment.Stop)
+						next = nil
+						break
+					}
+					x.Parent().RemoveChild(x.Parent(), x)
+				} else {
+					if x.Segment.Start < end {
+						x.Segment = x.Segment.WithStart(end)
+					}
+					next = nil
+				}
+			case *ast.String:
+				x.Parent().RemoveChild(x.Parent(), x)
+			default:
+				next = nil
+			}
+			n = next
+		}
+	}
+}

@@ -84,6 +84,7 @@ func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc p
 	src := reader.Source()
 	applyIALs(doc, pc)
 	angleQuoteSpaces(doc, src)
+	applySpanIALs(doc, src)
 	if ab, ok := pc.Get(abbrKey).(*abbreviations); ok {
 		applyAbbreviations(doc, src, ab)
 	}
@@ -200,7 +201,17 @@ func (r *kramdownRenderer) codeSpan(w util.BufWriter, src []byte, n ast.Node, en
 	if !entering {
 		return ast.WalkContinue, nil
 	}
-	w.WriteString(`<code class="language-plaintext highlighter-rouge">`)
+	class := "language-plaintext highlighter-rouge"
+	if c, ok := n.AttributeString("class"); ok {
+		class = "language-plaintext " + string(c.([]byte)) + " highlighter-rouge"
+	}
+	w.WriteString(`<code class="` + class + `"`)
+	for _, a := range n.Attributes() {
+		if string(a.Name) != "class" {
+			w.WriteString(" " + string(a.Name) + `="` + escapeText(string(a.Value.([]byte))) + `"`)
+		}
+	}
+	w.WriteString(">")
 	var raw bytes.Buffer
 	for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 		if t, ok := c.(*ast.Text); ok {
