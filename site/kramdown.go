@@ -1,6 +1,7 @@
 package site
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -30,12 +31,26 @@ type abbreviations struct {
 
 var abbrKey = parser.NewContextKey()
 
-// preprocess removes abbreviation definitions (returned) and opens
-// HTML blocks marked markdown="1" so that their content is parsed.
-func preprocess(src string) (string, *abbreviations) {
-	if !strings.Contains(src, "*[") && !strings.Contains(src, "markdown=") {
-		return src, nil
+// blockTags are the HTML elements kramdown reads as one block up to
+// their end tag, blank lines included.
+var blockTags = map[string]bool{
+	"address": true, "article": true, "aside": true, "blockquote": true, "details": true, "div": true,
+	"dl": true, "fieldset": true, "figure": true, "footer": true, "form": true, "header": true,
+	"nav": true, "ol": true, "pre": true, "section": true, "table": true, "ul": true, "iframe": true,
+	"video": true, "audio": true, "canvas": true, "object": true, "svg": true, "math": true,
+}
+
+var htmlBlockStart = regexp.MustCompile(`^ {0,3}<([A-Za-z][A-Za-z0-9]*)[\s>]`)
+
+// preprocess removes abbreviation definitions (returned), opens HTML
+// blocks marked markdown="1" so that their content is parsed, and
+// keeps other HTML blocks whole across blank lines (as placeholders
+// put back by restoreHTML), as kramdown reads them.
+func preprocess(src string) (string, *abbreviations, []string) {
+	if !strings.Contains(src, "*[") && !strings.Contains(src, "markdown=") && !strings.Contains(src, "<") {
+		return src, nil, nil
 	}
+	var raw []string
 	lines := strings.SplitAfter(src, "\n")
 	var out strings.Builder
 	var ab *abbreviations
@@ -66,6 +81,17 @@ func preprocess(src string) (string, *abbreviations) {
 			}
 			ab.titles[m[1]] = m[2]
 			continue
+		}
+		if m := htmlBlockStart.FindStringSubmatch(body); m != nil && blockTags[strings.ToLower(m[1])] && !markdownAttr.MatchString(body) {
+			if end, ok := htmlBlockEnd(lines, i, strings.ToLower(m[1])); ok && end > i {
+				block := strings.Join(lines[i:end+1], "")
+				if strings.Contains(block, "\n\n") || strings.Contains(block, "\n \n") || blankInside(lines[i:end+1]) {
+					out.WriteString(fmt.Sprintf("<!--islet-html-%d-->\n", len(raw)))
+					raw = append(raw, strings.TrimRight(block, "\n"))
+					i = end
+					continue
+				}
+			}
 		}
 		if m := markdownAttr.FindStringSubmatch(body); m != nil {
 			tag := m[2]
@@ -100,7 +126,49 @@ func preprocess(src string) (string, *abbreviations) {
 		}
 		out.WriteString(ln)
 	}
-	return out.String(), ab
+	return out.String(), ab, raw
+}
+
+// htmlBlockEnd finds the line closing the element opened on line i,
+// counting nested elements of the same name.
+func htmlBlockEnd(lines []string, i int, tag string) (int, bool) {
+	open := regexp.MustCompile(`(?i)<` + tag + `[\s>]`)
+	closing := regexp.MustCompile(`(?i)</` + tag + `\s*>`)
+	depth := 0
+	for j := i; j < len(lines); j++ {
+		depth += len(open.FindAllStringIndex(lines[j], -1))
+		depth -= len(closing.FindAllStringIndex(lines[j], -1))
+		if depth <= 0 {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
+func blankInside(lines []string) bool {
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(l) == "" {
+			return true
+		}
+	}
+	return false
+}
+
+var rawPlaceholder = regexp.MustCompile(`<!--islet-html-(\d+)-->`)
+
+// restoreHTML puts the HTML blocks preprocess set aside back.
+func restoreHTML(html string, raw []string) string {
+	if len(raw) == 0 {
+		return html
+	}
+	return rawPlaceholder.ReplaceAllStringFunc(html, func(m string) string {
+		var n int
+		fmt.Sscanf(m, "<!--islet-html-%d-->", &n)
+		if n < len(raw) {
+			return raw[n]
+		}
+		return m
+	})
 }
 
 // ialTransformer takes a block attribute list off the end of a

@@ -65,7 +65,7 @@ func (htmlBlockNoInterrupt) CanInterruptParagraph() bool { return false }
 
 // convert renders Markdown to HTML.
 func (m *markdown) convert(src string) (string, error) {
-	src, ab := preprocess(src)
+	src, ab, raw := preprocess(src)
 	ctx := parser.NewContext()
 	if ab != nil {
 		ctx.Set(abbrKey, ab)
@@ -74,7 +74,7 @@ func (m *markdown) convert(src string) (string, error) {
 	if err := m.md.Convert([]byte(src), &buf, parser.WithContext(ctx)); err != nil {
 		return "", err
 	}
-	return buf.String(), nil
+	return restoreHTML(buf.String(), raw), nil
 }
 
 // kramdownTransformer adds header IDs and task-list classes.
