@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# bench/image.sh: the example appliance as an image — sizes, build time,
+# boot time and the smallest memory it serves in, under qemu.
+#
+# Builds examples/homepage with `islet build` once with an empty Go build
+# cache and output folder (cold) and once more unchanged (warm); prints
+# the sizes of the kernel, the compressed initramfs and the guest binary;
+# boots the image ROUNDS times under qemu-system-x86_64 (KVM when
+# /dev/kvm works, TCG otherwise) and times, from qemu's start, the
+# guest's "islet ready" console line and the first DNS answer through
+# the forwarded port (polled with dig every 50 ms); then boots it with
+# less and less memory (MEMS) and reports the smallest -m at which DNS
+# and HTTPS both answer.
+#
+# Environment: ROUNDS (5), MEMS ("256 128 96 64 48 40 32").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-5}
+MEMS=${MEMS:-"256 128 96 64 48 40 32"}
+for c in qemu-system-x86_64 dig curl; do
+  command -v $c >/dev/null || { echo "bench/image.sh needs $c (apt-get install qemu-system-x86 bind9-dnsutils curl)"; exit 1; }
+done
+work=$(mktemp -d)
+qpid=""
+cleanup() { [ -n "$qpid" ] && kill "$qpid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+go build -o "$work/islet" ./cmd/islet
+
+now() { date +%s.%N; }
+t0=$(now)
+GOCACHE="$work/gocache" "$work/islet" build -o "$work/build" examples/homepage >"$work/build.log"
+t1=$(now)
+"$work/islet" build -o "$work/build" examples/homepage >/dev/null
+t2=$(now)
+echo "islet build: cold $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')s (empty Go cache), warm $(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.2f", b - a}')s (nothing changed)"
+size() { stat -c %s "$1" | awk '{printf "%.1f MB", $1 / 1e6}'; }
+echo "sizes: vmlinuz $(size "$work/build/vmlinuz"), initramfs.gz $(size "$work/build/initramfs.gz"), guest binary $(size "$work/build/islet.guest")"
+
+# KVM when it works (a paused machine that stays up), TCG otherwise
+accel="-accel tcg"
+if [ -w /dev/kvm ]; then
+  rc=0; timeout 3 qemu-system-x86_64 -accel kvm -M none -display none -nodefaults -S </dev/null >/dev/null 2>&1 || rc=$?
+  [ "$rc" = 124 ] && accel="-accel kvm"
+fi
+dnsport=25353 httpsport=28443
+
+# boot MEM LOG: starts the image in the background (sets qpid)
+boot() {
+  qemu-system-x86_64 $accel -m "$1" -nographic -no-reboot \
+    -kernel "$work/build/vmlinuz" -initrd "$work/build/initramfs.gz" \
+    -append "console=ttyS0 panic=-1 quiet" \
+    -netdev "user,id=net0,hostfwd=udp:127.0.0.1:$dnsport-:53,hostfwd=tcp:127.0.0.1:$dnsport-:53,hostfwd=tcp:127.0.0.1:$httpsport-:443" \
+    -device virtio-net-pci,netdev=net0 -device virtio-rng-pci </dev/null >"$2" 2>&1 &
+  qpid=$!
+}
+stop() { kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; qpid=""; }
+answers() { [ -n "$(dig +short +tries=1 +time=1 @127.0.0.1 -p $dnsport example.org SOA 2>/dev/null)" ]; }
+
+: >"$work/ready.txt"; : >"$work/dns.txt"
+for r in $(seq "$ROUNDS"); do
+  start=$(now)
+  boot 256 "$work/console.log"
+  ready="" first=""
+  for _ in $(seq 1200); do
+    [ -z "$ready" ] && grep -q "islet ready" "$work/console.log" && ready=$(now)
+    [ -z "$first" ] && answers && first=$(now)
+    [ -n "$ready" ] && [ -n "$first" ] && break
+    sleep 0.05
+  done
+  stop
+  [ -n "$ready" ] && [ -n "$first" ] || { echo "round $r: the guest did not come up"; cat "$work/console.log"; exit 1; }
+  awk -v a="$start" -v b="$ready" 'BEGIN {printf "%.2f\n", b - a}' >>"$work/ready.txt"
+  awk -v a="$start" -v b="$first" 'BEGIN {printf "%.2f\n", b - a}' >>"$work/dns.txt"
+  echo "round $r: ready after $(tail -1 "$work/ready.txt")s, first DNS answer after $(tail -1 "$work/dns.txt")s"
+done
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+echo "boot (${accel#-accel }, -m 256): median ready $(median <"$work/ready.txt")s, first DNS answer $(median <"$work/dns.txt")s"
+
+smallest=""
+for m in $MEMS; do
+  boot "$m" "$work/console-$m.log"
+  ok=""
+  for _ in $(seq 1200); do
+    if answers && curl -sk --max-time 3 --resolve "example.org:$httpsport:127.0.0.1" "https://example.org:$httpsport/" | grep -q "<html"; then ok=1; break; fi
+    kill -0 "$qpid" 2>/dev/null || break
+    sleep 0.1
+  done
+  stop
+  if [ -n "$ok" ]; then smallest=$m; echo "-m $m: serves DNS and HTTPS"; else echo "-m $m: does not serve ($(grep -m1 -o 'Out of memory\|Kernel panic[^\r]*\|islet ready' "$work/console-$m.log" || echo 'no ready line'))"; break; fi
+done
+echo "smallest memory that serves: ${smallest:-none} MB"
