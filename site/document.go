@@ -250,8 +250,8 @@ func (p *docDrop) get(key string) (any, bool) {
 		}
 	case "id":
 		if !d.isPage() {
-			// Jekyll: the URL's folder and the slug
-			return path.Join(path.Dir(strings.TrimSuffix(d.url, "/")+"x"), d.slug), true
+			// Jekyll: the URL's folder (File.dirname) and the slug
+			return path.Join(path.Dir(strings.TrimSuffix(d.url, "/")), d.slug), true
 		}
 	case "collection":
 		if !d.isPage() {

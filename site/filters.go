@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -570,5 +569,3 @@ func writeJSON(b *bytes.Buffer, v any, depth int) {
 		writeJSON(b, liquid.ToString(x), depth)
 	}
 }
-
-var _ = path.Join

@@ -38,7 +38,8 @@ func (s *Site) paginate() {
 		return
 	}
 	var posts []any
-	for _, x := range listOf2(get(s.drop, "posts")) {
+	all, _ := get(s.drop, "posts").([]any)
+	for _, x := range all {
 		if d, ok := x.(*docDrop); ok && liquid.Truthy(get(d.d.data, "hidden")) {
 			continue
 		}
@@ -84,11 +85,6 @@ func (s *Site) paginate() {
 		c.drop = &docDrop{c}
 		s.pages = append(s.pages, c)
 	}
-}
-
-func listOf2(v any) []any {
-	l, _ := v.([]any)
-	return l
 }
 
 func toInt(v any) int {

@@ -81,7 +81,7 @@ func (s *Site) addRedirects() error {
 		}
 	}
 	if getBool(get(s.cfg.raw, "redirect_from"), "json", true) {
-		if _, err := fsStat(s, "redirects.json"); err != nil {
+		if !s.hasSource("redirects.json") {
 			var b bytes.Buffer
 			writeJSON(&b, redirects, 0)
 			p := s.generatedPage("redirects.json", "", "jekyll-redirect-from")
@@ -111,16 +111,18 @@ func firstString(v any) string {
 	return ""
 }
 
-func fsStat(s *Site, name string) (any, error) {
+// hasSource reports whether the site has its own file (a page or a
+// static file) at rel.
+func (s *Site) hasSource(rel string) bool {
 	for _, f := range s.static {
-		if f.rel == name {
-			return f, nil
+		if f.rel == rel {
+			return true
 		}
 	}
 	for _, p := range s.pages {
-		if p.rel == name && p.generated == "" {
-			return p, nil
+		if p.rel == rel && p.generated == "" {
+			return true
 		}
 	}
-	return nil, errNotFound
+	return false
 }

@@ -10,8 +10,6 @@ import (
 
 // errNoSass is returned by binaries built without cgo (the appliance
 // guest), which never render.
-var errNotFound = errors.New("not found")
-
 var errNoSass = errors.New("Sass needs islet built with cgo (a C++ compiler)")
 
 // sassRoot is a folder imports are looked up in, under a virtual path

@@ -378,7 +378,7 @@ func parallel(ctx context.Context, items []*document, f func(*document) error) e
 	return nil
 }
 
-// sortedDocs is used by tests and debug output.
+// sortedDests lists an output's paths in order.
 func sortedDests(o *Output) []string {
 	var out []string
 	for k := range o.owner {

@@ -143,10 +143,10 @@ func (s *Site) include(rel string) (*liquid.Template, error) {
 	v, _ := s.includes.LoadOrStore(rel, &includeEntry{})
 	e := v.(*includeEntry)
 	e.once.Do(func() {
-		fsys, name := s.src, rel
-		src, err := fs.ReadFile(fsys, rel)
+		name := rel
+		src, err := fs.ReadFile(s.src, rel)
 		if err != nil && isNotExist(err) && s.theme != nil && strings.HasPrefix(rel, "_includes/") {
-			fsys, name = s.theme.fsys, s.theme.name+":"+rel
+			name = s.theme.name + ":" + rel
 			src, err = fs.ReadFile(s.theme.fsys, rel)
 		}
 		if err != nil {
@@ -157,7 +157,6 @@ func (s *Site) include(rel string) (*liquid.Template, error) {
 			}
 			return
 		}
-		_ = fsys
 		e.tpl, e.err = s.engine.Parse(name, string(src))
 	})
 	return e.tpl, e.err
