@@ -1,3 +1,5 @@
+//go:build !guest
+
 package appliance
 
 import (
@@ -17,7 +19,9 @@ import (
 // $JEKYLL_ENV, "production" when unset: an appliance serves the real
 // site. site.time is _config.yml's time:, else $SOURCE_DATE_EPOCH,
 // else now.
-func RenderSite(ctx context.Context, dir string, log *slog.Logger) (*site.Output, error) {
+// The guest binary (build tag guest) has no renderer: it serves the
+// tree islet build rendered.
+func RenderSite(ctx context.Context, dir string, log *slog.Logger) (RenderedSite, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
@@ -47,6 +51,14 @@ func RenderSite(ctx context.Context, dir string, log *slog.Logger) (*site.Output
 	}
 	return out, nil
 }
+
+// RenderedSite is a rendered site: its files and their paths.
+type RenderedSite interface {
+	FS() fs.FS
+	Paths() []string
+}
+
+var _ RenderedSite = (*site.Output)(nil)
 
 // RenderSiteFS is RenderSite for callers that only serve the result.
 func RenderSiteFS(ctx context.Context, dir string, log *slog.Logger) (fs.FS, error) {

@@ -54,7 +54,9 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 		QemuScript: filepath.Join(o.Out, "run-qemu.sh"),
 	}
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", r.Guest, guestPackage)
+	// -tags guest leaves the site renderer out: the image holds the
+	// rendered tree.
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "guest", "-ldflags=-s -w -buildid=", "-o", r.Guest, guestPackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return r, fmt.Errorf("images: compile the guest: %v\n%s", err, out)

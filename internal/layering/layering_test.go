@@ -63,3 +63,21 @@ func TestHeavyModulesHaveOneImporter(t *testing.T) {
 		}
 	}
 }
+
+// TestGuestHasNoRenderer: the appliance image's binary (build tag
+// guest) serves the rendered site; the renderer, Markdown, highlighting
+// and Sass stay out of it (and out of the guest's memory).
+func TestGuestHasNoRenderer(t *testing.T) {
+	cmd := exec.Command("go", "list", "-tags", "guest", "-deps", mod+"cmd/islet")
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == mod+"site" || strings.HasPrefix(dep, mod+"site/") || strings.Contains(dep, "goldmark") ||
+			strings.Contains(dep, "chroma") || strings.Contains(dep, "golibsass") {
+			t.Errorf("the guest binary depends on %s", dep)
+		}
+	}
+}

@@ -1,0 +1,28 @@
+//go:build guest
+
+package appliance
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+)
+
+// RenderedSite is a rendered site: its files and their paths.
+type RenderedSite interface {
+	FS() fs.FS
+	Paths() []string
+}
+
+var errGuestRender = errors.New("the appliance image serves the site islet build rendered; it does not render")
+
+// RenderSite is not part of the guest binary.
+func RenderSite(context.Context, string, *slog.Logger) (RenderedSite, error) {
+	return nil, errGuestRender
+}
+
+// RenderSiteFS is not part of the guest binary.
+func RenderSiteFS(context.Context, string, *slog.Logger) (fs.FS, error) {
+	return nil, errGuestRender
+}
