@@ -176,7 +176,14 @@ func gzipBytes(data []byte) []byte {
 
 func brotliBytes(data []byte) []byte {
 	var b bytes.Buffer
-	w := brotli.NewWriterLevel(&b, brotliQuality)
+	// The window need not be larger than the file: quality 11 with the
+	// default 4 MiB window allocates tens of MiB per call, which a small
+	// appliance does not have.
+	lgwin := 10
+	for lgwin < 24 && 1<<lgwin < len(data) {
+		lgwin++
+	}
+	w := brotli.NewWriterOptions(&b, brotli.WriterOptions{Quality: brotliQuality, LGWin: lgwin})
 	w.Write(data)
 	w.Close()
 	if b.Len() >= len(data) {
