@@ -85,11 +85,11 @@ func (d *document) setupDocument() error {
 		case string:
 			pt, ok := liquid.ParseTime(t, c.loc)
 			if !ok {
-				return fmt.Errorf("%s: front matter date %q is not a date", d.rel, t)
+				return fmt.Errorf("%s: front matter date %q is not a date", d.site.keyLine(d.rel, "date"), t)
 			}
 			d.date = pt
 		default:
-			return fmt.Errorf("%s: front matter date must be a date", d.rel)
+			return fmt.Errorf("%s: front matter date must be a date", d.site.keyLine(d.rel, "date"))
 		}
 	}
 	// every document has a date: the file name's, the front matter's,

@@ -29,7 +29,7 @@ func TestErrors(t *testing.T) {
 		{"unclosed block", map[string]string{"a.md": "---\ntitle: x\n---\n\n{% for x in y %}\n"}, "a.md:5: 'for' tag was never closed"},
 		{"missing include", map[string]string{"a.html": "---\n---\n\n{% include nope.html %}\n"}, "a.html:4: could not locate the included file '_includes/nope.html'"},
 		{"error inside include", map[string]string{"a.html": "---\n---\n{% include bad.html %}", "_includes/bad.html": "ok\n{{ 1 | divided_by: 0 }}"}, "_includes/bad.html:2: divided by 0"},
-		{"missing layout", map[string]string{"a.html": "---\nlayout: nope\n---\nx"}, "a.html: layout \"nope\" does not exist"},
+		{"missing layout", map[string]string{"a.html": "---\nlayout: nope\n---\nx"}, "a.html:2: layout \"nope\" does not exist"},
 		{"layout error", map[string]string{"a.html": "---\nlayout: d\n---\nx", "_layouts/d.html": "---\n---\n{{ content }}\n{% endif %}"}, "_layouts/d.html:4: unknown tag 'endif'"},
 		{"bad front matter", map[string]string{"a.md": "---\ntitle: [unclosed\n---\nx"}, "a.md:"},
 		{"front matter not a mapping", map[string]string{"a.md": "---\n- a\n---\nx"}, "a.md:2: front matter must be a YAML mapping"},
@@ -42,7 +42,9 @@ func TestErrors(t *testing.T) {
 		{"missing link", map[string]string{"a.md": "---\n---\n[x]({% link nope.md %})"}, "a.md:3: could not find document 'nope.md'"},
 		{"missing post_url", map[string]string{"a.md": "---\n---\n{% post_url 2020-01-01-nope %}"}, "a.md:3: could not find post"},
 		{"include escape", map[string]string{"a.html": "---\n---\n{% include ../../etc/passwd %}"}, "invalid characters"},
-		{"unknown placeholder", map[string]string{"a.md": "---\npermalink: /:nope/\n---\n"}, "unknown placeholder :nope"},
+		{"unknown placeholder", map[string]string{"a.md": "---\npermalink: /:nope/\n---\n"}, "a.md:2: permalink \"/:nope/\": unknown placeholder :nope"},
+		{"bad date", map[string]string{"_posts/2020-01-01-x.md": "---\ntitle: x\ndate: someday\n---\n"}, "_posts/2020-01-01-x.md:3: front matter date \"someday\" is not a date"},
+		{"missing layout in a layout", map[string]string{"a.html": "---\nlayout: d\n---\nx", "_layouts/d.html": "---\nlayout: gone\n---\n{{ content }}"}, "_layouts/d.html:2: layout \"gone\" does not exist"},
 		{"timezone", map[string]string{"_config.yml": "timezone: Mars/Olympus\n"}, "timezone \"Mars/Olympus\""},
 	}
 	for _, tt := range tests {

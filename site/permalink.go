@@ -183,7 +183,7 @@ func (d *document) computeURL() error {
 	}
 	u, err := expandURL(tpl, values)
 	if err != nil {
-		return fmt.Errorf("%s: %w", d.rel, err)
+		return fmt.Errorf("%s: %w", d.site.keyLine(d.rel, "permalink"), err)
 	}
 	d.url = u
 	dest := strings.TrimPrefix(unescapePath(u), "/")

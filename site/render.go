@@ -171,7 +171,7 @@ func (s *Site) renderDocument(d *document) error {
 	for name != "" {
 		l, ok := s.layouts[name]
 		if !ok {
-			return fmt.Errorf("%s: layout %q does not exist", from, name)
+			return fmt.Errorf("%s: layout %q does not exist", s.keyLine(from, "layout"), name)
 		}
 		if seen[name] {
 			return fmt.Errorf("%s: layout %q includes itself", l.rel, name)
@@ -257,4 +257,27 @@ func pagerOf(d *document) any {
 		return nil
 	}
 	return d.pager
+}
+
+// keyLine is "file:line" of a front-matter key in a source or layout
+// file, or just the file when the line cannot be found.
+func (s *Site) keyLine(file, key string) string {
+	fsys := s.src
+	name := file
+	if s.theme != nil && strings.HasPrefix(file, s.theme.name+":") {
+		fsys, name = s.theme.fsys, strings.TrimPrefix(file, s.theme.name+":")
+	}
+	src, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return file
+	}
+	for i, line := range strings.Split(string(src), "\n") {
+		if i > 0 && (line == "---" || line == "...") {
+			break
+		}
+		if strings.HasPrefix(line, key+":") {
+			return fmt.Sprintf("%s:%d", file, i+1)
+		}
+	}
+	return file
 }
