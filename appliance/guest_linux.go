@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -65,7 +66,21 @@ func Guest() error {
 		}
 		log.Info("islet ready", "component", "guest", "dns", strings.Join(dns, ","), "https", https, "zones", len(r.Zones), "names", r.Names)
 	}
-	err = Run(ctx, opt)
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, opt) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// A clean stop takes well under a second; one that hangs must
+		// not keep the machine up: say what hangs, then power off.
+		select {
+		case err = <-done:
+		case <-time.After(stopGrace):
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			log.Error("services did not stop in time; powering off anyway", "component", "guest", "after", stopGrace, "goroutines", string(buf))
+		}
+	}
 	if err != nil {
 		log.Error("stopped", "component", "guest", "err", err)
 	}
@@ -75,6 +90,10 @@ func Guest() error {
 	time.Sleep(time.Second)
 	return err
 }
+
+// stopGrace bounds how long stopping the services may take before the
+// guest powers off regardless.
+const stopGrace = 4 * time.Second
 
 // watchConsole stops the appliance when "islet.shutdown" is typed on
 // the console.

@@ -16,6 +16,11 @@ import (
 type Link struct {
 	ep      stack.LinkEndpoint
 	release func() // closes the device or socket after the stack stops
+	// stop ends the link's reading goroutines. It must run before the
+	// stack removes the NIC: gVisor removes it holding the stack's lock
+	// and waits for those goroutines, which may be delivering a frame
+	// that needs that lock (a deadlock seen at shutdown under load).
+	stop    func()
 	name    string
 	dropped *atomic.Int64 // frames a lossy pipe dropped
 	failed  chan string   // why the link stopped reading, if it did

@@ -43,6 +43,7 @@ func TAP(name string) (*Link, error) {
 		return nil, fmt.Errorf("netstack: tap %s: %w", name, err)
 	}
 	l.ep = ep
+	l.stop = func() { ep.Attach(nil) }
 	return l, nil
 }
 
@@ -104,6 +105,7 @@ func Packet(ifname string) (*Link, error) {
 		return fail(err)
 	}
 	l.ep = ep
+	l.stop = func() { ep.Attach(nil) }
 	return l, nil
 }
 

@@ -252,6 +252,9 @@ func (st *Stack) DialUDP(ap netip.AddrPort) (net.Conn, error) {
 func (st *Stack) Close() {
 	close(st.done)
 	st.s.Close()
+	if st.link.stop != nil {
+		st.link.stop()
+	}
 	st.s.Wait()
 	if st.link.release != nil {
 		st.link.release()

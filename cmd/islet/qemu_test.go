@@ -129,8 +129,8 @@ func TestBuildAndBoot(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	select {
 	case <-exited:
-		if !strings.Contains(log.String(), "powering off") {
-			t.Errorf("qemu exited without the guest saying it powers off:\n%s", log.String())
+		if !strings.Contains(log.String(), "powering off") || strings.Contains(log.String(), "did not stop in time") {
+			t.Errorf("qemu exited without a clean stop of the services:\n%s", log.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the guest did not power off after islet.shutdown:\n%s", log.String())
