@@ -38,6 +38,7 @@ type document struct {
 	bodyHash  string            // of the body
 	reused    bool              // taken from the previous render's state
 	deps      []string          // what a reused document read, from that state
+	index     int               // place among its collection's published documents; -1: none
 	rendered  bool
 	once      sync.Once
 	drop      *docDrop
@@ -279,18 +280,16 @@ func (p *docDrop) get(key string) (any, bool) {
 	return v, ok
 }
 
+// neighbour is the next or previous published document of the
+// collection (d.index is d's place in it).
 func (d *document) neighbour(next bool) *document {
 	docs := d.site.published[d.col]
-	for i, x := range docs {
-		if x == d {
-			if next && i+1 < len(docs) {
-				return docs[i+1]
-			}
-			if !next && i > 0 {
-				return docs[i-1]
-			}
-			return nil
-		}
+	i := d.index - 1
+	if next {
+		i = d.index + 1
 	}
-	return nil
+	if d.index < 0 || i < 0 || i >= len(docs) {
+		return nil
+	}
+	return docs[i]
 }

@@ -88,19 +88,14 @@ func (f feedMeta) Render(_ *liquid.Context, w *strings.Builder) error {
 	if p == "" {
 		p = "feed.xml"
 	}
-	fmt.Fprintf(w, `<link type="application/atom+xml" rel="alternate" href="%s"`, xmlAttr(f.s.absoluteURL(p)))
+	fmt.Fprintf(w, `<link type="application/atom+xml" rel="alternate" href="%s"`, xmlEscape(f.s.absoluteURL(p)))
 	title := getString(f.s.cfg.raw, "title")
 	if title == "" {
 		title = getString(f.s.cfg.raw, "name")
 	}
 	if title != "" {
-		fmt.Fprintf(w, ` title="%s"`, xmlAttr(title))
+		fmt.Fprintf(w, ` title="%s"`, xmlEscape(title))
 	}
 	w.WriteString(" />")
 	return nil
-}
-
-// xmlAttr escapes as Ruby's encode(xml: :attr), quotes removed.
-func xmlAttr(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }

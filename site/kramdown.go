@@ -40,6 +40,15 @@ var blockTags = map[string]bool{
 	"video": true, "audio": true, "canvas": true, "object": true, "svg": true, "math": true,
 }
 
+// tagPatterns match the start and end tags of each of blockTags.
+var tagPatterns = func() map[string][2]*regexp.Regexp {
+	m := map[string][2]*regexp.Regexp{}
+	for tag := range blockTags {
+		m[tag] = [2]*regexp.Regexp{regexp.MustCompile(`(?i)<` + tag + `[\s>]`), regexp.MustCompile(`(?i)</` + tag + `\s*>`)}
+	}
+	return m
+}()
+
 var htmlBlockStart = regexp.MustCompile(`^ {0,3}<([A-Za-z][A-Za-z0-9]*)[\s>]`)
 
 // preprocess removes abbreviation definitions (returned), opens HTML
@@ -132,8 +141,7 @@ func preprocess(src string) (string, *abbreviations, []string) {
 // htmlBlockEnd finds the line closing the element opened on line i,
 // counting nested elements of the same name.
 func htmlBlockEnd(lines []string, i int, tag string) (int, bool) {
-	open := regexp.MustCompile(`(?i)<` + tag + `[\s>]`)
-	closing := regexp.MustCompile(`(?i)</` + tag + `\s*>`)
+	open, closing := tagPatterns[tag][0], tagPatterns[tag][1]
 	depth := 0
 	for j := i; j < len(lines); j++ {
 		depth += len(open.FindAllStringIndex(lines[j], -1))

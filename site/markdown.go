@@ -21,8 +21,7 @@ import (
 // typographic characters as UTF-8, kramdown's footnote, table, task
 // list and code markup.
 type markdown struct {
-	md     goldmark.Markdown
-	smarty goldmark.Markdown
+	md goldmark.Markdown
 }
 
 func newMarkdown(c *config) *markdown {

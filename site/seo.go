@@ -19,10 +19,13 @@ type seoTag struct {
 }
 
 func (s *Site) parseSEO(markup string) (liquid.Node, error) {
-	return &seoTag{s: s, showTitle: !regexp.MustCompile(`(?i)title=false`).MatchString(markup)}, nil
+	return &seoTag{s: s, showTitle: !noTitle.MatchString(markup)}, nil
 }
 
-var homeOrAbout = regexp.MustCompile(`^/(about/)?(index.html?)?$`)
+var (
+	homeOrAbout = regexp.MustCompile(`^/(about/)?(index.html?)?$`)
+	noTitle     = regexp.MustCompile(`(?i)title=false`)
+)
 
 // seoFormat is the plugin's format_string: markdownify, strip_html,
 // normalize_whitespace, escape_once; "" for nothing.
@@ -34,28 +37,8 @@ func (s *Site) seoFormat(v any) string {
 	if err != nil {
 		return ""
 	}
-	text := stripHTML(html)
-	text = strings.TrimSpace(strings.Join(strings.Fields(text), " "))
-	return escapeOnce(text)
-}
-
-var (
-	stripBlocks = regexp.MustCompile(`(?is)<script.*?</script>|<!--.*?-->|<style.*?</style>`)
-	stripTags   = regexp.MustCompile(`(?s)<.*?>`)
-	escOnce     = regexp.MustCompile(`["><']|&(?:[a-zA-Z]+|#\d+);|&`)
-)
-
-func stripHTML(s string) string {
-	return stripTags.ReplaceAllString(stripBlocks.ReplaceAllString(s, ""), "")
-}
-
-func escapeOnce(s string) string {
-	return escOnce.ReplaceAllStringFunc(s, func(m string) string {
-		if len(m) > 1 {
-			return m
-		}
-		return liquid.EscapeHTML(m)
-	})
+	text := strings.Join(strings.Fields(liquid.StripHTML(html)), " ")
+	return liquid.EscapeOnce(text)
 }
 
 func firstOf(vals ...any) any {

@@ -144,6 +144,12 @@ func (s *Site) prepare() error {
 			}
 		}
 		s.published[col] = docs
+		for _, d := range col.docs {
+			d.index = -1
+		}
+		for i, d := range docs {
+			d.index = i
+		}
 	}
 	// Plugins' pages, in the order Jekyll's generators run.
 	if err := s.addRedirects(); err != nil {

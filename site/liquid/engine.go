@@ -116,17 +116,12 @@ func ParseCondition(markup string) (Condition, error) {
 // Eval evaluates the condition.
 func (c Condition) Eval(ctx *Context) (bool, error) { return c.c.eval(ctx) }
 
-// Equal is Liquid's == between two values.
-func Equal(a, b any) bool { return equal(a, b) }
-
 // Compare orders two values as Ruby's <=> does; ok is false when they
 // cannot be compared.
 func Compare(a, b any) (int, bool) { return compare(a, b) }
 
-// Property looks key up in v as a template's v.key or v[key] does.
-func Property(v any, key any) any { return property(v, key) }
-
-// PropertyIn is Property read by the render c (see ContextDrop).
+// PropertyIn looks key up in v as a template's v.key or v[key] does,
+// for the render c (see ContextDrop).
 func PropertyIn(c *Context, v any, key any) any { return propertyIn(c, v, key) }
 
 // Filter applies a registered filter to a value.

@@ -3,7 +3,6 @@ package liquid
 import (
 	"encoding/base64"
 	"fmt"
-	"html"
 	"math"
 	"math/big"
 	"net/url"
@@ -67,14 +66,7 @@ func registerStandardFilters(e *Engine) {
 	}
 	r("escape", 0, 0, escape)
 	r("h", 0, 0, escape)
-	r("escape_once", 0, 0, str(func(s string) any {
-		return escapeOnceRe.ReplaceAllStringFunc(s, func(m string) string {
-			if len(m) > 1 {
-				return m
-			}
-			return escapeHTML(m)
-		})
-	}))
+	r("escape_once", 0, 0, str(func(s string) any { return EscapeOnce(s) }))
 	r("url_encode", 0, 0, func(_ *Context, in any, _ []any, _ map[string]any) (any, error) {
 		if in == nil {
 			return nil, nil
@@ -113,9 +105,7 @@ func registerStandardFilters(e *Engine) {
 	r("strip", 0, 0, str(func(s string) any { return strings.Trim(s, rubySpace) }))
 	r("lstrip", 0, 0, str(func(s string) any { return strings.TrimLeft(s, rubySpace) }))
 	r("rstrip", 0, 0, str(func(s string) any { return strings.TrimRight(s, rubySpace) }))
-	r("strip_html", 0, 0, str(func(s string) any {
-		return stripHTMLTags.ReplaceAllString(stripHTMLBlocks.ReplaceAllString(s, ""), "")
-	}))
+	r("strip_html", 0, 0, str(func(s string) any { return StripHTML(s) }))
 	r("strip_newlines", 0, 0, str(func(s string) any { return newlines.ReplaceAllString(s, "") }))
 	r("newline_to_br", 0, 0, str(func(s string) any { return newlines.ReplaceAllString(s, "<br />\n") }))
 	r("join", 0, 1, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
@@ -319,8 +309,22 @@ func escapeHTML(s string) string {
 // EscapeHTML is Ruby's CGI.escapeHTML.
 func EscapeHTML(s string) string { return escapeHTML(s) }
 
-// UnescapeHTML undoes entity escapes.
-func UnescapeHTML(s string) string { return html.UnescapeString(s) }
+// StripHTML is the strip_html filter: scripts, styles, comments and
+// tags removed.
+func StripHTML(s string) string {
+	return stripHTMLTags.ReplaceAllString(stripHTMLBlocks.ReplaceAllString(s, ""), "")
+}
+
+// EscapeOnce is the escape_once filter: HTML-escapes what is not
+// already an entity.
+func EscapeOnce(s string) string {
+	return escapeOnceRe.ReplaceAllStringFunc(s, func(m string) string {
+		if len(m) > 1 {
+			return m
+		}
+		return escapeHTML(m)
+	})
+}
 
 func filterSlice(_ *Context, in any, args []any, _ map[string]any) (any, error) {
 	off, err := toInteger(args[0])
