@@ -25,10 +25,13 @@ import (
 const GuestRoot = "/appliance"
 
 // Guest runs islet as PID 1 of the appliance image: it mounts what the
-// services need, reads its boot-time settings from the kernel command
-// line (islet.NAME=VALUE, the names of "islet serve" flags), runs the
+// services need and the state disk if there is one (the certificate
+// cache), reads its boot-time settings from the kernel command line
+// (islet.NAME=VALUE, the names of "islet serve" flags), runs the
 // services on the userspace stack on eth0, and powers the machine off
-// when told to stop (SIGTERM, SIGINT).
+// when told to stop: SIGTERM, SIGINT, Ctrl-Alt-Del, the ACPI power
+// button, or "islet.shutdown" on the console. A Go panic ends init,
+// which the kernel turns into a panic and (panic=-1) a reboot.
 func Guest() error {
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	for _, m := range []struct{ src, dst, fstype string }{
@@ -46,6 +49,9 @@ func Guest() error {
 		log.Error("bad boot settings", "component", "guest", "err", err)
 		return err
 	}
+	if cache := mountStateDisk(log); cache != "" {
+		opt.HTTPS.CertCache = cache // unmounted by powerOff
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	// Ctrl-Alt-Del (a hypervisor's "reboot") becomes SIGINT to init
@@ -55,6 +61,9 @@ func Guest() error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go watchConsole(os.Stdin, cancel, log)
+	if watchPowerButton(ctx, cancel, log) == 0 {
+		log.Info("no ACPI power button: stop with SIGTERM, Ctrl-Alt-Del or islet.shutdown on the console", "component", "guest")
+	}
 	opt.Ready = func(r Ready) {
 		var dns []string
 		for _, a := range r.DNS {
@@ -84,11 +93,19 @@ func Guest() error {
 	if err != nil {
 		log.Error("stopped", "component", "guest", "err", err)
 	}
+	powerOff(log)
+	return err
+}
+
+// powerOff syncs and unmounts the state disk, then powers off.
+func powerOff(log *slog.Logger) {
 	log.Info("powering off", "component", "guest")
 	unix.Sync()
+	if err := unix.Unmount(stateMount, 0); err != nil && !errors.Is(err, unix.EINVAL) {
+		log.Warn("unmount the state disk", "component", "guest", "err", err)
+	}
 	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	time.Sleep(time.Second)
-	return err
 }
 
 // stopGrace bounds how long stopping the services may take before the
@@ -96,14 +113,20 @@ func Guest() error {
 const stopGrace = 4 * time.Second
 
 // watchConsole stops the appliance when "islet.shutdown" is typed on
-// the console.
+// the console. "islet.panic" panics, to try the crash path: the trace
+// on the console, then the reboot.
 func watchConsole(console io.Reader, stop func(), log *slog.Logger) {
 	sc := bufio.NewScanner(console)
 	for sc.Scan() {
-		if strings.TrimSpace(sc.Text()) == "islet.shutdown" {
+		switch strings.TrimSpace(sc.Text()) {
+		case "islet.shutdown":
 			log.Info("shutdown asked on the console", "component", "guest")
 			stop()
 			return
+		case "islet.panic":
+			log.Warn("panic asked on the console", "component", "guest")
+			unix.Sync()
+			panic("islet.panic typed on the console")
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -19,25 +20,34 @@ type BuildOptions struct {
 	// Data is the appliance folder as it goes into the image: islet.yml,
 	// zones/, site/ (checked by the caller).
 	Data fs.FS
-	// Out receives vmlinuz, initramfs.gz, islet.guest and run-qemu.sh.
+	// Out receives vmlinuz, vmlinux, initramfs.gz, islet.guest, the state
+	// disk and the deploy descriptors.
 	Out string
 	// Progress, if set, gets one line per stage.
 	Progress io.Writer
 	// Name names the machine in the descriptors ("islet-NAME").
 	Name string
+	// StateDisk is the size in bytes of the state disk made when Out has
+	// none (state.img, ext4); 0 makes none and leaves it out of the
+	// descriptors.
+	StateDisk int64
 }
 
 // Result names what Build wrote.
 type Result struct {
-	Kernel, Initramfs, Guest, QemuScript string
+	Kernel, Vmlinux, Initramfs, Guest, QemuScript string
+	// StateDisk is empty when the build has none.
+	StateDisk string
 }
 
 const guestPackage = "islet.dev/islet/cmd/islet"
 
 // Build compiles the static guest binary, packs the initramfs with it
-// and the appliance data, copies the pinned kernel and writes a qemu
-// launch script. It runs the go command in the current directory, which
-// must be inside the islet module.
+// and the appliance data, copies the pinned kernel (and its unpacked
+// ELF image, for Firecracker), makes the state disk if there is none and
+// writes the deploy descriptors. It runs the go command in the current
+// directory, which must be inside the islet module. SOURCE_DATE_EPOCH,
+// if set, is the time of every initramfs entry (0 otherwise).
 func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	progress := func(stage string, start time.Time) {
 		if o.Progress != nil {
@@ -47,11 +57,19 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return Result{}, fmt.Errorf("images: %w", err)
 	}
+	mtime, err := sourceDateEpoch()
+	if err != nil {
+		return Result{}, err
+	}
 	r := Result{
 		Kernel:     filepath.Join(o.Out, "vmlinuz"),
+		Vmlinux:    filepath.Join(o.Out, "vmlinux"),
 		Initramfs:  filepath.Join(o.Out, "initramfs.gz"),
 		Guest:      filepath.Join(o.Out, "islet.guest"),
 		QemuScript: filepath.Join(o.Out, "run-qemu.sh"),
+	}
+	if o.StateDisk > 0 {
+		r.StateDisk = filepath.Join(o.Out, "state.img")
 	}
 	start := time.Now()
 	// -tags guest leaves the site renderer out: the image holds the
@@ -62,6 +80,17 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 		return r, fmt.Errorf("images: compile the guest: %v\n%s", err, out)
 	}
 	progress("compile guest", start)
+
+	if r.StateDisk != "" {
+		start = time.Now()
+		made, err := MakeStateDisk(ctx, r.StateDisk, o.StateDisk)
+		if err != nil {
+			return r, err
+		}
+		if made {
+			progress("make state disk", start)
+		}
+	}
 
 	start = time.Now()
 	guest, err := os.ReadFile(r.Guest)
@@ -76,13 +105,14 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	if err != nil {
 		return r, err
 	}
+	stamp += fmt.Sprintf("\x00%s\x00%d\x00%s", o.Name, mtime, r.StateDisk)
 	stampFile := filepath.Join(o.Out, ".inputs")
-	if old, err := os.ReadFile(stampFile); err == nil && string(old) == stamp+o.Name && exists(r.Initramfs, r.Kernel, r.QemuScript) {
+	if old, err := os.ReadFile(stampFile); err == nil && string(old) == stamp && exists(r.Initramfs, r.Kernel, r.Vmlinux, r.QemuScript) {
 		progress("pack image (unchanged)", start)
 		return r, nil
 	}
 	var initrd bytes.Buffer
-	if err := WriteInitramfs(&initrd, guest, o.Data); err != nil {
+	if err := WriteInitramfs(&initrd, guest, o.Data, mtime); err != nil {
 		return r, err
 	}
 	if err := writeIfChanged(r.Initramfs, initrd.Bytes(), 0o644); err != nil {
@@ -95,12 +125,23 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	if err := writeIfChanged(r.Kernel, k, 0o644); err != nil {
 		return r, err
 	}
+	// The ELF image is unpacked again only when the kernel changes.
+	kernelStamp := filepath.Join(o.Out, ".vmlinux-from")
+	if old, err := os.ReadFile(kernelStamp); err != nil || string(old) != kernel || !exists(r.Vmlinux) {
+		elf, err := Vmlinux(k)
+		if err != nil {
+			return r, err
+		}
+		if err := writeIfChanged(r.Vmlinux, elf, 0o644); err != nil {
+			return r, err
+		}
+		if err := os.WriteFile(kernelStamp, []byte(kernel), 0o644); err != nil {
+			return r, fmt.Errorf("images: %w", err)
+		}
+	}
 	progress("pack image", start)
 
 	start = time.Now()
-	if err := writeIfChanged(r.QemuScript, []byte(qemuScript), 0o755); err != nil {
-		return r, err
-	}
 	descs, err := descriptors(r, o.Name)
 	if err != nil {
 		return r, err
@@ -115,10 +156,24 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 		}
 	}
 	progress("write descriptors", start)
-	if err := os.WriteFile(stampFile, []byte(stamp+o.Name), 0o644); err != nil {
+	if err := os.WriteFile(stampFile, []byte(stamp), 0o644); err != nil {
 		return r, fmt.Errorf("images: %w", err)
 	}
 	return r, nil
+}
+
+// sourceDateEpoch reads SOURCE_DATE_EPOCH (reproducible-builds.org):
+// the time of every initramfs entry.
+func sourceDateEpoch() (uint32, error) {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("images: SOURCE_DATE_EPOCH=%q: want seconds since 1970", v)
+	}
+	return uint32(n), nil
 }
 
 // inputStamp hashes everything the packed image depends on: the guest
@@ -172,36 +227,3 @@ func writeIfChanged(path string, data []byte, perm os.FileMode) error {
 	}
 	return os.Rename(tmp, path)
 }
-
-// QemuArgs are the arguments that boot the image under qemu with the
-// host's ports forwarded to the guest's DNS (UDP and TCP 53), HTTP (80)
-// and HTTPS (443). Boot settings go on the kernel command line.
-func QemuArgs(kernel, initramfs, dns, http, https string, boot ...string) []string {
-	fwd := fmt.Sprintf("user,id=net0,hostfwd=udp:%s-:53,hostfwd=tcp:%s-:53,hostfwd=tcp:%s-:443", dns, dns, https)
-	if http != "" {
-		fwd += fmt.Sprintf(",hostfwd=tcp:%s-:80", http)
-	}
-	cmdline := "console=ttyS0 panic=-1 quiet"
-	for _, b := range boot {
-		cmdline += " " + b
-	}
-	return []string{
-		"-m", "256", "-nographic", "-no-reboot",
-		"-kernel", kernel, "-initrd", initramfs, "-append", cmdline,
-		"-netdev", fwd, "-device", "virtio-net-pci,netdev=net0",
-		"-device", "virtio-rng-pci",
-	}
-}
-
-const qemuScript = `#!/bin/sh
-# Boots this appliance under qemu with DNS on 127.0.0.1:5353 (UDP and
-# TCP), HTTP on :8080 and HTTPS on :8443. Boot settings (islet.NAME=VALUE,
-# the names of "islet serve" flags) go after the script's arguments.
-# Ctrl-A X leaves qemu.
-cd "$(dirname "$0")"
-exec qemu-system-x86_64 -m 256 -nographic -no-reboot \
-  -kernel vmlinuz -initrd initramfs.gz \
-  -append "console=ttyS0 panic=-1 quiet $*" \
-  -netdev user,id=net0,hostfwd=udp:127.0.0.1:5353-:53,hostfwd=tcp:127.0.0.1:5353-:53,hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=tcp:127.0.0.1:8443-:443 \
-  -device virtio-net-pci,netdev=net0 -device virtio-rng-pci
-`

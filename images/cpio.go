@@ -8,13 +8,15 @@ import (
 
 // cpioWriter writes the "newc" cpio format the kernel unpacks into its
 // initramfs (Documentation/driver-api/early-userspace/buffer-format).
-// Every entry gets mtime 0, uid 0, gid 0 and an inode number in the
-// order written, so the same entries always give the same bytes.
+// Every entry gets the same mtime (0, or SOURCE_DATE_EPOCH), uid 0,
+// gid 0 and an inode number in the order written, so the same entries
+// always give the same bytes.
 type cpioWriter struct {
-	w   io.Writer
-	n   int64
-	ino uint32
-	err error
+	w     io.Writer
+	n     int64
+	ino   uint32
+	mtime uint32
+	err   error
 }
 
 const (
@@ -46,7 +48,7 @@ func (c *cpioWriter) entry(name string, mode uint32, rdevMajor, rdevMinor uint32
 		nlink = 2
 	}
 	hdr := fmt.Sprintf("070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-		c.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdevMajor, rdevMinor, len(name)+1, 0)
+		c.ino, mode, 0, 0, nlink, c.mtime, len(data), 0, 0, rdevMajor, rdevMinor, len(name)+1, 0)
 	c.write([]byte(hdr))
 	c.write([]byte(name))
 	c.write([]byte{0})

@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
 	"io"
 	"os"
 	"os/exec"
@@ -15,7 +16,7 @@ import (
 func TestInitramfsIsReproducible(t *testing.T) {
 	pack := func(init []byte) []byte {
 		var b bytes.Buffer
-		if err := WriteInitramfs(&b, init, fstest.MapFS{"islet.yml": {Data: []byte("zones: zones/\n")}, "zones/a.example": {Data: []byte("x")}}); err != nil {
+		if err := WriteInitramfs(&b, init, fstest.MapFS{"islet.yml": {Data: []byte("zones: zones/\n")}, "zones/a.example": {Data: []byte("x")}}, 0); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()
@@ -41,7 +42,8 @@ func TestInitramfsReadByCpio(t *testing.T) {
 	}
 	init := bytes.Repeat([]byte("\x7fELF-ish guest "), 1000)
 	var b bytes.Buffer
-	if err := WriteInitramfs(&b, init, fstest.MapFS{"islet.yml": {Data: []byte("zones: zones/\n")}, "zones/a.example": {Data: []byte("x")}}); err != nil {
+	// 1700000000 is 2023-11-14: every entry gets that time (SOURCE_DATE_EPOCH).
+	if err := WriteInitramfs(&b, init, fstest.MapFS{"islet.yml": {Data: []byte("zones: zones/\n")}, "zones/a.example": {Data: []byte("x")}}, 1700000000); err != nil {
 		t.Fatal(err)
 	}
 	zr, err := gzip.NewReader(&b)
@@ -50,12 +52,16 @@ func TestInitramfsReadByCpio(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(zr)
 	cmd := exec.Command(bin, "-itv", "--quiet")
+	cmd.Env = append(os.Environ(), "TZ=UTC")
 	cmd.Stdin = bytes.NewReader(raw)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("cpio -t: %v\n%s", err, out)
 	}
 	listing := string(out)
+	if n := strings.Count(listing, "Nov 14  2023"); n != strings.Count(listing, "\n") {
+		t.Errorf("%d of the entries have SOURCE_DATE_EPOCH's time:\n%s", n, listing)
+	}
 	for _, want := range []string{"drwxr-xr-x", "dev/console", "crw-------", "-rwxr-xr-x", " init", "proc", "sys", "state", "appliance/islet.yml", "appliance/zones/a.example"} {
 		if !strings.Contains(listing, want) {
 			t.Errorf("listing lacks %q:\n%s", want, listing)
@@ -90,5 +96,37 @@ func TestKernelPath(t *testing.T) {
 	}
 	if string(hdr[0x202:0x206]) != "HdrS" {
 		t.Fatalf("%s is not a bzImage (no HdrS at 0x202)", path)
+	}
+}
+
+// TestVmlinux unpacks the pinned kernel's ELF image and checks it is an
+// x86-64 executable with an entry point, as Firecracker loads it.
+func TestVmlinux(t *testing.T) {
+	path, err := KernelPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bz, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := Vmlinux(bz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Machine != elf.EM_X86_64 || f.Type != elf.ET_EXEC || f.Entry == 0 {
+		t.Errorf("vmlinux: machine %v, type %v, entry %#x", f.Machine, f.Type, f.Entry)
+	}
+	if !bytes.Contains(raw, []byte("Linux version ")) {
+		t.Error("vmlinux holds no Linux version banner")
+	}
+	for _, bad := range [][]byte{nil, bz[:0x300], append(append([]byte{}, bz[:0x24c]...), 0xff, 0xff, 0xff, 0x7f)} {
+		if _, err := Vmlinux(bad); err == nil {
+			t.Errorf("a broken bzImage of %d bytes was unpacked", len(bad))
+		}
 	}
 }

@@ -12,15 +12,16 @@ import (
 // guest binary as /init, the mount points it needs (/dev, /proc, /sys,
 // /state), /dev/console, which the kernel opens for init's standard
 // streams before devtmpfs is mounted, and the regular files of data
-// under /appliance. The output depends only on init's bytes and the
-// data's names, permissions and contents.
-func WriteInitramfs(w io.Writer, init []byte, data fs.FS) error {
+// under /appliance. The output depends only on init's bytes, the data's
+// names, permissions and contents, and mtime (seconds since 1970, every
+// entry's time: 0 or SOURCE_DATE_EPOCH).
+func WriteInitramfs(w io.Writer, init []byte, data fs.FS, mtime uint32) error {
 	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
 	if err != nil {
 		return err
 	}
 	// No name and a zero time in the gzip header: reproducible.
-	c := &cpioWriter{w: zw}
+	c := &cpioWriter{w: zw, mtime: mtime}
 	c.dir("appliance", 0o755)
 	if data != nil {
 		if err := addTree(c, data); err != nil {

@@ -2,16 +2,11 @@ package tls
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	ctls "crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -96,7 +91,7 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 		c.static.Store(&pair)
 		return c, nil
 	}
-	self, err := selfSigned(cfg.Names)
+	self, err := cachedSelfSigned(cfg.CacheDir, cfg.Names, c.log)
 	if err != nil {
 		return nil, err
 	}
@@ -271,37 +266,4 @@ func leafExpiry(cert *ctls.Certificate) string {
 		return leaf.NotAfter.UTC().Format(time.RFC3339)
 	}
 	return "unknown"
-}
-
-// selfSigned makes a one-year ECDSA certificate for names (or
-// "localhost" when there are none).
-func selfSigned(names []string) (*ctls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("tls: self-signed key: %w", err)
-	}
-	if len(names) == 0 {
-		names = []string{"localhost"}
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	if err != nil {
-		return nil, fmt.Errorf("tls: self-signed serial: %w", err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: names[0], Organization: []string{"islet self-signed"}},
-		DNSNames:              names,
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, fmt.Errorf("tls: self-signed certificate: %w", err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return &ctls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }

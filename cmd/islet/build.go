@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"islet.dev/islet/appliance"
@@ -29,6 +31,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("islet build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output `DIR` (default DIR/_build)")
+	state := fs.String("state-disk", "16M", "`SIZE` of the state disk made when the output has none (ext4, for the ACME account and certificates); 0: none")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet build [-o OUT] DIR\n\nChecks the appliance in DIR and packs a bootable image (kernel, initramfs with\nthe guest as /init) and a qemu launch script into DIR/_build.")
 		fs.PrintDefaults()
@@ -40,15 +43,49 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	res, code := build(fs.Arg(0), *out, stdout, stderr)
+	size, err := parseSize(*state)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet build: --state-disk: %v\n", err)
+		return 2
+	}
+	res, code := build(fs.Arg(0), *out, size, stdout, stderr)
 	if code == 0 {
-		fmt.Fprintf(stdout, "image: %s, %s\nboot it: %s\n%s", res.Kernel, res.Initramfs, res.QemuScript, bootSettings)
+		fmt.Fprintf(stdout, "image: %s, %s\n", res.Kernel, res.Initramfs)
+		if res.StateDisk != "" {
+			fmt.Fprintf(stdout, "state disk: %s (kept across builds: it holds the certificates)\n", res.StateDisk)
+		}
+		fmt.Fprintf(stdout, "boot it: %s\ndeploy descriptors: libvirt.xml, xen.cfg, firecracker.json, cloud-hypervisor.sh\n%s", res.QemuScript, bootSettings)
 	}
 	return code
 }
 
-// build checks an appliance folder and packs its image.
-func build(dir, out string, stdout, stderr io.Writer) (images.Result, int) {
+// defaultStateDisk is the size of the state disk a build makes.
+const defaultStateDisk = 16 << 20
+
+// parseSize reads a size such as 16M, 512K, 1G or a number of bytes.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	num := strings.TrimSuffix(strings.TrimSuffix(s, "iB"), "B")
+	if n := len(num); n > 0 {
+		switch num[n-1] {
+		case 'K', 'k':
+			mult, num = 1<<10, num[:n-1]
+		case 'M', 'm':
+			mult, num = 1<<20, num[:n-1]
+		case 'G', 'g':
+			mult, num = 1<<30, num[:n-1]
+		}
+	}
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || v < 0 || v > 1<<40/mult {
+		return 0, fmt.Errorf("%q is not a size (16M, 512K, 1G)", s)
+	}
+	return v * mult, nil
+}
+
+// build checks an appliance folder and packs its image with a state
+// disk of stateDisk bytes (none when 0).
+func build(dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.Result, int) {
 	if out == "" {
 		out = filepath.Join(dir, "_build")
 	}
@@ -82,7 +119,7 @@ func build(dir, out string, stdout, stderr io.Writer) (images.Result, int) {
 		site = rendered.FS()
 		fmt.Fprintf(stdout, "%-20s %v (%d files)\n", "render site", time.Since(start).Round(time.Millisecond), len(rendered.Paths()))
 	}
-	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir)})
+	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: stateDisk})
 	if err != nil {
 		fmt.Fprintf(stderr, "islet build: %v\n", err)
 		return res, 1

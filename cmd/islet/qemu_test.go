@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	ctls "crypto/tls"
@@ -24,16 +23,17 @@ import (
 	"islet.dev/islet/internal/dnspeer"
 )
 
-// TestBuildAndBoot builds an appliance image twice (byte-identical),
-// boots it under qemu (TCG) with DHCP from qemu's user network, and asks
-// it over the forwarded ports: DNS over UDP and TCP, HTTPS.
-func TestBuildAndBoot(t *testing.T) {
-	qemu, err := exec.LookPath("qemu-system-x86_64")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("qemu-system-x86_64 is not installed (CI=true)")
+// bootFixture writes an appliance with a zone and a Jekyll source, and
+// builds it twice (the two builds must be byte-identical).
+func bootFixture(t *testing.T) images.Result {
+	t.Helper()
+	for _, tool := range []string{"qemu-system-x86_64", "debugfs"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed (CI=true)", tool)
+			}
+			t.Skipf("%s is not installed", tool)
 		}
-		t.Skip("qemu-system-x86_64 is not installed")
 	}
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
@@ -51,13 +51,13 @@ func TestBuildAndBoot(t *testing.T) {
 	os.Chdir("../..")
 	defer os.Chdir(wd)
 	var out, errb bytes.Buffer
-	res, code := build(dir, "", &out, &errb)
+	res, code := build(dir, "", defaultStateDisk, &out, &errb)
 	if code != 0 {
 		t.Fatalf("build: %s%s", out.String(), errb.String())
 	}
 	first, _ := os.ReadFile(res.Initramfs)
 	firstGuest, _ := os.ReadFile(res.Guest)
-	if _, code = build(dir, "", &out, &errb); code != 0 {
+	if _, code = build(dir, "", defaultStateDisk, &out, &errb); code != 0 {
 		t.Fatalf("second build: %s", errb.String())
 	}
 	second, _ := os.ReadFile(res.Initramfs)
@@ -65,74 +65,159 @@ func TestBuildAndBoot(t *testing.T) {
 	if !bytes.Equal(first, second) || !bytes.Equal(firstGuest, secondGuest) {
 		t.Fatal("two builds of the same appliance differ")
 	}
+	return res
+}
 
-	dnsPort, httpsPort := dnspeer.FreePort(t), dnspeer.FreePort(t)
-	dnsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(dnsPort))
-	httpsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(httpsPort))
+// guest is one booted image: its console, its keyboard and its ports.
+type guest struct {
+	t         *testing.T
+	console   syncBuffer
+	keyboard  *io.PipeWriter
+	dns, http string
+	cancel    context.CancelFunc
+	done      chan error
+	stopped   time.Time
+}
+
+// boot starts vm in the background through images.Qemu.Run, the code
+// "islet run --target qemu" runs.
+func boot(t *testing.T, vm images.Qemu) *guest {
+	g := &guest{t: t, done: make(chan error, 1)}
+	g.dns = net.JoinHostPort("127.0.0.1", strconv.Itoa(dnspeer.FreePort(t)))
+	g.http = net.JoinHostPort("127.0.0.1", strconv.Itoa(dnspeer.FreePort(t)))
+	vm.DNS, vm.HTTPS = g.dns, g.http
+	keys, keyboard := io.Pipe()
+	g.keyboard = keyboard
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, images.QemuArgs(res.Kernel, res.Initramfs, dnsAddr, "", httpsAddr, "islet.acme-directory=off")...)
-	console, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
-	keyboard, _ := cmd.StdinPipe() // the serial console's input
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cancel()
-	var log syncBuffer
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(console)
-		once := false
-		for sc.Scan() {
-			log.Write([]byte(sc.Text() + "\n"))
-			if !once && strings.Contains(sc.Text(), "islet ready") {
-				once = true
-				close(ready)
-			}
+	g.cancel = cancel
+	go func() { g.done <- vm.Run(ctx, &g.console, keys) }()
+	t.Cleanup(func() {
+		cancel()
+		<-g.done
+	})
+	return g
+}
+
+// waitFor waits until the console holds n lines containing s.
+func (g *guest) waitFor(s string, n int, within time.Duration) {
+	g.t.Helper()
+	deadline := time.Now().Add(within)
+	for strings.Count(g.console.String(), s) < n {
+		if time.Now().After(deadline) {
+			g.t.Fatalf("the console never said %q (%d times) within %v:\n%s", s, n, within, g.console.String())
 		}
-	}()
-	start := time.Now()
-	select {
-	case <-ready:
-		t.Logf("booted to ready in %v", time.Since(start))
-	case <-time.After(90 * time.Second):
-		t.Fatalf("the guest never said ready; console:\n%s", log.String())
+		select {
+		case err := <-g.done:
+			g.t.Fatalf("qemu ended (%v) before the console said %q:\n%s", err, s, g.console.String())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
+}
+
+// askDNS checks www.boot.example's A record over UDP and TCP.
+func (g *guest) askDNS() {
+	g.t.Helper()
 	for _, network := range []string{"udp", "tcp"} {
 		c := &dns.Client{Net: network, Timeout: 3 * time.Second}
-		r, _, err := c.Exchange(new(dns.Msg).SetQuestion("www.boot.example.", dns.TypeA), dnsAddr)
+		r, _, err := c.Exchange(new(dns.Msg).SetQuestion("www.boot.example.", dns.TypeA), g.dns)
 		if err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.80" {
-			t.Errorf("DNS over %s through qemu: %v %v\nconsole:\n%s", network, err, r, log.String())
+			g.t.Errorf("DNS over %s through qemu: %v %v\nconsole:\n%s", network, err, r, g.console.String())
 		}
 	}
+}
+
+// getPage fetches the rendered home page over HTTPS and returns the
+// certificate it was served with.
+func (g *guest) getPage() []byte {
+	g.t.Helper()
+	var cert []byte
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &ctls.Config{InsecureSkipVerify: true}, // the guest's self-signed certificate
+		TLSClientConfig: &ctls.Config{InsecureSkipVerify: true, // the guest's self-signed certificate
+			VerifyConnection: func(cs ctls.ConnectionState) error { cert = cs.PeerCertificates[0].Raw; return nil }},
 		DialContext: func(ctx context.Context, n, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, n, httpsAddr)
+			return (&net.Dialer{}).DialContext(ctx, n, g.http)
 		},
 	}}
 	resp, err := hc.Get("https://boot.example/")
 	if err != nil {
-		t.Fatalf("HTTPS through qemu: %v\nconsole:\n%s", err, log.String())
+		g.t.Fatalf("HTTPS through qemu: %v\nconsole:\n%s", err, g.console.String())
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "<title>Booted</title><h1 id=\"booted\">booted</h1>\n" {
-		t.Errorf("HTTPS: %d %q", resp.StatusCode, body)
+		g.t.Errorf("HTTPS: %d %q", resp.StatusCode, body)
 	}
+	return cert
+}
 
-	// "islet.shutdown" on the console stops the services and powers the
-	// machine off: qemu (-no-reboot) exits by itself.
-	keyboard.Write([]byte("islet.shutdown\n"))
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+// powerOff is what Ctrl-C or SIGTERM does to "islet run --target qemu":
+// the power button, then a clean stop, within images.StopGrace.
+func (g *guest) powerOff() time.Duration {
+	g.t.Helper()
+	start := time.Now()
+	g.cancel()
 	select {
-	case <-exited:
-		if !strings.Contains(log.String(), "powering off") || strings.Contains(log.String(), "did not stop in time") {
-			t.Errorf("qemu exited without a clean stop of the services:\n%s", log.String())
+	case err := <-g.done:
+		g.done <- err // for the cleanup
+		if err != nil {
+			g.t.Fatalf("power off: %v\n%s", err, g.console.String())
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the guest did not power off after islet.shutdown:\n%s", log.String())
+	case <-time.After(2 * images.StopGrace):
+		g.t.Fatalf("qemu still runs %v after the power button:\n%s", 2*images.StopGrace, g.console.String())
 	}
+	log := g.console.String()
+	if !strings.Contains(log, "power button pressed") || !strings.Contains(log, "powering off") || strings.Contains(log, "did not stop in time") {
+		g.t.Errorf("qemu exited without a clean stop of the services:\n%s", log)
+	}
+	return time.Since(start)
+}
+
+// TestBuildAndBoot builds an appliance image twice (byte-identical),
+// boots it under qemu with its state disk and DHCP from qemu's user
+// network, and asks it over the forwarded ports: DNS over UDP and TCP,
+// HTTPS. Then it panics the guest from the console (the trace is logged,
+// the machine reboots and serves again with the certificate kept on the
+// state disk) and stops it with the ACPI power button, as Ctrl-C on
+// "islet run --target qemu" does.
+func TestBuildAndBoot(t *testing.T) {
+	res := bootFixture(t)
+	g := boot(t, images.Qemu{Kernel: res.Kernel, Initramfs: res.Initramfs, StateDisk: res.StateDisk, Reboot: true, Boot: []string{"islet.acme-directory=off"}})
+	start := time.Now()
+	g.waitFor("islet ready", 1, 90*time.Second)
+	t.Logf("booted to ready in %v", time.Since(start))
+	g.waitFor("state disk mounted", 1, time.Second)
+	g.askDNS()
+	cert := g.getPage()
+
+	g.keyboard.Write([]byte("islet.panic\n"))
+	g.waitFor("panic: islet.panic typed on the console", 1, 10*time.Second)
+	g.waitFor("goroutine ", 1, 5*time.Second)
+	start = time.Now()
+	g.waitFor("islet ready", 2, 90*time.Second)
+	t.Logf("rebooted to ready in %v", time.Since(start))
+	g.waitFor("state disk mounted", 2, time.Second)
+	g.askDNS()
+	if again := g.getPage(); !bytes.Equal(cert, again) {
+		t.Error("after the reboot the guest served another certificate: the state disk did not keep it")
+	}
+	t.Logf("powered off %v after the power button", g.powerOff())
+	out, err := exec.Command("debugfs", "-R", "ls -l /certs", res.StateDisk).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "self-signed.pem") {
+		t.Errorf("the state disk holds no certificate: %v\n%s", err, out)
+	}
+}
+
+// TestBootMicrovm boots the same image on qemu's microvm machine
+// (virtio-mmio, found through ACPI), answers DNS there and powers off
+// by its power button.
+func TestBootMicrovm(t *testing.T) {
+	res := bootFixture(t)
+	g := boot(t, images.Qemu{Kernel: res.Kernel, Initramfs: res.Initramfs, StateDisk: res.StateDisk, Machine: "microvm", Boot: []string{"islet.acme-directory=off"}})
+	start := time.Now()
+	g.waitFor("islet ready", 1, 90*time.Second)
+	t.Logf("microvm booted to ready in %v", time.Since(start))
+	g.waitFor("state disk mounted", 1, time.Second)
+	g.askDNS()
+	g.getPage()
+	t.Logf("powered off %v after the power button", g.powerOff())
 }

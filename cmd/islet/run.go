@@ -15,6 +15,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var f serveFlags
 	f.register(fs)
+	var q qemuFlags
+	q.register(fs)
 	target := fs.String("target", "host", "where to run: host (an ordinary process on the host's sockets) or qemu (the built image, booted)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet run [flags] DIR\n\nServes the appliance in DIR (islet.yml, zones/, site/) and prints how to reach it.\nCertificates are self-signed unless --acme-directory is given.")
@@ -30,7 +32,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	switch *target {
 	case "host":
 	case "qemu":
-		return runQemu(fs, &f, fs.Arg(0), stdout, stderr)
+		return runQemu(fs, &f, &q, fs.Arg(0), stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "islet run: --target %s: want host or qemu\n", *target)
 		return 2
