@@ -43,13 +43,17 @@ type httpsService struct {
 	certs     *tls.Certs
 	ln, ln80  net.Listener
 	names     []string
+	hosts     []tls.Host
+	site      *tls.Site
 	httpsAddr net.Addr
 	httpAddr  net.Addr
 }
 
-// prepareHTTPS loads the site, sets up certificates and opens the
-// listeners. The zones give the default host names.
-func prepareHTTPS(ctx context.Context, netw network, o HTTPSOptions, set *zones.Set, dns *zones.Server, log *slog.Logger) (*httpsService, error) {
+// prepareHTTPS indexes the site and sets up the certificates: all that
+// needs no network, so that it runs while the network comes up (the
+// zones give the default host names). dial,
+// if set, opens the ACME and OCSP connections once it has.
+func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFunc, log *slog.Logger) (*httpsService, error) {
 	site, err := openSite(o)
 	if err != nil {
 		return nil, err
@@ -81,7 +85,7 @@ func prepareHTTPS(ctx context.Context, netw network, o HTTPSOptions, set *zones.
 	if dns != nil {
 		cc.DNS = dns // DNS-01 for wildcard names, answered by our own zones
 	}
-	cc.Dial = netw.dialer()
+	cc.Dial = dial
 	if o.ACMEDirectory != "off" && o.TLSCert == "" {
 		cc.Directory = o.ACMEDirectory
 	}
@@ -105,9 +109,16 @@ func prepareHTTPS(ctx context.Context, netw network, o HTTPSOptions, set *zones.
 			return nil, err
 		}
 	}
-	s := &httpsService{certs: certs, names: names}
+	return &httpsService{certs: certs, names: names, hosts: hosts, site: handler}, nil
+}
+
+// listen opens the HTTPS (and HTTP) listeners on the network, which is
+// up, and makes the server.
+func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions, log *slog.Logger) error {
+	var err error
+	hosts, handler, names, certs := s.hosts, s.site, s.names, s.certs
 	if s.ln, err = netw.listenTCP(ctx, o.HTTPSAddr); err != nil {
-		return nil, fmt.Errorf("https: %w", err)
+		return fmt.Errorf("https: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
 	cfg := tls.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: certs, HTTPSPort: port, Logger: log}
@@ -116,18 +127,18 @@ func prepareHTTPS(ctx context.Context, netw network, o HTTPSOptions, set *zones.
 	}
 	if s.srv, err = tls.NewServer(cfg); err != nil {
 		s.ln.Close()
-		return nil, err
+		return err
 	}
 	if o.HTTPAddr != "" {
 		if s.ln80, err = netw.listenTCP(ctx, o.HTTPAddr); err != nil {
 			s.ln.Close()
-			return nil, fmt.Errorf("https: %w", err)
+			return fmt.Errorf("https: %w", err)
 		}
 		s.httpAddr = s.ln80.Addr()
 	}
 	s.httpsAddr = s.ln.Addr()
 	log.Info("https listening", "component", "https", "https", s.httpsAddr.String(), "http", o.HTTPAddr, "names", names)
-	return s, nil
+	return nil
 }
 
 func (s *httpsService) close() {

@@ -71,9 +71,15 @@ func (n *stackNetwork) dialer() dialFunc {
 // openNetwork sets up the chosen stack; on the userspace stack without a
 // static IPv4 address it waits for a DHCP lease, so that services open
 // their sockets only once the address is configured.
+// hostNet says whether --net means the host's own sockets.
+func hostNet(net string) bool {
+	kind, _, _ := strings.Cut(net, ":")
+	return net == "" || kind == "host"
+}
+
 func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, error) {
 	kind, name, _ := strings.Cut(o.Net, ":")
-	if o.Net == "" || kind == "host" {
+	if hostNet(o.Net) {
 		return hostNetwork{}, nil
 	}
 	var link *netstack.Link

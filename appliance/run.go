@@ -51,21 +51,53 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.ZonesDir == "" && !opt.HTTPS.enabled() {
 		return errors.New("nothing to serve: give zones, a site or hosts")
 	}
+	// The network comes up (DHCP takes round trips) while the zones
+	// load and the site is indexed.
+	type opened struct {
+		n   network
+		err error
+	}
+	netc := make(chan opened, 1)
+	go func() {
+		n, err := openNetwork(ctx, opt.Net, log)
+		netc <- opened{n, err}
+	}()
+	var netw network
+	fail := func(err error) error {
+		if o := <-netc; o.err == nil {
+			o.n.close()
+		}
+		return err
+	}
 	var set *zones.Set
 	var srv *zones.Server
 	var err error
 	if opt.ZonesDir != "" {
 		if set, err = loadZones(opt.ZonesDir, log); err != nil {
-			return err
+			return fail(err)
 		}
 		if srv, err = zones.New(opt.DNS, set); err != nil {
-			return err
+			return fail(err)
 		}
 	}
-	netw, err := openNetwork(ctx, opt.Net, log)
-	if err != nil {
-		return err
+	var web *httpsService
+	if opt.HTTPS.enabled() {
+		var dial dialFunc
+		if !hostNet(opt.Net.Net) {
+			// Used from certs.Run and handshakes on, once netw is set.
+			dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return netw.dialer()(ctx, network, addr)
+			}
+		}
+		if web, err = prepareHTTPS(opt.HTTPS, set, srv, dial, log); err != nil {
+			return fail(err)
+		}
 	}
+	o := <-netc
+	if o.err != nil {
+		return o.err
+	}
+	netw = o.n
 	defer netw.close()
 	var pcs []net.PacketConn
 	var lns []net.Listener
@@ -95,9 +127,8 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		ready.Zones = set.Zones()
 	}
-	var web *httpsService
-	if opt.HTTPS.enabled() {
-		if web, err = prepareHTTPS(ctx, netw, opt.HTTPS, set, srv, log); err != nil {
+	if web != nil {
+		if err := web.listen(ctx, netw, opt.HTTPS, log); err != nil {
 			return err
 		}
 		defer web.close()

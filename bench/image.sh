@@ -12,7 +12,11 @@
 # less and less memory (MEMS) and reports the smallest -m at which DNS
 # and HTTPS both answer.
 #
-# Environment: ROUNDS (5), MEMS ("256 192 160 128 96 64 48"), ACCEL (tcg).
+# Also prints, from the guest's own log times, init start ("islet guest
+# starting") to "islet ready".
+#
+# Environment: ROUNDS (5), MEMS ("256 192 160 128 96 64 48"), ACCEL (tcg),
+# MACHINE (q35, or microvm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
@@ -41,20 +45,42 @@ echo "sizes: vmlinuz $(size "$work/build/vmlinuz"), initramfs.gz $(size "$work/b
 accel="-accel ${ACCEL:-tcg}"
 dnsport=25353 httpsport=28443
 
-# boot MEM LOG: starts the image in the background (sets qpid)
+machine=${MACHINE:-q35}
+case $machine in
+  q35) dev=pci extra="" ;;
+  microvm) dev=device extra="tsc_early_khz=2000000" ;;
+  *) echo "MACHINE=$machine: want q35 or microvm"; exit 1 ;;
+esac
+
+# boot MEM LOG: starts the image, with its state disk, in the background
+# (sets qpid)
 boot() {
-  qemu-system-x86_64 $accel -m "$1" -nographic -no-reboot \
+  qemu-system-x86_64 $accel -M "$machine" -m "$1" -nographic -no-reboot \
     -kernel "$work/build/vmlinuz" -initrd "$work/build/initramfs.gz" \
-    -append "console=ttyS0 panic=-1 quiet" \
+    -append "console=ttyS0 panic=-1 quiet $extra islet.acme-directory=off" \
     -netdev "user,id=net0,hostfwd=udp:127.0.0.1:$dnsport-:53,hostfwd=tcp:127.0.0.1:$dnsport-:53,hostfwd=tcp:127.0.0.1:$httpsport-:443" \
-    -device virtio-net-pci,netdev=net0 -device virtio-rng-pci </dev/null >"$2" 2>&1 &
+    -device virtio-net-$dev,netdev=net0 -device virtio-rng-$dev \
+    -drive id=state,if=none,format=raw,file="$work/build/state.img" -device virtio-blk-$dev,drive=state </dev/null >"$2" 2>&1 &
   qpid=$!
+}
+# initready LOG: milliseconds from the guest's first log line to its
+# ready line, by the guest's clock
+initready() {
+  python3 -c '
+import re, sys, datetime
+t = {}
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"time=(\S+) .*msg=\"(islet guest starting|islet ready)\"", line)
+    if m and m.group(2) not in t:
+        t[m.group(2)] = datetime.datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
+print(round((t["islet ready"] - t["islet guest starting"]).total_seconds() * 1000))
+' "$1"
 }
 stop() { kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; qpid=""; }
 # an SOA record in the answer (dig prints its errors on stdout too)
 answers() { dig +short +tries=1 +time=1 @127.0.0.1 -p $dnsport example.org SOA 2>/dev/null | grep -q '^[a-z0-9.-]* [a-z0-9.-]* [0-9]'; }
 
-: >"$work/ready.txt"; : >"$work/dns.txt"
+: >"$work/ready.txt"; : >"$work/dns.txt"; : >"$work/init.txt"
 for r in $(seq "$ROUNDS"); do
   start=$(now)
   boot 256 "$work/console.log"
@@ -69,10 +95,11 @@ for r in $(seq "$ROUNDS"); do
   [ -n "$ready" ] && [ -n "$first" ] || { echo "round $r: the guest did not come up"; cat "$work/console.log"; exit 1; }
   awk -v a="$start" -v b="$ready" 'BEGIN {printf "%.2f\n", b - a}' >>"$work/ready.txt"
   awk -v a="$start" -v b="$first" 'BEGIN {printf "%.2f\n", b - a}' >>"$work/dns.txt"
-  echo "round $r: ready after $(tail -1 "$work/ready.txt")s, first DNS answer after $(tail -1 "$work/dns.txt")s"
+  initready "$work/console.log" >>"$work/init.txt"
+  echo "round $r: ready after $(tail -1 "$work/ready.txt")s (init to ready $(tail -1 "$work/init.txt") ms), first DNS answer after $(tail -1 "$work/dns.txt")s"
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-echo "boot (${accel#-accel }, -m 256): median ready $(median <"$work/ready.txt")s, first DNS answer $(median <"$work/dns.txt")s"
+echo "boot (${accel#-accel }, $machine, -m 256): median ready $(median <"$work/ready.txt")s, first DNS answer $(median <"$work/dns.txt")s, init to ready $(median <"$work/init.txt") ms"
 
 smallest=""
 for m in $MEMS; do

@@ -1,5 +1,7 @@
 // Package images packs bootable appliance images: a Linux kernel (the
 // gokrazy build of upstream Linux, pinned in go.mod) and an initramfs
 // whose only program is the islet guest binary as /init, written
-// reproducibly (sorted entries, fixed times).
+// reproducibly (sorted entries, fixed times); the state disk; the
+// deploy descriptors (qemu, libvirt, Xen, Firecracker,
+// cloud-hypervisor); and booting the image under qemu.
 package images

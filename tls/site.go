@@ -81,22 +81,27 @@ const (
 // served, so nothing outside the tree can be reached through them.
 func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 	s := &Site{fsys: fsys, files: map[string]*file{}}
+	var paths []string
+	regular := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if !d.Type().IsRegular() {
-			return nil
+		if d.Type().IsRegular() {
+			paths = append(paths, p)
+			regular[p] = true
 		}
-		f, err := prepare(fsys, p, opt)
-		if err != nil {
-			return fmt.Errorf("site: %s: %w", p, err)
-		}
-		s.files[p] = f
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, p := range paths {
+		f, err := prepare(fsys, p, opt, regular[p+".gz"] && regular[p+".br"])
+		if err != nil {
+			return nil, fmt.Errorf("site: %s: %w", p, err)
+		}
+		s.files[p] = f
 	}
 	// Sibling .gz and .br files made at build time stand in for our own
 	// compression, and are not served under their own names' types.
@@ -123,7 +128,20 @@ func unwrapGzip(b []byte) []byte {
 	return b
 }
 
-func prepare(fsys fs.FS, p string, opt SiteOptions) (*file, error) {
+// Precompress makes the gzip and brotli variants the server keeps of a
+// file (nil for one that is not smaller, or for a file of a type or size
+// not worth compressing). islet build writes them as .gz and .br
+// siblings, so that the appliance does not compress at start.
+func Precompress(name string, data []byte) (gz, br []byte) {
+	if !compressible(contentType(name)) || len(data) < minCompress {
+		return nil, nil
+	}
+	return gzipBytes(data), brotliBytes(data)
+}
+
+// prepare reads and indexes one file; prebuilt says it has build-time
+// .gz and .br siblings, so that it needs no compressing of its own.
+func prepare(fsys fs.FS, p string, opt SiteOptions, prebuilt bool) (*file, error) {
 	info, err := fs.Stat(fsys, p)
 	if err != nil {
 		return nil, err
@@ -141,9 +159,8 @@ func prepare(fsys fs.FS, p string, opt SiteOptions) (*file, error) {
 		}
 		f.size = int64(len(f.data))
 		h.Write(f.data)
-		if compressible(f.ctype) && len(f.data) >= minCompress {
-			f.gzip = gzipBytes(f.data)
-			f.br = brotliBytes(f.data)
+		if !prebuilt {
+			f.gzip, f.br = Precompress(p, f.data)
 		}
 		if strings.HasSuffix(p, ".html") {
 			f.redirect = redirectStub(f.data)

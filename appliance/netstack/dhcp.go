@@ -115,6 +115,11 @@ func exchange(ctx context.Context, c *gonet.UDPConn, msg *dhcpv4.DHCPv4, dst net
 	}
 }
 
+// wantedOptions are the options every DISCOVER and REQUEST asks for.
+func wantedOptions() []dhcpv4.OptionCode {
+	return []dhcpv4.OptionCode{dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer, dhcpv4.OptionInterfaceMTU}
+}
+
 // AcquireDHCP runs DISCOVER, OFFER, REQUEST, ACK on the link, then
 // configures the leased address, its subnet route and the default route,
 // and announces the address. It returns when the stack is configured or
@@ -127,8 +132,7 @@ func (st *Stack) AcquireDHCP(ctx context.Context) (Lease, error) {
 	defer func() { done() }() // done is replaced once the socket is closed
 	mac := net.HardwareAddr(st.s.NICInfo()[nicID].LinkAddress)
 	for {
-		discover, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithBroadcast(true),
-			dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer, dhcpv4.OptionInterfaceMTU))
+		discover, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithBroadcast(true), dhcpv4.WithRequestedOptions(wantedOptions()...))
 		if err != nil {
 			return Lease{}, err
 		}
@@ -137,7 +141,9 @@ func (st *Stack) AcquireDHCP(ctx context.Context) (Lease, error) {
 		if err != nil {
 			return Lease{}, err
 		}
-		request, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithBroadcast(true))
+		// The server answers the options the REQUEST asks for, not the
+		// DISCOVER's: ask again.
+		request, err := dhcpv4.NewRequestFromOffer(offer, dhcpv4.WithBroadcast(true), dhcpv4.WithRequestedOptions(wantedOptions()...))
 		if err != nil {
 			return Lease{}, err
 		}
@@ -212,8 +218,40 @@ func (st *Stack) configure(l Lease) error {
 		}
 	}
 	st.s.SetRouteTable(routes)
+	st.applyMTU(l.MTU)
 	announce(st.s, l.Addr.Addr())
 	return nil
+}
+
+// applyMTU sets the MTU a DHCP server gives (option 26) on the NIC: a
+// smaller one (a tunnel or overlay network, 1450 or 1460) always; a
+// larger one only up to what the link itself carries.
+func (st *Stack) applyMTU(mtu int) {
+	if mtu == 0 {
+		return
+	}
+	if mtu < 576 || uint32(mtu) > st.linkMTU {
+		st.log.Warn("DHCP MTU not applied", "mtu", mtu, "link_mtu", st.linkMTU)
+		return
+	}
+	if cur := st.MTU(); cur == uint32(mtu) {
+		return
+	}
+	if terr := st.s.SetNICMTU(nicID, uint32(mtu)); terr != nil {
+		st.log.Warn("DHCP MTU not applied", "mtu", mtu, "err", terr.String())
+		return
+	}
+	// A link wrapped in gVisor's ethernet endpoint reports its MTU less
+	// the Ethernet header but takes it whole: make up the difference.
+	if got := st.MTU(); got != uint32(mtu) && got < uint32(mtu) {
+		st.s.SetNICMTU(nicID, 2*uint32(mtu)-got)
+	}
+	st.log.Info("MTU from DHCP", "mtu", mtu)
+}
+
+// MTU is the NIC's MTU now.
+func (st *Stack) MTU() uint32 {
+	return st.s.NICInfo()[nicID].MTU
 }
 
 // Renew asks the leasing server to extend the lease (RFC 2131 §4.4.5):
@@ -228,7 +266,7 @@ func (st *Stack) Renew(ctx context.Context, l Lease, rebind bool) (Lease, error)
 	mac := net.HardwareAddr(st.s.NICInfo()[nicID].LinkAddress)
 	req, err := dhcpv4.New(dhcpv4.WithHwAddr(mac), dhcpv4.WithMessageType(dhcpv4.MessageTypeRequest),
 		dhcpv4.WithClientIP(net.IP(l.Addr.Addr().AsSlice())),
-		dhcpv4.WithRequestedOptions(dhcpv4.OptionSubnetMask, dhcpv4.OptionRouter, dhcpv4.OptionDomainNameServer, dhcpv4.OptionInterfaceMTU))
+		dhcpv4.WithRequestedOptions(wantedOptions()...))
 	if err != nil {
 		return l, err
 	}

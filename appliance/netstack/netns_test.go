@@ -320,7 +320,7 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 	dir := t.TempDir()
 	d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
 		"--interface="+peer, "--bind-interfaces", "--dhcp-range=10.82.0.50,10.82.0.60,255.255.255.0,2m",
-		"--dhcp-option=option:router,10.82.0.1", "--dhcp-leasefile="+filepath.Join(dir, "leases"), "--dhcp-authoritative",
+		"--dhcp-option=option:router,10.82.0.1", "--dhcp-option=option:mtu,1400", "--dhcp-leasefile="+filepath.Join(dir, "leases"), "--dhcp-authoritative",
 		"--pid-file="+filepath.Join(dir, "pid"))
 	var dlog lockedBuffer
 	d.Stdout, d.Stderr = &dlog, &dlog
@@ -348,8 +348,11 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 	if a[0] != 10 || a[1] != 82 || a[2] != 0 || a[3] < 50 || a[3] > 60 || lease.Addr.Bits() != 24 {
 		t.Errorf("leased %s, want 10.82.0.50-60/24", lease.Addr)
 	}
-	if lease.Router != netip.MustParseAddr("10.82.0.1") || lease.Server != netip.MustParseAddr("10.82.0.1") || lease.Duration != 2*time.Minute {
+	if lease.Router != netip.MustParseAddr("10.82.0.1") || lease.Server != netip.MustParseAddr("10.82.0.1") || lease.Duration != 2*time.Minute || lease.MTU != 1400 {
 		t.Errorf("lease %+v", lease)
+	}
+	if st.MTU() != 1400 {
+		t.Errorf("the NIC's MTU is %d, DHCP gave 1400", st.MTU())
 	}
 	serve(t, st, lease.Addr.Addr())
 	if out, err := run("dig", "+short", "+time=3", "@"+lease.Addr.Addr().String(), "www.ns.example", "A"); err != nil || strings.TrimSpace(out) != "192.0.2.80" {

@@ -50,6 +50,9 @@ type Stack struct {
 	link *Link
 	log  *slog.Logger
 	done chan struct{}
+	// linkMTU is the link's MTU when the stack started: the most a DHCP
+	// server may set.
+	linkMTU uint32
 }
 
 // New starts a stack on link with cfg's addresses. The link starts
@@ -130,7 +133,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	if cfg.IPv4.IsValid() {
 		announce(s, cfg.IPv4.Addr())
 	}
-	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{})}
+	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {

@@ -266,3 +266,22 @@ func TestSlowReader(t *testing.T) {
 		t.Fatalf("received %d bytes, not the %d sent", got.Len(), len(data))
 	}
 }
+
+// TestDHCPMTU: a DHCP server's MTU is applied when it is no larger than
+// the link carries and not absurdly small; otherwise the NIC keeps its
+// own.
+func TestDHCPMTU(t *testing.T) {
+	server, _ := pair(t, 0)
+	link := server.MTU()
+	for _, c := range []struct {
+		dhcp int
+		want uint32
+	}{
+		{0, link}, {int(link) + 1, link}, {100, link}, {1400, 1400}, {1280, 1280}, {int(link), link},
+	} {
+		server.applyMTU(c.dhcp)
+		if got := server.MTU(); got != c.want {
+			t.Errorf("DHCP MTU %d on a %d link: NIC MTU %d, want %d", c.dhcp, link, got, c.want)
+		}
+	}
+}

@@ -118,6 +118,12 @@ func build(dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.R
 		}
 		site = rendered.FS()
 		fmt.Fprintf(stdout, "%-20s %v (%d files)\n", "render site", time.Since(start).Round(time.Millisecond), len(rendered.Paths()))
+		start = time.Now()
+		if site, err = appliance.Precompressed(site); err != nil {
+			fmt.Fprintf(stderr, "islet build: %v\nislet build: nothing was built\n", err)
+			return images.Result{}, 1
+		}
+		fmt.Fprintf(stdout, "%-20s %v\n", "precompress site", time.Since(start).Round(time.Millisecond))
 	}
 	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: stateDisk})
 	if err != nil {
