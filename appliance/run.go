@@ -58,12 +58,17 @@ func Run(ctx context.Context, opt Options) error {
 		err error
 	}
 	netc := make(chan opened, 1)
+	nctx, stopNet := context.WithCancel(ctx)
+	defer stopNet()
 	go func() {
-		n, err := openNetwork(ctx, opt.Net, log)
+		n, err := openNetwork(nctx, opt.Net, log)
 		netc <- opened{n, err}
 	}()
 	var netw network
+	// fail stops a network still coming up (DHCP may wait for ever
+	// for a server) and releases one that came up.
 	fail := func(err error) error {
+		stopNet()
 		if o := <-netc; o.err == nil {
 			o.n.close()
 		}
