@@ -132,7 +132,7 @@ func (q Qemu) Run(ctx context.Context, console io.Writer, keyboard io.Reader) er
 	}
 	fallback := false
 	if q.Accel == "" {
-		q.Accel, fallback = "tcg", false
+		q.Accel = "tcg"
 		if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
 			f.Close()
 			q.Accel, fallback = "kvm", true

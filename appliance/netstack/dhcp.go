@@ -243,7 +243,7 @@ func (st *Stack) applyMTU(mtu int) {
 	}
 	// A link wrapped in gVisor's ethernet endpoint reports its MTU less
 	// the Ethernet header but takes it whole: make up the difference.
-	if got := st.MTU(); got != uint32(mtu) && got < uint32(mtu) {
+	if got := st.MTU(); got < uint32(mtu) {
 		st.s.SetNICMTU(nicID, 2*uint32(mtu)-got)
 	}
 	st.log.Info("MTU from DHCP", "mtu", mtu)
