@@ -37,6 +37,7 @@ fuzz:
 	cd zones && $(GO) test -run XXX -fuzz FuzzLoadZone -fuzztime $(FUZZTIME) .
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzTemplate -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) .
+	cd appliance/netstack && $(GO) test -run XXX -fuzz FuzzFastPath -fuzztime $(FUZZTIME) .
 
 bench:
 	bench/dns.sh

@@ -10,10 +10,15 @@
 # Prints DNS QPS, HTTPS req/s for a 10 KB page and the time of one
 # BULK_MB download, each as userspace/kernel.
 #
-# Needs root. Environment: ROUNDS (3), DURATION (10), BULK_MB (1024).
+# Needs root. Environment: ROUNDS (3), DURATION (10), BULK_MB (1024),
+# ONLY (dns, https or bulk: measure that alone), PROFILE (a folder:
+# islet writes a CPU profile of each run there, MODE-rROUND.pprof, for
+# go tool pprof).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
+ONLY=${ONLY:-}
+PROFILE=${PROFILE:-}
 DURATION=${DURATION:-10}
 BULK_MB=${BULK_MB:-1024}
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -59,7 +64,7 @@ ip netns exec "$ns" ip link set lo up
 ip link set "$host" up
 in_ns() { ip netns exec "$ns" taskset -c 1 "$@"; }
 
-start() { # MODE
+start() { # MODE ROUND
   local args=(serve --zones "$work/zones" --site "$work/site" --hosts bench.example --http "" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --log-level warn --udp-sockets 1)
   if [ "$1" = kernel ]; then
     ip addr add 10.90.0.2/24 dev "$host"
@@ -68,7 +73,8 @@ start() { # MODE
     ip addr flush dev "$host"
     args+=(--net "packet:$host" --ipv4 10.90.0.2/24 --dns :53 --https :443)
   fi
-  taskset -c 0 env GOMAXPROCS=1 "$work/islet" "${args[@]}" >"$work/islet.log" 2>&1 &
+  if [ -n "$PROFILE" ]; then mkdir -p "$PROFILE"; args+=(--cpu-profile "$PROFILE/$1-r$2.pprof"); fi
+  taskset -c 0 env GOMAXPROCS=${SERVER_PROCS:-1} "$work/islet" "${args[@]}" >"$work/islet.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
     in_ns dig +short +time=1 +tries=1 @10.90.0.2 bench.example SOA 2>/dev/null | grep -q . && \
@@ -83,11 +89,12 @@ stop() {
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 measure() { # MODE
-  local qps rps secs
-  qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}')
-  rps=$(in_ns wrk -t1 -c32 -d"${DURATION}s" -H 'Host: bench.example' https://10.90.0.2/index.html 2>&1 | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {printf "%.0f", $2} END {if (bad) print " (errors!)"}')
-  secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin)
+  local qps=0 rps=0 secs=1
+  if want dns; then qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}'); fi
+  if want https; then rps=$(in_ns wrk -t1 -c32 -d"${DURATION}s" -H 'Host: bench.example' https://10.90.0.2/index.html 2>&1 | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {printf "%.0f", $2} END {if (bad) print " (errors!)"}'); fi
+  if want bulk; then secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin); fi
   echo "$qps" >> "$work/qps.$1"; echo "$rps" >> "$work/rps.$1"; echo "$secs" >> "$work/bulk.$1"
   printf '  %-9s DNS %8s qps   HTTPS %7s req/s   %d MB in %6.2f s (%.0f MB/s)\n' "$1" "$qps" "$rps" "$BULK_MB" "$secs" "$(awk -v m="$BULK_MB" -v s="$secs" 'BEGIN {print m/s}')"
 }
@@ -96,9 +103,10 @@ echo "== $ROUNDS rounds; islet on CPU 0 (GOMAXPROCS=1), clients in a namespace o
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r"
   order="kernel userspace"; (( r % 2 )) || order="userspace kernel"
-  for mode in $order; do start "$mode"; measure "$mode"; stop; done
+  for mode in $order; do start "$mode" "$r"; measure "$mode"; stop; done
 done
 for m in qps rps bulk; do
+  case $m in qps) want dns || continue;; rps) want https || continue;; bulk) want bulk || continue;; esac
   k=$(median < "$work/$m.kernel"); u=$(median < "$work/$m.userspace")
   case $m in
     qps) echo "DNS: kernel $k qps, userspace $u qps; userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", a/b}')";;

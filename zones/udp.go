@@ -24,15 +24,41 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { pc.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	var err error
-	if uc, ok := pc.(*net.UDPConn); ok {
-		err = s.serveBatches(ctx, uc)
-	} else {
+	switch c := pc.(type) {
+	case *net.UDPConn:
+		err = s.serveBatches(ctx, c)
+	case batchServer:
+		err = s.serveBoth(ctx, c, pc)
+	default:
 		err = s.serveSingles(ctx, pc)
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
 	return fmt.Errorf("dns: serve udp: %w", err)
+}
+
+// batchServer is a userspace stack's socket that hands plain datagrams
+// over in batches, calling answer for each with an empty buffer to
+// append the reply to and sending the replies of a batch together; the
+// rest (fragments, say) still arrive through its ReadFrom.
+type batchServer interface {
+	ServeBatches(answer func(query []byte, from netip.AddrPort, out []byte) []byte) error
+}
+
+// serveBoth serves a batchServer's batches and its single datagrams;
+// when the batches end (shutdown, or a closed socket) the singles are
+// stopped too.
+func (s *Server) serveBoth(ctx context.Context, bs batchServer, pc net.PacketConn) error {
+	singles := make(chan error, 1)
+	go func() { singles <- s.serveSingles(ctx, pc) }()
+	sc := newScratch()
+	err := bs.ServeBatches(func(q []byte, from netip.AddrPort, out []byte) []byte {
+		return s.handle(q, out, sc, from.Addr(), false)
+	})
+	pc.SetReadDeadline(time.Unix(1, 0))
+	<-singles
+	return err
 }
 
 func (s *Server) serveSingles(ctx context.Context, pc net.PacketConn) error {

@@ -48,6 +48,7 @@ const nicID tcpip.NICID = 1
 type Stack struct {
 	s    *stack.Stack
 	link *Link
+	fast *fastUDP
 	log  *slog.Logger
 	done chan struct{}
 	// linkMTU is the link's MTU when the stack started: the most a DHCP
@@ -98,10 +99,11 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		s.Destroy()
 		return nil, err
 	}
-	// A FIFO queue lets replies written one by one (DNS) leave in
-	// batches: one sendmmsg for many frames.
-	qdisc := fifo.New(link, 1, 1000)
-	if terr := s.CreateNICWithOptions(nicID, link, stack.NICOptions{Name: "eth0", QDisc: qdisc}); terr != nil {
+	fast := newFastUDP(link)
+	// A FIFO queue lets frames written one by one leave in batches: one
+	// sendmmsg for many frames.
+	qdisc := fifo.New(fast, 1, 1000)
+	if terr := s.CreateNICWithOptions(nicID, fast, stack.NICOptions{Name: "eth0", QDisc: qdisc}); terr != nil {
 		s.Destroy()
 		return nil, fmt.Errorf("netstack: create NIC: %s", terr)
 	}
@@ -133,7 +135,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	if cfg.IPv4.IsValid() {
 		announce(s, cfg.IPv4.Addr())
 	}
-	st := &Stack{s: s, link: l, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
+	st := &Stack{s: s, link: l, fast: fast, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {
@@ -191,12 +193,18 @@ func fullAddr(ap netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber
 	return fa, ipv6.ProtocolNumber
 }
 
-// ListenUDP opens a UDP socket on the stack.
+// ListenUDP opens a UDP socket on the stack. On one IPv4 address it
+// also takes the fast path: the returned conn then has a ServeBatches
+// method that answers plain datagrams in batches, beside the
+// net.PacketConn methods that carry the rest.
 func (st *Stack) ListenUDP(ap netip.AddrPort) (net.PacketConn, error) {
 	fa, proto := fullAddr(ap)
 	c, err := gonet.DialUDP(st.s, &fa, nil, proto)
 	if err != nil {
 		return nil, fmt.Errorf("netstack: listen udp %s: %w", ap, err)
+	}
+	if a := ap.Addr().Unmap(); a.Is4() && !a.IsUnspecified() && ap.Port() != 0 {
+		return newFastConn(st.fast, c, netip.AddrPortFrom(a, ap.Port())), nil
 	}
 	return c, nil
 }

@@ -212,6 +212,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var f serveFlags
 	zonesDir := fs.String("zones", "", "`DIR` of zone files to serve")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to `FILE` (for go tool pprof)")
 	f.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -224,6 +225,14 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "islet serve: %v\n", err)
 		return 2
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "islet serve: --cpu-profile: %v\n", err)
+			return 2
+		}
+		defer stop()
 	}
 	return serveUntilSignal(opt, stdout, stderr)
 }

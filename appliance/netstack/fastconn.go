@@ -1,0 +1,221 @@
+package netstack
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+)
+
+const (
+	fastQueue = 1024 // datagrams waiting; more are dropped, as by a full socket buffer
+	fastBatch = 64   // datagrams answered and written together
+	fastBuf   = 4096 // the largest reply the fast path builds
+)
+
+// fastConn is a UDP socket on the stack whose plain datagrams come
+// through the fast path, in batches (ServeBatches), and whose other
+// datagrams (fragments, IP options) through the stack's own socket
+// bound to the same address and port, which its net.PacketConn methods
+// are. Replies too large for the link's MTU leave through the stack's
+// socket too, so that the stack fragments them.
+type fastConn struct {
+	*gonet.UDPConn
+	f     *fastUDP
+	addr  [4]byte
+	port  uint16
+	local netip.AddrPort
+
+	mu      sync.Mutex
+	queue   []datagram
+	wake    chan struct{} // a datagram was queued while queue was empty
+	taken   atomic.Int64 // datagrams queued by the fast path
+	dropped atomic.Int64 // datagrams dropped on a full queue
+
+	deadline deadline
+	closed   chan struct{}
+	once     sync.Once
+}
+
+type datagram struct {
+	data []byte
+	from netip.AddrPort
+	mac  [6]byte
+}
+
+func newFastConn(f *fastUDP, slow *gonet.UDPConn, local netip.AddrPort) *fastConn {
+	c := &fastConn{
+		UDPConn: slow, f: f, addr: local.Addr().As4(), port: local.Port(), local: local,
+		wake: make(chan struct{}, 1), closed: make(chan struct{}),
+	}
+	c.deadline.init()
+	f.register(c)
+	return c
+}
+
+// push queues a datagram; it runs on the link's reading goroutine.
+func (c *fastConn) push(data []byte, from netip.AddrPort, mac [6]byte) {
+	c.mu.Lock()
+	n := len(c.queue)
+	if n >= fastQueue {
+		c.mu.Unlock()
+		c.dropped.Add(1)
+		return
+	}
+	if n < cap(c.queue) {
+		c.queue = c.queue[:n+1]
+	} else {
+		c.queue = append(c.queue, datagram{})
+	}
+	d := &c.queue[n]
+	d.data = append(d.data[:0], data...)
+	d.from, d.mac = from, mac
+	c.mu.Unlock()
+	c.taken.Add(1)
+	if n == 0 {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// next waits for queued datagrams and takes them all, handing back the
+// batch it took last time for reuse.
+func (c *fastConn) next(done []datagram) ([]datagram, error) {
+	for {
+		c.mu.Lock()
+		if len(c.queue) > 0 {
+			got := c.queue
+			c.queue = done[:0]
+			c.mu.Unlock()
+			return got, nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.wake:
+		case <-c.closed:
+			return done, net.ErrClosed
+		case <-c.deadline.passed():
+			return done, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// ServeBatches answers the datagrams of the fast path until the conn is
+// closed or its read deadline passes: answer gets each query, its
+// sender and an empty buffer to append the reply to, and returns the
+// reply (or nil); the replies of a batch leave together.
+func (c *fastConn) ServeBatches(answer func(query []byte, from netip.AddrPort, out []byte) []byte) error {
+	frames := make([][]byte, fastBatch)
+	for i := range frames {
+		frames[i] = make([]byte, frameHeaders+fastBuf)
+	}
+	ready := make([][]byte, 0, fastBatch)
+	var batch []datagram
+	var err error
+	for {
+		if batch, err = c.next(batch); err != nil {
+			return err
+		}
+		mtu := int(c.f.MTU())
+		mac := c.f.LinkAddress()
+		for i := range batch {
+			d := &batch[i]
+			fr := frames[len(ready)]
+			out := answer(d.data, d.from, fr[frameHeaders:frameHeaders])
+			switch {
+			case len(out) == 0:
+				continue
+			case len(out)+header.IPv4MinimumSize+header.UDPMinimumSize > mtu || len(out) > fastBuf:
+				c.UDPConn.WriteTo(out, net.UDPAddrFromAddrPort(d.from)) // the stack fragments it
+				continue
+			case &out[0] != &fr[frameHeaders]:
+				copy(fr[frameHeaders:], out)
+			}
+			frame := fr[:frameHeaders+len(out)]
+			buildFrame(frame, mac, d.mac, c.local, d.from)
+			ready = append(ready, frame)
+			if len(ready) == fastBatch {
+				c.f.writeFrames(ready)
+				ready = ready[:0]
+			}
+		}
+		c.f.writeFrames(ready)
+		ready = ready[:0]
+	}
+}
+
+// SetReadDeadline applies to both paths.
+func (c *fastConn) SetReadDeadline(t time.Time) error {
+	c.deadline.set(t)
+	return c.UDPConn.SetReadDeadline(t)
+}
+
+// SetDeadline applies to both paths.
+func (c *fastConn) SetDeadline(t time.Time) error {
+	c.deadline.set(t)
+	return c.UDPConn.SetDeadline(t)
+}
+
+// Close unregisters the fast path and closes the stack's socket.
+func (c *fastConn) Close() error {
+	c.once.Do(func() {
+		c.f.unregister(c)
+		close(c.closed)
+	})
+	return c.UDPConn.Close()
+}
+
+// deadline is a read deadline as a channel that is closed when it
+// passes.
+type deadline struct {
+	mu    sync.Mutex
+	timer *time.Timer
+	ch    chan struct{}
+	gen   uint64 // which set the timer belongs to
+}
+
+func (d *deadline) init() { d.ch = make(chan struct{}) }
+
+func (d *deadline) passed() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch
+}
+
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	select {
+	case <-d.ch: // passed before: a new deadline starts afresh
+		d.ch = make(chan struct{})
+	default:
+	}
+	if t.IsZero() {
+		return
+	}
+	dur := time.Until(t)
+	if dur <= 0 {
+		close(d.ch)
+		return
+	}
+	gen := d.gen
+	d.timer = time.AfterFunc(dur, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.gen == gen {
+			close(d.ch)
+		}
+	})
+}
