@@ -34,8 +34,8 @@ type fastConn struct {
 	mu      sync.Mutex
 	queue   []datagram
 	wake    chan struct{} // a datagram was queued while queue was empty
-	taken   atomic.Int64 // datagrams queued by the fast path
-	dropped atomic.Int64 // datagrams dropped on a full queue
+	taken   atomic.Int64  // datagrams queued by the fast path
+	dropped atomic.Int64  // datagrams dropped on a full queue
 
 	deadline deadline
 	closed   chan struct{}

@@ -242,7 +242,7 @@ func FuzzFastPath(f *testing.F) {
 			return
 		}
 		ip := header.IPv4(b[header.EthernetMinimumSize:])
-		want := b[frameHeaders:header.EthernetMinimumSize+int(ip.TotalLength())]
+		want := b[frameHeaders : header.EthernetMinimumSize+int(ip.TotalLength())]
 		if got := c.queue[0].data; string(got) != string(want) {
 			t.Fatalf("queued %x, want %x", got, want)
 		}
