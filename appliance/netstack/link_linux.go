@@ -88,24 +88,48 @@ func Packet(ifname string) (*Link, error) {
 	// socket, which the first read would return and the link endpoint
 	// would take as fatal: collect it now that the link is up.
 	unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	l := &Link{name: "packet:" + ifname, release: func() { unix.Close(fd) }, failed: make(chan string, 1)}
+	// fdbased writes (host GSO) on a second socket bound with protocol
+	// 0, which receives nothing; the first is read by packetReader.
+	wfd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail(fmt.Errorf("socket: %w", err))
+	}
+	failW := func(err error) (*Link, error) {
+		unix.Close(wfd)
+		return fail(err)
+	}
+	if err := unix.Bind(wfd, &unix.SockaddrLinklayer{Ifindex: iface.Index}); err != nil {
+		return failW(err)
+	}
+	if err := unix.SetsockoptInt(wfd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return failW(err)
+	}
+	l := &Link{name: "packet:" + ifname, failed: make(chan string, 1)}
 	ep, err := fdbased.New(&fdbased.Options{
-		ClosedFunc:         l.closed,
-		FDs:                []int{fd},
-		MTU:                uint32(iface.MTU),
-		EthernetHeader:     true,
-		Address:            tcpip.LinkAddress(iface.HardwareAddr),
-		PacketDispatchMode: fdbased.RecvMMsg,
-		GSOMaxSize:         65536,
+		ClosedFunc: l.closed,
+		FDs:        []int{wfd},
+		// A packet socket with no protocol takes no fanout: fdbased
+		// must not try to set one up.
+		PreConfigured:  true,
+		IsPacketSocket: []bool{true},
+		MTU:            uint32(iface.MTU),
+		EthernetHeader: true,
+		Address:        tcpip.LinkAddress(iface.HardwareAddr),
+		GSOMaxSize:     65536,
 		// The kernel leaves checksums of locally made frames (veth,
 		// virtio with offload) to the receiver.
 		RXChecksumOffload: true,
 	})
 	if err != nil {
-		return fail(err)
+		return failW(err)
 	}
-	l.ep = ep
-	l.stop = func() { ep.Attach(nil) }
+	r, err := newPacketReader(fd, ep, l.readFailed)
+	if err != nil {
+		return failW(err)
+	}
+	l.ep = r
+	l.stop = func() { r.Attach(nil) }
+	l.release = func() { r.close(); unix.Close(wfd) }
 	return l, nil
 }
 
@@ -138,6 +162,14 @@ func mtuOf(name string) uint32 {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// readFailed is called by a packetReader that stops reading.
+func (l *Link) readFailed(why string) {
+	select {
+	case l.failed <- why:
+	default:
+	}
+}
 
 // closed is called by the link endpoint when it stops reading.
 func (l *Link) closed(err tcpip.Error) {
