@@ -21,7 +21,7 @@ import (
 )
 
 const (
-	readBatch  = 16                                              // frames per recvmmsg
+	readBatch  = 32                                              // frames per recvmmsg
 	vnetHdrLen = 10                                              // struct virtio_net_hdr before each frame
 	readBuf    = vnetHdrLen + header.EthernetMinimumSize + 65536 // a whole GSO/GRO segment
 )
