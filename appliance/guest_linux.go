@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"islet.dev/islet/appliance/netstack"
 )
 
 // GuestRoot is where the image keeps the appliance folder (islet.yml,
@@ -50,7 +52,7 @@ func Guest() error {
 		return err
 	}
 	if cache := mountStateDisk(log); cache != "" {
-		opt.HTTPS.CertCache = cache // unmounted by powerOff
+		opt.HTTPS.CertCache = cache // unmounted by halt
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -93,18 +95,24 @@ func Guest() error {
 	if err != nil {
 		log.Error("stopped", "component", "guest", "err", err)
 	}
-	powerOff(log)
+	if errors.Is(err, netstack.ErrAddressMoved) {
+		// DHCP gave another address: boot again and serve on that one.
+		halt(log, "rebooting", unix.LINUX_REBOOT_CMD_RESTART)
+	} else {
+		halt(log, "powering off", unix.LINUX_REBOOT_CMD_POWER_OFF)
+	}
 	return err
 }
 
-// powerOff syncs and unmounts the state disk, then powers off.
-func powerOff(log *slog.Logger) {
-	log.Info("powering off", "component", "guest")
+// halt syncs and unmounts the state disk, then powers off or reboots
+// (cmd).
+func halt(log *slog.Logger, what string, cmd int) {
+	log.Info(what, "component", "guest")
 	unix.Sync()
 	if err := unix.Unmount(stateMount, 0); err != nil && !errors.Is(err, unix.EINVAL) {
 		log.Warn("unmount the state disk", "component", "guest", "err", err)
 	}
-	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	unix.Reboot(cmd)
 	time.Sleep(time.Second)
 }
 

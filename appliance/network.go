@@ -33,6 +33,9 @@ type network interface {
 	listenTCP(ctx context.Context, addr string) (net.Listener, error)
 	// dialer opens outgoing connections; nil means the host's.
 	dialer() dialFunc
+	// lost reports an address lost for good (a DHCP lease that came
+	// back with another address): the services must start again.
+	lost() <-chan error
 	close()
 }
 
@@ -48,6 +51,8 @@ func (hostNetwork) listenTCP(ctx context.Context, addr string) (net.Listener, er
 
 func (hostNetwork) dialer() dialFunc { return nil }
 
+func (hostNetwork) lost() <-chan error { return nil }
+
 func (hostNetwork) close() {}
 
 // stackNetwork is the userspace stack. Listen addresses keep only their
@@ -57,8 +62,11 @@ type stackNetwork struct {
 	addrs     []netip.Addr
 	pcap      *os.File
 	stopLease func()
+	leaseLost chan error
 	resolver  netip.Addr
 }
+
+func (n *stackNetwork) lost() <-chan error { return n.leaseLost }
 
 func (n *stackNetwork) dialer() dialFunc {
 	var r netip.AddrPort
@@ -126,8 +134,15 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 			n.resolver = lease.DNS[0]
 		}
 		lctx, cancel := context.WithCancel(context.Background())
-		n.stopLease = cancel
-		go st.KeepLease(lctx, lease)
+		n.leaseLost = make(chan error, 1)
+		done := make(chan struct{})
+		n.stopLease = func() { cancel(); <-done }
+		go func() {
+			defer close(done)
+			if err := st.KeepLease(lctx, lease); err != nil {
+				n.leaseLost <- err
+			}
+		}()
 	}
 	for _, p := range []netip.Prefix{o.IPv4, o.IPv6} {
 		if p.IsValid() {

@@ -172,6 +172,10 @@ func Run(ctx context.Context, opt Options) error {
 		select {
 		case <-ctx.Done():
 			done = true
+		case err := <-netw.lost():
+			log.Error("stopping: the network address is gone", "component", "netstack", "err", err)
+			cancel(err)
+			done = true
 		case <-opt.Reload:
 			if srv == nil {
 				continue

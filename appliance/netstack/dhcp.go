@@ -125,6 +125,12 @@ func wantedOptions() []dhcpv4.OptionCode {
 // and announces the address. It returns when the stack is configured or
 // ctx ends.
 func (st *Stack) AcquireDHCP(ctx context.Context) (Lease, error) {
+	return st.acquire(ctx, netip.Addr{})
+}
+
+// acquire is AcquireDHCP asking for the address want, if valid (the
+// address of a lease that expired), in its DISCOVER and REQUEST.
+func (st *Stack) acquire(ctx context.Context, want netip.Addr) (Lease, error) {
 	c, done, err := st.dhcpConn(netip.Addr{})
 	if err != nil {
 		return Lease{}, err
@@ -132,7 +138,11 @@ func (st *Stack) AcquireDHCP(ctx context.Context) (Lease, error) {
 	defer func() { done() }() // done is replaced once the socket is closed
 	mac := net.HardwareAddr(st.s.NICInfo()[nicID].LinkAddress)
 	for {
-		discover, err := dhcpv4.NewDiscovery(mac, dhcpv4.WithBroadcast(true), dhcpv4.WithRequestedOptions(wantedOptions()...))
+		mods := []dhcpv4.Modifier{dhcpv4.WithBroadcast(true), dhcpv4.WithRequestedOptions(wantedOptions()...)}
+		if want.Is4() {
+			mods = append(mods, dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(net.IP(want.AsSlice()))))
+		}
+		discover, err := dhcpv4.NewDiscovery(mac, mods...)
 		if err != nil {
 			return Lease{}, err
 		}
@@ -292,35 +302,99 @@ func (st *Stack) Renew(ctx context.Context, l Lease, rebind bool) (Lease, error)
 	return nl, nil
 }
 
-// KeepLease renews the lease at T1, rebinds at T2 and, when it expires
-// anyway, logs it loudly and keeps trying; it returns when ctx ends.
-func (st *Stack) KeepLease(ctx context.Context, l Lease) {
+// ErrAddressMoved is what KeepLease returns when a lease expired
+// unrenewed and the new one has another address: the services bound to
+// the old one must start again.
+var ErrAddressMoved = errors.New("dhcp: the lease expired and the new one has another address")
+
+// KeepLease keeps the lease l (RFC 2131 §4.4.5): from T1 it asks the
+// leasing server to renew it, from T2 any server (rebinding); when the
+// lease expires anyway the address is withdrawn from the NIC (nothing
+// is sent or answered from it), and the stack asks for a new lease,
+// for the same address. If it gets that address back, serving goes on;
+// if another, KeepLease returns ErrAddressMoved with the stack holding
+// the new address. It returns nil when ctx ends.
+func (st *Stack) KeepLease(ctx context.Context, l Lease) error {
 	for {
 		now := time.Now()
 		t1, t2, end := l.Acquired.Add(l.T1), l.Acquired.Add(l.T2), l.Acquired.Add(l.Duration)
-		next, rebind := t1, false
+		var until time.Time // how long this attempt may take
+		rebind := false
 		switch {
-		case now.After(t2):
-			next, rebind = now.Add(min(time.Minute, max(end.Sub(now)/2, 5*time.Second))), true
-		case now.After(t1):
-			next = now.Add(min(time.Minute, max(t2.Sub(now)/2, 5*time.Second)))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(next)):
-		}
-		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		nl, err := st.Renew(rctx, l, rebind || time.Now().After(t2))
-		cancel()
-		if err == nil {
+		case now.Before(t1):
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(t1.Sub(now)):
+			}
+			continue
+		case now.Before(t2):
+			until = t2
+		case now.Before(end):
+			until, rebind = end, true
+		default:
+			nl, err := st.reacquire(ctx, l)
+			if err != nil || ctx.Err() != nil {
+				return err
+			}
 			l = nl
 			continue
 		}
-		if time.Now().After(end) {
-			st.log.Error("DHCP lease expired and could not be renewed; still using the address", "addr", l.Addr, "err", err)
-		} else {
-			st.log.Warn("DHCP renewal failed; retrying", "addr", l.Addr, "err", err)
+		rctx, cancel := context.WithDeadline(ctx, until)
+		nl, err := st.Renew(rctx, l, rebind)
+		cancel()
+		switch {
+		case err == nil:
+			l = nl
+		case ctx.Err() != nil:
+			return nil
+		case time.Now().Before(until):
+			// A refusal (NAK) or a moved address: no use asking again
+			// until the next stage; wait for it.
+			st.log.Warn("DHCP renewal failed", "addr", l.Addr, "rebind", rebind, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Until(until)):
+			}
+		default:
+			st.log.Warn("DHCP renewal got no answer", "addr", l.Addr, "rebind", rebind, "err", err)
 		}
 	}
+}
+
+// reacquire withdraws the expired lease l's address and asks for a new
+// lease until one comes or ctx ends.
+func (st *Stack) reacquire(ctx context.Context, l Lease) (Lease, error) {
+	st.withdraw(l)
+	st.log.Error("DHCP lease expired unrenewed; the address is withdrawn until a new lease comes", "addr", l.Addr)
+	for {
+		nl, err := st.acquire(ctx, l.Addr.Addr())
+		if ctx.Err() != nil {
+			return l, nil
+		}
+		if err != nil {
+			st.log.Warn("DHCP: no new lease yet", "err", err)
+			continue
+		}
+		if nl.Addr.Addr() != l.Addr.Addr() {
+			return nl, fmt.Errorf("%w: %s, now %s", ErrAddressMoved, l.Addr, nl.Addr)
+		}
+		st.fast.setActive(nl.Addr.Addr(), true)
+		st.log.Info("DHCP lease regained for the same address; serving again", "addr", nl.Addr)
+		return nl, nil
+	}
+}
+
+// withdraw takes a lease's address and IPv4 routes off the NIC.
+func (st *Stack) withdraw(l Lease) {
+	st.fast.setActive(l.Addr.Addr(), false)
+	st.s.RemoveAddress(nicID, tcpip.AddrFromSlice(l.Addr.Addr().AsSlice()))
+	var keep []tcpip.Route
+	for _, r := range st.s.GetRouteTable() {
+		if r.Destination.ID().BitLen() == 128 { // IPv6 routes stay
+			keep = append(keep, r)
+		}
+	}
+	st.s.SetRouteTable(keep)
 }

@@ -34,6 +34,7 @@ type fastConn struct {
 	mu      sync.Mutex
 	queue   []datagram
 	wake    chan struct{} // a datagram was queued while queue was empty
+	off     atomic.Bool   // the address is withdrawn: the fast path takes nothing
 	taken   atomic.Int64  // datagrams queued by the fast path
 	dropped atomic.Int64  // datagrams dropped on a full queue
 

@@ -63,6 +63,18 @@ func (f *fastUDP) unregister(c *fastConn) {
 	f.conns.Store(&next)
 }
 
+// setActive turns the fast path of addr's conns on or off (off while a
+// DHCP lease's address is withdrawn: the stack then drops what comes).
+func (f *fastUDP) setActive(addr netip.Addr, on bool) {
+	if conns := f.conns.Load(); conns != nil {
+		for _, c := range *conns {
+			if c.local.Addr() == addr {
+				c.off.Store(!on)
+			}
+		}
+	}
+}
+
 // DeliverNetworkPacket takes the datagrams of registered ports and hands
 // everything else to the stack.
 func (f *fastUDP) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
@@ -108,7 +120,7 @@ func (f *fastUDP) take(conns []*fastConn, pkt *stack.PacketBuffer) bool {
 	dst := [4]byte(ip[16:20])
 	var c *fastConn
 	for _, o := range conns {
-		if o.port == udp.DestinationPort() && o.addr == dst {
+		if o.port == udp.DestinationPort() && o.addr == dst && !o.off.Load() {
 			c = o
 			break
 		}
