@@ -62,11 +62,6 @@ ip link add "$host" type veth peer name "$peer"
 ip link set "$peer" netns "$ns"
 ip netns exec "$ns" ip addr add 10.90.0.1/24 dev "$peer"
 ip netns exec "$ns" ip link set "$peer" up
-# GRO on the clients' side, as on any real host (the hypervisor's tap or
-# bridge, a NIC): a veth cannot take the segments a packet socket hands
-# it whole (no tx-gso-robust), so the kernel cuts them up on the way in;
-# GRO joins them again, as the kernel's own TSO segments arrive.
-ip netns exec "$ns" ethtool -K "$peer" gro on >/dev/null 2>&1 || echo "note: ethtool -K gro on failed; the userspace stack's bulk figure suffers"
 ip netns exec "$ns" ip link set lo up
 ip link set "$host" up
 in_ns() { ip netns exec "$ns" taskset -c 1 "$@"; }
