@@ -92,16 +92,36 @@ stop() {
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+# busy: the busy jiffies (1/100 s) of both cores so far. The kernel does
+# part of a server's receiving on the sender's core (the clients'), so
+# CPU per operation is counted on both cores, the clients' own included.
+busy() { awk '$1 == "cpu0" || $1 == "cpu1" {t += $2 + $3 + $4 + $7 + $8} END {print t}' /proc/stat; }
+# cpu_per N MODE KIND B0: microseconds of both cores per operation since B0
+cpu_per() { local b; b=$(busy); awk -v j=$((b - $4)) -v n="$1" 'BEGIN {printf "%.1f\n", (n > 0 ? j * 10000 / n : 0)}' | tee -a "$work/cpu-$3.$2"; }
 measure() { # MODE
-  local qps=0 rps=0 secs=1
-  if want dns; then qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}'); fi
-  if want https; then rps=$(in_ns wrk -t1 -c32 -d"${DURATION}s" -H 'Host: bench.example' https://10.90.0.2/index.html 2>&1 | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {printf "%.0f", $2} END {if (bad) print " (errors!)"}'); fi
-  if want bulk; then secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin); fi
+  local qps=0 rps=0 secs=1 b0 cq=- cr=- cb=-
+  if want dns; then
+    b0=$(busy)
+    qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}')
+    cq=$(cpu_per $((qps * DURATION)) "$1" qps "$b0")
+  fi
+  if want https; then
+    b0=$(busy)
+    rps=$(in_ns wrk -t1 -c32 -d"${DURATION}s" -H 'Host: bench.example' https://10.90.0.2/index.html 2>&1 | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {printf "%.0f", $2} END {if (bad) print " (errors!)"}')
+    cr=$(cpu_per $((rps * DURATION)) "$1" rps "$b0")
+  fi
+  if want bulk; then
+    b0=$(busy)
+    secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin)
+    cb=$(cpu_per "$BULK_MB" "$1" bulk "$b0")
+  fi
   echo "$qps" >> "$work/qps.$1"; echo "$rps" >> "$work/rps.$1"; echo "$secs" >> "$work/bulk.$1"
-  printf '  %-9s DNS %8s qps   HTTPS %7s req/s   %d MB in %6.2f s (%.0f MB/s)\n' "$1" "$qps" "$rps" "$BULK_MB" "$secs" "$(awk -v m="$BULK_MB" -v s="$secs" 'BEGIN {print m/s}')"
+  printf '  %-9s DNS %8s qps (%s us)   HTTPS %7s req/s (%s us)   %d MB in %6.2f s, %.0f MB/s (%s us/MB)\n' \
+    "$1" "$qps" "$cq" "$rps" "$cr" "$BULK_MB" "$secs" "$(awk -v m="$BULK_MB" -v s="$secs" 'BEGIN {print m/s}')" "$cb"
 }
 
 echo "== $ROUNDS rounds; islet on CPU 0 (GOMAXPROCS=1), clients in a namespace on CPU 1"
+echo "   (us: CPU microseconds of both cores per query, request or MB, clients included)"
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r"
   order=$MODES; (( r % 2 )) || order=$(echo "$MODES" | awk '{for (i = NF; i > 0; i--) printf "%s ", $i}')
@@ -111,9 +131,11 @@ done
 for m in qps rps bulk; do
   case $m in qps) want dns || continue;; rps) want https || continue;; bulk) want bulk || continue;; esac
   k=$(median < "$work/$m.kernel"); u=$(median < "$work/$m.userspace")
+  ck=$(median < "$work/cpu-$m.kernel"); cu=$(median < "$work/cpu-$m.userspace")
+  cpu="CPU per operation userspace/kernel = $(awk -v a="$cu" -v b="$ck" 'BEGIN {printf "%.2f", a/b}') ($cu vs $ck us)"
   case $m in
-    qps) echo "DNS: kernel $k qps, userspace $u qps; userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", a/b}')";;
-    rps) echo "HTTPS 10 KB: kernel $k req/s, userspace $u req/s; userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", a/b}')";;
-    bulk) echo "${BULK_MB} MB download: kernel $k s, userspace $u s; throughput userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", b/a}')";;
+    qps) echo "DNS: kernel $k qps, userspace $u qps; userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", a/b}'); $cpu";;
+    rps) echo "HTTPS 10 KB: kernel $k req/s, userspace $u req/s; userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", a/b}'); $cpu";;
+    bulk) echo "${BULK_MB} MB download: kernel $k s, userspace $u s; throughput userspace/kernel = $(awk -v a="$u" -v b="$k" 'BEGIN {printf "%.2f", b/a}'); $cpu";;
   esac
 done
