@@ -216,7 +216,7 @@ func (st *Stack) ListenTCP(ap netip.AddrPort) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netstack: listen tcp %s: %w", ap, err)
 	}
-	return l, nil
+	return tcpListener{l}, nil
 }
 
 // DialTCP connects from the stack, for outbound traffic (ACME, tests).

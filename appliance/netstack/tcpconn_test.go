@@ -1,0 +1,139 @@
+package netstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// tcpPair accepts one connection on the server stack and dials it from
+// the client stack.
+func tcpPair(t *testing.T, port uint16) (server net.Conn, client net.Conn) {
+	t.Helper()
+	s, c := pair(t, 0)
+	ap := netip.AddrPortFrom(serverAddr, port)
+	ln, err := s.ListenTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- conn
+	}()
+	client, err = c.DialTCP(context.Background(), ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	if _, held := server.(*tcpConn); !held {
+		t.Fatalf("accepted a %T, not the stack's buffered connection", server)
+	}
+	t.Cleanup(func() { server.Close() })
+	return server, client
+}
+
+func TestHeldWritesArriveInOrder(t *testing.T) {
+	server, client := tcpPair(t, 9100)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var want bytes.Buffer
+	for want.Len() < 8<<20 {
+		b := make([]byte, 1+rng.IntN(100<<10)) // from one byte to past maxPending in a few writes
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		want.Write(b)
+	}
+	go func() {
+		data := want.Bytes()
+		for len(data) > 0 {
+			n := min(len(data), 1+rng.IntN(300<<10))
+			if _, err := server.Write(data[:n]); err != nil {
+				t.Errorf("write: %v", err)
+				return
+			}
+			data = data[n:]
+		}
+		server.Close()
+	}()
+	client.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Fatalf("received %d bytes, not the %d written, in order", len(got), want.Len())
+	}
+}
+
+func TestCloseSendsWhatIsHeld(t *testing.T) {
+	server, client := tcpPair(t, 9101)
+	data := bytes.Repeat([]byte("islet "), 400<<10) // 2.4 MB: more than is held, and than the window
+	go func() {
+		server.Write(data)
+		start := time.Now()
+		server.Close()
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Errorf("Close took %v: it should return at once and send in the background", d)
+		}
+		if _, err := server.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("write after Close: %v", err)
+		}
+	}()
+	client.SetReadDeadline(time.Now().Add(30 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("received %d of %d bytes: %v", len(got), len(data), err)
+	}
+}
+
+func TestWriteDeadlineWhenThePeerStopsReading(t *testing.T) {
+	server, _ := tcpPair(t, 9102)
+	server.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+	chunk := make([]byte, 1<<20)
+	start := time.Now()
+	var err error
+	for written := 0; err == nil && written < 1<<30; written += len(chunk) {
+		_, err = server.Write(chunk)
+	}
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Fatalf("writing to a peer that reads nothing: %v, want a timeout", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("the deadline error came after %v", d)
+	}
+}
+
+func TestCloseWriteHalfCloses(t *testing.T) {
+	server, client := tcpPair(t, 9103)
+	server.Write([]byte("hello"))
+	if err := server.(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("client read %q, %v; want hello then EOF", got, err)
+	}
+	client.Write([]byte("bye"))
+	buf := make([]byte, 3)
+	server.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(server, buf); err != nil || string(buf) != "bye" {
+		t.Fatalf("server read %q, %v after its CloseWrite", buf, err)
+	}
+}
