@@ -43,10 +43,13 @@ type tcpConn struct {
 	kick      chan struct{} // pending has data, or closing
 	drained   chan struct{} // the sender took pending (closed and renewed each time)
 	started   bool
+	rd, wd    lazyDeadline
 }
 
 func newTCPConn(c *gonet.TCPConn) *tcpConn {
-	return &tcpConn{TCPConn: c, kick: make(chan struct{}, 1), drained: make(chan struct{})}
+	tc := &tcpConn{TCPConn: c, kick: make(chan struct{}, 1), drained: make(chan struct{})}
+	tc.rd.pass, tc.wd.pass = c.SetReadDeadline, c.SetWriteDeadline
+	return tc
 }
 
 // Write holds b for the sender, waiting while more than maxPending is
@@ -216,15 +219,83 @@ func (c *tcpConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.deadline = t
 	c.mu.Unlock()
-	return c.TCPConn.SetWriteDeadline(t)
+	c.wd.set(t)
+	return nil
+}
+
+// SetReadDeadline applies to reads.
+func (c *tcpConn) SetReadDeadline(t time.Time) error {
+	c.rd.set(t)
+	return nil
 }
 
 // SetDeadline sets both deadlines.
 func (c *tcpConn) SetDeadline(t time.Time) error {
-	if err := c.SetWriteDeadline(t); err != nil {
-		return err
+	c.SetWriteDeadline(t)
+	return c.SetReadDeadline(t)
+}
+
+// lazyDeadline passes a deadline on to the stack's connection only
+// when it passes: the stack's own deadlines make a timer and a channel
+// each time one is set, and an HTTP server sets five a request. One
+// timer, reset each time, tells the stack "now" (which ends a blocked
+// read or write) once the deadline has passed; setting another takes
+// that back.
+type lazyDeadline struct {
+	mu    sync.Mutex
+	t     time.Time
+	timer *time.Timer
+	armed bool // the stack's deadline is set, in the past
+	pass  func(time.Time) error
+}
+
+var longAgo = time.Unix(1, 0)
+
+func (d *lazyDeadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.t = t
+	if d.timer != nil {
+		d.timer.Stop()
 	}
-	return c.TCPConn.SetReadDeadline(t)
+	if t.IsZero() {
+		d.disarm()
+		return
+	}
+	until := time.Until(t)
+	if until <= 0 {
+		d.arm()
+		return
+	}
+	d.disarm()
+	if d.timer == nil {
+		d.timer = time.AfterFunc(until, d.fire)
+	} else {
+		d.timer.Reset(until)
+	}
+}
+
+// fire runs on the timer: the deadline passed unless it was moved.
+func (d *lazyDeadline) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.t.IsZero() && !time.Now().Before(d.t) {
+		d.arm()
+	}
+}
+
+func (d *lazyDeadline) arm() {
+	if !d.armed {
+		d.armed = true
+		d.pass(longAgo)
+	}
+}
+
+func (d *lazyDeadline) disarm() {
+	if d.armed {
+		d.armed = false
+		d.pass(time.Time{})
+	}
 }
 
 // tcpListener hands out tcpConns.

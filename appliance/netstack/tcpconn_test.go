@@ -137,3 +137,43 @@ func TestCloseWriteHalfCloses(t *testing.T) {
 		t.Fatalf("server read %q, %v after its CloseWrite", buf, err)
 	}
 }
+
+// TestReadDeadlines: a deadline ends a blocked read when it passes, not
+// before; one moved later or cleared does not fire; a past one ends
+// reads at once until another is set.
+func TestReadDeadlines(t *testing.T) {
+	server, client := tcpPair(t, 9104)
+	buf := make([]byte, 10)
+	timeout := func(err error) bool { ne, ok := err.(net.Error); return ok && ne.Timeout() }
+
+	start := time.Now()
+	server.SetReadDeadline(start.Add(200 * time.Millisecond))
+	if _, err := server.Read(buf); !timeout(err) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
+	if d := time.Since(start); d < 180*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("the deadline ended the read after %v, want 200 ms", d)
+	}
+
+	// Moved later, then cleared: data written after the first deadline
+	// would have passed is read.
+	server.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	server.SetReadDeadline(time.Now().Add(time.Hour))
+	server.SetReadDeadline(time.Time{})
+	go func() { time.Sleep(300 * time.Millisecond); client.Write([]byte("late")) }()
+	if n, err := server.Read(buf); err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("read with the deadline cleared: %q %v", buf[:n], err)
+	}
+
+	// A deadline in the past ends a read at once (how an HTTP server
+	// stops its background read); a new one takes that back.
+	server.SetReadDeadline(time.Unix(1, 0))
+	if _, err := server.Read(buf); !timeout(err) {
+		t.Fatalf("read with a past deadline: %v", err)
+	}
+	server.SetReadDeadline(time.Now().Add(5 * time.Second))
+	client.Write([]byte("again"))
+	if n, err := server.Read(buf); err != nil || string(buf[:n]) != "again" {
+		t.Fatalf("read after a new deadline: %q %v", buf[:n], err)
+	}
+}
