@@ -17,9 +17,11 @@ const (
 
 // ServePacket answers queries arriving on pc until ctx ends; it does not
 // close pc. On a host UDP socket on Linux it reads and writes in
-// batches (recvmmsg/sendmmsg); on any other PacketConn (a userspace
-// stack) one datagram at a time. Run one per socket: with SO_REUSEPORT sockets,
-// one per core.
+// batches (recvmmsg/sendmmsg); on a PacketConn that has a ServeBatches
+// method (the userspace stack's fast path) in its batches, and what
+// still comes through ReadFrom one at a time; on any other PacketConn
+// one datagram at a time. Run one per socket: with SO_REUSEPORT
+// sockets, one per core.
 func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { pc.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()

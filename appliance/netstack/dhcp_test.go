@@ -145,14 +145,21 @@ func hasAddr(st *Stack, a netip.Addr) bool {
 	return false
 }
 
-func TestLeaseRenewedAtT1(t *testing.T) {
+// leased is a dhcpPair whose client has its first lease.
+func leased(t *testing.T) (*Stack, *fakeDHCP, context.Context, Lease) {
+	t.Helper()
 	st, srv := dhcpPair(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
 	lease, err := st.AcquireDHCP(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, srv, ctx, lease
+}
+
+func TestLeaseRenewedAtT1(t *testing.T) {
+	st, srv, ctx, lease := leased(t)
 	kctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- st.KeepLease(kctx, lease) }()
@@ -174,13 +181,7 @@ func TestLeaseExpiry(t *testing.T) {
 	for _, moved := range []bool{false, true} {
 		name := map[bool]string{false: "same address back", true: "another address"}[moved]
 		t.Run(name, func(t *testing.T) {
-			st, srv := dhcpPair(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			lease, err := st.AcquireDHCP(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, srv, ctx, lease := leased(t)
 			old := lease.Addr.Addr()
 			pc, err := st.ListenUDP(netip.AddrPortFrom(old, 53))
 			if err != nil {

@@ -164,12 +164,17 @@ func frame(mac []byte, dst netip.AddrPort, payload []byte) []byte {
 	return b
 }
 
-func TestFastPathTakes(t *testing.T) {
+// classifier is a fast path on its own, with its MAC, the address it
+// serves and a query.
+func classifier() (fast *fastUDP, mac []byte, local netip.AddrPort, q []byte) {
 	a, _ := Pipe(0)
-	fast := newFastUDP(a.ep)
-	mac := []byte(fast.LinkAddress())
-	local := netip.AddrPortFrom(serverAddr, 53)
-	q, _ := new(dns.Msg).SetQuestion("www.stack.example.", dns.TypeA).Pack()
+	fast = newFastUDP(a.ep)
+	q, _ = new(dns.Msg).SetQuestion("www.stack.example.", dns.TypeA).Pack()
+	return fast, []byte(fast.LinkAddress()), netip.AddrPortFrom(serverAddr, 53), q
+}
+
+func TestFastPathTakes(t *testing.T) {
+	fast, mac, local, q := classifier()
 	good := func() []byte { return frame(mac, local, q) }
 	edit := func(f func(b []byte)) []byte { b := good(); f(b); return b }
 	ipHeader := func(b []byte) header.IPv4 { return header.IPv4(b[header.EthernetMinimumSize:]) }
@@ -218,11 +223,7 @@ func TestFastPathTakes(t *testing.T) {
 // must never panic, and what it takes must be exactly the UDP payload
 // of a well-formed datagram for the registered address and port.
 func FuzzFastPath(f *testing.F) {
-	a, _ := Pipe(0)
-	fast := newFastUDP(a.ep)
-	mac := []byte(fast.LinkAddress())
-	local := netip.AddrPortFrom(serverAddr, 53)
-	q, _ := new(dns.Msg).SetQuestion("www.stack.example.", dns.TypeA).Pack()
+	fast, mac, local, q := classifier()
 	f.Add(frame(mac, local, q))
 	f.Add(frame(mac, netip.AddrPortFrom(serverAddr, 54), q))
 	f.Add(frame(mac, local, nil))
