@@ -375,6 +375,11 @@ func (st *Stack) reacquire(ctx context.Context, l Lease) (Lease, error) {
 		}
 		if err != nil {
 			st.log.Warn("DHCP: no new lease yet", "err", err)
+			select { // an error that comes at once (a socket) must not spin
+			case <-ctx.Done():
+				return l, nil
+			case <-time.After(time.Second):
+			}
 			continue
 		}
 		if nl.Addr.Addr() != l.Addr.Addr() {
