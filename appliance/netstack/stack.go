@@ -49,6 +49,7 @@ type Stack struct {
 	s    *stack.Stack
 	link *Link
 	fast *fastUDP
+	acks *ackDelay
 	log  *slog.Logger
 	done chan struct{}
 	// linkMTU is the link's MTU when the stack started: the most a DHCP
@@ -99,7 +100,8 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		s.Destroy()
 		return nil, err
 	}
-	fast := newFastUDP(link)
+	acks := newAckDelay(link)
+	fast := newFastUDP(acks)
 	// A FIFO queue lets frames written one by one leave in batches: one
 	// sendmmsg for many frames.
 	qdisc := fifo.New(fast, 1, 1000)
@@ -135,7 +137,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	if cfg.IPv4.IsValid() {
 		announce(s, cfg.IPv4.Addr())
 	}
-	st := &Stack{s: s, link: l, fast: fast, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
+	st := &Stack{s: s, link: l, fast: fast, acks: acks, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {

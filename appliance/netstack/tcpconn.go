@@ -44,11 +44,15 @@ type tcpConn struct {
 	drained   chan struct{} // the sender took pending (closed and renewed each time)
 	started   bool
 	rd, wd    lazyDeadline
+	// The addresses, made once: an HTTP server asks for them for
+	// every request, and the stack's connection makes new ones each time.
+	local, remote net.Addr
 }
 
 func newTCPConn(c *gonet.TCPConn) *tcpConn {
 	tc := &tcpConn{TCPConn: c, kick: make(chan struct{}, 1), drained: make(chan struct{})}
 	tc.rd.pass, tc.wd.pass = c.SetReadDeadline, c.SetWriteDeadline
+	tc.local, tc.remote = c.LocalAddr(), c.RemoteAddr()
 	return tc
 }
 
@@ -213,6 +217,12 @@ func (c *tcpConn) shut(full bool) error {
 	}
 	return c.TCPConn.CloseWrite()
 }
+
+// LocalAddr is the connection's own address.
+func (c *tcpConn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr is the peer's address.
+func (c *tcpConn) RemoteAddr() net.Addr { return c.remote }
 
 // SetWriteDeadline applies to held writes and the sender's.
 func (c *tcpConn) SetWriteDeadline(t time.Time) error {

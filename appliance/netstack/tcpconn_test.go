@@ -16,7 +16,15 @@ import (
 // the client stack.
 func tcpPair(t *testing.T, port uint16) (server net.Conn, client net.Conn) {
 	t.Helper()
-	s, c := pair(t, 0)
+	server, client, _ = tcpPairOn(t, port, 0)
+	return server, client
+}
+
+// tcpPairOn is tcpPair over a link that loses the given fraction of
+// frames each way; it also returns the server's stack.
+func tcpPairOn(t *testing.T, port uint16, loss float64) (server net.Conn, client net.Conn, st *Stack) {
+	t.Helper()
+	s, c := pair(t, loss)
 	ap := netip.AddrPortFrom(serverAddr, port)
 	ln, err := s.ListenTCP(ap)
 	if err != nil {
@@ -45,7 +53,7 @@ func tcpPair(t *testing.T, port uint16) (server net.Conn, client net.Conn) {
 		t.Fatalf("accepted a %T, not the stack's buffered connection", server)
 	}
 	t.Cleanup(func() { server.Close() })
-	return server, client
+	return server, client, s
 }
 
 func TestHeldWritesArriveInOrder(t *testing.T) {
