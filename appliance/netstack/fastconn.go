@@ -174,12 +174,13 @@ func (c *fastConn) Close() error {
 }
 
 // deadline is a read deadline as a channel that is closed when it
-// passes.
+// passes, with one timer reset each time it is set.
 type deadline struct {
-	mu    sync.Mutex
-	timer *time.Timer
-	ch    chan struct{}
-	gen   uint64 // which set the timer belongs to
+	mu     sync.Mutex
+	t      time.Time
+	timer  *time.Timer
+	ch     chan struct{}
+	closed bool
 }
 
 func (d *deadline) init() { d.ch = make(chan struct{}) }
@@ -193,30 +194,40 @@ func (d *deadline) passed() <-chan struct{} {
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.gen++
+	d.t = t
+	if d.closed { // passed before: a new deadline starts afresh
+		d.ch, d.closed = make(chan struct{}), false
+	}
 	if d.timer != nil {
 		d.timer.Stop()
-		d.timer = nil
-	}
-	select {
-	case <-d.ch: // passed before: a new deadline starts afresh
-		d.ch = make(chan struct{})
-	default:
 	}
 	if t.IsZero() {
 		return
 	}
-	dur := time.Until(t)
-	if dur <= 0 {
-		close(d.ch)
+	until := time.Until(t)
+	if until <= 0 {
+		d.close()
 		return
 	}
-	gen := d.gen
-	d.timer = time.AfterFunc(dur, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.gen == gen {
-			close(d.ch)
-		}
-	})
+	if d.timer == nil {
+		d.timer = time.AfterFunc(until, d.fire)
+	} else {
+		d.timer.Reset(until)
+	}
+}
+
+// fire runs on the timer: the deadline passed unless it was moved.
+func (d *deadline) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.t.IsZero() && !time.Now().Before(d.t) {
+		d.close()
+	}
+}
+
+func (d *deadline) close() {
+	if !d.closed {
+		close(d.ch)
+		d.closed = true
+	}
 }

@@ -214,11 +214,11 @@ func (st *Stack) ListenUDP(ap netip.AddrPort) (net.PacketConn, error) {
 // ListenTCP opens a TCP listener on the stack.
 func (st *Stack) ListenTCP(ap netip.AddrPort) (net.Listener, error) {
 	fa, proto := fullAddr(ap)
-	l, err := gonet.ListenTCP(st.s, fa, proto)
+	l, err := listenTCP(st.s, fa, proto)
 	if err != nil {
 		return nil, fmt.Errorf("netstack: listen tcp %s: %w", ap, err)
 	}
-	return tcpListener{l}, nil
+	return l, nil
 }
 
 // DialTCP connects from the stack, for outbound traffic (ACME, tests).

@@ -2,13 +2,19 @@ package netstack
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime"
 	"sync"
 	"time"
 
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/waiter"
 )
 
 const (
@@ -31,7 +37,20 @@ const (
 // which grows once, not on HTTP/2's short-lived frame writers, whose
 // stacks were copied two or three times per frame.
 type tcpConn struct {
-	*gonet.TCPConn
+	*gonet.TCPConn // writes (by the sender), closes, write deadlines
+	ep             tcpip.Endpoint
+
+	// Reads wait on one waiter entry for the connection's life and on
+	// the read deadline's channel: the stack's connection makes a new
+	// entry, channel and error value for each read that waits, and an
+	// HTTP server's background read waits and is cut short once a
+	// request.
+	wq       *waiter.Queue
+	entry    waiter.Entry
+	readable chan struct{}
+	rdl      deadline
+	rclosed  chan struct{} // closed by Close: reads end
+	rclose   sync.Once
 
 	mu        sync.Mutex
 	pending   []byte        // written, not yet taken by the sender
@@ -43,17 +62,50 @@ type tcpConn struct {
 	kick      chan struct{} // pending has data, or closing
 	drained   chan struct{} // the sender took pending (closed and renewed each time)
 	started   bool
-	rd, wd    lazyDeadline
+	wd        lazyDeadline
 	// The addresses, made once: an HTTP server asks for them for
 	// every request, and the stack's connection makes new ones each time.
 	local, remote net.Addr
 }
 
-func newTCPConn(c *gonet.TCPConn) *tcpConn {
-	tc := &tcpConn{TCPConn: c, kick: make(chan struct{}, 1), drained: make(chan struct{})}
-	tc.rd.pass, tc.wd.pass = c.SetReadDeadline, c.SetWriteDeadline
+func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue) *tcpConn {
+	c := gonet.NewTCPConn(wq, ep)
+	tc := &tcpConn{TCPConn: c, ep: ep, wq: wq, readable: make(chan struct{}, 1), rclosed: make(chan struct{}),
+		kick: make(chan struct{}, 1), drained: make(chan struct{})}
+	tc.entry.Init(waiter.ChannelNotifier(tc.readable), waiter.ReadableEvents)
+	wq.EventRegister(&tc.entry)
+	tc.rdl.init()
+	tc.wd.pass = c.SetWriteDeadline
 	tc.local, tc.remote = c.LocalAddr(), c.RemoteAddr()
 	return tc
+}
+
+// Read reads what has arrived, waiting for something to until the read
+// deadline.
+func (c *tcpConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	w := tcpip.SliceWriter(b)
+	for {
+		res, terr := c.ep.Read(&w, tcpip.ReadOptions{})
+		switch terr.(type) {
+		case nil:
+			return res.Count, nil
+		case *tcpip.ErrWouldBlock:
+		case *tcpip.ErrClosedForReceive:
+			return 0, io.EOF
+		default:
+			return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.local, Addr: c.remote, Err: errors.New(terr.String())}
+		}
+		select {
+		case <-c.readable:
+		case <-c.rdl.passed():
+			return 0, os.ErrDeadlineExceeded
+		case <-c.rclosed:
+			return 0, net.ErrClosed
+		}
+	}
 }
 
 // Write holds b for the sender, waiting while more than maxPending is
@@ -175,10 +227,17 @@ func (c *tcpConn) exit() {
 	c.mu.Unlock()
 	switch {
 	case full:
-		c.TCPConn.Close()
+		c.closeAll()
 	case closing:
 		c.TCPConn.CloseWrite()
 	}
+}
+
+// closeAll closes the stack's connection and stops waiting for reads.
+func (c *tcpConn) closeAll() error {
+	err := c.TCPConn.Close()
+	c.wq.EventUnregister(&c.entry)
+	return err
 }
 
 // send writes b to the stack in pieces of at most a GSO segment's
@@ -203,6 +262,9 @@ func (c *tcpConn) Close() error { return c.shut(true) }
 func (c *tcpConn) CloseWrite() error { return c.shut(false) }
 
 func (c *tcpConn) shut(full bool) error {
+	if full {
+		c.rclose.Do(func() { close(c.rclosed) })
+	}
 	c.mu.Lock()
 	c.closing = true
 	c.closeFull = c.closeFull || full
@@ -213,7 +275,7 @@ func (c *tcpConn) shut(full bool) error {
 		return nil
 	}
 	if full {
-		return c.TCPConn.Close()
+		return c.closeAll()
 	}
 	return c.TCPConn.CloseWrite()
 }
@@ -235,7 +297,7 @@ func (c *tcpConn) SetWriteDeadline(t time.Time) error {
 
 // SetReadDeadline applies to reads.
 func (c *tcpConn) SetReadDeadline(t time.Time) error {
-	c.rd.set(t)
+	c.rdl.set(t)
 	return nil
 }
 
@@ -310,20 +372,84 @@ func (d *lazyDeadline) disarm() {
 
 // tcpListener hands out tcpConns.
 type tcpListener struct {
-	*gonet.TCPListener
+	ep     tcpip.Endpoint
+	wq     *waiter.Queue
+	addr   net.Addr
+	closed chan struct{}
+	once   sync.Once
 }
 
-func (l tcpListener) Accept() (net.Conn, error) {
-	c, err := l.TCPListener.Accept()
-	if err != nil {
-		return nil, err
+// listenTCP opens a listening endpoint on the stack.
+func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocolNumber) (*tcpListener, error) {
+	wq := new(waiter.Queue)
+	ep, terr := s.NewEndpoint(tcp.ProtocolNumber, proto, wq)
+	if terr != nil {
+		return nil, errors.New(terr.String())
 	}
-	tc, ok := c.(*gonet.TCPConn)
-	if !ok {
-		return nil, errors.New("netstack: accepted a connection of an unexpected type")
+	if terr := ep.Bind(fa); terr != nil {
+		ep.Close()
+		return nil, fmt.Errorf("bind: %s", terr)
 	}
-	return newTCPConn(tc), nil
+	if terr := ep.Listen(listenBacklog); terr != nil {
+		ep.Close()
+		return nil, fmt.Errorf("listen: %s", terr)
+	}
+	l := &tcpListener{ep: ep, wq: wq, closed: make(chan struct{})}
+	if a, terr := ep.GetLocalAddress(); terr == nil {
+		l.addr = &net.TCPAddr{IP: net.IP(a.Addr.AsSlice()), Port: int(a.Port)}
+	}
+	return l, nil
 }
+
+// listenBacklog is how many connections may wait for Accept.
+const listenBacklog = 4096
+
+func (l *tcpListener) Accept() (net.Conn, error) {
+	var entry waiter.Entry
+	var ready chan struct{}
+	for {
+		ep, wq, terr := l.ep.Accept(nil)
+		switch terr.(type) {
+		case nil:
+			if ready != nil {
+				l.wq.EventUnregister(&entry)
+			}
+			return newTCPConn(ep, wq), nil
+		case *tcpip.ErrWouldBlock:
+		default:
+			if ready != nil {
+				l.wq.EventUnregister(&entry)
+			}
+			select {
+			case <-l.closed:
+				return nil, net.ErrClosed
+			default:
+			}
+			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: errors.New(terr.String())}
+		}
+		if ready == nil {
+			entry, ready = waiter.NewChannelEntry(waiter.ReadableEvents)
+			l.wq.EventRegister(&entry)
+			continue // a connection may have come before the entry was there
+		}
+		select {
+		case <-ready:
+		case <-l.closed:
+			l.wq.EventUnregister(&entry)
+			return nil, net.ErrClosed
+		}
+	}
+}
+
+func (l *tcpListener) Close() error {
+	l.once.Do(func() {
+		close(l.closed)
+		l.ep.Close()
+	})
+	return nil
+}
+
+func (l *tcpListener) Addr() net.Addr { return l.addr }
 
 // Held writes go into buffers shared by all connections, so that an
 // idle connection holds none.

@@ -185,3 +185,41 @@ func TestReadDeadlines(t *testing.T) {
 		t.Fatalf("read after a new deadline: %q %v", buf[:n], err)
 	}
 }
+
+// TestCloseEndsReadsAndAccepts: a read waiting on a connection, and an
+// accept waiting on a listener, end when they are closed.
+func TestCloseEndsReadsAndAccepts(t *testing.T) {
+	server, _ := tcpPair(t, 9105)
+	done := make(chan error, 1)
+	go func() { _, err := server.Read(make([]byte, 10)); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	server.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) && err != io.EOF {
+			t.Fatalf("read after Close: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a read went on waiting after Close")
+	}
+
+	s, _ := pair(t, 0)
+	ln, err := s.ListenTCP(netip.AddrPortFrom(serverAddr, 9106))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, err := ln.Accept(); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	ln.Close()
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("accept after Close: %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("an accept went on waiting after Close")
+	}
+	if ln.Addr().String() != "10.0.0.2:9106" {
+		t.Errorf("listener address %v", ln.Addr())
+	}
+}
