@@ -38,7 +38,7 @@ type fastConn struct {
 	taken   atomic.Int64  // datagrams queued by the fast path
 	dropped atomic.Int64  // datagrams dropped on a full queue
 
-	deadline deadline
+	deadline readDeadline
 	closed   chan struct{}
 	once     sync.Once
 }
@@ -171,63 +171,4 @@ func (c *fastConn) Close() error {
 		close(c.closed)
 	})
 	return c.UDPConn.Close()
-}
-
-// deadline is a read deadline as a channel that is closed when it
-// passes, with one timer reset each time it is set.
-type deadline struct {
-	mu     sync.Mutex
-	t      time.Time
-	timer  *time.Timer
-	ch     chan struct{}
-	closed bool
-}
-
-func (d *deadline) init() { d.ch = make(chan struct{}) }
-
-func (d *deadline) passed() <-chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.ch
-}
-
-func (d *deadline) set(t time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.t = t
-	if d.closed { // passed before: a new deadline starts afresh
-		d.ch, d.closed = make(chan struct{}), false
-	}
-	if d.timer != nil {
-		d.timer.Stop()
-	}
-	if t.IsZero() {
-		return
-	}
-	until := time.Until(t)
-	if until <= 0 {
-		d.close()
-		return
-	}
-	if d.timer == nil {
-		d.timer = time.AfterFunc(until, d.fire)
-	} else {
-		d.timer.Reset(until)
-	}
-}
-
-// fire runs on the timer: the deadline passed unless it was moved.
-func (d *deadline) fire() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.t.IsZero() && !time.Now().Before(d.t) {
-		d.close()
-	}
-}
-
-func (d *deadline) close() {
-	if !d.closed {
-		close(d.ch)
-		d.closed = true
-	}
 }

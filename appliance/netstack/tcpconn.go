@@ -48,7 +48,7 @@ type tcpConn struct {
 	wq       *waiter.Queue
 	entry    waiter.Entry
 	readable chan struct{}
-	rdl      deadline
+	rdl      readDeadline
 	rclosed  chan struct{} // closed by Close: reads end
 	rclose   sync.Once
 
@@ -62,7 +62,7 @@ type tcpConn struct {
 	kick      chan struct{} // pending has data, or closing
 	drained   chan struct{} // the sender took pending (closed and renewed each time)
 	started   bool
-	wd        lazyDeadline
+	wd        deadline // passed on to the stack's connection when it passes
 	// The addresses, made once: an HTTP server asks for them for
 	// every request, and the stack's connection makes new ones each time.
 	local, remote net.Addr
@@ -75,7 +75,12 @@ func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue) *tcpConn {
 	tc.entry.Init(waiter.ChannelNotifier(tc.readable), waiter.ReadableEvents)
 	wq.EventRegister(&tc.entry)
 	tc.rdl.init()
-	tc.wd.pass = c.SetWriteDeadline
+	// The stack's own write deadline makes a timer and a channel each
+	// time it is set: it is told only once the deadline has passed
+	// ("now", which ends a blocked write), and told again when a new
+	// one takes that back.
+	tc.wd.onPass = func() { c.SetWriteDeadline(longAgo) }
+	tc.wd.onClear = func() { c.SetWriteDeadline(time.Time{}) }
 	tc.local, tc.remote = c.LocalAddr(), c.RemoteAddr()
 	return tc
 }
@@ -305,69 +310,6 @@ func (c *tcpConn) SetReadDeadline(t time.Time) error {
 func (c *tcpConn) SetDeadline(t time.Time) error {
 	c.SetWriteDeadline(t)
 	return c.SetReadDeadline(t)
-}
-
-// lazyDeadline passes a deadline on to the stack's connection only
-// when it passes: the stack's own deadlines make a timer and a channel
-// each time one is set, and an HTTP server sets five a request. One
-// timer, reset each time, tells the stack "now" (which ends a blocked
-// read or write) once the deadline has passed; setting another takes
-// that back.
-type lazyDeadline struct {
-	mu    sync.Mutex
-	t     time.Time
-	timer *time.Timer
-	armed bool // the stack's deadline is set, in the past
-	pass  func(time.Time) error
-}
-
-var longAgo = time.Unix(1, 0)
-
-func (d *lazyDeadline) set(t time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.t = t
-	if d.timer != nil {
-		d.timer.Stop()
-	}
-	if t.IsZero() {
-		d.disarm()
-		return
-	}
-	until := time.Until(t)
-	if until <= 0 {
-		d.arm()
-		return
-	}
-	d.disarm()
-	if d.timer == nil {
-		d.timer = time.AfterFunc(until, d.fire)
-	} else {
-		d.timer.Reset(until)
-	}
-}
-
-// fire runs on the timer: the deadline passed unless it was moved.
-func (d *lazyDeadline) fire() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if !d.t.IsZero() && !time.Now().Before(d.t) {
-		d.arm()
-	}
-}
-
-func (d *lazyDeadline) arm() {
-	if !d.armed {
-		d.armed = true
-		d.pass(longAgo)
-	}
-}
-
-func (d *lazyDeadline) disarm() {
-	if d.armed {
-		d.armed = false
-		d.pass(time.Time{})
-	}
 }
 
 // tcpListener hands out tcpConns.
