@@ -17,8 +17,10 @@ import (
 // 40 ms at least).
 const ackHold = time.Millisecond
 
-// maxFlows bounds the connections ackDelay remembers.
-const maxFlows = 1 << 16
+// maxFlows bounds the connections ackDelay remembers (about 100 bytes
+// each); past it they are forgotten at once, which loses only chances
+// to hold an ACK.
+const maxFlows = 4096
 
 // ackDelay gives the stack delayed ACKs, which gVisor's TCP does not
 // have: it acknowledges a request at once, before the response that

@@ -124,8 +124,9 @@ func Packet(ifname string) (*Link, error) {
 		return failW(err)
 	}
 	r, err := newPacketReader(fd, ep, l.readFailed)
-	if err != nil {
-		return failW(err)
+	if err != nil { // fd is closed
+		unix.Close(wfd)
+		return nil, fmt.Errorf("netstack: packet %s: %w", ifname, err)
 	}
 	l.ep = r
 	l.stop = func() { r.Attach(nil) }

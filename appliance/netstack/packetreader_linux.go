@@ -57,14 +57,17 @@ type packetReader struct {
 }
 
 // newPacketReader reads from fd (an AF_PACKET socket with
-// PACKET_VNET_HDR, bound, non-blocking) for lower, which writes.
+// PACKET_VNET_HDR, bound) for lower, which writes. It owns fd from
+// then on, and closes it if it fails.
 func newPacketReader(fd int, lower stack.LinkEndpoint, failed func(string)) (*packetReader, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("set non-blocking: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "packet")
 	rc, err := f.SyscallConn()
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("poller: %w", err)
 	}
 	r := &packetReader{file: f, rc: rc, failed: failed}
