@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -48,6 +49,7 @@ type tcpConn struct {
 	wq       *waiter.Queue
 	entry    waiter.Entry
 	readable chan struct{}
+	mayRead  atomic.Bool // the stack may have something to read
 	rdl      readDeadline
 	rclosed  chan struct{} // closed by Close: reads end
 	rclose   sync.Once
@@ -72,6 +74,7 @@ func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue) *tcpConn {
 	c := gonet.NewTCPConn(wq, ep)
 	tc := &tcpConn{TCPConn: c, ep: ep, wq: wq, readable: make(chan struct{}, 1), rclosed: make(chan struct{}),
 		kick: make(chan struct{}, 1), drained: make(chan struct{})}
+	tc.mayRead.Store(true)
 	tc.entry.Init(waiter.ChannelNotifier(tc.readable), waiter.ReadableEvents)
 	wq.EventRegister(&tc.entry)
 	tc.rdl.init()
@@ -86,25 +89,37 @@ func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue) *tcpConn {
 }
 
 // Read reads what has arrived, waiting for something to until the read
-// deadline.
+// deadline. It asks the stack only when something may be there: at
+// first, after a read that filled b, and after the stack said there is
+// (a read that got less than b emptied the queue, and anything that
+// comes later is signalled), so a read that waits, as an HTTP server's
+// background read does every request, does not ask first to hear there
+// is nothing.
 func (c *tcpConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
 	w := tcpip.SliceWriter(b)
 	for {
-		res, terr := c.ep.Read(&w, tcpip.ReadOptions{})
-		switch terr.(type) {
-		case nil:
-			return res.Count, nil
-		case *tcpip.ErrWouldBlock:
-		case *tcpip.ErrClosedForReceive:
-			return 0, io.EOF
-		default:
-			return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.local, Addr: c.remote, Err: errors.New(terr.String())}
+		if c.mayRead.Load() {
+			res, terr := c.ep.Read(&w, tcpip.ReadOptions{})
+			switch terr.(type) {
+			case nil:
+				if res.Count < len(b) {
+					c.mayRead.Store(false)
+				}
+				return res.Count, nil
+			case *tcpip.ErrWouldBlock:
+				c.mayRead.Store(false)
+			case *tcpip.ErrClosedForReceive:
+				return 0, io.EOF
+			default:
+				return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.local, Addr: c.remote, Err: errors.New(terr.String())}
+			}
 		}
 		select {
 		case <-c.readable:
+			c.mayRead.Store(true)
 		case <-c.rdl.passed():
 			return 0, os.ErrDeadlineExceeded
 		case <-c.rclosed:
