@@ -28,6 +28,9 @@ type Options struct {
 	HTTPS HTTPSOptions
 	// Net chooses the host's sockets or the userspace stack.
 	Net NetOptions
+
+	// openNet opens the network; openNetwork unless a test sets it.
+	openNet func(context.Context, NetOptions, *slog.Logger) (network, error)
 }
 
 // Ready tells where a started appliance can be reached.
@@ -60,8 +63,12 @@ func Run(ctx context.Context, opt Options) error {
 	netc := make(chan opened, 1)
 	nctx, stopNet := context.WithCancel(ctx)
 	defer stopNet()
+	open := opt.openNet
+	if open == nil {
+		open = openNetwork
+	}
 	go func() {
-		n, err := openNetwork(nctx, opt.Net, log)
+		n, err := open(nctx, opt.Net, log)
 		netc <- opened{n, err}
 	}()
 	var netw network

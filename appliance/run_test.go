@@ -2,6 +2,8 @@ package appliance
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -73,5 +75,47 @@ func TestRunRefusesBadZones(t *testing.T) {
 	err := Run(context.Background(), Options{ZonesDir: dir, DNSAddrs: []string{"127.0.0.1:0"}})
 	if err == nil {
 		t.Fatal("bad zones served")
+	}
+}
+
+// losingNetwork is the host's network with an address that can be lost,
+// as a DHCP lease that comes back with another address is.
+type losingNetwork struct {
+	hostNetwork
+	lose chan error
+}
+
+func (n losingNetwork) lost() <-chan error { return n.lose }
+
+// TestRunStopsWhenTheAddressIsLost: Run stops its services and returns
+// the network's error, which the guest takes as a reason to reboot.
+func TestRunStopsWhenTheAddressIsLost(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "run.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n"), 0o644)
+	n := losingNetwork{lose: make(chan error, 1)}
+	ready := make(chan Ready, 1)
+	done := make(chan error, 1)
+	opt := Options{ZonesDir: dir, DNSAddrs: []string{"127.0.0.1:0"}, Ready: func(r Ready) { ready <- r }}
+	opt.openNet = func(context.Context, NetOptions, *slog.Logger) (network, error) { return n, nil }
+	go func() { done <- Run(context.Background(), opt) }()
+	var r Ready
+	select {
+	case r = <-ready:
+	case <-time.After(5 * time.Second):
+		t.Fatal("not ready")
+	}
+	moved := errors.New("the lease came back with another address")
+	n.lose <- moved
+	select {
+	case err := <-done:
+		if !errors.Is(err, moved) {
+			t.Fatalf("Run returned %v, want the network's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run went on serving without its address")
+	}
+	c := &dns.Client{Timeout: 300 * time.Millisecond}
+	if _, _, err := c.Exchange(new(dns.Msg).SetQuestion("run.example.", dns.TypeSOA), r.DNS[0].String()); err == nil {
+		t.Fatal("DNS still answers after Run returned")
 	}
 }
