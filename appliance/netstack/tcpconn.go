@@ -409,8 +409,10 @@ func (l *tcpListener) Close() error {
 func (l *tcpListener) Addr() net.Addr { return l.addr }
 
 // Held writes go into buffers shared by all connections, so that an
-// idle connection holds none.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+// idle connection holds none. They start at 16 KiB (a TLS record) and
+// grow as a burst needs; many connections writing at once then hold
+// little each.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
 
