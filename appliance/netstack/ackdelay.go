@@ -82,18 +82,18 @@ func (a *ackDelay) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) 
 	return pkts.Len() - unwritten, err
 }
 
-// hold decides one segment, with a.mu held: it is kept (true), or added
-// to out, after a held ACK of its connection if that must still leave.
-func (a *ackDelay) hold(pkt *stack.PacketBuffer, now time.Time, mss seqnum.Size, out *stack.PacketBufferList) bool {
+// hold decides one segment, with a.mu held: it is kept, or added to
+// out, after a held ACK of its connection if that must still leave.
+func (a *ackDelay) hold(pkt *stack.PacketBuffer, now time.Time, mss seqnum.Size, out *stack.PacketBufferList) {
 	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber || pkt.TransportProtocolNumber != header.TCPProtocolNumber {
 		out.PushBack(pkt.IncRef())
-		return false
+		return
 	}
 	ip := header.IPv4(pkt.NetworkHeader().Slice())
 	tcp := header.TCP(pkt.TransportHeader().Slice())
 	if len(ip) < header.IPv4MinimumSize || len(tcp) < header.TCPMinimumSize {
 		out.PushBack(pkt.IncRef())
-		return false
+		return
 	}
 	key := flowKey{dst: ip.DestinationAddress().As4(), sport: tcp.SourcePort(), dport: tcp.DestinationPort()}
 	f := a.flows[key]
@@ -112,17 +112,22 @@ func (a *ackDelay) hold(pkt *stack.PacketBuffer, now time.Time, mss seqnum.Size,
 			delete(a.flows, key) // what follows a FIN needs no holding
 		}
 		out.PushBack(pkt.IncRef())
-		return false
+		return
 	}
 	pure := flags == header.TCPFlagAck && pkt.Data().Size() == 0 && !hasSACK(tcp)
 	if f == nil {
-		if len(a.flows) >= maxFlows {
-			clear(a.flows) // only chances to hold are lost
+		if len(a.flows) >= maxFlows { // forget them all: only chances to hold are lost
+			for _, o := range a.flows {
+				if o.held != nil {
+					out.PushBack(o.held) // what is held leaves now
+				}
+			}
+			clear(a.flows)
 		}
 		f = &flow{lastAck: ack, used: now}
 		a.flows[key] = f
 		out.PushBack(pkt.IncRef())
-		return false
+		return
 	}
 	newly := f.lastAck.Size(ack)
 	f.used = now
@@ -133,13 +138,12 @@ func (a *ackDelay) hold(pkt *stack.PacketBuffer, now time.Time, mss seqnum.Size,
 			a.armed = true
 			a.timer.Reset(ackHold)
 		}
-		return true
+		return
 	}
 	if f.lastAck.LessThan(ack) {
 		f.lastAck = ack
 	}
 	out.PushBack(pkt.IncRef())
-	return false
 }
 
 // hasSACK tells whether a TCP header carries SACK blocks (option 5).

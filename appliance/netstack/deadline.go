@@ -17,6 +17,13 @@ type deadline struct {
 	onClear func()
 }
 
+// when is the deadline set last.
+func (d *deadline) when() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.t
+}
+
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -31,12 +31,11 @@ type fastConn struct {
 	port  uint16
 	local netip.AddrPort
 
-	mu      sync.Mutex
-	queue   []datagram
-	wake    chan struct{} // a datagram was queued while queue was empty
-	off     atomic.Bool   // the address is withdrawn: the fast path takes nothing
-	taken   atomic.Int64  // datagrams queued by the fast path
-	dropped atomic.Int64  // datagrams dropped on a full queue
+	mu    sync.Mutex
+	queue []datagram
+	wake  chan struct{} // a datagram was queued while queue was empty
+	off   atomic.Bool   // the address is withdrawn: the fast path takes nothing
+	taken atomic.Int64  // datagrams queued by the fast path
 
 	deadline readDeadline
 	closed   chan struct{}
@@ -63,9 +62,8 @@ func newFastConn(f *fastUDP, slow *gonet.UDPConn, local netip.AddrPort) *fastCon
 func (c *fastConn) push(data []byte, from netip.AddrPort, mac [6]byte) {
 	c.mu.Lock()
 	n := len(c.queue)
-	if n >= fastQueue {
+	if n >= fastQueue { // dropped, as by a full socket buffer
 		c.mu.Unlock()
-		c.dropped.Add(1)
 		return
 	}
 	if n < cap(c.queue) {

@@ -92,10 +92,6 @@ func (f *fastUDP) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *s
 // left unchecked, as the stack leaves them with receive offload: the
 // kernel has checked or will not.)
 func (f *fastUDP) take(conns []*fastConn, pkt *stack.PacketBuffer) bool {
-	eth := pkt.LinkHeader().Slice()
-	if len(eth) < header.EthernetMinimumSize || tcpip.LinkAddress(eth[0:6]) != f.LinkAddress() {
-		return false
-	}
 	size := pkt.Data().Size()
 	if size < header.IPv4MinimumSize+header.UDPMinimumSize {
 		return false
@@ -104,19 +100,12 @@ func (f *fastUDP) take(conns []*fastConn, pkt *stack.PacketBuffer) bool {
 	if !ok {
 		return false
 	}
+	// The cheap tests first: every TCP frame comes this way.
 	v4 := header.IPv4(ip)
-	if ip[0] != 0x45 || v4.Protocol() != uint8(header.UDPProtocolNumber) ||
-		v4.More() || v4.FragmentOffset() != 0 || v4.CalculateChecksum() != 0xffff {
-		return false
-	}
-	total := int(v4.TotalLength())
-	if total > size || total < header.IPv4MinimumSize+header.UDPMinimumSize {
+	if ip[0] != 0x45 || v4.Protocol() != uint8(header.UDPProtocolNumber) || v4.More() || v4.FragmentOffset() != 0 {
 		return false
 	}
 	udp := header.UDP(ip[header.IPv4MinimumSize:])
-	if int(udp.Length()) != total-header.IPv4MinimumSize {
-		return false
-	}
 	dst := [4]byte(ip[16:20])
 	var c *fastConn
 	for _, o := range conns {
@@ -125,7 +114,15 @@ func (f *fastUDP) take(conns []*fastConn, pkt *stack.PacketBuffer) bool {
 			break
 		}
 	}
-	if c == nil {
+	if c == nil || v4.CalculateChecksum() != 0xffff {
+		return false
+	}
+	total := int(v4.TotalLength())
+	if total > size || total < header.IPv4MinimumSize+header.UDPMinimumSize || int(udp.Length()) != total-header.IPv4MinimumSize {
+		return false
+	}
+	eth := pkt.LinkHeader().Slice()
+	if len(eth) < header.EthernetMinimumSize || tcpip.LinkAddress(eth[0:6]) != f.LinkAddress() {
 		return false
 	}
 	whole, ok := pkt.Data().PullUp(total)

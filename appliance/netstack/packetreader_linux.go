@@ -26,8 +26,6 @@ const (
 	readBuf    = vnetHdrLen + header.EthernetMinimumSize + 65536 // a whole GSO/GRO segment
 )
 
-var noDeadline, pastDeadline = time.Time{}, time.Unix(1, 0)
-
 // packetReader reads the frames of a packet socket through the Go
 // runtime's poller, recvmmsg(2) readBatch at a time, and hands them to
 // the stack. It replaces fdbased's reading loop, which waits in ppoll(2)
@@ -99,7 +97,7 @@ func (r *packetReader) Attach(dispatcher stack.NetworkDispatcher) {
 	defer r.mu.Unlock()
 	if r.done == nil {
 		r.done = make(chan struct{})
-		r.file.SetReadDeadline(noDeadline)
+		r.file.SetReadDeadline(time.Time{})
 		go r.loop(r.done)
 	}
 }
@@ -110,13 +108,10 @@ func (r *packetReader) stop() {
 	r.done = nil
 	r.mu.Unlock()
 	if done != nil {
-		r.file.SetReadDeadline(pastDeadline)
+		r.file.SetReadDeadline(longAgo)
 		<-done
 	}
 }
-
-// Wait waits for the writer's goroutines; the reader's end in Attach(nil).
-func (r *packetReader) Wait() { r.Endpoint.Wait() }
 
 // close releases the socket.
 func (r *packetReader) close() { r.file.Close() }

@@ -100,12 +100,15 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		s.Destroy()
 		return nil, err
 	}
-	acks := newAckDelay(link)
-	fast := newFastUDP(acks)
+	// The fast path sees incoming frames first and writes its replies
+	// straight to the link; the stack's own frames go through the ACK
+	// delay above it.
+	fast := newFastUDP(link)
+	acks := newAckDelay(fast)
 	// A FIFO queue lets frames written one by one leave in batches: one
 	// sendmmsg for many frames.
-	qdisc := fifo.New(fast, 1, 1000)
-	if terr := s.CreateNICWithOptions(nicID, fast, stack.NICOptions{Name: "eth0", QDisc: qdisc}); terr != nil {
+	qdisc := fifo.New(acks, 1, 1000)
+	if terr := s.CreateNICWithOptions(nicID, acks, stack.NICOptions{Name: "eth0", QDisc: qdisc}); terr != nil {
 		s.Destroy()
 		return nil, fmt.Errorf("netstack: create NIC: %s", terr)
 	}

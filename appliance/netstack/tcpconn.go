@@ -60,7 +60,6 @@ type tcpConn struct {
 	closing   bool          // Close or CloseWrite was called
 	closeFull bool          // Close was
 	exited    bool          // the sender ended
-	deadline  time.Time     // the write deadline
 	kick      chan struct{} // pending has data, or closing
 	drained   chan struct{} // the sender took pending (closed and renewed each time)
 	started   bool
@@ -157,8 +156,9 @@ func (c *tcpConn) Write(b []byte) (int, error) {
 			c.signal()
 			return len(b), nil
 		}
-		drained, deadline := c.drained, c.deadline
+		drained := c.drained
 		c.mu.Unlock()
+		deadline := c.wd.when()
 		if err := wait(drained, deadline); err != nil {
 			return 0, err
 		}
@@ -220,7 +220,7 @@ func (c *tcpConn) sender() {
 			// Closed with data held: it may take until closeLinger
 			// to leave, as a kernel socket lingers after close.
 			lingering = true
-			if d := time.Now().Add(closeLinger); c.deadline.IsZero() || c.deadline.After(d) {
+			if d, wd := time.Now().Add(closeLinger), c.wd.when(); wd.IsZero() || wd.After(d) {
 				c.TCPConn.SetWriteDeadline(d)
 			}
 		}
@@ -308,9 +308,6 @@ func (c *tcpConn) RemoteAddr() net.Addr { return c.remote }
 
 // SetWriteDeadline applies to held writes and the sender's.
 func (c *tcpConn) SetWriteDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.deadline = t
-	c.mu.Unlock()
 	c.wd.set(t)
 	return nil
 }
@@ -362,21 +359,16 @@ func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocol
 const listenBacklog = 4096
 
 func (l *tcpListener) Accept() (net.Conn, error) {
-	var entry waiter.Entry
-	var ready chan struct{}
+	entry, ready := waiter.NewChannelEntry(waiter.ReadableEvents)
+	l.wq.EventRegister(&entry)
+	defer l.wq.EventUnregister(&entry)
 	for {
 		ep, wq, terr := l.ep.Accept(nil)
 		switch terr.(type) {
 		case nil:
-			if ready != nil {
-				l.wq.EventUnregister(&entry)
-			}
 			return newTCPConn(ep, wq), nil
 		case *tcpip.ErrWouldBlock:
 		default:
-			if ready != nil {
-				l.wq.EventUnregister(&entry)
-			}
 			select {
 			case <-l.closed:
 				return nil, net.ErrClosed
@@ -384,15 +376,9 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 			}
 			return nil, &net.OpError{Op: "accept", Net: "tcp", Addr: l.addr, Err: errors.New(terr.String())}
 		}
-		if ready == nil {
-			entry, ready = waiter.NewChannelEntry(waiter.ReadableEvents)
-			l.wq.EventRegister(&entry)
-			continue // a connection may have come before the entry was there
-		}
 		select {
 		case <-ready:
 		case <-l.closed:
-			l.wq.EventUnregister(&entry)
 			return nil, net.ErrClosed
 		}
 	}
