@@ -14,7 +14,9 @@
 # ONLY (dns, https or bulk: measure that alone), MODES ("kernel
 # userspace"; one of them alone, say under perf record), PROFILE (a folder:
 # islet writes a CPU profile of each run there, MODE-rROUND.pprof, for
-# go tool pprof).
+# go tool pprof), ISLET (an islet binary to measure instead of building
+# one from this tree: two builds can then be compared, or perf can find
+# the binary's symbols afterwards).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -41,7 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$work/islet" ./cmd/islet
+if [ -n "${ISLET:-}" ]; then ln -s "$(realpath "$ISLET")" "$work/islet"; else go build -o "$work/islet" ./cmd/islet; fi
 mkdir -p "$work/zones" "$work/site"
 {
   echo '$TTL 3600'
@@ -96,10 +98,12 @@ want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 # part of a server's receiving on the sender's core (the clients'), so
 # CPU per operation is counted on both cores, the clients' own included.
 busy() { awk '$1 == "cpu0" || $1 == "cpu1" {t += $2 + $3 + $4 + $7 + $8} END {print t}' /proc/stat; }
+# core1: the busy and the softirq jiffies of the clients' core so far.
+core1() { awk '$1 == "cpu1" {print $2 + $3 + $4 + $7 + $8, $8}' /proc/stat; }
 # cpu_per N MODE KIND B0: microseconds of both cores per operation since B0
 cpu_per() { local b; b=$(busy); awk -v j=$((b - $4)) -v n="$1" 'BEGIN {printf "%.1f\n", (n > 0 ? j * 10000 / n : 0)}' | tee -a "$work/cpu-$3.$2"; }
 measure() { # MODE
-  local qps=0 rps=0 secs=1 b0 cq=- cr=- cb=-
+  local qps=0 rps=0 secs=1 b0 cq=- cr=- cb=- c0 s0 c1 s1 core=""
   if want dns; then
     b0=$(busy)
     qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}')
@@ -111,13 +115,15 @@ measure() { # MODE
     cr=$(cpu_per $((rps * DURATION)) "$1" rps "$b0")
   fi
   if want bulk; then
-    b0=$(busy)
+    b0=$(busy); read -r c0 s0 < <(core1)
     secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin)
     cb=$(cpu_per "$BULK_MB" "$1" bulk "$b0")
+    read -r c1 s1 < <(core1)
+    core="clients' core $(awk -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v t="$secs" 'BEGIN {printf "%.0f%% busy, %.0f%% in softirq", c / t, s / t}')"
   fi
   echo "$qps" >> "$work/qps.$1"; echo "$rps" >> "$work/rps.$1"; echo "$secs" >> "$work/bulk.$1"
-  printf '  %-9s DNS %8s qps (%s us)   HTTPS %7s req/s (%s us)   %d MB in %6.2f s, %.0f MB/s (%s us/MB)\n' \
-    "$1" "$qps" "$cq" "$rps" "$cr" "$BULK_MB" "$secs" "$(awk -v m="$BULK_MB" -v s="$secs" 'BEGIN {print m/s}')" "$cb"
+  printf '  %-9s DNS %8s qps (%s us)   HTTPS %7s req/s (%s us)   %d MB in %6.2f s, %.0f MB/s (%s us/MB) %s\n' \
+    "$1" "$qps" "$cq" "$rps" "$cr" "$BULK_MB" "$secs" "$(awk -v m="$BULK_MB" -v s="$secs" 'BEGIN {print m/s}')" "$cb" "$core"
 }
 
 echo "== $ROUNDS rounds; islet on CPU 0 (GOMAXPROCS=1), clients in a namespace on CPU 1"
