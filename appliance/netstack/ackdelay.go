@@ -82,6 +82,47 @@ func (a *ackDelay) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) 
 	return pkts.Len() - unwritten, err
 }
 
+// DeliverNetworkPacket forgets a connection its peer resets: nothing
+// of ours ends it then (our FIN or RST would), and its state would
+// linger until the connection limit clears it.
+func (a *ackDelay) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
+	if proto == header.IPv4ProtocolNumber {
+		a.seeIncoming(pkt)
+	}
+	a.Endpoint.DeliverNetworkPacket(proto, pkt)
+}
+
+// seeIncoming looks at an incoming IPv4 frame for a TCP reset.
+func (a *ackDelay) seeIncoming(pkt *stack.PacketBuffer) {
+	if pkt.Data().Size() < header.IPv4MinimumSize+header.TCPMinimumSize {
+		return
+	}
+	b, ok := pkt.Data().PullUp(header.IPv4MinimumSize)
+	if !ok || b[0]>>4 != 4 || header.IPv4(b).Protocol() != uint8(header.TCPProtocolNumber) || header.IPv4(b).FragmentOffset() != 0 {
+		return
+	}
+	ihl := int(b[0]&0xf) * 4
+	if ihl < header.IPv4MinimumSize || pkt.Data().Size() < ihl+header.TCPMinimumSize {
+		return
+	}
+	if b, ok = pkt.Data().PullUp(ihl + header.TCPMinimumSize); !ok {
+		return
+	}
+	tcp := header.TCP(b[ihl:])
+	if tcp.Flags()&header.TCPFlagRst == 0 {
+		return
+	}
+	key := flowKey{dst: header.IPv4(b).SourceAddress().As4(), sport: tcp.DestinationPort(), dport: tcp.SourcePort()}
+	a.mu.Lock()
+	if f := a.flows[key]; f != nil {
+		if f.held != nil {
+			f.held.DecRef() // a reset connection takes no ACK
+		}
+		delete(a.flows, key)
+	}
+	a.mu.Unlock()
+}
+
 // hold decides one segment, with a.mu held: it is kept, or added to
 // out, after a held ACK of its connection if that must still leave.
 func (a *ackDelay) hold(pkt *stack.PacketBuffer, now time.Time, mss seqnum.Size, out *stack.PacketBufferList) {
@@ -108,24 +149,24 @@ func (a *ackDelay) hold(pkt *stack.PacketBuffer, now time.Time, mss seqnum.Size,
 		f.held = nil
 	}
 	if flags&(header.TCPFlagFin|header.TCPFlagRst|header.TCPFlagSyn) != 0 {
-		if flags&(header.TCPFlagFin|header.TCPFlagRst) != 0 {
-			delete(a.flows, key) // what follows a FIN needs no holding
+		// What follows a FIN needs no holding, and a SYN-ACK starts a
+		// connection afresh (its addresses and ports may be those of
+		// an earlier one).
+		delete(a.flows, key)
+		if flags&(header.TCPFlagFin|header.TCPFlagRst) == 0 && flags&header.TCPFlagAck != 0 {
+			a.add(key, ack, now, out)
 		}
 		out.PushBack(pkt.IncRef())
 		return
 	}
 	pure := flags == header.TCPFlagAck && pkt.Data().Size() == 0 && !hasSACK(tcp)
 	if f == nil {
-		if len(a.flows) >= maxFlows { // forget them all: only chances to hold are lost
-			for _, o := range a.flows {
-				if o.held != nil {
-					out.PushBack(o.held) // what is held leaves now
-				}
-			}
-			clear(a.flows)
+		// A connection seen first here (ours, or one forgotten) is
+		// remembered from its first data; a pure ACK of an unknown
+		// connection is most often the last of one that sent its FIN.
+		if !pure {
+			a.add(key, ack, now, out)
 		}
-		f = &flow{lastAck: ack, used: now}
-		a.flows[key] = f
 		out.PushBack(pkt.IncRef())
 		return
 	}
@@ -144,6 +185,21 @@ func (a *ackDelay) hold(pkt *stack.PacketBuffer, now time.Time, mss seqnum.Size,
 		f.lastAck = ack
 	}
 	out.PushBack(pkt.IncRef())
+}
+
+// add remembers a connection, with a.mu held. At maxFlows it forgets
+// them all first, which loses only chances to hold ACKs; what is held
+// leaves now, in out.
+func (a *ackDelay) add(key flowKey, ack seqnum.Value, now time.Time, out *stack.PacketBufferList) {
+	if len(a.flows) >= maxFlows {
+		for _, o := range a.flows {
+			if o.held != nil {
+				out.PushBack(o.held)
+			}
+		}
+		clear(a.flows)
+	}
+	a.flows[key] = &flow{lastAck: ack, used: now}
 }
 
 // hasSACK tells whether a TCP header carries SACK blocks (option 5).

@@ -89,11 +89,11 @@ func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue) *tcpConn {
 
 // Read reads what has arrived, waiting for something to until the read
 // deadline. It asks the stack only when something may be there: at
-// first, after a read that filled b, and after the stack said there is
-// (a read that got less than b emptied the queue, and anything that
-// comes later is signalled), so a read that waits, as an HTTP server's
-// background read does every request, does not ask first to hear there
-// is nothing.
+// first, after a read that filled b or left the end of the stream
+// behind its data, and after the stack said there is (a read that got
+// less than b emptied the queue, and anything that comes later is
+// signalled), so a read that waits, as an HTTP server's background read
+// does every request, does not ask first to hear there is nothing.
 func (c *tcpConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
@@ -104,7 +104,11 @@ func (c *tcpConn) Read(b []byte) (int, error) {
 			res, terr := c.ep.Read(&w, tcpip.ReadOptions{})
 			switch terr.(type) {
 			case nil:
-				if res.Count < len(b) {
+				// A read that got less than b emptied the queue, but
+				// the end of the stream (or a reset) may wait behind
+				// the data, signalled already: ask before waiting for
+				// a signal that will not come again.
+				if res.Count < len(b) && c.ep.Readiness(waiter.ReadableEvents) == 0 {
 					c.mayRead.Store(false)
 				}
 				return res.Count, nil

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -221,5 +222,89 @@ func TestCloseEndsReadsAndAccepts(t *testing.T) {
 	}
 	if ln.Addr().String() != "10.0.0.2:9106" {
 		t.Errorf("listener address %v", ln.Addr())
+	}
+}
+
+// TestConnectionsLeaveNothingBehind: many connections that end well,
+// end abruptly, or stop reading while the server writes leave no
+// goroutine, connection or ACK state behind on the server's stack. A
+// client that sends its request and its FIN at once, before the server
+// accepts, is seen to have ended: the end of the stream behind the
+// data is not lost.
+func TestConnectionsLeaveNothingBehind(t *testing.T) {
+	s, c := pair(t, 0)
+	ap := netip.AddrPortFrom(serverAddr, 9100)
+	ln, err := s.ListenTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	blast := make([]byte, 1<<20)
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(20 * time.Second))
+				kind := make([]byte, 1)
+				if _, err := io.ReadFull(conn, kind); err != nil {
+					return
+				}
+				if kind[0] == 'b' {
+					conn.Write(blast) // the client stops reading and leaves
+					return
+				}
+				io.Copy(conn, conn)
+			}()
+		}
+	}()
+	settle := func() (goroutines, established, flows int) {
+		runtime.GC()
+		s.acks.mu.Lock()
+		flows = len(s.acks.flows)
+		s.acks.mu.Unlock()
+		return runtime.NumGoroutine(), int(s.s.Stats().TCP.CurrentEstablished.Value()), flows
+	}
+	base, _, _ := settle()
+
+	payload := bytes.Repeat([]byte("echo"), 1024)
+	const each = 150
+	for i := 0; i < 3*each; i++ {
+		conn, err := c.DialTCP(context.Background(), ap)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		switch i % 3 {
+		case 0: // ends well: request and FIN at once, then the echo to its end
+			conn.Write(append([]byte("e"), payload...))
+			conn.(interface{ CloseWrite() error }).CloseWrite()
+			got, err := io.ReadAll(conn)
+			if err != nil || !bytes.Equal(got, payload) {
+				t.Fatalf("connection %d: echoed %d bytes, %v", i, len(got), err)
+			}
+		case 1: // ends abruptly, the echo unread
+			conn.Write(append([]byte("e"), payload...))
+		case 2: // stops reading while the server writes a megabyte
+			conn.Write([]byte("b"))
+			io.ReadFull(conn, make([]byte, 1000))
+		}
+		conn.Close()
+	}
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		g, est, flows := settle()
+		if g <= base+2 && est == 0 && flows == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %d connections: %d goroutines (%d before), %d connections established on the server, ACK state for %d",
+				3*each, g, base, est, flows)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
