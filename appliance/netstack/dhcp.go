@@ -37,9 +37,12 @@ const (
 )
 
 // dhcpConn opens a UDP socket on port 68 that may broadcast. With no
-// address yet, the stack gets 0.0.0.0 and a route for everything while
-// it is open, as a DHCP client needs to send from 0.0.0.0 to
-// 255.255.255.255.
+// address yet (local not valid), the stack gets 0.0.0.0 and a route for
+// everything while it is open, as a DHCP client needs to send from
+// 0.0.0.0 to 255.255.255.255. The socket is bound to no address even
+// when one is leased: it sends from the lease's, and hears the replies
+// to it as well as broadcast ones (a server broadcasts its NAKs, RFC
+// 2131 §4.1).
 func (st *Stack) dhcpConn(local netip.Addr) (*gonet.UDPConn, func(), error) {
 	cleanup := func() {}
 	if !local.IsValid() {
@@ -61,11 +64,7 @@ func (st *Stack) dhcpConn(local netip.Addr) (*gonet.UDPConn, func(), error) {
 		return nil, nil, fmt.Errorf("dhcp: socket: %s", terr)
 	}
 	ep.SocketOptions().SetBroadcast(true)
-	bind := tcpip.FullAddress{NIC: nicID, Port: dhcpClientPort}
-	if local.IsValid() {
-		bind.Addr = tcpip.AddrFromSlice(local.AsSlice())
-	}
-	if terr := ep.Bind(bind); terr != nil {
+	if terr := ep.Bind(tcpip.FullAddress{NIC: nicID, Port: dhcpClientPort}); terr != nil {
 		ep.Close()
 		cleanup()
 		return nil, nil, fmt.Errorf("dhcp: bind port 68: %s", terr)
@@ -289,18 +288,26 @@ func (st *Stack) Renew(ctx context.Context, l Lease, rebind bool) (Lease, error)
 		return l, err
 	}
 	if ack.MessageType() == dhcpv4.MessageTypeNak {
-		return l, errors.New("dhcp: the server refused to renew the lease")
+		if msg := ack.Message(); msg != "" {
+			return l, fmt.Errorf("%w: %q", errRefused, msg)
+		}
+		return l, errRefused
 	}
 	nl, err := leaseFrom(ack)
 	if err != nil {
 		return l, err
 	}
 	if nl.Addr != l.Addr {
-		return l, fmt.Errorf("dhcp: renewal moved the address from %s to %s", l.Addr, nl.Addr)
+		return l, fmt.Errorf("%w: it acknowledged %s instead", errRefused, nl.Addr)
 	}
 	st.log.Info("DHCP lease renewed", "addr", nl.Addr, "lease", nl.Duration, "rebind", rebind)
 	return nl, nil
 }
+
+// errRefused is what Renew returns when the server refuses the lease
+// (a NAK: the network was renumbered, say, or the server forgot it), or
+// acknowledges another address than the one leased.
+var errRefused = errors.New("dhcp: the server refused to renew the lease")
 
 // ErrAddressMoved is what KeepLease returns when a lease expired
 // unrenewed and the new one has another address: the services bound to
@@ -309,11 +316,12 @@ var ErrAddressMoved = errors.New("dhcp: the lease expired and the new one has an
 
 // KeepLease keeps the lease l (RFC 2131 §4.4.5): from T1 it asks the
 // leasing server to renew it, from T2 any server (rebinding); when the
-// lease expires anyway the address is withdrawn from the NIC (nothing
-// is sent or answered from it), and the stack asks for a new lease,
-// for the same address. If it gets that address back, serving goes on;
-// if another, KeepLease returns ErrAddressMoved with the stack holding
-// the new address. It returns nil when ctx ends.
+// lease expires anyway, or a server refuses it (a NAK, which RFC 2131
+// §3.2 says ends the lease at once), the address is withdrawn from the
+// NIC (nothing is sent or answered from it), and the stack asks for a
+// new lease, for the same address. If it gets that address back,
+// serving goes on; if another, KeepLease returns ErrAddressMoved with
+// the stack holding the new address. It returns nil when ctx ends.
 func (st *Stack) KeepLease(ctx context.Context, l Lease) error {
 	for {
 		now := time.Now()
@@ -333,6 +341,7 @@ func (st *Stack) KeepLease(ctx context.Context, l Lease) error {
 		case now.Before(end):
 			until, rebind = end, true
 		default:
+			st.log.Error("DHCP lease expired unrenewed; the address is withdrawn until a new lease comes", "addr", l.Addr)
 			nl, err := st.reacquire(ctx, l)
 			if err != nil || ctx.Err() != nil {
 				return err
@@ -348,9 +357,16 @@ func (st *Stack) KeepLease(ctx context.Context, l Lease) error {
 			l = nl
 		case ctx.Err() != nil:
 			return nil
+		case errors.Is(err, errRefused):
+			st.log.Error("DHCP server refused the lease; the address is withdrawn until a new lease comes", "addr", l.Addr, "err", err)
+			nl, err := st.reacquire(ctx, l)
+			if err != nil || ctx.Err() != nil {
+				return err
+			}
+			l = nl
 		case time.Now().Before(until):
-			// A refusal (NAK) or a moved address: no use asking again
-			// until the next stage; wait for it.
+			// An error that came at once (a socket, a bad reply): no
+			// use asking again until the next stage; wait for it.
 			st.log.Warn("DHCP renewal failed", "addr", l.Addr, "rebind", rebind, "err", err)
 			select {
 			case <-ctx.Done():
@@ -363,11 +379,10 @@ func (st *Stack) KeepLease(ctx context.Context, l Lease) error {
 	}
 }
 
-// reacquire withdraws the expired lease l's address and asks for a new
-// lease until one comes or ctx ends.
+// reacquire withdraws the lease l's address (expired or refused) and
+// asks for a new lease until one comes or ctx ends.
 func (st *Stack) reacquire(ctx context.Context, l Lease) (Lease, error) {
 	st.withdraw(l)
-	st.log.Error("DHCP lease expired unrenewed; the address is withdrawn until a new lease comes", "addr", l.Addr)
 	for {
 		nl, err := st.acquire(ctx, l.Addr.Addr())
 		if ctx.Err() != nil {

@@ -24,6 +24,7 @@ import (
 type fakeDHCP struct {
 	offer   atomic.Pointer[netip.Addr]
 	mute    atomic.Bool // ignore renewals and rebinds
+	nak     atomic.Bool // refuse renewals and rebinds
 	hold    atomic.Bool // record DISCOVERs but offer nothing
 	mu      sync.Mutex
 	renewed int
@@ -77,6 +78,8 @@ func (f *fakeDHCP) serve(c *gonet.UDPConn, self netip.Addr) {
 			}
 		case renewal && f.mute.Load():
 			continue
+		case renewal && f.nak.Load():
+			typ = dhcpv4.MessageTypeNak
 		case m.MessageType() == dhcpv4.MessageTypeRequest:
 			typ = dhcpv4.MessageTypeAck
 			if renewal {
@@ -104,7 +107,14 @@ func (f *fakeDHCP) serve(c *gonet.UDPConn, self netip.Addr) {
 		if err != nil {
 			continue
 		}
-		c.WriteTo(reply.ToBytes(), &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpClientPort})
+		// As a server on the client's link does (RFC 2131 §4.1): a
+		// renewal's ACK to the leased address, the rest (NAKs
+		// included) broadcast.
+		to := &net.UDPAddr{IP: net.IPv4bcast, Port: dhcpClientPort}
+		if renewal && typ == dhcpv4.MessageTypeAck {
+			to.IP = m.ClientIPAddr
+		}
+		c.WriteTo(reply.ToBytes(), to)
 	}
 }
 
@@ -172,8 +182,37 @@ func TestLeaseRenewedAtT1(t *testing.T) {
 	if n := srv.renewals(); n < 2 {
 		t.Fatalf("%d renewals in %v of %v leases renewed at T1", n, fakeLease+time.Second, fakeLease)
 	}
+	if d := srv.discovers(); len(d) != 1 {
+		t.Fatalf("%d DISCOVERs: the renewals' ACKs went unheard, and the lease was acquired again", len(d))
+	}
 	if !hasAddr(st, lease.Addr.Addr()) {
 		t.Fatal("the renewed address is gone from the NIC")
+	}
+}
+
+// TestLeaseRefused: a NAK to a renewal ends the lease at once (RFC 2131
+// §3.2), not at its expiry: the address is withdrawn and a DISCOVER asks
+// for it again; another address ends KeepLease with ErrAddressMoved.
+func TestLeaseRefused(t *testing.T) {
+	st, srv, ctx, lease := leased(t)
+	old := lease.Addr.Addr()
+	next := netip.MustParseAddr("10.0.0.77")
+	srv.offer.Store(&next)
+	srv.nak.Store(true)
+	start := time.Now()
+	err := st.KeepLease(ctx, lease)
+	if !errors.Is(err, ErrAddressMoved) {
+		t.Fatalf("KeepLease returned %v, want ErrAddressMoved", err)
+	}
+	// The renewal is due at T1 (1 s); the lease would end at 3 s.
+	if took := time.Since(start); took > fakeLease-500*time.Millisecond {
+		t.Errorf("KeepLease took %v to act on the NAK: it waited for the lease to expire", took)
+	}
+	if asked := srv.discovers(); len(asked) < 2 || asked[len(asked)-1] != old {
+		t.Errorf("the DISCOVERs asked for %v; the last, after the NAK, should ask for %s", asked, old)
+	}
+	if hasAddr(st, old) || !hasAddr(st, next) {
+		t.Errorf("after the NAK the NIC has %v, want %s and not %s", st.s.NICInfo()[nicID].ProtocolAddresses, next, old)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -317,17 +318,23 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 		t.Skip("dnsmasq is not installed")
 	}
 	host, peer := veth(t, ns, "vd", "10.82.0.1/24")
-	dir := t.TempDir()
-	d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
-		"--interface="+peer, "--bind-interfaces", "--dhcp-range=10.82.0.50,10.82.0.60,255.255.255.0,2m",
-		"--dhcp-option=option:router,10.82.0.1", "--dhcp-option=option:mtu,1400", "--dhcp-leasefile="+filepath.Join(dir, "leases"), "--dhcp-authoritative",
-		"--pid-file="+filepath.Join(dir, "pid"))
 	var dlog lockedBuffer
-	d.Stdout, d.Stderr = &dlog, &dlog
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
+	// startDnsmasq serves DHCP from the namespace's end, handing out
+	// addresses from first to last, with a lease database of its own.
+	startDnsmasq := func(first, last string) *exec.Cmd {
+		dir := t.TempDir()
+		d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
+			"--interface="+peer, "--bind-interfaces", "--dhcp-range="+first+","+last+",255.255.255.0,2m",
+			"--dhcp-option=option:router,10.82.0.1", "--dhcp-option=option:mtu,1400", "--dhcp-leasefile="+filepath.Join(dir, "leases"), "--dhcp-authoritative",
+			"--pid-file="+filepath.Join(dir, "pid"))
+		d.Stdout, d.Stderr = &dlog, &dlog
+		if err := d.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+		return d
 	}
-	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+	d := startDnsmasq("10.82.0.50", "10.82.0.60")
 
 	link, err := Packet(host)
 	if err != nil {
@@ -363,5 +370,37 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 		if err != nil || nl.Addr != lease.Addr || !nl.Acquired.After(lease.Acquired) {
 			t.Errorf("renew (rebind %v): %v %+v\ndnsmasq:\n%s", rebind, err, nl, dlog.Bytes())
 		}
+	}
+
+	// The network is renumbered: a server with another range refuses
+	// the renewal at T1 (its broadcast NAK), and the stack gives the old
+	// address up and takes a new one at once, not when the lease ends.
+	d.Process.Kill()
+	d.Wait()
+	startDnsmasq("10.82.0.100", "10.82.0.110")
+	due := lease
+	due.Acquired = time.Now().Add(-due.T1) // the renewal is due now
+	start := time.Now()
+	err = st.KeepLease(ctx, due)
+	if !errors.Is(err, ErrAddressMoved) {
+		t.Fatalf("KeepLease after renumbering: %v, want ErrAddressMoved\ndnsmasq:\n%s", err, dlog.Bytes())
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("the new address took %v", took)
+	}
+	var moved netip.Addr
+	for _, pa := range st.s.NICInfo()[nicID].ProtocolAddresses {
+		if a, ok := netip.AddrFromSlice(pa.AddressWithPrefix.Address.AsSlice()); ok && a.Is4() {
+			moved = a
+		}
+	}
+	if n := moved.As4(); n[2] != 0 || n[3] < 100 || n[3] > 110 {
+		t.Fatalf("after renumbering the stack has %v, want one of 10.82.0.100-110", moved)
+	}
+	if out, err := run("ping", "-c", "1", "-W", "3", moved.String()); err != nil {
+		t.Errorf("ping the new address %s: %v\n%s", moved, err, out)
+	}
+	if out, err := run("ping", "-c", "1", "-W", "1", lease.Addr.Addr().String()); err == nil {
+		t.Errorf("the old address %s still answers:\n%s", lease.Addr.Addr(), out)
 	}
 }
