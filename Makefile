@@ -38,6 +38,7 @@ fuzz:
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzTemplate -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) .
 	cd appliance/netstack && $(GO) test -run XXX -fuzz FuzzFastPath -fuzztime $(FUZZTIME) .
+	cd appliance/netstack && $(GO) test -run XXX -fuzz FuzzInbound -fuzztime $(FUZZTIME) .
 
 bench:
 	bench/dns.sh

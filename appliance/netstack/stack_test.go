@@ -31,7 +31,7 @@ var (
 )
 
 // pair starts a server stack and a client stack joined by a pipe.
-func pair(t *testing.T, loss float64) (server, client *Stack) {
+func pair(t testing.TB, loss float64) (server, client *Stack) {
 	t.Helper()
 	a, b := Pipe(loss)
 	var err error
