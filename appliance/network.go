@@ -22,6 +22,9 @@ type NetOptions struct {
 	IPv4Gateway, IPv6Gateway netip.Addr
 	// PCAP, if set, is a file to write every frame of the link to.
 	PCAP string
+	// TCPSendMemory bounds what the userspace stack's TCP connections
+	// hold to send; 0: a quarter of the memory.
+	TCPSendMemory int64
 	// Resolver is the DNS server the userspace stack looks names up at
 	// for its own outgoing connections (ACME); DHCP's when not given.
 	Resolver netip.Addr
@@ -106,7 +109,7 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 		return nil, err
 	}
 	useDHCP := !o.IPv4.IsValid()
-	cfg := netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, DHCP: useDHCP, Logger: log}
+	cfg := netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, DHCP: useDHCP, TCPSendMemory: o.TCPSendMemory, Logger: log}
 	var pcap *os.File
 	if o.PCAP != "" {
 		if pcap, err = os.Create(o.PCAP); err != nil {

@@ -37,6 +37,9 @@ type Config struct {
 	// TCPBufferMax is the largest TCP send and receive buffer, 8 MiB by
 	// default: larger buffers fill fast links (see FIELD-NOTES).
 	TCPBufferMax int
+	// TCPSendMemory bounds what accepted TCP connections hold to send
+	// (see sendBudget); a quarter of the machine's memory by default.
+	TCPSendMemory int64
 	// PCAP, if set, receives every frame in and out, as a pcap stream.
 	PCAP   io.Writer
 	Logger *slog.Logger
@@ -50,6 +53,7 @@ type Stack struct {
 	link *Link
 	fast *fastUDP
 	acks *ackDelay
+	send *sendBudget
 	log  *slog.Logger
 	done chan struct{}
 	// linkMTU is the link's MTU when the stack started: the most a DHCP
@@ -140,7 +144,10 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	if cfg.IPv4.IsValid() {
 		announce(s, cfg.IPv4.Addr())
 	}
-	st := &Stack{s: s, link: l, fast: fast, acks: acks, log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
+	if cfg.TCPSendMemory == 0 {
+		cfg.TCPSendMemory = defaultSendMemory()
+	}
+	st := &Stack{s: s, link: l, fast: fast, acks: acks, send: newSendBudget(cfg.TCPSendMemory), log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {
@@ -217,7 +224,7 @@ func (st *Stack) ListenUDP(ap netip.AddrPort) (net.PacketConn, error) {
 // ListenTCP opens a TCP listener on the stack.
 func (st *Stack) ListenTCP(ap netip.AddrPort) (net.Listener, error) {
 	fa, proto := fullAddr(ap)
-	l, err := listenTCP(st.s, fa, proto)
+	l, err := listenTCP(st.s, fa, proto, st.send)
 	if err != nil {
 		return nil, fmt.Errorf("netstack: listen tcp %s: %w", ap, err)
 	}

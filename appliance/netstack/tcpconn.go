@@ -64,15 +64,29 @@ type tcpConn struct {
 	drained   chan struct{} // the sender took pending (closed and renewed each time)
 	started   bool
 	wd        deadline // passed on to the stack's connection when it passes
+	// maxPend is how much writes may hold: the connection's share of
+	// the stack's send budget sets it, and the stack's send buffer.
+	maxPend int
+	budget  *sendBudget // nil: no share taken
+	share   int64
+	gone    atomic.Bool  // the share was given back
+	sent    waiter.Entry // watches the closed connection's data leave
+	closed  sync.Once
 	// The addresses, made once: an HTTP server asks for them for
 	// every request, and the stack's connection makes new ones each time.
 	local, remote net.Addr
 }
 
-func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue) *tcpConn {
+func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue, budget *sendBudget) *tcpConn {
 	c := gonet.NewTCPConn(wq, ep)
 	tc := &tcpConn{TCPConn: c, ep: ep, wq: wq, readable: make(chan struct{}, 1), rclosed: make(chan struct{}),
-		kick: make(chan struct{}, 1), drained: make(chan struct{})}
+		kick: make(chan struct{}, 1), drained: make(chan struct{}), maxPend: maxPending}
+	if budget != nil {
+		tc.budget, tc.share = budget, budget.take()
+		sendBuffer, pending := split(tc.share)
+		ep.SocketOptions().SetSendBufferSize(int64(sendBuffer), true)
+		tc.maxPend = pending
+	}
 	tc.mayRead.Store(true)
 	tc.entry.Init(waiter.ChannelNotifier(tc.readable), waiter.ReadableEvents)
 	wq.EventRegister(&tc.entry)
@@ -147,9 +161,9 @@ func (c *tcpConn) Write(b []byte) (int, error) {
 		case c.closing:
 			c.mu.Unlock()
 			return 0, net.ErrClosed
-		case len(c.pending) == 0 || len(c.pending)+len(b) <= maxPending:
+		case len(c.pending) == 0 || len(c.pending)+len(b) <= c.maxPend:
 			if c.pending == nil {
-				c.pending = getBuf()
+				c.pending = getBuf(c.maxPend)
 			}
 			c.pending = append(c.pending, b...)
 			if !c.started {
@@ -257,11 +271,59 @@ func (c *tcpConn) exit() {
 	}
 }
 
-// closeAll closes the stack's connection and stops waiting for reads.
+// closeAll closes the stack's connection and stops waiting for reads;
+// the connection's send share comes back once its data has left.
 func (c *tcpConn) closeAll() error {
 	err := c.TCPConn.Close()
-	c.wq.EventUnregister(&c.entry)
+	c.closed.Do(func() {
+		c.wq.EventUnregister(&c.entry)
+		c.giveBack()
+	})
 	return err
+}
+
+// giveBack returns the connection's share of the send budget once the
+// stack holds none of its data: all of it acknowledged (FIN-WAIT-2,
+// TIME-WAIT) or the connection gone. One whose data has not left
+// within the budget's linger (closeLinger) of the close, a peer that
+// stopped reading, is reset, as Linux drops orphaned sockets that take
+// too long.
+func (c *tcpConn) giveBack() {
+	if c.budget == nil {
+		return
+	}
+	c.sent = waiter.NewFunctionEntry(waiter.WritableEvents|waiter.EventHUp|waiter.EventErr, func(waiter.EventMask) {
+		if allSent(c.ep) {
+			c.returnShare()
+		}
+	})
+	c.wq.EventRegister(&c.sent)
+	if allSent(c.ep) {
+		c.returnShare()
+		return
+	}
+	time.AfterFunc(c.budget.linger, func() {
+		if !c.gone.Load() {
+			c.ep.Abort()
+			c.returnShare()
+		}
+	})
+}
+
+func (c *tcpConn) returnShare() {
+	if c.gone.CompareAndSwap(false, true) {
+		c.budget.give(c.share)
+	}
+}
+
+// allSent tells whether a closed connection's stack endpoint holds no
+// data to send any more.
+func allSent(ep tcpip.Endpoint) bool {
+	switch tcp.EndpointState(ep.State()) {
+	case tcp.StateFinWait2, tcp.StateTimeWait, tcp.StateClose, tcp.StateError:
+		return true
+	}
+	return false
 }
 
 // send writes b to the stack in pieces of at most a GSO segment's
@@ -335,10 +397,11 @@ type tcpListener struct {
 	addr   net.Addr
 	closed chan struct{}
 	once   sync.Once
+	budget *sendBudget
 }
 
 // listenTCP opens a listening endpoint on the stack.
-func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocolNumber) (*tcpListener, error) {
+func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocolNumber, budget *sendBudget) (*tcpListener, error) {
 	wq := new(waiter.Queue)
 	ep, terr := s.NewEndpoint(tcp.ProtocolNumber, proto, wq)
 	if terr != nil {
@@ -352,7 +415,7 @@ func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocol
 		ep.Close()
 		return nil, fmt.Errorf("listen: %s", terr)
 	}
-	l := &tcpListener{ep: ep, wq: wq, closed: make(chan struct{})}
+	l := &tcpListener{ep: ep, wq: wq, closed: make(chan struct{}), budget: budget}
 	if a, terr := ep.GetLocalAddress(); terr == nil {
 		l.addr = &net.TCPAddr{IP: net.IP(a.Addr.AsSlice()), Port: int(a.Port)}
 	}
@@ -370,7 +433,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		ep, wq, terr := l.ep.Accept(nil)
 		switch terr.(type) {
 		case nil:
-			return newTCPConn(ep, wq), nil
+			return newTCPConn(ep, wq, l.budget), nil
 		case *tcpip.ErrWouldBlock:
 		default:
 			select {
@@ -404,7 +467,16 @@ func (l *tcpListener) Addr() net.Addr { return l.addr }
 // little each.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
-func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+// getBuf takes a buffer for a connection that may hold limit bytes:
+// one grown larger for another connection is left to the collector,
+// lest each of many connections with small shares keep a large one.
+func getBuf(limit int) []byte {
+	b := *bufPool.Get().(*[]byte)
+	if cap(b) > 2*limit {
+		return make([]byte, 0, min(16<<10, limit))
+	}
+	return b[:0]
+}
 
 func putBuf(b []byte) {
 	if cap(b) <= 2*maxPending {

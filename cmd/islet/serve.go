@@ -55,6 +55,7 @@ type serveFlags struct {
 	ipv6        string
 	ipv6Gateway string
 	pcap        string
+	sendMemory  string
 	resolver    string
 }
 
@@ -109,6 +110,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.ipv6Gateway, "ipv6-gateway", "", "IPv6 default gateway `ADDR` of the userspace stack")
 	fs.StringVar(&f.resolver, "resolver", "", "DNS server `ADDR` the userspace stack looks names up at for its own connections (ACME); default: DHCP's")
 	fs.StringVar(&f.pcap, "pcap", "", "write every frame of the userspace stack's link to `FILE` (pcap, Ethernet)")
+	fs.StringVar(&f.sendMemory, "tcp-send-memory", "", "most the userspace stack's TCP connections may hold to send, e.g. 32M (`SIZE`); default: a quarter of the memory")
 }
 
 // netOptions parses the network flags.
@@ -135,6 +137,11 @@ func (f *serveFlags) netOptions() (appliance.NetOptions, error) {
 		}
 		if *a.dst, err = netip.ParseAddr(a.v); err != nil {
 			return o, fmt.Errorf("%s: %w", a.flag, err)
+		}
+	}
+	if f.sendMemory != "" {
+		if o.TCPSendMemory, err = parseSize(f.sendMemory); err != nil || o.TCPSendMemory == 0 {
+			return o, fmt.Errorf("--tcp-send-memory: %q is not a size above 0 (32M, 512K)", f.sendMemory)
 		}
 	}
 	return o, nil
