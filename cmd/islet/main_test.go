@@ -75,6 +75,18 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestServeBadSizes: a send budget that is not a size is refused with
+// the flag's name, before anything starts.
+func TestServeBadSizes(t *testing.T) {
+	for _, v := range []string{"lots", "0", "-1M", "12Q"} {
+		var out, errb bytes.Buffer
+		code := run([]string{"serve", "--zones", t.TempDir(), "--net", "packet:nonexistent0", "--tcp-send-memory", v}, &out, &errb)
+		if code != 2 || !strings.Contains(errb.String(), "--tcp-send-memory") {
+			t.Errorf("--tcp-send-memory %s: exit %d, %q", v, code, errb.String())
+		}
+	}
+}
+
 // TestServeReload runs "islet serve", checks the printed instructions,
 // reloads with SIGHUP, and checks that a broken zone keeps the old data.
 func TestServeReload(t *testing.T) {
