@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"islet.dev/islet/appliance/netstack"
+	"islet.dev/islet/internal/meminfo"
 )
 
 // GuestRoot is where the image keeps the appliance folder (islet.yml,
@@ -42,6 +44,15 @@ func Guest() error {
 		if err := unix.Mount(m.src, m.dst, m.fstype, 0, ""); err != nil && !errors.Is(err, unix.EBUSY) {
 			log.Warn("mount", "what", m.dst, "err", err)
 		}
+	}
+	// The machine is all islet's: Go's collector works harder as the
+	// heap nears what there is, rather than the kernel killing init
+	// for memory that is garbage (many clients that stopped reading
+	// leave much of it).
+	if avail := meminfo.Available(); avail > 0 {
+		limit := avail * 3 / 4
+		debug.SetMemoryLimit(limit)
+		log.Info("memory", "component", "guest", "available_mb", avail>>20, "go_limit_mb", limit>>20)
 	}
 	cmdline, _ := os.ReadFile("/proc/cmdline")
 	params := bootParams(string(cmdline))

@@ -1,12 +1,10 @@
 package netstack
 
 import (
-	"bufio"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"islet.dev/islet/internal/meminfo"
 )
 
 // A connection's send share is its stack send buffer and what its
@@ -62,28 +60,8 @@ func split(share int64) (sendBuffer, pending int) {
 // defaultSendMemory is a quarter of the machine's memory (the guest's,
 // inside one), or 64 MiB when that cannot be read.
 func defaultSendMemory() int64 {
-	if total := memTotal(); total > 0 {
+	if total := meminfo.Total(); total > 0 {
 		return total / 4
 	}
 	return 64 << 20
-}
-
-// memTotal reads MemTotal from /proc/meminfo, in bytes; 0 if it cannot.
-func memTotal() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -186,6 +186,7 @@ func TestBuildAndBoot(t *testing.T) {
 	g.waitFor("islet ready", 1, 90*time.Second)
 	t.Logf("booted to ready in %v", time.Since(start))
 	g.waitFor("state disk mounted", 1, time.Second)
+	g.waitFor("go_limit_mb=", 1, time.Second) // the collector knows the machine's memory
 	g.askDNS()
 	cert := g.getPage()
 
