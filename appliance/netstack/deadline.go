@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,21 +70,14 @@ func (d *deadline) pass() {
 // longAgo is a deadline that has passed.
 var longAgo = time.Unix(1, 0)
 
-// readDeadline is a deadline as a channel that is closed when it passes.
+// readDeadline is a deadline that says whether it has passed, and wakes
+// a waiting read when it does.
 type readDeadline struct {
 	deadline
-	ch chan struct{} // guarded by deadline.mu
+	gone atomic.Bool // the deadline has passed
 }
 
-func (r *readDeadline) init() {
-	r.ch = make(chan struct{})
-	r.onPass = func() { close(r.ch) }
-	r.onClear = func() { r.ch = make(chan struct{}) }
-}
-
-// passed is closed once the deadline has passed.
-func (r *readDeadline) passed() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ch
+func (r *readDeadline) init(wake func()) {
+	r.onPass = func() { r.gone.Store(true); wake() }
+	r.onClear = func() { r.gone.Store(false) }
 }

@@ -53,7 +53,12 @@ func newFastConn(f *fastUDP, slow *gonet.UDPConn, local netip.AddrPort) *fastCon
 		UDPConn: slow, f: f, addr: local.Addr().As4(), port: local.Port(), local: local,
 		wake: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
-	c.deadline.init()
+	c.deadline.init(func() {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	})
 	f.register(c)
 	return c
 }
@@ -88,6 +93,9 @@ func (c *fastConn) push(data []byte, from netip.AddrPort, mac [6]byte) {
 // batch it took last time for reuse.
 func (c *fastConn) next(done []datagram) ([]datagram, error) {
 	for {
+		if c.deadline.gone.Load() { // the deadline's passing wakes the wait below
+			return done, os.ErrDeadlineExceeded
+		}
 		c.mu.Lock()
 		if len(c.queue) > 0 {
 			got := c.queue
@@ -100,8 +108,6 @@ func (c *fastConn) next(done []datagram) ([]datagram, error) {
 		case <-c.wake:
 		case <-c.closed:
 			return done, net.ErrClosed
-		case <-c.deadline.passed():
-			return done, os.ErrDeadlineExceeded
 		}
 	}
 }

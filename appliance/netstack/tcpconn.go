@@ -51,7 +51,7 @@ type tcpConn struct {
 	readable chan struct{}
 	mayRead  atomic.Bool // the stack may have something to read
 	rdl      readDeadline
-	rclosed  chan struct{} // closed by Close: reads end
+	rclosed  atomic.Bool // set by Close: reads end
 	rclose   sync.Once
 
 	mu        sync.Mutex
@@ -79,7 +79,7 @@ type tcpConn struct {
 
 func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue, budget *sendBudget) *tcpConn {
 	c := gonet.NewTCPConn(wq, ep)
-	tc := &tcpConn{TCPConn: c, ep: ep, wq: wq, readable: make(chan struct{}, 1), rclosed: make(chan struct{}),
+	tc := &tcpConn{TCPConn: c, ep: ep, wq: wq, readable: make(chan struct{}, 1),
 		kick: make(chan struct{}, 1), drained: make(chan struct{}), maxPend: maxPending}
 	if budget != nil {
 		tc.budget, tc.share = budget, budget.take()
@@ -90,7 +90,7 @@ func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue, budget *sendBudget) *tcpCon
 	tc.mayRead.Store(true)
 	tc.entry.Init(waiter.ChannelNotifier(tc.readable), waiter.ReadableEvents)
 	wq.EventRegister(&tc.entry)
-	tc.rdl.init()
+	tc.rdl.init(tc.wakeRead)
 	// The stack's own write deadline makes a timer and a channel each
 	// time it is set: it is told only once the deadline has passed
 	// ("now", which ends a blocked write), and told again when a new
@@ -112,20 +112,27 @@ func (c *tcpConn) Read(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	w := tcpip.SliceWriter(b)
 	for {
+		// As the kernel's sockets do, a passed deadline wins over
+		// data waiting.
+		if c.rclosed.Load() {
+			return 0, net.ErrClosed
+		}
+		if c.rdl.gone.Load() {
+			return 0, os.ErrDeadlineExceeded
+		}
 		if c.mayRead.Load() {
-			res, terr := c.ep.Read(&w, tcpip.ReadOptions{})
+			n, terr := c.readStack(b)
 			switch terr.(type) {
 			case nil:
 				// A read that got less than b emptied the queue, but
 				// the end of the stream (or a reset) may wait behind
 				// the data, signalled already: ask before waiting for
 				// a signal that will not come again.
-				if res.Count < len(b) && c.ep.Readiness(waiter.ReadableEvents) == 0 {
+				if n < len(b) && c.ep.Readiness(waiter.ReadableEvents) == 0 {
 					c.mayRead.Store(false)
 				}
-				return res.Count, nil
+				return n, nil
 			case *tcpip.ErrWouldBlock:
 				c.mayRead.Store(false)
 			case *tcpip.ErrClosedForReceive:
@@ -134,15 +141,32 @@ func (c *tcpConn) Read(b []byte) (int, error) {
 				return 0, &net.OpError{Op: "read", Net: "tcp", Source: c.local, Addr: c.remote, Err: errors.New(terr.String())}
 			}
 		}
-		select {
-		case <-c.readable:
-			c.mayRead.Store(true)
-		case <-c.rdl.passed():
-			return 0, os.ErrDeadlineExceeded
-		case <-c.rclosed:
-			return 0, net.ErrClosed
-		}
+		// One channel says all: the stack's signal, the deadline
+		// passing, Close. A select of three grew the stack of every
+		// HTTP server's short-lived background read, which waits here.
+		<-c.readable
+		c.mayRead.Store(true)
 	}
+}
+
+// wakeRead wakes a waiting read to look again.
+func (c *tcpConn) wakeRead() {
+	select {
+	case c.readable <- struct{}{}:
+	default:
+	}
+}
+
+// readStack reads from the stack's endpoint. It is a function of its
+// own, not inlined, because the stack's read result takes a kilobyte of
+// stack (its control messages): in Read that frame grew the stack of
+// every HTTP server's short-lived background read, which only waits.
+//
+//go:noinline
+func (c *tcpConn) readStack(b []byte) (int, tcpip.Error) {
+	w := tcpip.SliceWriter(b)
+	res, terr := c.ep.Read(&w, tcpip.ReadOptions{})
+	return res.Count, terr
 }
 
 // Write holds b for the sender, waiting while more than maxPending is
@@ -349,7 +373,7 @@ func (c *tcpConn) CloseWrite() error { return c.shut(false) }
 
 func (c *tcpConn) shut(full bool) error {
 	if full {
-		c.rclose.Do(func() { close(c.rclosed) })
+		c.rclose.Do(func() { c.rclosed.Store(true); c.wakeRead() })
 	}
 	c.mu.Lock()
 	c.closing = true
