@@ -30,20 +30,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 for c in ip dnsperf wrk curl taskset openssl; do
   command -v $c >/dev/null || { echo "bench/netstack.sh needs $c"; exit 1; }
 done
-work=$(mktemp -d)
-ns=islbench$$
-host=vb$$
-peer=vc$$
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  ip link del "$host" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [ -n "${ISLET:-}" ]; then ln -s "$(realpath "$ISLET")" "$work/islet"; else go build -o "$work/islet" ./cmd/islet; fi
+. bench/veth.sh
+veth_setup bench 10.90.0.1/24
 mkdir -p "$work/zones" "$work/site"
 {
   echo '$TTL 3600'
@@ -56,16 +44,6 @@ awk 'BEGIN {srand(1); for (k = 0; k < 20000; k++) { i = int(rand() * 400); r = r
   if (r < .6) printf "h%d.bench.example A\n", i; else if (r < .8) printf "nx%d.bench.example A\n", i; else printf "h%d.bench.example AAAA\n", i } }' > "$work/queries"
 head -c 10240 /dev/urandom | base64 -w 100 | head -c 10240 > "$work/site/index.html"
 truncate -s "${BULK_MB}M" "$work/site/bulk.bin"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.example \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-
-ip netns add "$ns"
-ip link add "$host" type veth peer name "$peer"
-ip link set "$peer" netns "$ns"
-ip netns exec "$ns" ip addr add 10.90.0.1/24 dev "$peer"
-ip netns exec "$ns" ip link set "$peer" up
-ip netns exec "$ns" ip link set lo up
-ip link set "$host" up
 in_ns() { ip netns exec "$ns" taskset -c 1 "$@"; }
 
 start() { # MODE ROUND

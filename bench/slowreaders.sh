@@ -18,25 +18,12 @@ HOLD=${HOLD:-12}
 export PATH="$PATH:/usr/sbin:/sbin"
 [ "$(id -u)" = 0 ] || { echo "bench/slowreaders.sh needs root (network namespaces)"; exit 1; }
 for c in ip python3 openssl; do command -v $c >/dev/null || { echo "bench/slowreaders.sh needs $c"; exit 1; }; done
-work=$(mktemp -d)
-ns=islslow$$
-host=vs$$
-peer=vt$$
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  ip link del "$host" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-if [ -n "${ISLET:-}" ]; then ln -s "$(realpath "$ISLET")" "$work/islet"; else go build -o "$work/islet" ./cmd/islet; fi
+. bench/veth.sh
+veth_setup slow 10.92.0.1/24
 mkdir -p "$work/zones" "$work/site"
 printf '$TTL 60\n@ SOA ns hostmaster 1 7200 3600 1209600 300\n@ NS ns\nns A 10.92.0.2\n' > "$work/zones/bench.example"
 echo hello > "$work/site/index.html"
 truncate -s 512M "$work/site/big.bin"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=bench.example \
-  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 cat > "$work/client.py" <<'PY'
 import socket, ssl, sys, time
 n, host, hold = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
@@ -55,12 +42,6 @@ print("ready", flush=True)
 time.sleep(hold)
 PY
 
-ip netns add "$ns"
-ip link add "$host" type veth peer name "$peer"
-ip link set "$peer" netns "$ns"
-ip netns exec "$ns" ip addr add 10.92.0.1/24 dev "$peer"
-ip netns exec "$ns" ip link set "$peer" up
-ip link set "$host" up
 rss() { awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$pid/status"; }
 
 echo "== $N clients that stop reading a download"

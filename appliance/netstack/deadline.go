@@ -81,3 +81,12 @@ func (r *readDeadline) init(wake func()) {
 	r.onPass = func() { r.gone.Store(true); wake() }
 	r.onClear = func() { r.gone.Store(false) }
 }
+
+// poke wakes whoever waits on ch, a channel of one: a wake-up already
+// waiting there is as good.
+func poke(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}

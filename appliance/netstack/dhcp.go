@@ -37,15 +37,15 @@ const (
 )
 
 // dhcpConn opens a UDP socket on port 68 that may broadcast. With no
-// address yet (local not valid), the stack gets 0.0.0.0 and a route for
+// address yet (leased false), the stack gets 0.0.0.0 and a route for
 // everything while it is open, as a DHCP client needs to send from
 // 0.0.0.0 to 255.255.255.255. The socket is bound to no address even
 // when one is leased: it sends from the lease's, and hears the replies
 // to it as well as broadcast ones (a server broadcasts its NAKs, RFC
 // 2131 §4.1).
-func (st *Stack) dhcpConn(local netip.Addr) (*gonet.UDPConn, func(), error) {
+func (st *Stack) dhcpConn(leased bool) (*gonet.UDPConn, func(), error) {
 	cleanup := func() {}
-	if !local.IsValid() {
+	if !leased {
 		any := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: header.IPv4Any, PrefixLen: 0}}
 		if terr := st.s.AddProtocolAddress(nicID, any, stack.AddressProperties{}); terr != nil {
 			return nil, nil, fmt.Errorf("dhcp: temporary address: %s", terr)
@@ -130,7 +130,7 @@ func (st *Stack) AcquireDHCP(ctx context.Context) (Lease, error) {
 // acquire is AcquireDHCP asking for the address want, if valid (the
 // address of a lease that expired), in its DISCOVER and REQUEST.
 func (st *Stack) acquire(ctx context.Context, want netip.Addr) (Lease, error) {
-	c, done, err := st.dhcpConn(netip.Addr{})
+	c, done, err := st.dhcpConn(false)
 	if err != nil {
 		return Lease{}, err
 	}
@@ -267,7 +267,7 @@ func (st *Stack) MTU() uint32 {
 // unicast from the leased address at T1, or broadcast when rebinding
 // after T2. It returns the new lease.
 func (st *Stack) Renew(ctx context.Context, l Lease, rebind bool) (Lease, error) {
-	c, done, err := st.dhcpConn(l.Addr.Addr())
+	c, done, err := st.dhcpConn(true)
 	if err != nil {
 		return l, err
 	}

@@ -53,12 +53,7 @@ func newFastConn(f *fastUDP, slow *gonet.UDPConn, local netip.AddrPort) *fastCon
 		UDPConn: slow, f: f, addr: local.Addr().As4(), port: local.Port(), local: local,
 		wake: make(chan struct{}, 1), closed: make(chan struct{}),
 	}
-	c.deadline.init(func() {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
-	})
+	c.deadline.init(func() { poke(c.wake) })
 	f.register(c)
 	return c
 }
@@ -82,10 +77,7 @@ func (c *fastConn) push(data []byte, from netip.AddrPort, mac [6]byte) {
 	c.mu.Unlock()
 	c.taken.Add(1)
 	if n == 0 {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		poke(c.wake)
 	}
 }
 

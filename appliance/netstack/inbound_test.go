@@ -48,11 +48,7 @@ func FuzzInbound(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { pc.Close() })
-	ln, err := server.ListenTCP(netip.AddrPortFrom(serverAddr, 443))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { ln.Close() })
+	testListener(f, server, 443)
 	q, _ := new(dns.Msg).SetQuestion("www.stack.example.", dns.TypeA).Pack()
 	f.Add(frame([]byte(mac), dnsAt, q))
 	https := netip.AddrPortFrom(serverAddr, 443)

@@ -177,8 +177,5 @@ func (l *Link) closed(err tcpip.Error) {
 	if err == nil {
 		return // stopped on purpose
 	}
-	select {
-	case l.failed <- err.String():
-	default:
-	}
+	l.readFailed(err.String())
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -65,12 +64,7 @@ func TestSendBudgetGivenBack(t *testing.T) {
 			t.Fatal(terr)
 		}
 	}
-	ap := netip.AddrPortFrom(serverAddr, 9200)
-	ln, err := s.ListenTCP(ap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln, ap := testListener(t, s, 9200)
 	const n = 12
 	shares := make(chan int64, n)
 	go func() {

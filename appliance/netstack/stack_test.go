@@ -45,6 +45,18 @@ func pair(t testing.TB, loss float64) (server, client *Stack) {
 	return server, client
 }
 
+// testListener listens on port of st's address until the test ends.
+func testListener(t testing.TB, st *Stack, port uint16) (net.Listener, netip.AddrPort) {
+	t.Helper()
+	ap := netip.AddrPortFrom(serverAddr, port)
+	ln, err := st.ListenTCP(ap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln, ap
+}
+
 func TestDNSOverTheStack(t *testing.T) {
 	server, client := pair(t, 0)
 	dir := t.TempDir()
@@ -137,12 +149,7 @@ func TestHTTPSOverTheStack(t *testing.T) {
 // 1% of frames each way: retransmission must deliver every byte.
 func TestBulkTransferWithLoss(t *testing.T) {
 	server, client := pair(t, 0.01)
-	ap := netip.AddrPortFrom(serverAddr, 9000)
-	ln, err := server.ListenTCP(ap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln, ap := testListener(t, server, 9000)
 	data := make([]byte, 10<<20)
 	for i := range data {
 		data[i] = byte(i * 7 >> 3)
@@ -217,12 +224,7 @@ func TestPingAnswered(t *testing.T) {
 // deadlock nor lose data (flow control with a reader that sleeps).
 func TestSlowReader(t *testing.T) {
 	server, client := pair(t, 0)
-	ap := netip.AddrPortFrom(serverAddr, 9001)
-	ln, err := server.ListenTCP(ap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln, ap := testListener(t, server, 9001)
 	data := make([]byte, 4<<20)
 	for i := range data {
 		data[i] = byte(i * 13)

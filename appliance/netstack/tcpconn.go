@@ -41,18 +41,17 @@ type tcpConn struct {
 	*gonet.TCPConn // writes (by the sender), closes, write deadlines
 	ep             tcpip.Endpoint
 
-	// Reads wait on one waiter entry for the connection's life and on
-	// the read deadline's channel: the stack's connection makes a new
-	// entry, channel and error value for each read that waits, and an
-	// HTTP server's background read waits and is cut short once a
-	// request.
+	// Reads wait on one waiter entry for the connection's life and one
+	// channel, which the read deadline and Close wake too: the stack's
+	// connection makes a new entry, channel and error value for each
+	// read that waits, and an HTTP server's background read waits and
+	// is cut short once a request.
 	wq       *waiter.Queue
 	entry    waiter.Entry
 	readable chan struct{}
 	mayRead  atomic.Bool // the stack may have something to read
 	rdl      readDeadline
 	rclosed  atomic.Bool // set by Close: reads end
-	rclose   sync.Once
 
 	mu        sync.Mutex
 	pending   []byte        // written, not yet taken by the sender
@@ -67,7 +66,7 @@ type tcpConn struct {
 	// maxPend is how much writes may hold: the connection's share of
 	// the stack's send budget sets it, and the stack's send buffer.
 	maxPend int
-	budget  *sendBudget // nil: no share taken
+	budget  *sendBudget
 	share   int64
 	gone    atomic.Bool  // the share was given back
 	sent    waiter.Entry // watches the closed connection's data leave
@@ -80,17 +79,14 @@ type tcpConn struct {
 func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue, budget *sendBudget) *tcpConn {
 	c := gonet.NewTCPConn(wq, ep)
 	tc := &tcpConn{TCPConn: c, ep: ep, wq: wq, readable: make(chan struct{}, 1),
-		kick: make(chan struct{}, 1), drained: make(chan struct{}), maxPend: maxPending}
-	if budget != nil {
-		tc.budget, tc.share = budget, budget.take()
-		sendBuffer, pending := split(tc.share)
-		ep.SocketOptions().SetSendBufferSize(int64(sendBuffer), true)
-		tc.maxPend = pending
-	}
+		kick: make(chan struct{}, 1), drained: make(chan struct{}), budget: budget, share: budget.take()}
+	sendBuffer, pending := split(tc.share)
+	ep.SocketOptions().SetSendBufferSize(int64(sendBuffer), true)
+	tc.maxPend = pending
 	tc.mayRead.Store(true)
 	tc.entry.Init(waiter.ChannelNotifier(tc.readable), waiter.ReadableEvents)
 	wq.EventRegister(&tc.entry)
-	tc.rdl.init(tc.wakeRead)
+	tc.rdl.init(func() { poke(tc.readable) })
 	// The stack's own write deadline makes a timer and a channel each
 	// time it is set: it is told only once the deadline has passed
 	// ("now", which ends a blocked write), and told again when a new
@@ -149,14 +145,6 @@ func (c *tcpConn) Read(b []byte) (int, error) {
 	}
 }
 
-// wakeRead wakes a waiting read to look again.
-func (c *tcpConn) wakeRead() {
-	select {
-	case c.readable <- struct{}{}:
-	default:
-	}
-}
-
 // readStack reads from the stack's endpoint. It is a function of its
 // own, not inlined, because the stack's read result takes a kilobyte of
 // stack (its control messages): in Read that frame grew the stack of
@@ -169,8 +157,9 @@ func (c *tcpConn) readStack(b []byte) (int, tcpip.Error) {
 	return res.Count, terr
 }
 
-// Write holds b for the sender, waiting while more than maxPending is
-// held already (until the write deadline, if one is set).
+// Write holds b for the sender, waiting while more than the
+// connection's share lets it hold is held already (until the write
+// deadline, if one is set).
 func (c *tcpConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	for {
@@ -195,7 +184,7 @@ func (c *tcpConn) Write(b []byte) (int, error) {
 				go c.sender()
 			}
 			c.mu.Unlock()
-			c.signal()
+			poke(c.kick)
 			return len(b), nil
 		}
 		drained := c.drained
@@ -205,13 +194,6 @@ func (c *tcpConn) Write(b []byte) (int, error) {
 			return 0, err
 		}
 		c.mu.Lock()
-	}
-}
-
-func (c *tcpConn) signal() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
 	}
 }
 
@@ -313,9 +295,6 @@ func (c *tcpConn) closeAll() error {
 // stopped reading, is reset, as Linux drops orphaned sockets that take
 // too long.
 func (c *tcpConn) giveBack() {
-	if c.budget == nil {
-		return
-	}
 	c.sent = waiter.NewFunctionEntry(waiter.WritableEvents|waiter.EventHUp|waiter.EventErr, func(waiter.EventMask) {
 		if allSent(c.ep) {
 			c.returnShare()
@@ -373,7 +352,8 @@ func (c *tcpConn) CloseWrite() error { return c.shut(false) }
 
 func (c *tcpConn) shut(full bool) error {
 	if full {
-		c.rclose.Do(func() { c.rclosed.Store(true); c.wakeRead() })
+		c.rclosed.Store(true)
+		poke(c.readable)
 	}
 	c.mu.Lock()
 	c.closing = true
@@ -381,7 +361,7 @@ func (c *tcpConn) shut(full bool) error {
 	running := c.started && !c.exited
 	c.mu.Unlock()
 	if running {
-		c.signal()
+		poke(c.kick)
 		return nil
 	}
 	if full {

@@ -26,12 +26,7 @@ func tcpPair(t *testing.T, port uint16) (server net.Conn, client net.Conn) {
 func tcpPairOn(t *testing.T, port uint16, loss float64) (server net.Conn, client net.Conn, st *Stack) {
 	t.Helper()
 	s, c := pair(t, loss)
-	ap := netip.AddrPortFrom(serverAddr, port)
-	ln, err := s.ListenTCP(ap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln, ap := testListener(t, s, port)
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		conn, err := ln.Accept()
@@ -41,7 +36,7 @@ func tcpPairOn(t *testing.T, port uint16, loss float64) (server net.Conn, client
 		}
 		accepted <- conn
 	}()
-	client, err = c.DialTCP(context.Background(), ap)
+	client, err := c.DialTCP(context.Background(), ap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,12 +228,7 @@ func TestCloseEndsReadsAndAccepts(t *testing.T) {
 // data is not lost.
 func TestConnectionsLeaveNothingBehind(t *testing.T) {
 	s, c := pair(t, 0)
-	ap := netip.AddrPortFrom(serverAddr, 9100)
-	ln, err := s.ListenTCP(ap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln, ap := testListener(t, s, 9100)
 	blast := make([]byte, 1<<20)
 	go func() {
 		for {
