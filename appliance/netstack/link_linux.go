@@ -123,14 +123,18 @@ func Packet(ifname string) (*Link, error) {
 	if err != nil {
 		return failW(err)
 	}
-	r, err := newPacketReader(fd, ep, l.readFailed)
+	w, err := newPacketWriter(wfd, ep)
+	if err != nil { // wfd is closed
+		return fail(err)
+	}
+	r, err := newPacketReader(fd, w, l.readFailed)
 	if err != nil { // fd is closed
-		unix.Close(wfd)
+		w.close()
 		return nil, fmt.Errorf("netstack: packet %s: %w", ifname, err)
 	}
 	l.ep = r
 	l.stop = func() { r.Attach(nil) }
-	l.release = func() { r.close(); unix.Close(wfd) }
+	l.release = func() { r.close(); w.close() }
 	return l, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -402,5 +403,65 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 	}
 	if out, err := run("ping", "-c", "1", "-W", "1", lease.Addr.Addr().String()); err == nil {
 		t.Errorf("the old address %s still answers:\n%s", lease.Addr.Addr(), out)
+	}
+}
+
+// TestPacketLinkSendBufferFull sends a download through a link slower
+// than the stack: a token bucket on the veth holds the frames, and with
+// them the packet socket's send buffer, as a virtio NIC's ring does in
+// a guest. The stack must wait for room in the send buffer rather than
+// lose frames: nothing is lost on this link, so nothing may be resent.
+func TestPacketLinkSendBufferFull(t *testing.T) {
+	ns, run := netns(t)
+	if _, err := exec.LookPath("tc"); err != nil {
+		t.Fatal("tc (iproute2) is not installed")
+	}
+	host, peer := veth(t, ns, "vs", "10.79.0.1/24")
+	if out, err := exec.Command("tc", "qdisc", "add", "dev", host, "root", "tbf", "rate", "400mbit", "burst", "256k", "latency", "2s").CombinedOutput(); err != nil {
+		t.Fatalf("tc qdisc add tbf: %v\n%s", err, out)
+	}
+	// The bucket sends from whichever core its timer fires on, and a
+	// veth hands each frame to that core's backlog: two cores would
+	// reorder the stream. One backlog for the clients' end keeps it in
+	// order, so that a hole can only be a lost frame.
+	if out, err := run("sh", "-c", "echo 1 > /sys/class/net/"+peer+"/queues/rx-0/rps_cpus"); err != nil {
+		t.Fatalf("rps_cpus: %v\n%s", err, out)
+	}
+	link, err := Packet(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddr("10.79.0.2")
+	st, err := New(link, Config{IPv4: netip.PrefixFrom(addr, 24)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ln, err := st.ListenTCP(netip.AddrPortFrom(addr, 80))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 24 << 20
+	body := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) })}
+	go srv.Serve(ln)
+	defer srv.Close()
+	waitLinkUp(t, run, peer)
+	out, err := run("curl", "-s", "--max-time", "30", "-o", "/dev/null", "-w", "%{size_download}", "http://"+addr.String()+"/")
+	if err != nil || out != fmt.Sprint(size) {
+		t.Fatalf("curl: %v, %q bytes of %d", err, out, size)
+	}
+	// A lost frame leaves a hole that the client's TCP queues data
+	// behind (out of order). A resent segment alone proves nothing: the
+	// tail loss probe resends the last one when its ACK is late.
+	out, err = run("nstat", "-asz", "TcpExtTCPOFOQueue")
+	if err != nil {
+		t.Fatalf("nstat: %v\n%s", err, out)
+	}
+	if f := strings.Fields(out); len(f) < 3 || f[len(f)-2] != "0" {
+		c := st.s.Stats()
+		t.Errorf("the client saw holes in the stream on a link that loses nothing: frames were dropped when the send buffer was full\n%s\n(resent %d, timeouts %d, fast retransmits %d, queue full %d, send errors %d)",
+			out, c.TCP.Retransmits.Value(), c.TCP.Timeouts.Value(), c.TCP.FastRetransmit.Value(),
+			c.NICs.TxPacketsDroppedNoBufferSpace.Value(), c.TCP.SegmentSendErrors.Value())
 	}
 }

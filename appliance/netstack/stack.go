@@ -274,6 +274,7 @@ func (st *Stack) DialUDP(ap netip.AddrPort) (net.Conn, error) {
 // packet socket).
 func (st *Stack) Close() {
 	close(st.done)
+	st.logCounters()
 	st.s.Close()
 	if st.link.stop != nil {
 		st.link.stop()
@@ -282,4 +283,23 @@ func (st *Stack) Close() {
 	if st.link.release != nil {
 		st.link.release()
 	}
+}
+
+// logCounters logs, at debug level, the stack's counters of lost and
+// resent packets: what to look at when a transfer is slower than the
+// link.
+func (st *Stack) logCounters() {
+	c := st.s.Stats()
+	st.log.Debug("netstack counters",
+		"tcp_retransmits", c.TCP.Retransmits.Value(),
+		"tcp_timeouts", c.TCP.Timeouts.Value(),
+		"tcp_fast_retransmit", c.TCP.FastRetransmit.Value(),
+		"tcp_sack_recovery", c.TCP.SACKRecovery.Value(),
+		"tcp_tlp_recovery", c.TCP.TLPRecovery.Value(),
+		"tcp_spurious_rto", c.TCP.SpuriousRTORecovery.Value(),
+		"tcp_acked_with_dsack", c.TCP.SegmentsAckedWithDSACK.Value(),
+		"tx_dropped_no_buffer", c.NICs.TxPacketsDroppedNoBufferSpace.Value(),
+		"ip_send_errors", c.IP.OutgoingPacketErrors.Value(),
+		"tcp_send_errors", c.TCP.SegmentSendErrors.Value(),
+	)
 }
