@@ -302,29 +302,40 @@ func TestReloadIsAtomic(t *testing.T) {
 	}
 }
 
-// TestWildcardAddressReplies: bound to 0.0.0.0, the server answers from
-// the address each query was sent to (127.0.0.2 here), or a client's
-// connected socket would drop the reply.
+// TestWildcardAddressReplies: bound to the unspecified address, the
+// server answers from the address each query was sent to (127.0.0.2
+// here), or a client's connected socket would drop the reply. Go opens
+// ":0" as one IPv6 socket that IPv4 reaches too (dual-stack).
 func TestWildcardAddressReplies(t *testing.T) {
-	pc, err := net.ListenPacket("udp4", "0.0.0.0:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	srv, err := zones.New(zones.Config{}, loadDir(t, "testdata/conformance"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.ServePacket(ctx, pc); close(done) }()
-	defer func() { cancel(); <-done; pc.Close() }()
-	for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
-		addr := net.JoinHostPort(ip, strconv.Itoa(port))
-		r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("example.com.", dns.TypeSOA))
-		if len(r.Answer) != 1 {
-			t.Errorf("%s: %v", addr, r)
-		}
+	for _, tc := range []struct {
+		network, addr string
+		to            []string
+	}{
+		{"udp4", "0.0.0.0:0", []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"}},
+		{"udp", ":0", []string{"127.0.0.1", "127.0.0.2", "::1"}},
+	} {
+		t.Run(tc.network+" "+tc.addr, func(t *testing.T) {
+			pc, err := net.ListenPacket(tc.network, tc.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := pc.LocalAddr().(*net.UDPAddr).Port
+			srv, err := zones.New(zones.Config{}, loadDir(t, "testdata/conformance"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { srv.ServePacket(ctx, pc); close(done) }()
+			defer func() { cancel(); <-done; pc.Close() }()
+			for _, ip := range tc.to {
+				addr := net.JoinHostPort(ip, strconv.Itoa(port))
+				r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("example.com.", dns.TypeSOA))
+				if len(r.Answer) != 1 {
+					t.Errorf("%s: %v", addr, r)
+				}
+			}
+		})
 	}
 }
 

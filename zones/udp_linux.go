@@ -67,13 +67,24 @@ func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
 		c.pktinfo = true
 		var serr error
 		rc.Control(func(fd uintptr) {
-			unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1) // fails on IPv6-only sockets
-			if la.IP.To4() == nil {
+			// One kind of pktinfo per socket. A dual-stack socket (an
+			// IPv6 one, as Go opens for ":53") reports IPv4 destinations
+			// as v4-mapped IPV6_PKTINFO, which sendmsg takes back; asking
+			// it for IP_PKTINFO as well overflowed the control buffer,
+			// and each reply to IPv4 then failed.
+			domain, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
+			if err != nil {
+				serr = err
+				return
+			}
+			if domain == unix.AF_INET {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+			} else {
 				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
 			}
 		})
 		if serr != nil {
-			return fmt.Errorf("set IPV6_RECVPKTINFO: %w", serr)
+			return fmt.Errorf("ask for each datagram's destination (pktinfo): %w", serr)
 		}
 	}
 	for i := range c.in {
@@ -111,6 +122,9 @@ func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
 			c.out[k].hdr.Namelen = m.hdr.Namelen
 			c.out[k].hdr.Control = m.hdr.Control
 			c.out[k].hdr.Controllen = m.hdr.Controllen
+			if m.hdr.Flags&unix.MSG_CTRUNC != 0 { // not whole: the kernel picks the source
+				c.out[k].hdr.Control, c.out[k].hdr.Controllen = nil, 0
+			}
 			k++
 		}
 		c.send(k)
