@@ -62,6 +62,14 @@ func Guest() error {
 		log.Error("bad boot settings", "component", "guest", "err", err)
 		return err
 	}
+	if hostNet(opt.Net.Net) {
+		// The kernel's own stack: it gets the addresses islet's would.
+		if err := kernelAddress("eth0", opt.Net); err != nil {
+			log.Error("network", "component", "guest", "err", err)
+			return err
+		}
+		log.Info("network on the kernel's stack", "component", "guest", "ipv4", opt.Net.IPv4, "gateway", opt.Net.IPv4Gateway)
+	}
 	if cache := mountStateDisk(log); cache != "" {
 		opt.HTTPS.CertCache = cache // unmounted by halt
 	}

@@ -24,6 +24,7 @@ const bootSettings = `boot-time settings (kernel command line):
   islet.ipv6=ADDR/LEN          static IPv6 address (SLAAC otherwise)
   islet.ipv6-gateway=ADDR
   islet.resolver=ADDR          DNS server for islet's own lookups (ACME); default: DHCP's
+  islet.net=host               the kernel's TCP/IP stack instead of islet's (needs islet.ipv4)
   islet.acme-directory=URL     ACME directory (Let's Encrypt by default; "off": self-signed)
 `
 

@@ -222,3 +222,17 @@ func TestBootMicrovm(t *testing.T) {
 	g.getPage()
 	t.Logf("powered off %v after the power button", g.powerOff())
 }
+
+// TestBootKernelStack boots the image with islet.net=host: the guest
+// gives eth0 the address of qemu's user network on the kernel's own
+// stack and serves DNS and HTTPS on the kernel's sockets.
+func TestBootKernelStack(t *testing.T) {
+	res := bootFixture(t)
+	g := boot(t, images.Qemu{Kernel: res.Kernel, Initramfs: res.Initramfs, Machine: "microvm",
+		Boot: []string{"islet.acme-directory=off", "islet.net=host", "islet.ipv4=10.0.2.15/24", "islet.ipv4-gateway=10.0.2.2"}})
+	g.waitFor("network on the kernel's stack", 1, 90*time.Second)
+	g.waitFor("islet ready", 1, 30*time.Second)
+	g.askDNS()
+	g.getPage()
+	t.Logf("powered off %v after the power button", g.powerOff())
+}
