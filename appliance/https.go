@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"islet.dev/islet/internal/meminfo"
 	"islet.dev/islet/tls"
 	"islet.dev/islet/zones"
 )
@@ -31,6 +32,18 @@ type HTTPSOptions struct {
 	CertCache     string
 	TLSCert       string
 	TLSKey        string
+	// MaxConns bounds the concurrent connections of the HTTPS and of
+	// the HTTP listener; 0: one per 256 KiB of the machine's memory,
+	// between 256 and 65536.
+	MaxConns int
+}
+
+// maxConns is o's connection limit, or the one the memory affords.
+func (o *HTTPSOptions) maxConns() int {
+	if o.MaxConns > 0 {
+		return o.MaxConns
+	}
+	return min(max(int(meminfo.Total()>>18), 256), 65536)
 }
 
 func (o *HTTPSOptions) enabled() bool {
@@ -121,7 +134,7 @@ func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions,
 		return fmt.Errorf("https: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
-	cfg := tls.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: certs, HTTPSPort: port, Logger: log}
+	cfg := tls.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: certs, HTTPSPort: port, MaxConns: o.maxConns(), Logger: log}
 	if handler != nil {
 		cfg.Site = handler
 	}

@@ -26,7 +26,10 @@ type Config struct {
 	// ReadHeaderTimeout bounds the TLS handshake and the request head
 	// (slow clients); 10 s when zero.
 	ReadHeaderTimeout time.Duration
-	Logger            *slog.Logger
+	// MaxConns bounds the concurrent connections of each listener
+	// (HTTPS, and HTTP apart); 4096 when zero. One over it is closed.
+	MaxConns int
+	Logger   *slog.Logger
 }
 
 // Timeouts and limits of every connection.
@@ -103,7 +106,7 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 func (s *Server) ServeHTTPS(ctx context.Context, ln net.Listener) error {
 	srv := s.httpServer(s.router)
 	srv.TLSConfig = s.TLSConfig()
-	return serveUntil(ctx, srv, ctls.NewListener(ln, srv.TLSConfig))
+	return serveUntil(ctx, srv, ctls.NewListener(limit(ln, s.cfg.MaxConns, s.log), srv.TLSConfig))
 }
 
 // ServeHTTP serves port 80 on ln until ctx ends: ACME HTTP-01 answers,
@@ -121,7 +124,7 @@ func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener) error {
 		u := url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 	})
-	return serveUntil(ctx, s.httpServer(s.cfg.Certs.HTTPHandler(toHTTPS)), ln)
+	return serveUntil(ctx, s.httpServer(s.cfg.Certs.HTTPHandler(toHTTPS)), limit(ln, s.cfg.MaxConns, s.log))
 }
 
 func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {

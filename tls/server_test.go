@@ -4,6 +4,8 @@ import (
 	"context"
 	ctls "crypto/tls"
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -19,6 +21,12 @@ import (
 // certificate pool that trusts the server.
 func startHTTPS(t *testing.T, hdrTimeout time.Duration) (httpsAddr, httpAddr string, pool *x509.CertPool) {
 	t.Helper()
+	return startHTTPSWith(t, func(c *Config) { c.ReadHeaderTimeout = hdrTimeout })
+}
+
+// startHTTPSWith is startHTTPS with the configuration changed by set.
+func startHTTPSWith(t *testing.T, set func(*Config)) (httpsAddr, httpAddr string, pool *x509.CertPool) {
+	t.Helper()
 	certs, err := NewCerts(CertConfig{Names: []string{"example.org", "www.example.org", "example.net"}})
 	if err != nil {
 		t.Fatal(err)
@@ -32,13 +40,14 @@ func startHTTPS(t *testing.T, hdrTimeout time.Duration) (httpsAddr, httpAddr str
 		t.Fatal(err)
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	srv, err := NewServer(Config{
-		Site:              testSite(t),
-		Hosts:             []Host{{Names: []string{"example.org", "www.example.org"}, Site: true}, {Names: []string{"example.net"}, Redirect: "https://example.org"}},
-		Certs:             certs,
-		HTTPSPort:         port,
-		ReadHeaderTimeout: hdrTimeout,
-	})
+	cfg := Config{
+		Site:      testSite(t),
+		Hosts:     []Host{{Names: []string{"example.org", "www.example.org"}, Site: true}, {Names: []string{"example.net"}, Redirect: "https://example.org"}},
+		Certs:     certs,
+		HTTPSPort: port,
+	}
+	set(&cfg)
+	srv, err := NewServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,6 +174,71 @@ func TestSlowClients(t *testing.T) {
 			t.Errorf("%s held the connection %v", name, d)
 		}
 	}
+}
+
+// TestConnectionLimit: past MaxConns a new connection is closed at
+// once, those open are served on, and a place freed is taken again.
+func TestConnectionLimit(t *testing.T) {
+	addr, _, pool := startHTTPSWith(t, func(c *Config) { c.MaxConns = 2 })
+	dial := func() *ctls.Conn {
+		t.Helper()
+		c, err := ctls.Dial("tcp", addr, &ctls.Config{RootCAs: pool, ServerName: "example.org", NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatalf("a connection within the limit: %v", err)
+		}
+		return c
+	}
+	get := func(c *ctls.Conn) error {
+		c.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n"); err != nil {
+			return err
+		}
+		buf := make([]byte, 12)
+		if _, err := io.ReadFull(c, buf); err != nil {
+			return err
+		}
+		if string(buf) != "HTTP/1.1 200" {
+			return fmt.Errorf("got %q", buf)
+		}
+		return nil
+	}
+	a, b := dial(), dial()
+	defer a.Close()
+	defer b.Close()
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	over.SetReadDeadline(time.Now().Add(3 * time.Second))
+	start := time.Now()
+	if n, err := over.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the third connection was not closed (read %d, %v)", n, err)
+	} else if d := time.Since(start); d > time.Second {
+		t.Errorf("the third connection was closed only after %v", d)
+	}
+	over.Close()
+	for _, c := range []*ctls.Conn{a, b} {
+		if err := get(c); err != nil {
+			t.Errorf("a connection within the limit: %v", err)
+		}
+	}
+	b.Close()
+	var c *ctls.Conn
+	for i := 0; i < 50 && c == nil; i++ { // the server sees b's end a moment later
+		conn, err := ctls.Dial("tcp", addr, &ctls.Config{RootCAs: pool, ServerName: "example.org", NextProtos: []string{"http/1.1"}})
+		if err == nil && get(conn) == nil {
+			c = conn
+			break
+		}
+		if conn != nil {
+			conn.Close()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c == nil {
+		t.Fatal("the place a closed connection left was not taken again")
+	}
+	c.Close()
 }
 
 // TestCurl checks as a user would: HTTP/2, brotli and gzip, a redirect.

@@ -85,6 +85,10 @@ func TestServeBadSizes(t *testing.T) {
 			t.Errorf("--tcp-send-memory %s: exit %d, %q", v, code, errb.String())
 		}
 	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"serve", "--zones", t.TempDir(), "--https-max-conns", "-1"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "--https-max-conns") {
+		t.Errorf("--https-max-conns -1: exit %d, %q", code, errb.String())
+	}
 }
 
 // TestServeReload runs "islet serve", checks the printed instructions,

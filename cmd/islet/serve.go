@@ -48,6 +48,7 @@ type serveFlags struct {
 	certCache     string
 	tlsCert       string
 	tlsKey        string
+	httpsMaxConns int
 
 	net         string
 	ipv4        string
@@ -102,6 +103,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.certCache, "cert-cache", "", "`DIR` keeping the ACME account and certificates across restarts")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate chain `FILE` (PEM) to serve instead of ACME")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
+	fs.IntVar(&f.httpsMaxConns, "https-max-conns", 0, "most concurrent connections to HTTPS, and to HTTP apart; one over is closed (`N`; default: one per 256 KiB of memory)")
 
 	fs.StringVar(&f.net, "net", "host", "network: host (the kernel's sockets), tap:NAME or packet:IFNAME (the userspace stack on that link; listen addresses then keep only their port)")
 	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24; without it, DHCP")
@@ -154,6 +156,7 @@ func (f *serveFlags) httpsOptions() appliance.HTTPSOptions {
 		HTTPAddr: f.http, HTTPSAddr: f.https,
 		ACMEDirectory: f.acmeDirectory, ACMEEmail: f.acmeEmail, ACMECAFile: f.acmeCA,
 		CertCache: f.certCache, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
+		MaxConns: f.httpsMaxConns,
 	}
 	if f.acmeStaging {
 		o.ACMEDirectory = letsEncryptStaging
@@ -178,6 +181,9 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	opt.HTTPS = f.httpsOptions()
+	if f.httpsMaxConns < 0 {
+		return opt, fmt.Errorf("--https-max-conns: %d is below 0 (0: from the memory)", f.httpsMaxConns)
+	}
 	if f.siteSrc != "" {
 		if f.site != "" {
 			return opt, fmt.Errorf("--site and --site-src: give one")
