@@ -33,8 +33,9 @@ type HTTPSOptions struct {
 	TLSCert       string
 	TLSKey        string
 	// MaxConns bounds the concurrent connections of the HTTPS and of
-	// the HTTP listener; 0: one per 256 KiB of the machine's memory,
-	// between 256 and 65536.
+	// the HTTP listener; 0: one per MiB of the machine's memory,
+	// between 128 and 65536 (a client that stopped reading a download
+	// holds about 400 KB).
 	MaxConns int
 }
 
@@ -43,7 +44,7 @@ func (o *HTTPSOptions) maxConns() int {
 	if o.MaxConns > 0 {
 		return o.MaxConns
 	}
-	return min(max(int(meminfo.Total()>>18), 256), 65536)
+	return min(max(int(meminfo.Total()>>20), 128), 65536)
 }
 
 func (o *HTTPSOptions) enabled() bool {

@@ -9,7 +9,9 @@
 # clients connected. Needs root and python3. Environment: N (100),
 # BUDGETS ("default 32M"; "default" is --tcp-send-memory unset, a
 # quarter of the machine's memory), HOLD (seconds the clients stay, 12),
-# ISLET (a built islet to measure instead of building one).
+# ISLET (a built islet to measure instead of building one), EXTRA (more
+# islet serve flags, e.g. "--https-max-conns 200"; clients refused over
+# the limit are counted).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100}
@@ -30,15 +32,19 @@ n, host, hold = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 ctx = ssl.create_default_context()
 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
 ctx.set_alpn_protocols(["http/1.1"])
-conns = []
+conns, refused = [], 0
 for _ in range(n):
-    s = socket.create_connection((host, 443))
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    t = ctx.wrap_socket(s, server_hostname="bench.example")
-    t.sendall(b"GET /big.bin HTTP/1.1\r\nHost: bench.example\r\n\r\n")
-    t.recv(100)
-    conns.append(t)
-print("ready", flush=True)
+    try:
+        s = socket.create_connection((host, 443))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        t = ctx.wrap_socket(s, server_hostname="bench.example")
+        t.sendall(b"GET /big.bin HTTP/1.1\r\nHost: bench.example\r\n\r\n")
+        if not t.recv(100):
+            raise ConnectionError("closed")
+        conns.append(t)
+    except (OSError, ssl.SSLError):
+        refused += 1  # over islet's connection limit
+print("ready", refused, flush=True)
 time.sleep(hold)
 PY
 
@@ -49,6 +55,8 @@ for budget in $BUDGETS; do
   args=(serve --zones "$work/zones" --site "$work/site" --hosts bench.example --http "" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem"
     --log-level warn --net "packet:$host" --ipv4 10.92.0.2/24 --dns :53 --https :443)
   [ "$budget" = default ] || args+=(--tcp-send-memory "$budget")
+  # shellcheck disable=SC2206
+  args+=(${EXTRA:-})
   "$work/islet" "${args[@]}" >"$work/islet.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
@@ -62,6 +70,6 @@ for budget in $BUDGETS; do
   sleep 3
   held=$(rss)
   wait "$client" || true
-  printf '  budget %-8s islet idle %s, with %d readers that stopped: %s\n' "$budget" "$idle" "$N" "$held"
+  printf '  budget %-8s islet idle %s, with %d readers that stopped: %s (%s refused)\n' "$budget" "$idle" "$N" "$held" "$(awk '/ready/ {print $2}' "$work/client.out")"
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 done

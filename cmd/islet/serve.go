@@ -103,7 +103,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.certCache, "cert-cache", "", "`DIR` keeping the ACME account and certificates across restarts")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate chain `FILE` (PEM) to serve instead of ACME")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
-	fs.IntVar(&f.httpsMaxConns, "https-max-conns", 0, "most concurrent connections to HTTPS, and to HTTP apart; one over is closed (`N`; default: one per 256 KiB of memory)")
+	fs.IntVar(&f.httpsMaxConns, "https-max-conns", 0, "most concurrent connections to HTTPS, and to HTTP apart; one over is closed (`N`; default: one per MiB of memory)")
 
 	fs.StringVar(&f.net, "net", "host", "network: host (the kernel's sockets), tap:NAME or packet:IFNAME (the userspace stack on that link; listen addresses then keep only their port)")
 	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24; without it, DHCP")
