@@ -16,7 +16,12 @@
 # islet writes a CPU profile of each run there, MODE-rROUND.pprof, for
 # go tool pprof), ISLET (an islet binary to measure instead of building
 # one from this tree: two builds can then be compared, or perf can find
-# the binary's symbols afterwards).
+# the binary's symbols afterwards), STEER (server, clients or both: RPS
+# on that veth end hands its received frames to its own side's core,
+# CPU 0 for islet's end, CPU 1 for the clients'; by default a veth
+# frame is processed on the core that sent it). The download line also
+# gives the average size of the frames islet's end sent (a GSO segment
+# is one frame) and how many came back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -32,6 +37,13 @@ for c in ip dnsperf wrk curl taskset openssl; do
 done
 . bench/veth.sh
 veth_setup bench 10.90.0.1/24
+case ${STEER:-} in
+  '') ;;
+  server) echo 1 > "/sys/class/net/$host/queues/rx-0/rps_cpus" ;;
+  clients) ip netns exec "$ns" sh -c "echo 2 > /sys/class/net/$peer/queues/rx-0/rps_cpus" ;;
+  both) echo 1 > "/sys/class/net/$host/queues/rx-0/rps_cpus"; ip netns exec "$ns" sh -c "echo 2 > /sys/class/net/$peer/queues/rx-0/rps_cpus" ;;
+  *) echo "STEER: want server, clients or both"; exit 1 ;;
+esac
 mkdir -p "$work/zones" "$work/site"
 {
   echo '$TTL 3600'
@@ -76,12 +88,14 @@ want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 # part of a server's receiving on the sender's core (the clients'), so
 # CPU per operation is counted on both cores, the clients' own included.
 busy() { awk '$1 == "cpu0" || $1 == "cpu1" {t += $2 + $3 + $4 + $7 + $8} END {print t}' /proc/stat; }
+# frames: the frames and bytes islet's veth end has sent, and the frames it got.
+frames() { local d=/sys/class/net/$host/statistics; echo "$(cat $d/tx_packets) $(cat $d/tx_bytes) $(cat $d/rx_packets)"; }
 # core1: the busy and the softirq jiffies of the clients' core so far.
 core1() { awk '$1 == "cpu1" {print $2 + $3 + $4 + $7 + $8, $8}' /proc/stat; }
 # cpu_per N MODE KIND B0: microseconds of both cores per operation since B0
 cpu_per() { local b; b=$(busy); awk -v j=$((b - $4)) -v n="$1" 'BEGIN {printf "%.1f\n", (n > 0 ? j * 10000 / n : 0)}' | tee -a "$work/cpu-$3.$2"; }
 measure() { # MODE
-  local qps=0 rps=0 secs=1 b0 cq=- cr=- cb=- c0 s0 c1 s1 core=""
+  local qps=0 rps=0 secs=1 b0 cq=- cr=- cb=- c0 s0 c1 s1 core="" f0 f1
   if want dns; then
     b0=$(busy)
     qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}')
@@ -93,11 +107,13 @@ measure() { # MODE
     cr=$(cpu_per $((rps * DURATION)) "$1" rps "$b0")
   fi
   if want bulk; then
-    b0=$(busy); read -r c0 s0 < <(core1)
+    f0=$(frames); b0=$(busy); read -r c0 s0 < <(core1)
     secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin)
     cb=$(cpu_per "$BULK_MB" "$1" bulk "$b0")
     read -r c1 s1 < <(core1)
+    f1=$(frames)
     core="clients' core $(awk -v c=$((c1 - c0)) -v s=$((s1 - s0)) -v t="$secs" 'BEGIN {printf "%.0f%% busy, %.0f%% in softirq", c / t, s / t}')"
+    core+=", $(echo "$f0 $f1" | awk '{printf "%d frames out of %.1f KB, %d in", $4 - $1, ($5 - $2) / ($4 - $1) / 1000, $6 - $3}')"
   fi
   echo "$qps" >> "$work/qps.$1"; echo "$rps" >> "$work/rps.$1"; echo "$secs" >> "$work/bulk.$1"
   printf '  %-9s DNS %8s qps (%s us)   HTTPS %7s req/s (%s us)   %d MB in %6.2f s, %.0f MB/s (%s us/MB) %s\n' \
