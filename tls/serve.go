@@ -153,7 +153,7 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	http.ServeContent(w, r, "", f.modTime, rs)
+	http.ServeContent(chunkedCopy{w}, r, "", f.modTime, rs)
 }
 
 // plainRequest: no precondition and no range, the common case.
