@@ -57,6 +57,16 @@ type limitedConn struct {
 	once sync.Once
 }
 
+// CloseWrite half-closes the connection beneath, as net/http does
+// before it closes a plain HTTP connection (so that the client reads
+// the response rather than a reset).
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.open.Add(-1) })

@@ -35,20 +35,27 @@ func netns(t *testing.T) (string, func(args ...string) (string, error)) {
 		}
 		t.Skip("network namespace tests need root")
 	}
-	for _, c := range []string{"ip", "dig", "curl", "ping"} {
-		if _, err := exec.LookPath(c); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed", c)
-			}
-			t.Skipf("%s is not installed", c)
-		}
-	}
+	needTools(t, "ip", "dig", "curl", "ping")
 	name := fmt.Sprintf("islet%d", os.Getpid()%100000)
 	ip(t, "netns", "add", name)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
 	return name, func(args ...string) (string, error) {
 		out, err := exec.Command("ip", append([]string{"netns", "exec", name}, args...)...).CombinedOutput()
 		return string(out), err
+	}
+}
+
+// needTools skips the test when a command is missing, or fails it
+// under CI=true, where every peer must be installed.
+func needTools(t *testing.T, names ...string) {
+	t.Helper()
+	for _, c := range names {
+		if _, err := exec.LookPath(c); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is not installed", c)
+			}
+			t.Skipf("%s is not installed", c)
+		}
 	}
 }
 
@@ -413,9 +420,7 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 // lose frames: nothing is lost on this link, so nothing may be resent.
 func TestPacketLinkSendBufferFull(t *testing.T) {
 	ns, run := netns(t)
-	if _, err := exec.LookPath("tc"); err != nil {
-		t.Fatal("tc (iproute2) is not installed")
-	}
+	needTools(t, "tc", "nstat")
 	host, peer := veth(t, ns, "vs", "10.79.0.1/24")
 	if out, err := exec.Command("tc", "qdisc", "add", "dev", host, "root", "tbf", "rate", "400mbit", "burst", "256k", "latency", "2s").CombinedOutput(); err != nil {
 		t.Fatalf("tc qdisc add tbf: %v\n%s", err, out)

@@ -58,15 +58,9 @@ type packetReader struct {
 // PACKET_VNET_HDR, bound) for lower, which writes. It owns fd from
 // then on, and closes it if it fails.
 func newPacketReader(fd int, lower stack.LinkEndpoint, failed func(string)) (*packetReader, error) {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("set non-blocking: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "packet")
-	rc, err := f.SyscallConn()
+	f, rc, err := pollable(fd, "packet")
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("poller: %w", err)
+		return nil, err
 	}
 	r := &packetReader{file: f, rc: rc, failed: failed}
 	r.Endpoint.Init(lower, r)
@@ -82,6 +76,22 @@ func newPacketReader(fd int, lower stack.LinkEndpoint, failed func(string)) (*pa
 		return r.errno != unix.EAGAIN
 	}
 	return r, nil
+}
+
+// pollable hands fd, non-blocking, to the Go runtime's poller. It owns
+// fd from then on, and closes it if it fails.
+func pollable(fd int, name string) (*os.File, syscall.RawConn, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, nil, fmt.Errorf("set non-blocking: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("poller: %w", err)
+	}
+	return f, rc, nil
 }
 
 // Attach starts reading for dispatcher, or, given nil, stops reading

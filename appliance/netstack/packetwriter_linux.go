@@ -3,7 +3,6 @@
 package netstack
 
 import (
-	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -45,15 +44,9 @@ func newPacketWriter(fd int, lower stack.LinkEndpoint) (*packetWriter, error) {
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, sendBuffer) != nil {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, sendBuffer)
 	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("set non-blocking: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "packet-send")
-	rc, err := f.SyscallConn()
+	f, rc, err := pollable(fd, "packet-send")
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("poller: %w", err)
+		return nil, err
 	}
 	w := &packetWriter{file: f, rc: rc}
 	w.Endpoint.Init(lower, w)
