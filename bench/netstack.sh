@@ -35,6 +35,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 for c in ip dnsperf wrk curl taskset openssl; do
   command -v $c >/dev/null || { echo "bench/netstack.sh needs $c"; exit 1; }
 done
+case ${STEER:-} in ''|server|clients|both) ;; *) echo "STEER: want server, clients or both"; exit 1 ;; esac
 . bench/veth.sh
 veth_setup bench 10.90.0.1/24
 case ${STEER:-} in
@@ -42,7 +43,6 @@ case ${STEER:-} in
   server) echo 1 > "/sys/class/net/$host/queues/rx-0/rps_cpus" ;;
   clients) ip netns exec "$ns" sh -c "echo 2 > /sys/class/net/$peer/queues/rx-0/rps_cpus" ;;
   both) echo 1 > "/sys/class/net/$host/queues/rx-0/rps_cpus"; ip netns exec "$ns" sh -c "echo 2 > /sys/class/net/$peer/queues/rx-0/rps_cpus" ;;
-  *) echo "STEER: want server, clients or both"; exit 1 ;;
 esac
 mkdir -p "$work/zones" "$work/site"
 {
