@@ -157,41 +157,44 @@ func (c *tcpConn) readStack(b []byte) (int, tcpip.Error) {
 	return res.Count, terr
 }
 
-// Write holds b for the sender, waiting while more than the
-// connection's share lets it hold is held already (until the write
-// deadline, if one is set).
+// Write holds b for the sender, as much at a time as the connection's
+// share lets it hold, waiting for the sender to take what is held
+// (until the write deadline, if one is set). A write longer than the
+// share is held in parts: the share bounds what the connection holds
+// whatever its writer does.
 func (c *tcpConn) Write(b []byte) (int, error) {
+	written := 0
 	c.mu.Lock()
 	for {
 		switch {
-		case len(b) == 0 && c.err == nil && !c.closing:
-			c.mu.Unlock()
-			return 0, nil
 		case c.err != nil:
 			err := c.err
 			c.mu.Unlock()
-			return 0, err
+			return written, err
 		case c.closing:
 			c.mu.Unlock()
-			return 0, net.ErrClosed
-		case len(c.pending) == 0 || len(c.pending)+len(b) <= c.maxPend:
+			return written, net.ErrClosed
+		case len(b) == 0:
+			c.mu.Unlock()
+			return written, nil
+		case len(c.pending) < c.maxPend:
 			if c.pending == nil {
 				c.pending = getBuf(c.maxPend)
 			}
-			c.pending = append(c.pending, b...)
+			n := min(len(b), c.maxPend-len(c.pending))
+			c.pending = append(c.pending, b[:n]...)
+			b, written = b[n:], written+n
 			if !c.started {
 				c.started = true
 				go c.sender()
 			}
-			c.mu.Unlock()
 			poke(c.kick)
-			return len(b), nil
+			continue
 		}
 		drained := c.drained
 		c.mu.Unlock()
-		deadline := c.wd.when()
-		if err := wait(drained, deadline); err != nil {
-			return 0, err
+		if err := wait(drained, c.wd.when()); err != nil {
+			return written, err
 		}
 		c.mu.Lock()
 	}
@@ -329,18 +332,16 @@ func allSent(ep tcpip.Endpoint) bool {
 	return false
 }
 
-// send writes b to the stack in pieces of at most a GSO segment's
-// 64 KiB: the stack copies a write into one buffer, which past 64 KiB
-// is a fresh allocation instead of one from its pool.
+// send writes b to the stack in one write. The stack cuts what it
+// holds into segments as large as the link takes (a GSO segment: 64 KiB
+// less room for headers), but it does not join two writes that do not
+// fit one together: writes of 64 KiB each left as a full segment and a
+// 161-byte one, twice the segments for the stack, the packet socket
+// and the receiver. The stack copies a write into pooled chunks of at
+// most 64 KiB, however long it is.
 func (c *tcpConn) send(b []byte) error {
-	for len(b) > 0 {
-		n, err := c.TCPConn.Write(b[:min(len(b), 64<<10)])
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-	}
-	return nil
+	_, err := c.TCPConn.Write(b)
+	return err
 }
 
 // Close closes the connection once what is held has left, as a kernel

@@ -123,6 +123,23 @@ func TestWriteDeadlineWhenThePeerStopsReading(t *testing.T) {
 	}
 }
 
+// TestLongWriteHeldInParts writes more in one write than a connection
+// may hold to a peer that reads nothing: the write waits, and its
+// deadline ends it having taken no more than the connection holds.
+func TestLongWriteHeldInParts(t *testing.T) {
+	server, _ := tcpPair(t, 9108)
+	server.SetWriteDeadline(time.Now().Add(300 * time.Millisecond))
+	n, err := server.Write(make([]byte, 64<<20))
+	if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+		t.Fatalf("one 64 MB write to a peer that reads nothing: %d bytes, %v; want a timeout", n, err)
+	}
+	// What the peer's receive window takes, the stack's send buffer
+	// and what writes hold: 1 MiB, 1 MiB and 256 KiB, by default.
+	if n > 4<<20 {
+		t.Fatalf("one 64 MB write took %d bytes before its deadline: more than the connection may hold", n)
+	}
+}
+
 func TestCloseWriteHalfCloses(t *testing.T) {
 	server, client := tcpPair(t, 9103)
 	server.Write([]byte("hello"))
