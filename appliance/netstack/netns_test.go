@@ -501,9 +501,11 @@ func download(t *testing.T, run func(...string) (string, error), host, peer stri
 // as large as the link's GSO takes: each costs the stack, the packet
 // socket and the receiver alike, whatever its size. Writes handed to
 // the stack 64 KiB at a time left as a 65,375-byte segment (the GSO
-// size less room for headers) and a 161-byte one each. Now only the
-// tail of what a connection held at once may be short. (Segments of
-// other sizes, sent as ACKs make room, are the same either way.)
+// size less room for headers) and a 161-byte one each; held writes of
+// 256 KiB each, as four and a 644-byte one. Now only the tail of what
+// a connection held at once, when its writer paused, may be short.
+// (Segments of other sizes, sent as ACKs make room, are the same
+// either way.)
 func TestPacketLinkFullSegments(t *testing.T) {
 	ns, run := netns(t)
 	host, peer := veth(t, ns, "vg", "10.78.0.1/24")

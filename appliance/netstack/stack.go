@@ -54,8 +54,11 @@ type Stack struct {
 	fast *fastUDP
 	acks *ackDelay
 	send *sendBudget
-	log  *slog.Logger
-	done chan struct{}
+	// segment is the most TCP payload the stack puts in one frame (0:
+	// an MSS, on a link without host GSO).
+	segment int
+	log     *slog.Logger
+	done    chan struct{}
 	// linkMTU is the link's MTU when the stack started: the most a DHCP
 	// server may set.
 	linkMTU uint32
@@ -147,7 +150,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	if cfg.TCPSendMemory == 0 {
 		cfg.TCPSendMemory = defaultSendMemory()
 	}
-	st := &Stack{s: s, link: l, fast: fast, acks: acks, send: newSendBudget(cfg.TCPSendMemory), log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
+	st := &Stack{s: s, link: l, fast: fast, acks: acks, send: newSendBudget(cfg.TCPSendMemory), segment: segmentSize(acks), log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {
@@ -221,10 +224,22 @@ func (st *Stack) ListenUDP(ap netip.AddrPort) (net.PacketConn, error) {
 	return c, nil
 }
 
+// segmentSize is the most TCP payload the stack puts in one frame on
+// ep, a link with host GSO, when it has that much to send: the GSO size
+// less the room gVisor's sender leaves for the largest headers, and one
+// byte. On a link without it the stack cuts at the MSS; that is 0 here.
+func segmentSize(ep stack.LinkEndpoint) int {
+	g, ok := ep.(stack.GSOEndpoint)
+	if !ok || g.SupportedGSO() != stack.HostGSOSupported {
+		return 0
+	}
+	return int(g.GSOMaxSize()) - header.TCPTotalHeaderMaximumSize - 1
+}
+
 // ListenTCP opens a TCP listener on the stack.
 func (st *Stack) ListenTCP(ap netip.AddrPort) (net.Listener, error) {
 	fa, proto := fullAddr(ap)
-	l, err := listenTCP(st.s, fa, proto, st.send)
+	l, err := listenTCP(st.s, fa, proto, st.send, st.segment)
 	if err != nil {
 		return nil, fmt.Errorf("netstack: listen tcp %s: %w", ap, err)
 	}

@@ -76,12 +76,21 @@ type tcpConn struct {
 	local, remote net.Addr
 }
 
-func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue, budget *sendBudget) *tcpConn {
+// newTCPConn wraps an accepted endpoint. segment is the most payload the
+// stack puts in one frame (0 for an MSS).
+func newTCPConn(ep tcpip.Endpoint, wq *waiter.Queue, budget *sendBudget, segment int) *tcpConn {
 	c := gonet.NewTCPConn(wq, ep)
 	tc := &tcpConn{TCPConn: c, ep: ep, wq: wq, readable: make(chan struct{}, 1),
 		kick: make(chan struct{}, 1), drained: make(chan struct{}), budget: budget, share: budget.take()}
 	sendBuffer, pending := split(tc.share)
 	ep.SocketOptions().SetSendBufferSize(int64(sendBuffer), true)
+	// What writes hold is handed to the stack in one write, which it
+	// cuts into frames of segment bytes and a shorter last one: held
+	// whole segments leave as full frames only. (With 256 KiB, every
+	// 256 KiB of a download left with a 644-byte frame of its own.)
+	if segment > 0 && pending >= segment {
+		pending -= pending % segment
+	}
 	tc.maxPend = pending
 	tc.mayRead.Store(true)
 	tc.entry.Init(waiter.ChannelNotifier(tc.readable), waiter.ReadableEvents)
@@ -403,10 +412,12 @@ type tcpListener struct {
 	closed chan struct{}
 	once   sync.Once
 	budget *sendBudget
+	// segment is the most payload the stack puts in one frame.
+	segment int
 }
 
 // listenTCP opens a listening endpoint on the stack.
-func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocolNumber, budget *sendBudget) (*tcpListener, error) {
+func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocolNumber, budget *sendBudget, segment int) (*tcpListener, error) {
 	wq := new(waiter.Queue)
 	ep, terr := s.NewEndpoint(tcp.ProtocolNumber, proto, wq)
 	if terr != nil {
@@ -420,7 +431,7 @@ func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocol
 		ep.Close()
 		return nil, fmt.Errorf("listen: %s", terr)
 	}
-	l := &tcpListener{ep: ep, wq: wq, closed: make(chan struct{}), budget: budget}
+	l := &tcpListener{ep: ep, wq: wq, closed: make(chan struct{}), budget: budget, segment: segment}
 	if a, terr := ep.GetLocalAddress(); terr == nil {
 		l.addr = &net.TCPAddr{IP: net.IP(a.Addr.AsSlice()), Port: int(a.Port)}
 	}
@@ -438,7 +449,7 @@ func (l *tcpListener) Accept() (net.Conn, error) {
 		ep, wq, terr := l.ep.Accept(nil)
 		switch terr.(type) {
 		case nil:
-			return newTCPConn(ep, wq, l.budget), nil
+			return newTCPConn(ep, wq, l.budget, l.segment), nil
 		case *tcpip.ErrWouldBlock:
 		default:
 			select {
