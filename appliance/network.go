@@ -173,8 +173,10 @@ func (n *stackNetwork) listenUDP(_ context.Context, addr string, _ int) ([]net.P
 	if err != nil {
 		return nil, err
 	}
+	// Each IPv4 address (the fast path takes those), and every IPv6
+	// address the stack has, as for TCP.
 	var out []net.PacketConn
-	for _, a := range n.addrs {
+	for _, a := range n.listenAddrs() {
 		pc, err := n.st.ListenUDP(netip.AddrPortFrom(a, port))
 		if err != nil {
 			for _, c := range out {
@@ -192,8 +194,32 @@ func (n *stackNetwork) listenTCP(_ context.Context, addr string) (net.Listener, 
 	if err != nil {
 		return nil, err
 	}
-	// One listener: the first address (IPv4 when given).
-	return n.st.ListenTCP(netip.AddrPortFrom(n.addrs[0], port))
+	var ls []net.Listener
+	for _, a := range n.listenAddrs() {
+		l, err := n.st.ListenTCP(netip.AddrPortFrom(a, port))
+		if err != nil {
+			for _, o := range ls {
+				o.Close()
+			}
+			return nil, err
+		}
+		ls = append(ls, l)
+	}
+	return joinListeners(ls...), nil
+}
+
+// listenAddrs are the addresses services listen on: each IPv4 one, and
+// the unspecified IPv6 address, which takes every IPv6 address the
+// stack has: its static one, its link-local one and those it makes
+// from router advertisements (SLAAC), which come and go.
+func (n *stackNetwork) listenAddrs() []netip.Addr {
+	var addrs []netip.Addr
+	for _, a := range n.addrs {
+		if a.Is4() {
+			addrs = append(addrs, a)
+		}
+	}
+	return append(addrs, netip.IPv6Unspecified())
 }
 
 func (n *stackNetwork) close() {

@@ -211,8 +211,18 @@ func fullAddr(ap netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber
 // ListenUDP opens a UDP socket on the stack. On one IPv4 address it
 // also takes the fast path: the returned conn then has a ServeBatches
 // method that answers plain datagrams in batches, beside the
-// net.PacketConn methods that carry the rest.
+// net.PacketConn methods that carry the rest. On the unspecified IPv6
+// address ([::]) it takes datagrams to every IPv6 address the stack has
+// or comes to have (static, link-local, SLAAC), and answers each from
+// the address it came to.
 func (st *Stack) ListenUDP(ap netip.AddrPort) (net.PacketConn, error) {
+	if a := ap.Addr(); a.Is6() && !a.Is4In6() && a.IsUnspecified() {
+		c, err := listenWildUDP(st.s, ap.Port())
+		if err != nil {
+			return nil, fmt.Errorf("netstack: listen udp %s: %w", ap, err)
+		}
+		return c, nil
+	}
 	fa, proto := fullAddr(ap)
 	c, err := gonet.DialUDP(st.s, &fa, nil, proto)
 	if err != nil {
@@ -236,7 +246,9 @@ func segmentSize(ep stack.LinkEndpoint) int {
 	return int(g.GSOMaxSize()) - header.TCPTotalHeaderMaximumSize - 1
 }
 
-// ListenTCP opens a TCP listener on the stack.
+// ListenTCP opens a TCP listener on the stack: on one address, or on
+// the unspecified IPv6 address ([::]) for every IPv6 address the stack
+// has or comes to have (its static one, link-local, SLAAC), IPv6 only.
 func (st *Stack) ListenTCP(ap netip.AddrPort) (net.Listener, error) {
 	fa, proto := fullAddr(ap)
 	l, err := listenTCP(st.s, fa, proto, st.send, st.segment)

@@ -13,6 +13,7 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/waiter"
@@ -423,6 +424,11 @@ func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocol
 	if terr != nil {
 		return nil, errors.New(terr.String())
 	}
+	// An IPv6 listener takes IPv6 only: on the unspecified address it
+	// would take IPv4 too, and its port from an IPv4 listener beside it.
+	if proto == ipv6.ProtocolNumber {
+		ep.SocketOptions().SetV6Only(true)
+	}
 	if terr := ep.Bind(fa); terr != nil {
 		ep.Close()
 		return nil, fmt.Errorf("bind: %s", terr)
@@ -434,6 +440,9 @@ func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocol
 	l := &tcpListener{ep: ep, wq: wq, closed: make(chan struct{}), budget: budget, segment: segment}
 	if a, terr := ep.GetLocalAddress(); terr == nil {
 		l.addr = &net.TCPAddr{IP: net.IP(a.Addr.AsSlice()), Port: int(a.Port)}
+		if a.Addr.BitLen() == 0 && proto == ipv6.ProtocolNumber {
+			l.addr.(*net.TCPAddr).IP = net.IPv6unspecified
+		}
 	}
 	return l, nil
 }

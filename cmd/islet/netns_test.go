@@ -5,6 +5,8 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +18,9 @@ import (
 
 // TestServeOnPacketLink runs "islet serve --net packet:..." on the host
 // end of a veth pair and queries it from a network namespace on the
-// other end, as a user would: dig over UDP and TCP, curl over HTTPS.
+// other end, as a user would: dig over UDP and TCP and curl over HTTPS,
+// to its IPv4 and its static IPv6 address and to the IPv6 link-local
+// address it made itself (as it makes SLAAC ones).
 func TestServeOnPacketLink(t *testing.T) {
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -48,14 +52,19 @@ func TestServeOnPacketLink(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
 	sh("ip", "link", "set", peer, "netns", ns)
 	sh("ip", "netns", "exec", ns, "ip", "addr", "add", "10.81.0.1/24", "dev", peer)
+	sh("ip", "netns", "exec", ns, "ip", "addr", "add", "fd82::1/64", "dev", peer, "nodad")
 	sh("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up")
+	hostIface, err := net.InterfaceByName(host)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
 	os.WriteFile(filepath.Join(dir, "zones", "veth.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 10.81.0.2\nwww A 10.81.0.2\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "site", "index.html"), []byte("<h1>veth</h1>"), 0o644)
-	cmd := exec.Command(bin, "serve", "--net", "packet:"+host, "--ipv4", "10.81.0.2/24",
+	cmd := exec.Command(bin, "serve", "--net", "packet:"+host, "--ipv4", "10.81.0.2/24", "--ipv6", "fd82::2/64",
 		"--zones", filepath.Join(dir, "zones"), "--dns", ":53", "--site", filepath.Join(dir, "site"),
 		"--https", ":443", "--http", "", "--acme-directory", "off")
 	stdout, _ := cmd.StdoutPipe()
@@ -87,12 +96,27 @@ func TestServeOnPacketLink(t *testing.T) {
 		out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
-	for _, proto := range []string{"+notcp", "+tcp"} {
-		if out, err := in("dig", "+short", "+time=2", "+tries=3", proto, "@10.81.0.2", "www.veth.example", "A"); err != nil || out != "10.81.0.2" {
-			t.Errorf("dig %s: %v %q\n%s", proto, err, out, stderr.String())
+	ll := linkLocal(hostIface.HardwareAddr)
+	// dig takes a reply only from the address it asked: on the IPv6
+	// addresses the stack answers from the one each query came to.
+	for _, server := range []string{"10.81.0.2", "fd82::2", ll.String() + "%" + peer} {
+		for _, proto := range []string{"+notcp", "+tcp"} {
+			if out, err := in("dig", "+short", "+time=2", "+tries=3", proto, "@"+server, "www.veth.example", "A"); err != nil || out != "10.81.0.2" {
+				t.Errorf("dig %s @%s: %v %q\n%s", proto, server, err, out, stderr.String())
+			}
 		}
 	}
-	if out, err := in("curl", "-sk", "--max-time", "5", "--resolve", "veth.example:443:10.81.0.2", "https://veth.example/"); err != nil || out != "<h1>veth</h1>" {
-		t.Errorf("curl: %v %q\n%s", err, out, stderr.String())
+	for _, url := range []string{"https://10.81.0.2/", "https://[fd82::2]/", "https://[" + ll.String() + "%25" + peer + "]/"} {
+		if out, err := in("curl", "-sk", "--max-time", "5", "-H", "Host: veth.example", url); err != nil || out != "<h1>veth</h1>" {
+			t.Errorf("curl %s: %v %q\n%s", url, err, out, stderr.String())
+		}
 	}
+}
+
+// linkLocal is the EUI-64 link-local address of a MAC (RFC 4291 §2.5.1).
+func linkLocal(mac net.HardwareAddr) netip.Addr {
+	var a [16]byte
+	a[0], a[1] = 0xfe, 0x80
+	copy(a[8:], []byte{mac[0] ^ 2, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]})
+	return netip.AddrFrom16(a)
 }
