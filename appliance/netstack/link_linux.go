@@ -51,8 +51,9 @@ func TAP(name string) (*Link, error) {
 // ifname, which should have no kernel address: the stack answers ARP and
 // IP for its own addresses with the NIC's MAC. The socket is bound
 // before the link is brought up, so no early frame is lost, and the
-// kernel's IPv6 autoconfiguration on the NIC is turned off so that it
-// stays silent on the wire.
+// kernel's IPv6 on the NIC is turned off so that it stays silent on the
+// wire (no autoconfiguration, no neighbour discovery of its own), and
+// back on, if it was, when the link is released.
 func Packet(ifname string) (*Link, error) {
 	iface, err := net.InterfaceByName(ifname)
 	if err != nil {
@@ -63,8 +64,16 @@ func Packet(ifname string) (*Link, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netstack: packet %s: socket: %w", ifname, err)
 	}
+	v6conf := "/proc/sys/net/ipv6/conf/" + ifname + "/disable_ipv6"
+	v6was, _ := os.ReadFile(v6conf) // best effort: no IPv6 in the kernel, no file
+	giveV6Back := func() {
+		if len(v6was) > 0 {
+			os.WriteFile(v6conf, v6was, 0o644)
+		}
+	}
 	fail := func(err error) (*Link, error) {
 		unix.Close(fd)
+		giveV6Back()
 		return nil, fmt.Errorf("netstack: packet %s: %w", ifname, err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: proto, Ifindex: iface.Index}); err != nil {
@@ -80,7 +89,7 @@ func Packet(ifname string) (*Link, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
 		return fail(err)
 	}
-	os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1"), 0o644) // best effort
+	os.WriteFile(v6conf, []byte("1"), 0o644) // best effort
 	if err := setUp(ifname); err != nil {
 		return fail(err)
 	}
@@ -130,11 +139,12 @@ func Packet(ifname string) (*Link, error) {
 	r, err := newPacketReader(fd, w, l.readFailed)
 	if err != nil { // fd is closed
 		w.close()
+		giveV6Back()
 		return nil, fmt.Errorf("netstack: packet %s: %w", ifname, err)
 	}
 	l.ep = r
 	l.stop = func() { r.Attach(nil) }
-	l.release = func() { r.close(); w.close() }
+	l.release = func() { r.close(); w.close(); giveV6Back() }
 	return l, nil
 }
 

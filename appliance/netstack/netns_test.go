@@ -546,3 +546,36 @@ func TestPacketLinkFullSegments(t *testing.T) {
 		}
 	}
 }
+
+// TestPacketLinkGivesIPv6Back checks that the kernel's IPv6 on the NIC,
+// off while the stack runs on it, is back on once the stack has closed.
+func TestPacketLinkGivesIPv6Back(t *testing.T) {
+	ns, _ := netns(t)
+	host, _ := veth(t, ns, "vi", "10.76.0.1/24")
+	conf := "/proc/sys/net/ipv6/conf/" + host + "/disable_ipv6"
+	read := func() string {
+		b, err := os.ReadFile(conf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if v := read(); v != "0" {
+		t.Fatalf("disable_ipv6 on a new veth is %s", v)
+	}
+	link, err := Packet(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := New(link, Config{IPv4: netip.MustParsePrefix("10.76.0.2/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := read(); v != "1" {
+		t.Errorf("disable_ipv6 while the stack runs on %s is %s, want 1", host, v)
+	}
+	st.Close()
+	if v := read(); v != "0" {
+		t.Errorf("disable_ipv6 after the stack closed is %s, want 0 as before", v)
+	}
+}
