@@ -21,7 +21,9 @@
 # CPU 0 for islet's end, CPU 1 for the clients'; by default a veth
 # frame is processed on the core that sent it). The download line also
 # gives the average size of the frames islet's end sent (a GSO segment
-# is one frame) and how many came back.
+# is one frame) and how many came back. FAMILY=6 has the clients ask
+# over IPv6 (fd90::2; the stack's IPv6 queries take its own path, not
+# the IPv4 fast path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -36,8 +38,10 @@ for c in ip dnsperf wrk curl taskset openssl; do
   command -v $c >/dev/null || { echo "bench/netstack.sh needs $c"; exit 1; }
 done
 case ${STEER:-} in ''|server|clients|both) ;; *) echo "STEER: want server, clients or both"; exit 1 ;; esac
+case ${FAMILY:-4} in 4) A=10.90.0.2 U=10.90.0.2 ;; 6) A=fd90::2 U=[fd90::2] ;; *) echo "FAMILY: want 4 or 6"; exit 1 ;; esac
 . bench/veth.sh
 veth_setup bench 10.90.0.1/24
+ip netns exec "$ns" ip addr add fd90::1/64 dev "$peer" nodad
 case ${STEER:-} in
   '') ;;
   server) echo 1 > "/sys/class/net/$host/queues/rx-0/rps_cpus" ;;
@@ -62,17 +66,18 @@ start() { # MODE ROUND
   local args=(serve --zones "$work/zones" --site "$work/site" --hosts bench.example --http "" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --log-level warn --udp-sockets 1)
   if [ "$1" = kernel ]; then
     ip addr add 10.90.0.2/24 dev "$host"
-    args+=(--dns 10.90.0.2:53 --https 10.90.0.2:443)
+    ip addr add fd90::2/64 dev "$host" nodad
+    args+=(--dns "$U:53" --https "$U:443")
   else
     ip addr flush dev "$host"
-    args+=(--net "packet:$host" --ipv4 10.90.0.2/24 --dns :53 --https :443)
+    args+=(--net "packet:$host" --ipv4 10.90.0.2/24 --ipv6 fd90::2/64 --dns :53 --https :443)
   fi
   if [ -n "$PROFILE" ]; then mkdir -p "$PROFILE"; args+=(--cpu-profile "$PROFILE/$1-r$2.pprof"); fi
   taskset -c 0 env GOMAXPROCS=${SERVER_PROCS:-1} "$work/islet" "${args[@]}" >"$work/islet.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
-    in_ns dig +short +time=1 +tries=1 @10.90.0.2 bench.example SOA 2>/dev/null | grep -q . && \
-      in_ns curl -skf --max-time 1 -o /dev/null --resolve bench.example:443:10.90.0.2 https://bench.example/ && return 0
+    in_ns dig +short +time=1 +tries=1 @$A bench.example SOA 2>/dev/null | grep -q . && \
+      in_ns curl -skf --max-time 1 -o /dev/null --resolve "bench.example:443:$A" https://bench.example/ && return 0
     sleep 0.1
   done
   echo "islet ($1) did not start"; cat "$work/islet.log"; exit 1
@@ -98,17 +103,17 @@ measure() { # MODE
   local qps=0 rps=0 secs=1 b0 cq=- cr=- cb=- c0 s0 c1 s1 core="" f0 f1
   if want dns; then
     b0=$(busy)
-    qps=$(in_ns dnsperf -s 10.90.0.2 -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}')
+    qps=$(in_ns dnsperf -s $A -d "$work/queries" -l "$DURATION" -c 8 -q 200 2>&1 | awk '/Queries per second/ {printf "%.0f", $4}')
     cq=$(cpu_per $((qps * DURATION)) "$1" qps "$b0")
   fi
   if want https; then
     b0=$(busy)
-    rps=$(in_ns wrk -t1 -c32 -d"${DURATION}s" -H 'Host: bench.example' https://10.90.0.2/index.html 2>&1 | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {printf "%.0f", $2} END {if (bad) print " (errors!)"}')
+    rps=$(in_ns wrk -t1 -c32 -d"${DURATION}s" -H 'Host: bench.example' "https://$U/index.html" 2>&1 | awk '/Non-2xx/ {bad=1} /Requests\/sec/ {printf "%.0f", $2} END {if (bad) print " (errors!)"}')
     cr=$(cpu_per $((rps * DURATION)) "$1" rps "$b0")
   fi
   if want bulk; then
     f0=$(frames); b0=$(busy); read -r c0 s0 < <(core1)
-    secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve bench.example:443:10.90.0.2 https://bench.example/bulk.bin)
+    secs=$(in_ns curl -skf -o /dev/null -w '%{time_total}' --resolve "bench.example:443:$A" https://bench.example/bulk.bin)
     cb=$(cpu_per "$BULK_MB" "$1" bulk "$b0")
     read -r c1 s1 < <(core1)
     f1=$(frames)

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 )
 
@@ -23,13 +23,16 @@ const (
 // datagrams (fragments, IP options) through the stack's own socket
 // bound to the same address and port, which its net.PacketConn methods
 // are. Replies too large for the link's MTU leave through the stack's
-// socket too, so that the stack fragments them.
+// socket too, so that the stack fragments them. It serves one IPv4
+// address, or (any6) every IPv6 address the stack has, each datagram
+// answered from the address it was sent to.
 type fastConn struct {
-	*gonet.UDPConn
-	f     *fastUDP
-	addr  [4]byte
-	port  uint16
-	local netip.AddrPort
+	net.PacketConn // the stack's socket
+	f              *fastUDP
+	addr           [4]byte
+	any6           bool
+	port           uint16
+	local          netip.AddrPort
 
 	mu    sync.Mutex
 	queue []datagram
@@ -45,13 +48,19 @@ type fastConn struct {
 type datagram struct {
 	data []byte
 	from netip.AddrPort
+	to   netip.Addr // the stack's address it was sent to
 	mac  [6]byte
 }
 
-func newFastConn(f *fastUDP, slow *gonet.UDPConn, local netip.AddrPort) *fastConn {
+// newFastConn registers slow's address and port, local: an IPv4
+// address, or the unspecified IPv6 one for all of the stack's.
+func newFastConn(f *fastUDP, slow net.PacketConn, local netip.AddrPort) *fastConn {
 	c := &fastConn{
-		UDPConn: slow, f: f, addr: local.Addr().As4(), port: local.Port(), local: local,
+		PacketConn: slow, f: f, any6: local.Addr().Is6(), port: local.Port(), local: local,
 		wake: make(chan struct{}, 1), closed: make(chan struct{}),
+	}
+	if !c.any6 {
+		c.addr = local.Addr().As4()
 	}
 	c.deadline.init(func() { poke(c.wake) })
 	f.register(c)
@@ -59,7 +68,7 @@ func newFastConn(f *fastUDP, slow *gonet.UDPConn, local netip.AddrPort) *fastCon
 }
 
 // push queues a datagram; it runs on the link's reading goroutine.
-func (c *fastConn) push(data []byte, from netip.AddrPort, mac [6]byte) {
+func (c *fastConn) push(data []byte, from netip.AddrPort, mac [6]byte, to netip.Addr) {
 	c.mu.Lock()
 	n := len(c.queue)
 	if n >= fastQueue { // dropped, as by a full socket buffer
@@ -73,7 +82,7 @@ func (c *fastConn) push(data []byte, from netip.AddrPort, mac [6]byte) {
 	}
 	d := &c.queue[n]
 	d.data = append(d.data[:0], data...)
-	d.from, d.mac = from, mac
+	d.from, d.mac, d.to = from, mac, to
 	c.mu.Unlock()
 	c.taken.Add(1)
 	if n == 0 {
@@ -109,9 +118,13 @@ func (c *fastConn) next(done []datagram) ([]datagram, error) {
 // sender and an empty buffer to append the reply to, and returns the
 // reply (or nil); the replies of a batch leave together.
 func (c *fastConn) ServeBatches(answer func(query []byte, from netip.AddrPort, out []byte) []byte) error {
+	hdr, ipHdr, build := frameHeaders, header.IPv4MinimumSize, buildFrame
+	if c.any6 {
+		hdr, ipHdr, build = frameHeaders6, header.IPv6MinimumSize, buildFrame6
+	}
 	frames := make([][]byte, fastBatch)
 	for i := range frames {
-		frames[i] = make([]byte, frameHeaders+fastBuf)
+		frames[i] = make([]byte, hdr+fastBuf)
 	}
 	ready := make([][]byte, 0, fastBatch)
 	var batch []datagram
@@ -125,18 +138,18 @@ func (c *fastConn) ServeBatches(answer func(query []byte, from netip.AddrPort, o
 		for i := range batch {
 			d := &batch[i]
 			fr := frames[len(ready)]
-			out := answer(d.data, d.from, fr[frameHeaders:frameHeaders])
+			out := answer(d.data, d.from, fr[hdr:hdr])
 			switch {
 			case len(out) == 0:
 				continue
-			case len(out)+header.IPv4MinimumSize+header.UDPMinimumSize > mtu || len(out) > fastBuf:
-				c.UDPConn.WriteTo(out, net.UDPAddrFromAddrPort(d.from)) // the stack fragments it
+			case len(out)+ipHdr+header.UDPMinimumSize > mtu || len(out) > fastBuf:
+				c.PacketConn.WriteTo(out, c.replyTo(d)) // the stack fragments it
 				continue
-			case &out[0] != &fr[frameHeaders]:
-				copy(fr[frameHeaders:], out)
+			case &out[0] != &fr[hdr]:
+				copy(fr[hdr:], out)
 			}
-			frame := fr[:frameHeaders+len(out)]
-			buildFrame(frame, mac, d.mac, c.local, d.from)
+			frame := fr[:hdr+len(out)]
+			build(frame, mac, d.mac, netip.AddrPortFrom(d.to, c.port), d.from)
 			ready = append(ready, frame)
 			if len(ready) == fastBatch {
 				c.f.writeFrames(ready)
@@ -148,16 +161,25 @@ func (c *fastConn) ServeBatches(answer func(query []byte, from netip.AddrPort, o
 	}
 }
 
+// replyTo is where the stack's socket sends d's reply: on IPv6 from
+// the address d came to.
+func (c *fastConn) replyTo(d *datagram) net.Addr {
+	if c.any6 {
+		return &udpPeer{remote: d.from, local: tcpip.AddrFrom16(d.to.As16())}
+	}
+	return net.UDPAddrFromAddrPort(d.from)
+}
+
 // SetReadDeadline applies to both paths.
 func (c *fastConn) SetReadDeadline(t time.Time) error {
 	c.deadline.set(t)
-	return c.UDPConn.SetReadDeadline(t)
+	return c.PacketConn.SetReadDeadline(t)
 }
 
 // SetDeadline applies to both paths.
 func (c *fastConn) SetDeadline(t time.Time) error {
 	c.deadline.set(t)
-	return c.UDPConn.SetDeadline(t)
+	return c.PacketConn.SetDeadline(t)
 }
 
 // Close unregisters the fast path and closes the stack's socket.
@@ -166,5 +188,5 @@ func (c *fastConn) Close() error {
 		c.f.unregister(c)
 		close(c.closed)
 	})
-	return c.UDPConn.Close()
+	return c.PacketConn.Close()
 }

@@ -14,20 +14,24 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
-// fastUDP sits between the link and the stack and takes plain IPv4 UDP
-// datagrams addressed to a registered address and port (the DNS
-// server's) before the stack sees them. Their replies are written back
-// to the link as whole frames, in batches. That skips, per query, the
-// stack's IP and UDP layers, the endpoint's queue, a route lookup per
-// reply and the queue in front of the link (the profile of the plain
-// path: a route lookup and one write per reply cost the most). Anything
-// else — fragments, IP options, other ports, other addresses, IPv6 —
-// goes to the stack as before, and so does every datagram when nothing
-// is registered.
+// fastUDP sits between the link and the stack and takes plain UDP
+// datagrams addressed to a registered port and address (the DNS
+// server's: an IPv4 address, or any of the stack's IPv6 addresses)
+// before the stack sees them. Their replies are written back to the
+// link as whole frames, in batches. That skips, per query, the stack's
+// IP and UDP layers, the endpoint's queue, a route lookup per reply and
+// the queue in front of the link (the profile of the plain path: a
+// route lookup and one write per reply cost the most). Anything else —
+// fragments, IP options or IPv6 extension headers, other ports, other
+// addresses — goes to the stack as before, and so does every datagram
+// when nothing is registered.
 type fastUDP struct {
 	nested.Endpoint
 	conns atomic.Pointer[[]*fastConn]
 	mu    sync.Mutex // serialises register and unregister
+	// local6 tells whether an IPv6 address is one of the stack's, which
+	// SLAAC adds and retires; nil takes no IPv6.
+	local6 func(tcpip.Address) bool
 }
 
 func newFastUDP(lower stack.LinkEndpoint) *fastUDP {
@@ -78,8 +82,11 @@ func (f *fastUDP) setActive(addr netip.Addr, on bool) {
 // DeliverNetworkPacket takes the datagrams of registered ports and hands
 // everything else to the stack.
 func (f *fastUDP) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
-	if proto == header.IPv4ProtocolNumber {
-		if conns := f.conns.Load(); conns != nil && len(*conns) > 0 && f.take(*conns, pkt) {
+	if conns := f.conns.Load(); conns != nil && len(*conns) > 0 {
+		switch {
+		case proto == header.IPv4ProtocolNumber && f.take(*conns, pkt):
+			return
+		case proto == header.IPv6ProtocolNumber && f.take6(*conns, pkt):
 			return
 		}
 	}
@@ -109,7 +116,7 @@ func (f *fastUDP) take(conns []*fastConn, pkt *stack.PacketBuffer) bool {
 	dst := [4]byte(ip[16:20])
 	var c *fastConn
 	for _, o := range conns {
-		if o.port == udp.DestinationPort() && o.addr == dst && !o.off.Load() {
+		if !o.any6 && o.port == udp.DestinationPort() && o.addr == dst && !o.off.Load() {
 			c = o
 			break
 		}
@@ -130,8 +137,60 @@ func (f *fastUDP) take(conns []*fastConn, pkt *stack.PacketBuffer) bool {
 		return false
 	}
 	from := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), udp.SourcePort())
-	c.push(whole[header.IPv4MinimumSize+header.UDPMinimumSize:], from, [6]byte(eth[6:12]))
+	c.push(whole[header.IPv4MinimumSize+header.UDPMinimumSize:], from, [6]byte(eth[6:12]), c.local.Addr())
 	return true // taken, or dropped on a full queue as a socket would
+}
+
+// take6 queues an IPv6 pkt on the conn for its port, if it is a
+// datagram the fast path answers: our MAC, UDP straight after the
+// header (no extension headers, so no fragments), a consistent length
+// and a checksum set (IPv6 requires one), unicast from and to one of
+// the stack's addresses.
+func (f *fastUDP) take6(conns []*fastConn, pkt *stack.PacketBuffer) bool {
+	size := pkt.Data().Size()
+	if size < header.IPv6MinimumSize+header.UDPMinimumSize || f.local6 == nil {
+		return false
+	}
+	ip, ok := pkt.Data().PullUp(header.IPv6MinimumSize + header.UDPMinimumSize)
+	if !ok {
+		return false
+	}
+	v6 := header.IPv6(ip)
+	if ip[0]>>4 != 6 || v6.NextHeader() != uint8(header.UDPProtocolNumber) {
+		return false
+	}
+	udp := header.UDP(ip[header.IPv6MinimumSize:])
+	var c *fastConn
+	for _, o := range conns {
+		if o.any6 && o.port == udp.DestinationPort() {
+			c = o
+			break
+		}
+	}
+	if c == nil {
+		return false
+	}
+	payload := int(v6.PayloadLength())
+	if header.IPv6MinimumSize+payload > size || payload < header.UDPMinimumSize || int(udp.Length()) != payload || udp.Checksum() == 0 {
+		return false
+	}
+	src, dst := netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
+	if !src.IsGlobalUnicast() && !src.IsLinkLocalUnicast() || dst.IsMulticast() {
+		return false
+	}
+	eth := pkt.LinkHeader().Slice()
+	if len(eth) < header.EthernetMinimumSize || tcpip.LinkAddress(eth[0:6]) != f.LinkAddress() {
+		return false
+	}
+	if !f.local6(tcpip.AddrFrom16(dst.As16())) {
+		return false
+	}
+	whole, ok := pkt.Data().PullUp(header.IPv6MinimumSize + payload)
+	if !ok {
+		return false
+	}
+	c.push(whole[header.IPv6MinimumSize+header.UDPMinimumSize:], netip.AddrPortFrom(src, udp.SourcePort()), [6]byte(eth[6:12]), dst)
+	return true
 }
 
 // writeFrames sends finished Ethernet frames to the link in one batch.
@@ -147,8 +206,12 @@ func (f *fastUDP) writeFrames(frames [][]byte) {
 	pkts.DecRef()
 }
 
-// frameHeaders is the room an Ethernet, IPv4 and UDP header take.
-const frameHeaders = header.EthernetMinimumSize + header.IPv4MinimumSize + header.UDPMinimumSize
+// frameHeaders is the room an Ethernet, IPv4 and UDP header take;
+// frameHeaders6, with IPv6.
+const (
+	frameHeaders  = header.EthernetMinimumSize + header.IPv4MinimumSize + header.UDPMinimumSize
+	frameHeaders6 = header.EthernetMinimumSize + header.IPv6MinimumSize + header.UDPMinimumSize
+)
 
 // buildFrame fills the headers of a reply frame whose UDP payload is
 // already at frame[frameHeaders:], sent from (srcMAC, src) to (dstMAC,
@@ -170,6 +233,31 @@ func buildFrame(frame []byte, srcMAC tcpip.LinkAddress, dstMAC [6]byte, src neti
 	ip.SetChecksum(^ip.CalculateChecksum())
 	udp := header.UDP(frame[header.EthernetMinimumSize+header.IPv4MinimumSize:])
 	length := uint16(total - header.IPv4MinimumSize)
+	udp.Encode(&header.UDPFields{SrcPort: src.Port(), DstPort: dst.Port(), Length: length})
+	sum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), length)
+	sum = checksum.Checksum(udp, sum)
+	if sum = ^sum; sum == 0 {
+		sum = 0xffff
+	}
+	udp.SetChecksum(sum)
+}
+
+// buildFrame6 fills the headers of an IPv6 reply frame whose UDP
+// payload is already at frame[frameHeaders6:].
+func buildFrame6(frame []byte, srcMAC tcpip.LinkAddress, dstMAC [6]byte, src netip.AddrPort, dst netip.AddrPort) {
+	copy(frame[0:6], dstMAC[:])
+	copy(frame[6:12], srcMAC)
+	binary.BigEndian.PutUint16(frame[12:14], uint16(header.IPv6ProtocolNumber))
+	ip := header.IPv6(frame[header.EthernetMinimumSize:])
+	length := uint16(len(frame) - header.EthernetMinimumSize - header.IPv6MinimumSize)
+	ip.Encode(&header.IPv6Fields{
+		PayloadLength:     length,
+		TransportProtocol: header.UDPProtocolNumber,
+		HopLimit:          64,
+		SrcAddr:           tcpip.AddrFrom16(src.Addr().As16()),
+		DstAddr:           tcpip.AddrFrom16(dst.Addr().As16()),
+	})
+	udp := header.UDP(frame[header.EthernetMinimumSize+header.IPv6MinimumSize:])
 	udp.Encode(&header.UDPFields{SrcPort: src.Port(), DstPort: dst.Port(), Length: length})
 	sum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), length)
 	sum = checksum.Checksum(udp, sum)

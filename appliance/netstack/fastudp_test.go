@@ -249,3 +249,107 @@ func FuzzFastPath(f *testing.F) {
 		}
 	})
 }
+
+var (
+	server6 = netip.MustParseAddr("fd00::2")
+	client6 = netip.MustParseAddr("fd00::1")
+)
+
+// frame6 makes an Ethernet frame to mac carrying an IPv6 UDP datagram
+// from [fd00::1]:4242 to dst.
+func frame6(mac []byte, dst netip.AddrPort, payload []byte) []byte {
+	b := make([]byte, frameHeaders6+len(payload))
+	copy(b[frameHeaders6:], payload)
+	buildFrame6(b, tcpip.LinkAddress("\x02peer!"), [6]byte(mac), netip.AddrPortFrom(client6, 4242), dst)
+	return b
+}
+
+// classifier6 is a fast path on its own whose stack has one IPv6
+// address, fd00::2, with a conn for port 53 on all of them.
+func classifier6() (fast *fastUDP, mac []byte, c *fastConn, q []byte) {
+	fast, mac, _, q = classifier()
+	fast.local6 = func(a tcpip.Address) bool { return a == tcpip.AddrFrom16(server6.As16()) }
+	c = &fastConn{f: fast, any6: true, port: 53, local: netip.MustParseAddrPort("[::]:53"), wake: make(chan struct{}, 1)}
+	return fast, mac, c, q
+}
+
+func TestFastPathTakes6(t *testing.T) {
+	fast, mac, _, q := classifier6()
+	local := netip.AddrPortFrom(server6, 53)
+	good := func() []byte { return frame6(mac, local, q) }
+	edit := func(f func(b []byte)) []byte { b := good(); f(b); return b }
+	ip := func(b []byte) header.IPv6 { return header.IPv6(b[header.EthernetMinimumSize:]) }
+	udp := func(b []byte) header.UDP { return header.UDP(b[header.EthernetMinimumSize+header.IPv6MinimumSize:]) }
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		take  bool
+	}{
+		{"query to the address and port", good(), true},
+		{"padded", append(good(), make([]byte, 20)...), true},
+		{"another port", frame6(mac, netip.AddrPortFrom(server6, 54), q), false},
+		{"an address not the stack's", frame6(mac, netip.AddrPortFrom(client6, 53), q), false},
+		{"multicast", frame6(mac, netip.MustParseAddrPort("[ff02::fb]:53"), q), false},
+		{"another MAC", edit(func(b []byte) { b[5] ^= 1 }), false},
+		{"an extension header", edit(func(b []byte) { ip(b).SetNextHeader(uint8(header.IPv6HopByHopOptionsExtHdrIdentifier)) }), false},
+		{"a fragment", edit(func(b []byte) { ip(b).SetNextHeader(uint8(header.IPv6FragmentExtHdrIdentifier)) }), false},
+		{"not version 6", edit(func(b []byte) { b[header.EthernetMinimumSize] = 0x45 }), false},
+		{"payload length past the frame", edit(func(b []byte) { ip(b).SetPayloadLength(uint16(len(b))) }), false},
+		{"UDP length off", edit(func(b []byte) { udp(b).SetLength(9) }), false},
+		{"no UDP checksum", edit(func(b []byte) { udp(b).SetChecksum(0) }), false},
+		{"from the unspecified address", edit(func(b []byte) { copy(b[header.EthernetMinimumSize+8:], make([]byte, 16)) }), false},
+		{"truncated", good()[:frameHeaders6-1], false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, c, _ := classifier6()
+			c.f = fast
+			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(tc.frame)})
+			defer pkt.DecRef()
+			pkt.LinkHeader().Consume(header.EthernetMinimumSize)
+			if got := fast.take6([]*fastConn{c}, pkt); got != tc.take {
+				t.Fatalf("take6 = %v, want %v", got, tc.take)
+			}
+			if tc.take {
+				if d := c.queue[0]; string(d.data) != string(q) || d.from != netip.AddrPortFrom(client6, 4242) || d.to != server6 || string(d.mac[:]) != "\x02peer!" {
+					t.Fatalf("queued %x from %v to %v mac %x", d.data, d.from, d.to, d.mac)
+				}
+			}
+		})
+	}
+}
+
+// FuzzFastPath6 feeds arbitrary frames to the IPv6 classifier: it must
+// never panic, and what it takes must be exactly the UDP payload of a
+// well-formed datagram to port 53 of the stack's address.
+func FuzzFastPath6(f *testing.F) {
+	fast, mac, _, q := classifier6()
+	local := netip.AddrPortFrom(server6, 53)
+	f.Add(frame6(mac, local, q))
+	f.Add(frame6(mac, netip.AddrPortFrom(server6, 54), q))
+	f.Add(frame6(mac, local, nil))
+	f.Add(frame6(mac, local, q)[:50])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _, c, _ := classifier6()
+		c.f = fast
+		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(b)})
+		defer pkt.DecRef()
+		if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+			return
+		}
+		taken := fast.take6([]*fastConn{c}, pkt)
+		if taken != (c.taken.Load() == 1) {
+			t.Fatalf("take6 said %v but queued %d", taken, c.taken.Load())
+		}
+		if !taken {
+			return
+		}
+		ip := header.IPv6(b[header.EthernetMinimumSize:])
+		want := b[frameHeaders6 : header.EthernetMinimumSize+header.IPv6MinimumSize+int(ip.PayloadLength())]
+		if got := c.queue[0].data; string(got) != string(want) {
+			t.Fatalf("queued %x, want %x", got, want)
+		}
+		if c.queue[0].to != server6 {
+			t.Fatalf("queued as sent to %v", c.queue[0].to)
+		}
+	})
+}

@@ -111,6 +111,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	// straight to the link; the stack's own frames go through the ACK
 	// delay above it.
 	fast := newFastUDP(link)
+	fast.local6 = func(a tcpip.Address) bool { return s.CheckLocalAddress(nicID, ipv6.ProtocolNumber, a) != 0 }
 	acks := newAckDelay(fast)
 	// A FIFO queue lets frames written one by one leave in batches: one
 	// sendmmsg for many frames.
@@ -213,15 +214,18 @@ func fullAddr(ap netip.AddrPort) (tcpip.FullAddress, tcpip.NetworkProtocolNumber
 // method that answers plain datagrams in batches, beside the
 // net.PacketConn methods that carry the rest. On the unspecified IPv6
 // address ([::]) it takes datagrams to every IPv6 address the stack has
-// or comes to have (static, link-local, SLAAC), and answers each from
-// the address it came to.
+// or comes to have (static, link-local, SLAAC), the fast path too, and
+// answers each from the address it came to.
 func (st *Stack) ListenUDP(ap netip.AddrPort) (net.PacketConn, error) {
 	if a := ap.Addr(); a.Is6() && !a.Is4In6() && a.IsUnspecified() {
 		c, err := listenWildUDP(st.s, ap.Port())
 		if err != nil {
 			return nil, fmt.Errorf("netstack: listen udp %s: %w", ap, err)
 		}
-		return c, nil
+		if ap.Port() == 0 {
+			return c, nil
+		}
+		return newFastConn(st.fast, c, ap), nil
 	}
 	fa, proto := fullAddr(ap)
 	c, err := gonet.DialUDP(st.s, &fa, nil, proto)
