@@ -85,8 +85,10 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	ndp := newNDPRoutes(cfg.Logger.With("component", "netstack"))
 	s := stack.New(stack.Options{
 		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol, ipv6.NewProtocolWithOptions(ipv6.Options{
+			NDPDisp: ndp,
 			// A link-local address from the MAC, and SLAAC addresses and
 			// default routes from router advertisements (RFC 4861/4862).
 			AutoGenLinkLocal: true,
@@ -152,6 +154,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 		cfg.TCPSendMemory = defaultSendMemory()
 	}
 	st := &Stack{s: s, link: l, fast: fast, acks: acks, send: newSendBudget(cfg.TCPSendMemory), segment: segmentSize(acks), log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
+	go ndp.run(s, st.done)
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {
@@ -332,5 +335,7 @@ func (st *Stack) logCounters() {
 		"tx_dropped_no_buffer", c.NICs.TxPacketsDroppedNoBufferSpace.Value(),
 		"ip_send_errors", c.IP.OutgoingPacketErrors.Value(),
 		"tcp_send_errors", c.TCP.SegmentSendErrors.Value(),
+		"icmp6_router_adverts", c.ICMP.V6.PacketsReceived.RouterAdvert.Value(),
+		"icmp6_invalid", c.ICMP.V6.PacketsReceived.Invalid.Value(),
 	)
 }

@@ -20,8 +20,65 @@ import (
 // end of a veth pair and queries it from a network namespace on the
 // other end, as a user would: dig over UDP and TCP and curl over HTTPS,
 // to its IPv4 and its static IPv6 address and to the IPv6 link-local
-// address it made itself (as it makes SLAAC ones).
+// address it made itself.
 func TestServeOnPacketLink(t *testing.T) {
+	v := serveOnVeth(t, "81", "--ipv6", "fd82::2/64")
+	ll := linkLocal(v.mac)
+	// dig takes a reply only from the address it asked: on the IPv6
+	// addresses the stack answers from the one each query came to.
+	v.check(t, "10.81.0.2", "fd82::2", ll.String()+"%"+v.peer)
+}
+
+// TestServeOnSLAACAddress has dnsmasq in the namespace send router
+// advertisements for fd83::/64: islet makes its address there from
+// them (SLAAC), and serves DNS and HTTPS on it.
+func TestServeOnSLAACAddress(t *testing.T) {
+	dnsmasq, err := exec.LookPath("dnsmasq")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dnsmasq is not installed")
+		}
+		t.Skip("dnsmasq is not installed")
+	}
+	v := serveOnVeth(t, "84", "--log-level", "debug")
+	var dlog syncBuffer
+	d := exec.Command("ip", "netns", "exec", v.ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
+		"--interface="+v.peer, "--bind-interfaces", "--enable-ra", "--dhcp-range=fd83::,ra-only,64,1h",
+		"--pid-file="+filepath.Join(t.TempDir(), "pid"))
+	d.Stdout, d.Stderr = &dlog, &dlog
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { d.Process.Kill(); d.Wait() }()
+	slaac := eui64(netip.MustParseAddr("fd83::"), v.mac)
+	var out string
+	for i := 0; i < 40; i++ { // islet asks for a router advertisement at start, dnsmasq answers
+		if out, err = v.in("dig", "+short", "+time=1", "+tries=1", "@"+slaac.String(), "www.veth.example", "A"); err == nil && out == "10.84.0.2" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil || out != "10.84.0.2" {
+		t.Fatalf("no answer at the SLAAC address %s: %v %q\ndnsmasq:\n%s\nislet:\n%s", slaac, err, out, dlog.String(), v.stderr.String())
+	}
+	v.check(t, slaac.String())
+}
+
+// vethIslet is islet serving on the host end of a veth pair whose other
+// end, peer, is in the namespace ns with 10.N.0.1/24, fd82::1/64 and
+// fd83::1/64.
+type vethIslet struct {
+	ns, peer string
+	addr     string           // islet's IPv4 address, which www has
+	mac      net.HardwareAddr // of islet's end
+	stderr   *syncBuffer
+	in       func(args ...string) (string, error) // runs a command in ns
+}
+
+// serveOnVeth starts "islet serve --net packet:..." at 10.N.0.2/24 with
+// a zone (www A 10.N.0.2) and a page, and waits until it serves HTTPS.
+func serveOnVeth(t *testing.T, n string, args ...string) *vethIslet {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("needs root (CI runs as root)")
@@ -38,7 +95,7 @@ func TestServeOnPacketLink(t *testing.T) {
 	}
 	bin := buildIslet(t)
 	id := os.Getpid() % 100000
-	ns, host, peer := fmt.Sprintf("isc%d", id), fmt.Sprintf("ch%d", id), fmt.Sprintf("cp%d", id)
+	ns, host, peer := fmt.Sprintf("isc%s%d", n, id), fmt.Sprintf("ch%s%d", n, id), fmt.Sprintf("cp%s%d", n, id)
 	sh := func(args ...string) string {
 		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 		if err != nil {
@@ -51,29 +108,34 @@ func TestServeOnPacketLink(t *testing.T) {
 	sh("ip", "link", "add", host, "type", "veth", "peer", "name", peer)
 	t.Cleanup(func() { exec.Command("ip", "link", "del", host).Run() })
 	sh("ip", "link", "set", peer, "netns", ns)
-	sh("ip", "netns", "exec", ns, "ip", "addr", "add", "10.81.0.1/24", "dev", peer)
+	sh("ip", "netns", "exec", ns, "ip", "addr", "add", "10."+n+".0.1/24", "dev", peer)
 	sh("ip", "netns", "exec", ns, "ip", "addr", "add", "fd82::1/64", "dev", peer, "nodad")
+	sh("ip", "netns", "exec", ns, "ip", "addr", "add", "fd83::1/64", "dev", peer, "nodad")
+	// The namespace's own link-local address is usable at once: while
+	// the kernel checked it for duplicates (a second or two once islet
+	// brings the link up), a query to islet's link-local one was lost.
+	sh("ip", "netns", "exec", ns, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/"+peer+"/accept_dad")
 	sh("ip", "netns", "exec", ns, "ip", "link", "set", peer, "up")
 	hostIface, err := net.InterfaceByName(host)
 	if err != nil {
 		t.Fatal(err)
 	}
-
+	addr := "10." + n + ".0.2"
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
-	os.WriteFile(filepath.Join(dir, "zones", "veth.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 10.81.0.2\nwww A 10.81.0.2\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "zones", "veth.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A "+addr+"\nwww A "+addr+"\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "site", "index.html"), []byte("<h1>veth</h1>"), 0o644)
-	cmd := exec.Command(bin, "serve", "--net", "packet:"+host, "--ipv4", "10.81.0.2/24", "--ipv6", "fd82::2/64",
+	cmd := exec.Command(bin, append([]string{"serve", "--net", "packet:" + host, "--ipv4", addr + "/24",
 		"--zones", filepath.Join(dir, "zones"), "--dns", ":53", "--site", filepath.Join(dir, "site"),
-		"--https", ":443", "--http", "", "--acme-directory", "off")
+		"--https", ":443", "--http", "", "--acme-directory", "off"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
+	v := &vethIslet{ns: ns, peer: peer, addr: addr, mac: hostIface.HardwareAddr, stderr: new(syncBuffer)}
+	cmd.Stderr = v.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
 	ready := make(chan bool, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -87,36 +149,45 @@ func TestServeOnPacketLink(t *testing.T) {
 	select {
 	case ok := <-ready:
 		if !ok {
-			t.Fatalf("islet exited:\n%s", stderr.String())
+			t.Fatalf("islet exited:\n%s", v.stderr.String())
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatalf("not ready:\n%s", stderr.String())
+		t.Fatalf("not ready:\n%s", v.stderr.String())
 	}
-	in := func(args ...string) (string, error) {
+	v.in = func(args ...string) (string, error) {
 		out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
-	ll := linkLocal(hostIface.HardwareAddr)
-	// dig takes a reply only from the address it asked: on the IPv6
-	// addresses the stack answers from the one each query came to.
-	for _, server := range []string{"10.81.0.2", "fd82::2", ll.String() + "%" + peer} {
+	return v
+}
+
+// check asks each server address for www over UDP and TCP and for the
+// page over HTTPS.
+func (v *vethIslet) check(t *testing.T, servers ...string) {
+	t.Helper()
+	for _, server := range servers {
 		for _, proto := range []string{"+notcp", "+tcp"} {
-			if out, err := in("dig", "+short", "+time=2", "+tries=3", proto, "@"+server, "www.veth.example", "A"); err != nil || out != "10.81.0.2" {
-				t.Errorf("dig %s @%s: %v %q\n%s", proto, server, err, out, stderr.String())
+			if out, err := v.in("dig", "+short", "+time=2", "+tries=3", proto, "@"+server, "www.veth.example", "A"); err != nil || out != v.addr {
+				t.Errorf("dig %s @%s: %v %q\n%s", proto, server, err, out, v.stderr.String())
 			}
 		}
-	}
-	for _, url := range []string{"https://10.81.0.2/", "https://[fd82::2]/", "https://[" + ll.String() + "%25" + peer + "]/"} {
-		if out, err := in("curl", "-sk", "--max-time", "5", "-H", "Host: veth.example", url); err != nil || out != "<h1>veth</h1>" {
-			t.Errorf("curl %s: %v %q\n%s", url, err, out, stderr.String())
+		host := server
+		if a, err := netip.ParseAddr(server); err == nil && a.Is6() {
+			host = "[" + strings.Replace(server, "%", "%25", 1) + "]"
+		}
+		if out, err := v.in("curl", "-sk", "--max-time", "5", "-H", "Host: veth.example", "https://"+host+"/"); err != nil || out != "<h1>veth</h1>" {
+			t.Errorf("curl https://%s/: %v %q\n%s", host, err, out, v.stderr.String())
 		}
 	}
 }
 
-// linkLocal is the EUI-64 link-local address of a MAC (RFC 4291 §2.5.1).
-func linkLocal(mac net.HardwareAddr) netip.Addr {
-	var a [16]byte
-	a[0], a[1] = 0xfe, 0x80
+// eui64 is the address in prefix (a /64) with the EUI-64 interface
+// identifier of a MAC (RFC 4291 §2.5.1), as SLAAC makes it.
+func eui64(prefix netip.Addr, mac net.HardwareAddr) netip.Addr {
+	a := prefix.As16()
 	copy(a[8:], []byte{mac[0] ^ 2, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]})
 	return netip.AddrFrom16(a)
 }
+
+// linkLocal is the EUI-64 link-local address of a MAC.
+func linkLocal(mac net.HardwareAddr) netip.Addr { return eui64(netip.MustParseAddr("fe80::"), mac) }

@@ -1,0 +1,62 @@
+package netstack
+
+import (
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+)
+
+// TestNDPRoutes has the stack learn an on-link prefix and a default
+// router, as from a router advertisement, and then forget them: each
+// comes into the route table and leaves it.
+func TestNDPRoutes(t *testing.T) {
+	server, _ := pair(t, 0)
+	n := newNDPRoutes(slog.New(slog.DiscardHandler))
+	done := make(chan struct{})
+	defer close(done)
+	go n.run(server.s, done)
+	prefix := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(netip.MustParseAddr("fd84::").As16()), PrefixLen: 64}.Subnet()
+	router := tcpip.AddrFrom16(netip.MustParseAddr("fe80::1").As16())
+	onLink := tcpip.Route{Destination: prefix, NIC: nicID}
+	viaRouter := tcpip.Route{Destination: header.IPv6EmptySubnet, Gateway: router, NIC: nicID}
+	has := func(r tcpip.Route) bool {
+		for _, o := range server.s.GetRouteTable() {
+			if o.Equal(r) {
+				return true
+			}
+		}
+		return false
+	}
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(2 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s; routes: %v", what, server.s.GetRouteTable())
+			}
+		}
+	}
+	n.OnOnLinkPrefixDiscovered(nicID, prefix)
+	n.OnOffLinkRouteUpdated(nicID, header.IPv6EmptySubnet, router, header.MediumRoutePreference)
+	n.OnOffLinkRouteUpdated(nicID, header.IPv6EmptySubnet, router, header.HighRoutePreference) // an update: still one route
+	wait("the prefix and the router were not added", func() bool { return has(onLink) && has(viaRouter) })
+	count := 0
+	for _, r := range server.s.GetRouteTable() {
+		if r.Equal(viaRouter) {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Errorf("%d routes through the router after an update, want 1", count)
+	}
+	n.OnOnLinkPrefixInvalidated(nicID, prefix)
+	n.OnOffLinkRouteInvalidated(nicID, header.IPv6EmptySubnet, router)
+	wait("the expired prefix and router were not removed", func() bool { return !has(onLink) && !has(viaRouter) })
+	// The static IPv4 route stays.
+	if !has(tcpip.Route{Destination: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(serverAddr.As4()), PrefixLen: 24}.Subnet(), NIC: nicID}) {
+		t.Errorf("the static route went too: %v", server.s.GetRouteTable())
+	}
+}
