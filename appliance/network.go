@@ -3,6 +3,7 @@ package appliance
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -169,43 +170,38 @@ func portOf(addr string) (uint16, error) {
 }
 
 func (n *stackNetwork) listenUDP(_ context.Context, addr string, _ int) ([]net.PacketConn, error) {
-	port, err := portOf(addr)
-	if err != nil {
-		return nil, err
-	}
 	// Each IPv4 address (the fast path takes those), and every IPv6
 	// address the stack has, as for TCP.
-	var out []net.PacketConn
-	for _, a := range n.listenAddrs() {
-		pc, err := n.st.ListenUDP(netip.AddrPortFrom(a, port))
-		if err != nil {
-			for _, c := range out {
-				c.Close()
-			}
-			return nil, err
-		}
-		out = append(out, pc)
-	}
-	return out, nil
+	return listenEach(n, addr, n.st.ListenUDP)
 }
 
 func (n *stackNetwork) listenTCP(_ context.Context, addr string) (net.Listener, error) {
+	ls, err := listenEach(n, addr, n.st.ListenTCP)
+	if err != nil {
+		return nil, err
+	}
+	return joinListeners(ls...), nil
+}
+
+// listenEach opens a socket with listen on each of n's listen addresses
+// at addr's port: all of them, or none.
+func listenEach[T io.Closer](n *stackNetwork, addr string, listen func(netip.AddrPort) (T, error)) ([]T, error) {
 	port, err := portOf(addr)
 	if err != nil {
 		return nil, err
 	}
-	var ls []net.Listener
+	var out []T
 	for _, a := range n.listenAddrs() {
-		l, err := n.st.ListenTCP(netip.AddrPortFrom(a, port))
+		c, err := listen(netip.AddrPortFrom(a, port))
 		if err != nil {
-			for _, o := range ls {
+			for _, o := range out {
 				o.Close()
 			}
 			return nil, err
 		}
-		ls = append(ls, l)
+		out = append(out, c)
 	}
-	return joinListeners(ls...), nil
+	return out, nil
 }
 
 // listenAddrs are the addresses services listen on: each IPv4 one, and

@@ -217,9 +217,7 @@ const (
 // already at frame[frameHeaders:], sent from (srcMAC, src) to (dstMAC,
 // dst).
 func buildFrame(frame []byte, srcMAC tcpip.LinkAddress, dstMAC [6]byte, src netip.AddrPort, dst netip.AddrPort) {
-	copy(frame[0:6], dstMAC[:])
-	copy(frame[6:12], srcMAC)
-	binary.BigEndian.PutUint16(frame[12:14], uint16(header.IPv4ProtocolNumber))
+	putEthernet(frame, srcMAC, dstMAC, header.IPv4ProtocolNumber)
 	ip := header.IPv4(frame[header.EthernetMinimumSize:])
 	total := len(frame) - header.EthernetMinimumSize
 	ip.Encode(&header.IPv4Fields{
@@ -231,35 +229,37 @@ func buildFrame(frame []byte, srcMAC tcpip.LinkAddress, dstMAC [6]byte, src neti
 		DstAddr:     tcpip.AddrFrom4(dst.Addr().As4()),
 	})
 	ip.SetChecksum(^ip.CalculateChecksum())
-	udp := header.UDP(frame[header.EthernetMinimumSize+header.IPv4MinimumSize:])
-	length := uint16(total - header.IPv4MinimumSize)
-	udp.Encode(&header.UDPFields{SrcPort: src.Port(), DstPort: dst.Port(), Length: length})
-	sum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), length)
-	sum = checksum.Checksum(udp, sum)
-	if sum = ^sum; sum == 0 {
-		sum = 0xffff
-	}
-	udp.SetChecksum(sum)
+	putUDP(frame[header.EthernetMinimumSize+header.IPv4MinimumSize:], src, dst, ip.SourceAddress(), ip.DestinationAddress())
 }
 
 // buildFrame6 fills the headers of an IPv6 reply frame whose UDP
 // payload is already at frame[frameHeaders6:].
 func buildFrame6(frame []byte, srcMAC tcpip.LinkAddress, dstMAC [6]byte, src netip.AddrPort, dst netip.AddrPort) {
-	copy(frame[0:6], dstMAC[:])
-	copy(frame[6:12], srcMAC)
-	binary.BigEndian.PutUint16(frame[12:14], uint16(header.IPv6ProtocolNumber))
+	putEthernet(frame, srcMAC, dstMAC, header.IPv6ProtocolNumber)
 	ip := header.IPv6(frame[header.EthernetMinimumSize:])
-	length := uint16(len(frame) - header.EthernetMinimumSize - header.IPv6MinimumSize)
 	ip.Encode(&header.IPv6Fields{
-		PayloadLength:     length,
+		PayloadLength:     uint16(len(frame) - header.EthernetMinimumSize - header.IPv6MinimumSize),
 		TransportProtocol: header.UDPProtocolNumber,
 		HopLimit:          64,
 		SrcAddr:           tcpip.AddrFrom16(src.Addr().As16()),
 		DstAddr:           tcpip.AddrFrom16(dst.Addr().As16()),
 	})
-	udp := header.UDP(frame[header.EthernetMinimumSize+header.IPv6MinimumSize:])
+	putUDP(frame[header.EthernetMinimumSize+header.IPv6MinimumSize:], src, dst, ip.SourceAddress(), ip.DestinationAddress())
+}
+
+func putEthernet(frame []byte, srcMAC tcpip.LinkAddress, dstMAC [6]byte, proto tcpip.NetworkProtocolNumber) {
+	copy(frame[0:6], dstMAC[:])
+	copy(frame[6:12], srcMAC)
+	binary.BigEndian.PutUint16(frame[12:14], uint16(proto))
+}
+
+// putUDP fills the UDP header at the start of b, all of which is the
+// datagram, with its checksum over the pseudo-header of from and to.
+func putUDP(b []byte, src, dst netip.AddrPort, from, to tcpip.Address) {
+	udp := header.UDP(b)
+	length := uint16(len(b))
 	udp.Encode(&header.UDPFields{SrcPort: src.Port(), DstPort: dst.Port(), Length: length})
-	sum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, ip.SourceAddress(), ip.DestinationAddress(), length)
+	sum := header.PseudoHeaderChecksum(header.UDPProtocolNumber, from, to, length)
 	sum = checksum.Checksum(udp, sum)
 	if sum = ^sum; sum == 0 {
 		sum = 0xffff
