@@ -6,8 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
 )
 
 // TestNDPRoutes has the stack learn an on-link prefix and a default
@@ -58,5 +61,43 @@ func TestNDPRoutes(t *testing.T) {
 	// The static IPv4 route stays.
 	if !has(tcpip.Route{Destination: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(serverAddr.As4()), PrefixLen: 24}.Subnet(), NIC: nicID}) {
 		t.Errorf("the static route went too: %v", server.s.GetRouteTable())
+	}
+}
+
+// TestRouterAdvertisement delivers a router advertisement to the stack
+// from its link: it makes its SLAAC address in the prefix and routes
+// the prefix and, through the router, everything else.
+func TestRouterAdvertisement(t *testing.T) {
+	server, _ := pair(t, 0)
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(routerAdvert())})
+	server.link.ep.(stack.NetworkDispatcher).DeliverNetworkPacket(0, pkt)
+	pkt.DecRef()
+	mac := server.s.NICInfo()[nicID].LinkAddress
+	eui := header.LinkLocalAddr(mac).As16()
+	slaac := netip.MustParseAddr("fd85::").As16()
+	copy(slaac[8:], eui[8:])
+	prefix := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(netip.MustParseAddr("fd85::").As16()), PrefixLen: 64}.Subnet()
+	want := []tcpip.Route{
+		{Destination: prefix, NIC: nicID},
+		{Destination: header.IPv6EmptySubnet, Gateway: tcpip.AddrFrom16(netip.MustParseAddr("fe80::1").As16()), NIC: nicID},
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		found := 0
+		for _, r := range server.s.GetRouteTable() {
+			for _, w := range want {
+				if r.Equal(w) {
+					found++
+				}
+			}
+		}
+		if found == len(want) && server.s.CheckLocalAddress(nicID, ipv6.ProtocolNumber, tcpip.AddrFrom16(slaac)) != 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a router advertisement: routes %v, the SLAAC address %s assigned: %v", server.s.GetRouteTable(),
+				netip.AddrFrom16(slaac), server.s.CheckLocalAddress(nicID, ipv6.ProtocolNumber, tcpip.AddrFrom16(slaac)) != 0)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
