@@ -164,6 +164,18 @@ func frame(mac []byte, dst netip.AddrPort, payload []byte) []byte {
 	return b
 }
 
+// offer hands frame to a fast path classifier (take or take6) with c
+// the only conn, as the link delivers it: whether it was taken, and
+// whether the frame had an Ethernet header at all.
+func offer(take func([]*fastConn, *stack.PacketBuffer) bool, c *fastConn, frame []byte) (taken, ok bool) {
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
+	defer pkt.DecRef()
+	if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+		return false, false
+	}
+	return take([]*fastConn{c}, pkt), true
+}
+
 // classifier is a fast path on its own, with its MAC, the address it
 // serves and a query.
 func classifier() (fast *fastUDP, mac []byte, local netip.AddrPort, q []byte) {
@@ -204,10 +216,7 @@ func TestFastPathTakes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &fastConn{f: fast, addr: local.Addr().As4(), port: local.Port(), local: local, wake: make(chan struct{}, 1)}
-			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(tc.frame)})
-			defer pkt.DecRef()
-			pkt.LinkHeader().Consume(header.EthernetMinimumSize)
-			if got := fast.take([]*fastConn{c}, pkt); got != tc.take {
+			if got, _ := offer(fast.take, c, tc.frame); got != tc.take {
 				t.Fatalf("take = %v, want %v", got, tc.take)
 			}
 			if tc.take {
@@ -230,12 +239,10 @@ func FuzzFastPath(f *testing.F) {
 	f.Add(frame(mac, local, q)[:30])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c := &fastConn{f: fast, addr: local.Addr().As4(), port: local.Port(), local: local, wake: make(chan struct{}, 1)}
-		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(b)})
-		defer pkt.DecRef()
-		if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+		taken, ok := offer(fast.take, c, b)
+		if !ok {
 			return
 		}
-		taken := fast.take([]*fastConn{c}, pkt)
 		if taken != (c.taken.Load() == 1) {
 			t.Fatalf("take said %v but queued %d", taken, c.taken.Load())
 		}
@@ -303,10 +310,7 @@ func TestFastPathTakes6(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, c, _ := classifier6()
 			c.f = fast
-			pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(tc.frame)})
-			defer pkt.DecRef()
-			pkt.LinkHeader().Consume(header.EthernetMinimumSize)
-			if got := fast.take6([]*fastConn{c}, pkt); got != tc.take {
+			if got, _ := offer(fast.take6, c, tc.frame); got != tc.take {
 				t.Fatalf("take6 = %v, want %v", got, tc.take)
 			}
 			if tc.take {
@@ -331,12 +335,10 @@ func FuzzFastPath6(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _, c, _ := classifier6()
 		c.f = fast
-		pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(b)})
-		defer pkt.DecRef()
-		if _, ok := pkt.LinkHeader().Consume(header.EthernetMinimumSize); !ok {
+		taken, ok := offer(fast.take6, c, b)
+		if !ok {
 			return
 		}
-		taken := fast.take6([]*fastConn{c}, pkt)
 		if taken != (c.taken.Load() == 1) {
 			t.Fatalf("take6 said %v but queued %d", taken, c.taken.Load())
 		}
