@@ -45,8 +45,12 @@ func (n *ndpRoutes) queue(add bool, r tcpip.Route) {
 	poke(n.wake)
 }
 
-// run applies the changes to s's route table until done closes.
+// run applies the changes to s's route table until done closes. It
+// takes away only the routes it added: a prefix advertised that a
+// static address's route already covers keeps that route when the
+// advertisement's lifetime ends.
 func (n *ndpRoutes) run(s *stack.Stack, done <-chan struct{}) {
+	added := map[tcpip.Route]bool{}
 	for {
 		select {
 		case <-n.wake:
@@ -58,13 +62,25 @@ func (n *ndpRoutes) run(s *stack.Stack, done <-chan struct{}) {
 		n.pending = nil
 		n.mu.Unlock()
 		for _, c := range changes {
-			same := func(r tcpip.Route) bool { return r.Equal(c.route) }
-			s.RemoveRoutes(same) // an update replaces; a removal removes
-			if c.add {
+			switch {
+			case c.add && !added[c.route] && !hasRoute(s, c.route):
 				s.AddRoute(c.route)
+				added[c.route] = true
+			case !c.add && added[c.route]:
+				s.RemoveRoutes(func(r tcpip.Route) bool { return r.Equal(c.route) })
+				delete(added, c.route)
 			}
 		}
 	}
+}
+
+func hasRoute(s *stack.Stack, r tcpip.Route) bool {
+	for _, o := range s.GetRouteTable() {
+		if o.Equal(r) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *ndpRoutes) OnDuplicateAddressDetectionResult(_ tcpip.NICID, a tcpip.Address, r stack.DADResult) {

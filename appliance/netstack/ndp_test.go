@@ -64,6 +64,47 @@ func TestNDPRoutes(t *testing.T) {
 	}
 }
 
+// TestNDPRoutesKeepStatic advertises the prefix of the stack's static
+// IPv6 address and lets the advertisement expire: the static route
+// stays.
+func TestNDPRoutesKeepStatic(t *testing.T) {
+	server, _ := pair6(t)
+	n := newNDPRoutes(slog.New(slog.DiscardHandler))
+	done := make(chan struct{})
+	defer close(done)
+	go n.run(server.s, done)
+	prefix := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(netip.MustParseAddr("fd00::").As16()), PrefixLen: 64}.Subnet()
+	static := tcpip.Route{Destination: prefix, NIC: nicID}
+	count := func() int {
+		c := 0
+		for _, r := range server.s.GetRouteTable() {
+			if r.Equal(static) {
+				c++
+			}
+		}
+		return c
+	}
+	if count() != 1 {
+		t.Fatalf("the static address's route is not there: %v", server.s.GetRouteTable())
+	}
+	n.OnOnLinkPrefixDiscovered(nicID, prefix)
+	n.OnOnLinkPrefixInvalidated(nicID, prefix)
+	// Both changes are applied once a later one is.
+	marker := tcpip.AddressWithPrefix{Address: tcpip.AddrFrom16(netip.MustParseAddr("fd86::").As16()), PrefixLen: 64}.Subnet()
+	n.OnOnLinkPrefixDiscovered(nicID, marker)
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		if hasRoute(server.s, tcpip.Route{Destination: marker, NIC: nicID}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the later prefix was not added")
+		}
+	}
+	if c := count(); c != 1 {
+		t.Errorf("%d routes for the static address's prefix after its advertisement expired, want 1: %v", c, server.s.GetRouteTable())
+	}
+}
+
 // TestRouterAdvertisement delivers a router advertisement to the stack
 // from its link: it makes its SLAAC address in the prefix and routes
 // the prefix and, through the router, everything else.
