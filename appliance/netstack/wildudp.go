@@ -83,10 +83,9 @@ func (c *wildUDP) ReadFrom(b []byte) (int, net.Addr, error) {
 		res, terr := c.ep.Read(&w, tcpip.ReadOptions{NeedRemoteAddr: true})
 		switch terr.(type) {
 		case nil:
+			// No zone on a link-local sender: the stack has one link,
+			// and the fast path gives none either.
 			from, _ := netip.AddrFromSlice(res.RemoteAddr.Addr.AsSlice())
-			if from.IsLinkLocalUnicast() {
-				from = from.WithZone(fmt.Sprint(res.RemoteAddr.NIC))
-			}
 			p := &udpPeer{remote: netip.AddrPortFrom(from, res.RemoteAddr.Port)}
 			if res.ControlMessages.HasIPv6PacketInfo {
 				p.local = res.ControlMessages.IPv6PacketInfo.Addr
