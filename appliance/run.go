@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 
 	"islet.dev/islet/zones"
 )
@@ -124,15 +125,11 @@ func Run(ctx context.Context, opt Options) error {
 			n = runtime.GOMAXPROCS(0)
 		}
 		for _, addr := range opt.DNSAddrs {
-			udp, err := netw.listenUDP(ctx, addr, n)
+			udp, ln, err := listenDNS(ctx, netw, addr, n)
 			if err != nil {
 				return fmt.Errorf("dns: %w", err)
 			}
 			pcs = append(pcs, udp...)
-			ln, err := netw.listenTCP(ctx, udp[0].LocalAddr().String())
-			if err != nil {
-				return fmt.Errorf("dns: %w", err)
-			}
 			lns = append(lns, ln)
 			ready.DNS = append(ready.DNS, udp[0].LocalAddr())
 			log.Info("dns listening", "component", "dns", "udp", udp[0].LocalAddr().String(), "tcp", ln.Addr().String(), "udp_sockets", n)
@@ -227,5 +224,27 @@ func closeAll(pcs []net.PacketConn, lns []net.Listener) {
 	}
 	for _, ln := range lns {
 		ln.Close()
+	}
+}
+
+// listenDNS opens n UDP sockets and a TCP listener on addr, one port for
+// both. Asked for any port (0), the port the kernel picks for UDP may be
+// taken for TCP (by another program's connection): another is tried.
+func listenDNS(ctx context.Context, netw network, addr string, n int) ([]net.PacketConn, net.Listener, error) {
+	for try := 0; ; try++ {
+		udp, err := netw.listenUDP(ctx, addr, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := netw.listenTCP(ctx, udp[0].LocalAddr().String())
+		if err == nil {
+			return udp, ln, nil
+		}
+		for _, c := range udp {
+			c.Close()
+		}
+		if port, perr := portOf(addr); perr != nil || port != 0 || !errors.Is(err, syscall.EADDRINUSE) || try == 20 {
+			return nil, nil, err
+		}
 	}
 }

@@ -2,9 +2,11 @@ package zones_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,14 +23,7 @@ func startServer(t testing.TB, set *zones.Set, cfg zones.Config) (string, *zones
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, ln := listenBoth(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { srv.ServePacket(ctx, pc); done <- struct{}{} }()
@@ -41,6 +36,27 @@ func startServer(t testing.TB, set *zones.Set, cfg zones.Config) (string, *zones
 		ln.Close()
 	})
 	return pc.LocalAddr().String(), srv
+}
+
+// listenBoth opens a UDP and a TCP socket on one free loopback port. The
+// port the kernel picks for UDP may be taken for TCP (another test's
+// connection has it), so another is tried then.
+func listenBoth(t testing.TB) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for try := 0; ; try++ {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln
+		}
+		pc.Close()
+		if !errors.Is(err, syscall.EADDRINUSE) || try == 20 {
+			t.Fatal(err)
+		}
+	}
 }
 
 func loadDir(t testing.TB, dir string) *zones.Set {
