@@ -43,10 +43,6 @@ func TestListenDNSTriesAnotherPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	for _, c := range udp {
-		defer c.Close()
-	}
 	if n.udp != 2 || n.tcp != 2 {
 		t.Errorf("%d UDP and %d TCP listens, want 2 and 2", n.udp, n.tcp)
 	}
@@ -58,8 +54,20 @@ func TestListenDNSTriesAnotherPort(t *testing.T) {
 			t.Errorf("a socket of the port given up is still open: %v", err)
 		}
 	}
+	// A port asked for by number: the one just given up, free for UDP,
+	// so that the error can only be the TCP listen's.
+	port := udp[0].LocalAddr().String()
+	ln.Close()
+	for _, c := range udp {
+		c.Close()
+	}
 	fixed := &takenOnce{}
-	if _, _, err := listenDNS(context.Background(), fixed, "127.0.0.1:5399", 1); !errors.Is(err, syscall.EADDRINUSE) || fixed.udp != 1 {
-		t.Errorf("asked for port 5399: %v after %d tries, want the error at once", err, fixed.udp)
+	if _, _, err := listenDNS(context.Background(), fixed, port, 1); !errors.Is(err, syscall.EADDRINUSE) || fixed.udp != 1 || fixed.tcp != 1 {
+		t.Errorf("asked for %s: %v after %d UDP and %d TCP listens, want the TCP error at once", port, err, fixed.udp, fixed.tcp)
+	}
+	for _, c := range fixed.first {
+		if _, err := c.WriteTo([]byte("x"), c.LocalAddr()); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("a socket of the failed listen is still open: %v", err)
+		}
 	}
 }

@@ -20,8 +20,9 @@ import (
 )
 
 const (
-	// maxPending is how much a connection's writes may hold before
-	// Write waits for the sender, as a kernel socket's send buffer.
+	// maxPending is the most a connection's writes may hold before
+	// Write waits for the sender, as a kernel socket's send buffer
+	// (rounded down to whole GSO segments, and less on a busy stack).
 	maxPending = 256 << 10
 	// closeLinger bounds how long held data may take to leave after
 	// Close when no earlier write deadline is set.
