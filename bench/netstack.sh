@@ -73,7 +73,7 @@ start() { # MODE ROUND
     args+=(--net "packet:$host" --ipv4 10.90.0.2/24 --ipv6 fd90::2/64 --dns :53 --https :443)
   fi
   if [ -n "$PROFILE" ]; then mkdir -p "$PROFILE"; args+=(--cpu-profile "$PROFILE/$1-r$2.pprof"); fi
-  taskset -c 0 env GOMAXPROCS=${SERVER_PROCS:-1} "$work/islet" "${args[@]}" >"$work/islet.log" 2>&1 &
+  taskset -c 0 env GOMAXPROCS=${SERVER_PROCS:-1} ${SERVER_ENV:-} "$work/islet" "${args[@]}" >"$work/islet.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
     in_ns dig +short +time=1 +tries=1 @$A bench.example SOA 2>/dev/null | grep -q . && \
@@ -84,6 +84,7 @@ start() { # MODE ROUND
 }
 stop() {
   kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+  [ -z "${KEEP_LOG:-}" ] || cat "$work/islet.log" >> "$KEEP_LOG"
   ip addr flush dev "$host"
 }
 

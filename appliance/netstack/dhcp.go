@@ -168,6 +168,25 @@ func (st *Stack) acquire(ctx context.Context, want netip.Addr) (Lease, error) {
 		if err != nil {
 			return Lease{}, err
 		}
+		// RFC 2131 §4.4.1: the client should check that the address is
+		// not in use, and decline it if it is.
+		holder, err := st.probe(ctx, lease.Addr.Addr())
+		if err != nil {
+			return Lease{}, err
+		}
+		if holder != nil {
+			st.log.Warn("DHCP: the leased address is in use by another host; declined, asking again", "addr", lease.Addr, "holder", holder.String(), "server", lease.Server, "wait", declineWait)
+			if err := decline(c, ack, mac, bcast); err != nil {
+				return Lease{}, err
+			}
+			want = netip.Addr{}
+			select {
+			case <-ctx.Done():
+				return Lease{}, ctx.Err()
+			case <-time.After(declineWait):
+			}
+			continue
+		}
 		done()
 		done = func() {}
 		if err := st.configure(lease); err != nil {
@@ -176,6 +195,28 @@ func (st *Stack) acquire(ctx context.Context, want netip.Addr) (Lease, error) {
 		st.log.Info("DHCP lease", "addr", lease.Addr, "router", lease.Router, "server", lease.Server, "lease", lease.Duration, "dns", lease.DNS, "mtu", lease.MTU)
 		return lease, nil
 	}
+}
+
+// declineWait is how long a client waits after declining an address
+// before it asks again: at least ten seconds, RFC 2131 §3.1 says, lest
+// a server that offers it again loop.
+const declineWait = 10 * time.Second
+
+// decline tells the server that its acknowledged address is in use
+// (DHCPDECLINE, RFC 2131 §4.4.1), broadcast: the client has no address.
+func decline(c *gonet.UDPConn, ack *dhcpv4.DHCPv4, mac net.HardwareAddr, bcast netip.AddrPort) error {
+	m, err := dhcpv4.New(dhcpv4.WithHwAddr(mac), dhcpv4.WithMessageType(dhcpv4.MessageTypeDecline),
+		dhcpv4.WithTransactionID(ack.TransactionID),
+		dhcpv4.WithOption(dhcpv4.OptRequestedIPAddress(ack.YourIPAddr)),
+		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(ack.ServerIdentifier())),
+		dhcpv4.WithOption(dhcpv4.OptMessage("address in use")))
+	if err != nil {
+		return fmt.Errorf("dhcp: decline: %w", err)
+	}
+	if _, err := c.WriteTo(m.ToBytes(), net.UDPAddrFromAddrPort(bcast)); err != nil {
+		return fmt.Errorf("dhcp: send DECLINE: %w", err)
+	}
+	return nil
 }
 
 func leaseFrom(ack *dhcpv4.DHCPv4) (Lease, error) {

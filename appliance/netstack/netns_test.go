@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -15,11 +17,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"gvisor.dev/gvisor/pkg/tcpip"
 	isltls "islet.dev/islet/tls"
 	"islet.dev/islet/zones"
 )
@@ -267,24 +269,6 @@ func pcapRecords(t *testing.T, pcap []byte) []pcapRecord {
 	return records
 }
 
-// lockedBuffer is a bytes.Buffer written by the stack's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]byte(nil), l.b.Bytes()...)
-}
-
 // TestTAPLink runs the stack on a TAP device moved into a namespace.
 func TestTAPLink(t *testing.T) {
 	ns, run := netns(t)
@@ -428,6 +412,88 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 	if out, err := run("ping", "-c", "1", "-W", "1", lease.Addr.Addr().String()); err == nil {
 		t.Errorf("the old address %s still answers:\n%s", lease.Addr.Addr(), out)
 	}
+}
+
+// TestDHCPDeclinesAnAddressInUse has dnsmasq offer islet an address
+// that a host on the link already has: the stack must find it by its
+// ARP probe, decline it (DHCPDECLINE), and take another, never using
+// the one in use.
+func TestDHCPDeclinesAnAddressInUse(t *testing.T) {
+	ns, run := netns(t)
+	dnsmasq, err := exec.LookPath("dnsmasq")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dnsmasq is not installed")
+		}
+		t.Skip("dnsmasq is not installed")
+	}
+	host, peer := veth(t, ns, "vc", "10.84.0.1/24")
+	iface, err := net.InterfaceByName(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The namespace's end has the address dnsmasq keeps for islet's MAC.
+	ip(t, "netns", "exec", ns, "ip", "addr", "add", "10.84.0.50/24", "dev", peer)
+	dir := t.TempDir()
+	var dlog lockedBuffer
+	d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
+		"--interface="+peer, "--bind-interfaces", "--dhcp-range=10.84.0.60,10.84.0.70,255.255.255.0,2m",
+		"--dhcp-host="+iface.HardwareAddr.String()+",10.84.0.50", "--dhcp-leasefile="+filepath.Join(dir, "leases"),
+		"--dhcp-authoritative", "--log-dhcp", "--pid-file="+filepath.Join(dir, "pid"))
+	d.Stdout, d.Stderr = &dlog, &dlog
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+
+	link, err := Packet(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stackLog lockedBuffer
+	st, err := New(link, Config{DHCP: true, Logger: textLogger(&stackLog)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	start := time.Now()
+	lease, err := st.AcquireDHCP(ctx)
+	if err != nil {
+		t.Fatalf("DHCP: %v\ndnsmasq:\n%s\nstack:\n%s", err, dlog.Bytes(), stackLog.Bytes())
+	}
+	took := time.Since(start)
+	if a := lease.Addr.Addr().As4(); a[2] != 0 || a[3] < 60 || a[3] > 70 {
+		t.Errorf("leased %s, want one of 10.84.0.60-70 (10.84.0.50 is in use)\ndnsmasq:\n%s\nstack:\n%s", lease.Addr, dlog.Bytes(), stackLog.Bytes())
+	}
+	if !bytes.Contains(dlog.Bytes(), []byte("DHCPDECLINE")) {
+		t.Errorf("dnsmasq got no DHCPDECLINE:\n%s", dlog.Bytes())
+	}
+	if !bytes.Contains(stackLog.Bytes(), []byte("in use by another host")) || !bytes.Contains(stackLog.Bytes(), []byte(peerMAC(t, run, peer))) {
+		t.Errorf("the stack did not log the conflict with the holder's address:\n%s", stackLog.Bytes())
+	}
+	if took < declineWait {
+		t.Errorf("asked again %v after declining, RFC 2131 asks for %v at least", took, declineWait)
+	}
+	for _, pa := range st.s.NICInfo()[nicID].ProtocolAddresses {
+		if pa.AddressWithPrefix.Address == tcpip.AddrFrom4([4]byte{10, 84, 0, 50}) {
+			t.Errorf("the stack holds the address in use")
+		}
+	}
+	if out, err := run("ping", "-c", "1", "-W", "3", lease.Addr.Addr().String()); err != nil {
+		t.Errorf("ping the leased address %s: %v\n%s", lease.Addr.Addr(), err, out)
+	}
+}
+
+// peerMAC is the hardware address of dev in the namespace.
+func peerMAC(t *testing.T, run func(...string) (string, error), dev string) string {
+	t.Helper()
+	out, err := run("cat", "/sys/class/net/"+dev+"/address")
+	if err != nil {
+		t.Fatalf("%s's address: %v", dev, err)
+	}
+	return strings.TrimSpace(out)
 }
 
 // TestPacketLinkSendBufferFull sends a download through a link slower
@@ -578,4 +644,9 @@ func TestPacketLinkGivesIPv6Back(t *testing.T) {
 	if v := read(); v != "0" {
 		t.Errorf("disable_ipv6 after the stack closed is %s, want 0 as before", v)
 	}
+}
+
+// textLogger logs everything, debug included, to w.
+func textLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -87,7 +87,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	}
 	ndp := newNDPRoutes(cfg.Logger.With("component", "netstack"))
 	s := stack.New(stack.Options{
-		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol, ipv6.NewProtocolWithOptions(ipv6.Options{
+		NetworkProtocols: []stack.NetworkProtocolFactory{ipv4.NewProtocol, arpProtocol(), ipv6.NewProtocolWithOptions(ipv6.Options{
 			NDPDisp: ndp,
 			// A link-local address from the MAC, and SLAAC addresses and
 			// default routes from router advertisements (RFC 4861/4862).
@@ -155,6 +155,9 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	}
 	st := &Stack{s: s, link: l, fast: fast, acks: acks, send: newSendBudget(cfg.TCPSendMemory), segment: segmentSize(acks), log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
 	go ndp.run(s, st.done)
+	if cfg.IPv4.IsValid() {
+		go st.checkStatic(cfg.IPv4.Addr())
+	}
 	st.log.Info("userspace stack up", "link", l.name, "ipv4", cfg.IPv4, "gateway4", cfg.Gateway4, "ipv6", cfg.IPv6)
 	if l.failed != nil {
 		go func() {
