@@ -23,7 +23,9 @@
 # gives the average size of the frames islet's end sent (a GSO segment
 # is one frame) and how many came back. FAMILY=6 has the clients ask
 # over IPv6 (fd90::2; the stack's IPv6 queries take its own path, not
-# the IPv4 fast path).
+# the IPv4 fast path). SERVER_ENV adds variables to islet's environment
+# (GODEBUG=gctrace=1, say), and KEEP_LOG names a file each run's islet
+# log is appended to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
