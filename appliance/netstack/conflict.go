@@ -58,6 +58,12 @@ func (st *Stack) probe(ctx context.Context, addr netip.Addr) (net.HardwareAddr, 
 		case *stack.DADSucceeded:
 			return nil, nil
 		case *stack.DADDupAddrDetected:
+			// A frame of the stack's own that came back (a link
+			// that reflects, or a network answering with the
+			// asker's address) is no other host.
+			if r.HolderLinkAddress == st.s.NICInfo()[nicID].LinkAddress {
+				return nil, nil
+			}
 			return net.HardwareAddr(r.HolderLinkAddress), nil
 		case *stack.DADError:
 			return nil, fmt.Errorf("netstack: probe %s: %s", addr, r.Err)

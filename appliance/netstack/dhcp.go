@@ -136,6 +136,7 @@ func (st *Stack) acquire(ctx context.Context, want netip.Addr) (Lease, error) {
 	}
 	defer func() { done() }() // done is replaced once the socket is closed
 	mac := net.HardwareAddr(st.s.NICInfo()[nicID].LinkAddress)
+	declined := 0
 	for {
 		mods := []dhcpv4.Modifier{dhcpv4.WithBroadcast(true), dhcpv4.WithRequestedOptions(wantedOptions()...)}
 		if want.Is4() {
@@ -174,16 +175,28 @@ func (st *Stack) acquire(ctx context.Context, want netip.Addr) (Lease, error) {
 		if err != nil {
 			return Lease{}, err
 		}
+		switch {
+		case holder == nil:
+		case st.answersForAll(ctx, holder, lease):
+			// Some virtual networks have the router answer ARP for
+			// every address, the client's own included.
+			st.log.Warn("DHCP: the router answers ARP for the leased address too (proxy ARP); taking it", "addr", lease.Addr, "router", lease.Router, "holder", holder.String())
+			holder = nil
+		case declined >= maxDeclines:
+			st.log.Error("DHCP: the leased address is in use by another host, as each one leased before was; taking it anyway", "addr", lease.Addr, "holder", holder.String(), "server", lease.Server, "declined", declined)
+			holder = nil
+		}
 		if holder != nil {
-			st.log.Warn("DHCP: the leased address is in use by another host; declined, asking again", "addr", lease.Addr, "holder", holder.String(), "server", lease.Server, "wait", declineWait)
+			st.log.Warn("DHCP: the leased address is in use by another host; declined, asking again", "addr", lease.Addr, "holder", holder.String(), "server", lease.Server, "wait", st.declineWait)
 			if err := decline(c, ack, mac, bcast); err != nil {
 				return Lease{}, err
 			}
+			declined++
 			want = netip.Addr{}
 			select {
 			case <-ctx.Done():
 				return Lease{}, ctx.Err()
-			case <-time.After(declineWait):
+			case <-time.After(st.declineWait):
 			}
 			continue
 		}
@@ -199,8 +212,34 @@ func (st *Stack) acquire(ctx context.Context, want netip.Addr) (Lease, error) {
 
 // declineWait is how long a client waits after declining an address
 // before it asks again: at least ten seconds, RFC 2131 §3.1 says, lest
-// a server that offers it again loop.
-const declineWait = 10 * time.Second
+// a server that offers it again loop. After maxDeclines addresses in a
+// row declined, the next one is taken whatever the probe says, with an
+// error logged: a network where every address seems taken is one that
+// answers for all of them, and a stack that never takes one never
+// serves.
+const (
+	declineWait = 10 * time.Second
+	maxDeclines = 3
+)
+
+// answersForAll tells whether holder, which answered for the leased
+// address, is the router, answering for the next address as well: a
+// router that has the leased address itself answers for its own
+// addresses only.
+func (st *Stack) answersForAll(ctx context.Context, holder net.HardwareAddr, l Lease) bool {
+	if !l.Router.IsValid() || l.Router == l.Addr.Addr() {
+		return false
+	}
+	if r, err := st.probe(ctx, l.Router); err != nil || r.String() != holder.String() {
+		return false
+	}
+	next := l.Addr.Addr().Next()
+	if next == l.Router {
+		next = next.Next()
+	}
+	h, err := st.probe(ctx, next)
+	return err == nil && h.String() == holder.String()
+}
 
 // decline tells the server that its acknowledged address is in use
 // (DHCPDECLINE, RFC 2131 §4.4.1), broadcast: the client has no address.

@@ -3,8 +3,10 @@ package netstack
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 	"gvisor.dev/gvisor/pkg/waiter"
 
@@ -22,13 +25,16 @@ import (
 // fakeDHCP is a DHCP server on a stack, for the lease's life cycle:
 // short leases, renewals it may ignore, and the address it offers.
 type fakeDHCP struct {
-	offer   atomic.Pointer[netip.Addr]
-	mute    atomic.Bool // ignore renewals and rebinds
-	nak     atomic.Bool // refuse renewals and rebinds
-	hold    atomic.Bool // record DISCOVERs but offer nothing
-	mu      sync.Mutex
-	renewed int
-	asked   []netip.Addr // the requested address of each DISCOVER
+	offer  atomic.Pointer[netip.Addr]
+	mute   atomic.Bool // ignore renewals and rebinds
+	nak    atomic.Bool // refuse renewals and rebinds
+	hold   atomic.Bool // record DISCOVERs but offer nothing
+	router atomic.Bool // give the server's own address as the router
+	// declined counts DECLINEs.
+	declined atomic.Int32
+	mu       sync.Mutex
+	renewed  int
+	asked    []netip.Addr // the requested address of each DISCOVER
 }
 
 const fakeLease = 3 * time.Second
@@ -64,6 +70,10 @@ func (f *fakeDHCP) serve(c *gonet.UDPConn, self netip.Addr) {
 		if err != nil || m.OpCode != dhcpv4.OpcodeBootRequest {
 			continue
 		}
+		if m.MessageType() == dhcpv4.MessageTypeDecline {
+			f.declined.Add(1)
+			continue
+		}
 		renewal := m.MessageType() == dhcpv4.MessageTypeRequest && !m.ClientIPAddr.IsUnspecified()
 		var typ dhcpv4.MessageType
 		switch {
@@ -94,7 +104,7 @@ func (f *fakeDHCP) serve(c *gonet.UDPConn, self netip.Addr) {
 		if renewal {
 			yours, _ = netip.AddrFromSlice(m.ClientIPAddr.To4())
 		}
-		reply, err := dhcpv4.NewReplyFromRequest(m,
+		opts := []dhcpv4.Modifier{
 			dhcpv4.WithMessageType(typ),
 			dhcpv4.WithYourIP(net.IP(yours.AsSlice())),
 			dhcpv4.WithServerIP(net.IP(server.AsSlice())),
@@ -102,8 +112,12 @@ func (f *fakeDHCP) serve(c *gonet.UDPConn, self netip.Addr) {
 			dhcpv4.WithOption(dhcpv4.OptSubnetMask(net.CIDRMask(24, 32))),
 			dhcpv4.WithOption(dhcpv4.OptIPAddressLeaseTime(fakeLease)),
 			dhcpv4.WithOption(dhcpv4.OptRenewTimeValue(time.Second)),
-			dhcpv4.WithOption(dhcpv4.OptRebindingTimeValue(2*time.Second)),
-		)
+			dhcpv4.WithOption(dhcpv4.OptRebindingTimeValue(2 * time.Second)),
+		}
+		if f.router.Load() {
+			opts = append(opts, dhcpv4.WithOption(dhcpv4.OptRouter(net.IP(server.AsSlice()))))
+		}
+		reply, err := dhcpv4.NewReplyFromRequest(m, opts...)
 		if err != nil {
 			continue
 		}
@@ -288,5 +302,65 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s after 10 s", what)
 		}
+	}
+}
+
+// TestDHCPTakesAnAddressInUseAtLast has the server offer, again and
+// again, an address its own stack has: the client declines it
+// maxDeclines times, then takes it with an error logged, rather than
+// never serving; so it does when the server is the router as well. A
+// router that answers for the leased address and the next one answers
+// for every address (proxy ARP, as some virtual networks do): the
+// client takes the lease at once.
+func TestDHCPTakesAnAddressInUseAtLast(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		router   bool
+		has      []string // the server's addresses beside 10.0.0.1
+		declines int32
+		log      string
+	}{
+		{"in use", false, []string{"10.0.0.50"}, maxDeclines, "taking it anyway"},
+		{"in use by the router", true, []string{"10.0.0.50"}, maxDeclines, "taking it anyway"},
+		{"proxy ARP", true, []string{"10.0.0.50", "10.0.0.51"}, 0, "proxy ARP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := Pipe(0)
+			var logs lockedBuffer
+			client, err := New(a, Config{DHCP: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			client.declineWait = 10 * time.Millisecond
+			server, err := New(b, Config{IPv4: netip.MustParsePrefix("10.0.0.1/24")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { client.Close(); server.Close() })
+			offered := netip.MustParseAddr("10.0.0.50")
+			for _, a := range tc.has {
+				pa := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(netip.MustParseAddr(a).As4()), PrefixLen: 24}}
+				if terr := server.s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); terr != nil {
+					t.Fatal(terr)
+				}
+			}
+			srv := startFakeDHCP(t, server, offered)
+			srv.router.Store(tc.router)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			lease, err := client.AcquireDHCP(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lease.Addr.Addr() != offered {
+				t.Errorf("leased %s, want %s", lease.Addr, offered)
+			}
+			if got := srv.declined.Load(); got != tc.declines {
+				t.Errorf("%d DECLINEs, want %d", got, tc.declines)
+			}
+			if !strings.Contains(string(logs.Bytes()), tc.log) {
+				t.Errorf("no %q in the log:\n%s", tc.log, logs.Bytes())
+			}
+		})
 	}
 }

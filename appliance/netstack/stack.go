@@ -62,6 +62,9 @@ type Stack struct {
 	// linkMTU is the link's MTU when the stack started: the most a DHCP
 	// server may set.
 	linkMTU uint32
+	// declineWait is how long DHCP waits to ask again after declining
+	// an address in use.
+	declineWait time.Duration
 }
 
 // New starts a stack on link with cfg's addresses. The link starts
@@ -153,7 +156,7 @@ func New(l *Link, cfg Config) (*Stack, error) {
 	if cfg.TCPSendMemory == 0 {
 		cfg.TCPSendMemory = defaultSendMemory()
 	}
-	st := &Stack{s: s, link: l, fast: fast, acks: acks, send: newSendBudget(cfg.TCPSendMemory), segment: segmentSize(acks), log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU()}
+	st := &Stack{s: s, link: l, fast: fast, acks: acks, send: newSendBudget(cfg.TCPSendMemory), segment: segmentSize(acks), log: cfg.Logger.With("component", "netstack"), done: make(chan struct{}), linkMTU: link.MTU(), declineWait: declineWait}
 	go ndp.run(s, st.done)
 	if cfg.IPv4.IsValid() {
 		go st.checkStatic(cfg.IPv4.Addr())
