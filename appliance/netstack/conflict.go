@@ -81,11 +81,14 @@ func (st *Stack) probe(ctx context.Context, addr netip.Addr) (net.HardwareAddr, 
 // announcement too.
 func (st *Stack) checkStatic(addr netip.Addr) {
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-st.done
-		cancel()
-	}()
 	defer cancel()
+	go func() { // Close ends the probe
+		select {
+		case <-st.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	holder, err := st.probe(ctx, addr)
 	switch {
 	case errors.Is(err, context.Canceled):
