@@ -23,6 +23,7 @@ type Link struct {
 	stop    func()
 	name    string
 	dropped *atomic.Int64 // frames a lossy pipe dropped
+	thinned *atomic.Int64 // superseded ACKs a packet link left out
 	failed  chan string   // why the link stopped reading, if it did
 }
 

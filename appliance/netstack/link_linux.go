@@ -143,6 +143,7 @@ func Packet(ifname string) (*Link, error) {
 		return nil, fmt.Errorf("netstack: packet %s: %w", ifname, err)
 	}
 	l.ep = r
+	l.thinned = &r.thinned
 	l.stop = func() { r.Attach(nil) }
 	l.release = func() { r.close(); w.close(); giveV6Back() }
 	return l, nil

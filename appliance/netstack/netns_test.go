@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -611,6 +613,51 @@ func TestPacketLinkFullSegments(t *testing.T) {
 			t.Errorf("%d segments of a 64 MB download (of %d) carried %d bytes: writes were cut at a fixed place short of the link's segment size", n, data, size)
 		}
 	}
+}
+
+// TestPacketLinkThinsACKs runs a download on one CPU, as a small guest
+// does: the packet link reads the client's ACKs in batches, and leaves
+// out those a later one in the batch supersedes. A capture still holds
+// every frame the link received, those left out included.
+func TestPacketLinkThinsACKs(t *testing.T) {
+	ns, run := netns(t)
+	host, peer := veth(t, ns, "va", "10.75.0.1/24")
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	rx := func() int {
+		b, err := os.ReadFile("/sys/class/net/" + host + "/statistics/rx_packets")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := rx()
+	var capture lockedBuffer
+	st := download(t, run, host, peer, netip.MustParseAddr("10.75.0.2"), 64<<20, Config{PCAP: &capture})
+	received := rx() - before
+	thinned := st.ACKsThinned()
+	if thinned == 0 {
+		t.Errorf("no ACK of %d frames received was left out", received)
+	}
+	mac, err := net.ParseMAC(peerMAC(t, run, peer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := 0
+	for _, r := range pcapRecords(t, capture.Bytes()) {
+		if len(r.data) >= 12 && bytes.Equal(r.data[6:12], mac) {
+			recorded++
+		}
+	}
+	// The capture starts when the stack does, a moment after the
+	// counter was read.
+	if recorded < received-received/100-20 {
+		t.Errorf("the capture holds %d of the %d frames the link received (%d ACKs left out)", recorded, received, thinned)
+	}
+	t.Logf("%d frames received, %d recorded, %d ACKs left out", received, recorded, thinned)
 }
 
 // TestPacketLinkGivesIPv6Back checks that the kernel's IPv6 on the NIC,

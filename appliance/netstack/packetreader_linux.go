@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -21,7 +22,7 @@ import (
 )
 
 const (
-	readBatch  = 32                                              // frames per recvmmsg
+	readBatch  = thinBatch                                       // frames per recvmmsg
 	vnetHdrLen = 10                                              // struct virtio_net_hdr before each frame
 	readBuf    = vnetHdrLen + header.EthernetMinimumSize + 65536 // a whole GSO/GRO segment
 )
@@ -43,6 +44,12 @@ type packetReader struct {
 	hdrs [readBatch]rawfile.MMsgHdr
 	iovs [readBatch]unix.Iovec
 	bufs [readBatch][]byte
+	// frames are a batch's frames, for supersededACKs; thinned counts
+	// the ACKs left out, and sniff, if set, is given each of them (a
+	// capture records every frame).
+	frames  [readBatch][]byte
+	thinned atomic.Int64
+	sniff   func([]byte)
 	// The recvmmsg closure and its results, made once: the loop does not
 	// allocate. It passes MSG_DONTWAIT and never blocks, so it goes in
 	// as a raw syscall.
@@ -126,6 +133,10 @@ func (r *packetReader) stop() {
 // close releases the socket.
 func (r *packetReader) close() { r.file.Close() }
 
+// setSniff has f see the frames left out (superseded ACKs). It must be
+// set before the reader is attached.
+func (r *packetReader) setSniff(f func([]byte)) { r.sniff = f }
+
 func (r *packetReader) loop(done chan struct{}) {
 	defer close(done)
 	mac := r.LinkAddress()
@@ -144,13 +155,27 @@ func (r *packetReader) loop(done chan struct{}) {
 			r.failed(r.errno.Error())
 			return
 		}
-		for i := 0; i < int(r.n); i++ {
+		batch := r.frames[:r.n]
+		for i := range batch {
 			n := int(r.hdrs[i].Len)
 			r.hdrs[i].Len = 0
-			if n < vnetHdrLen+header.EthernetMinimumSize {
-				continue
+			batch[i] = nil
+			if n >= vnetHdrLen+header.EthernetMinimumSize {
+				batch[i] = r.bufs[i][vnetHdrLen:n]
 			}
-			r.deliver(r.bufs[i][vnetHdrLen:n], mac)
+		}
+		skip := supersededACKs(batch, mac)
+		for i, frame := range batch {
+			switch {
+			case frame == nil:
+			case skip&(1<<i) != 0:
+				r.thinned.Add(1)
+				if r.sniff != nil {
+					r.sniff(frame)
+				}
+			default:
+				r.deliver(frame, mac)
+			}
 		}
 	}
 }

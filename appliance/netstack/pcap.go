@@ -36,6 +36,10 @@ func newPCAP(lower stack.LinkEndpoint, w io.Writer) (*pcapEndpoint, error) {
 	}
 	e := &pcapEndpoint{w: w}
 	e.Endpoint.Init(lower, e)
+	// A link that leaves frames out (superseded ACKs) shows them here.
+	if s, ok := lower.(interface{ setSniff(func([]byte)) }); ok {
+		s.setSniff(e.recordFrame)
+	}
 	return e, nil
 }
 
@@ -56,7 +60,11 @@ func (e *pcapEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Err
 func (e *pcapEndpoint) record(pkt *stack.PacketBuffer) {
 	v := stack.PayloadSince(pkt.LinkHeader())
 	defer v.Release()
-	data := v.AsSlice()
+	e.recordFrame(v.AsSlice())
+}
+
+// recordFrame records one Ethernet frame.
+func (e *pcapEndpoint) recordFrame(data []byte) {
 	orig := len(data)
 	if len(data) > pcapSnapLen {
 		data = data[:pcapSnapLen]

@@ -343,5 +343,14 @@ func (st *Stack) logCounters() {
 		"tcp_send_errors", c.TCP.SegmentSendErrors.Value(),
 		"icmp6_router_adverts", c.ICMP.V6.PacketsReceived.RouterAdvert.Value(),
 		"icmp6_invalid", c.ICMP.V6.PacketsReceived.Invalid.Value(),
+		"acks_thinned", st.ACKsThinned(),
 	)
+}
+
+// ACKsThinned is how many superseded ACKs the link has left out.
+func (st *Stack) ACKsThinned() int64 {
+	if st.link.thinned == nil {
+		return 0
+	}
+	return st.link.thinned.Load()
 }
