@@ -7,7 +7,6 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/seqnum"
 )
 
 var thinMAC = tcpip.LinkAddress("\x02islet")
@@ -73,8 +72,12 @@ func TestSupersededACKs(t *testing.T) {
 		{"a later ACK for less (reordered) supersedes nothing", []seg{{ack: 300, flags: ack}, {ack: 200, flags: ack}}, 0},
 		{"SACK blocks are news: kept, and supersede nothing", []seg{{ack: 100, flags: ack}, {ack: 200, flags: ack, opts: sackOpt}, {ack: 100, flags: ack, opts: sackOpt}}, 0},
 		{"two connections, each its own", []seg{{ack: 100, flags: ack}, {sport: 40001, ack: 500, flags: ack}, {ack: 150, flags: ack}, {sport: 40001, ack: 400, flags: ack}}, 0b0001},
-		{"data is kept, and supersedes nothing", []seg{{ack: 100, flags: ack}, {ack: 200, flags: ack | header.TCPFlagPsh, payload: 10}, {ack: 150, flags: ack, payload: 5}}, 0},
-		{"a FIN is kept", []seg{{ack: 100, flags: ack}, {ack: 200, flags: ack | header.TCPFlagFin}}, 0},
+		{"data is kept, and supersedes an ACK for as much or less", []seg{{ack: 100, flags: ack}, {ack: 200, flags: ack | header.TCPFlagPsh, payload: 10}, {ack: 150, flags: ack, payload: 5}}, 0b001},
+		{"a request after the ACK of the response before it", []seg{{ack: 100, flags: ack, opts: tsOpt}, {ack: 100, flags: ack | header.TCPFlagPsh, payload: 100, opts: tsOpt}}, 0b01},
+		{"data acknowledging less supersedes nothing", []seg{{ack: 200, flags: ack}, {ack: 100, flags: ack | header.TCPFlagPsh, payload: 100}}, 0},
+		{"data with SACK blocks supersedes nothing", []seg{{ack: 100, flags: ack}, {ack: 200, flags: ack, payload: 100, opts: sackOpt}}, 0},
+		{"a FIN is kept, and supersedes nothing", []seg{{ack: 100, flags: ack}, {ack: 200, flags: ack | header.TCPFlagFin}}, 0},
+		{"a PSH without data is no pure ACK", []seg{{ack: 100, flags: ack | header.TCPFlagPsh}, {ack: 200, flags: ack}}, 0},
 		{"an ACK before a RST is superseded by the ACK after", []seg{{ack: 100, flags: ack}, {ack: 150, flags: ack | header.TCPFlagRst}, {ack: 200, flags: ack}}, 0b001},
 		{"ECN's echo is kept", []seg{{ack: 100, flags: ack}, {ack: 200, flags: ack | header.TCPFlagEce}}, 0},
 	} {
@@ -121,12 +124,14 @@ func TestSupersededACKsOnlyOurs(t *testing.T) {
 }
 
 // FuzzSupersededACKs cuts its input into a batch of frames: whatever
-// they are, only a pure ACK with a later pure ACK of its connection
-// that acknowledges more is left out.
+// they are, only a pure ACK is left out, and only with a later pure ACK
+// of its connection that acknowledges more, or a later data segment
+// that acknowledges as much.
 func FuzzSupersededACKs(f *testing.F) {
 	for _, batch := range [][]seg{
 		{{ack: 100, flags: header.TCPFlagAck}, {ack: 200, flags: header.TCPFlagAck, opts: tsOpt}},
 		{{v6: true, ack: 1, flags: header.TCPFlagAck}, {v6: true, ack: 2, flags: header.TCPFlagAck, opts: sackOpt}},
+		{{ack: 7, flags: header.TCPFlagAck, opts: tsOpt}, {ack: 7, flags: header.TCPFlagAck | header.TCPFlagPsh, payload: 40}},
 	} {
 		var in []byte
 		for _, s := range batch {
@@ -148,18 +153,19 @@ func FuzzSupersededACKs(f *testing.F) {
 			if skip&(1<<i) == 0 {
 				continue
 			}
-			k, a, ok := pureACK(frames[i], thinMAC)
-			if !ok || i >= thinBatch {
+			k, a, kind := segmentKind(frames[i], thinMAC)
+			if kind != pureACKSegment || i >= thinBatch {
 				t.Fatalf("frame %d left out, not a pure ACK in the batch", i)
 			}
 			superseded := false
 			for _, later := range frames[i+1 : min(len(frames), thinBatch)] {
-				if lk, la, ok := pureACK(later, thinMAC); ok && lk == k && seqnum.Value(a).LessThan(la) {
+				lk, la, lkind := segmentKind(later, thinMAC)
+				if lk == k && (lkind == pureACKSegment && a.LessThan(la) || lkind == dataSegment && a.LessThanEq(la)) {
 					superseded = true
 				}
 			}
 			if !superseded {
-				t.Fatalf("frame %d left out with no later ACK of its connection for more", i)
+				t.Fatalf("frame %d left out with no later segment of its connection acknowledging more (or as much, with data)", i)
 			}
 		}
 	})
