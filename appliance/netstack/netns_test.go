@@ -638,7 +638,7 @@ func TestPacketLinkThinsACKs(t *testing.T) {
 	var capture lockedBuffer
 	st := download(t, run, host, peer, netip.MustParseAddr("10.75.0.2"), 64<<20, Config{PCAP: &capture})
 	received := rx() - before
-	thinned := st.ACKsThinned()
+	thinned := st.acksThinned()
 	if thinned == 0 {
 		t.Errorf("no ACK of %d frames received was left out", received)
 	}
@@ -694,10 +694,10 @@ func TestPacketLinkThinsACKsUnderLoss(t *testing.T) {
 	if took > 25*time.Second {
 		t.Errorf("8 MB over a link losing one frame in 50 took %v (timeouts %d)", took, c.Timeouts.Value())
 	}
-	if st.ACKsThinned() == 0 {
+	if st.acksThinned() == 0 {
 		t.Errorf("no ACK was left out")
 	}
-	t.Logf("%v; %d ACKs left out, %d resent, %d timeouts, %d fast retransmits, %d SACK recoveries", took, st.ACKsThinned(),
+	t.Logf("%v; %d ACKs left out, %d resent, %d timeouts, %d fast retransmits, %d SACK recoveries", took, st.acksThinned(),
 		c.Retransmits.Value(), c.Timeouts.Value(), c.FastRetransmit.Value(), c.SACKRecovery.Value())
 }
 

@@ -343,12 +343,12 @@ func (st *Stack) logCounters() {
 		"tcp_send_errors", c.TCP.SegmentSendErrors.Value(),
 		"icmp6_router_adverts", c.ICMP.V6.PacketsReceived.RouterAdvert.Value(),
 		"icmp6_invalid", c.ICMP.V6.PacketsReceived.Invalid.Value(),
-		"acks_thinned", st.ACKsThinned(),
+		"acks_thinned", st.acksThinned(),
 	)
 }
 
-// ACKsThinned is how many superseded ACKs the link has left out.
-func (st *Stack) ACKsThinned() int64 {
+// acksThinned is how many superseded ACKs the link has left out.
+func (st *Stack) acksThinned() int64 {
 	if st.link.thinned == nil {
 		return 0
 	}
