@@ -57,7 +57,7 @@ func Guest() error {
 	cmdline, _ := os.ReadFile("/proc/cmdline")
 	params := bootParams(string(cmdline))
 	log.Info("islet guest starting", "component", "guest", "boot_settings", params)
-	opt, err := guestOptions(params, log)
+	opt, err := guestOptions(GuestRoot, params, log)
 	if err != nil {
 		log.Error("bad boot settings", "component", "guest", "err", err)
 		return err
@@ -169,10 +169,10 @@ func bootParams(cmdline string) map[string]string {
 	return out
 }
 
-// guestOptions turns the image's appliance folder and the boot
+// guestOptions turns the image's appliance folder (root) and the boot
 // parameters into Options.
-func guestOptions(p map[string]string, log *slog.Logger) (Options, error) {
-	cfg, err := LoadConfig(GuestRoot)
+func guestOptions(root string, p map[string]string, log *slog.Logger) (Options, error) {
+	cfg, err := LoadConfig(root)
 	if err != nil {
 		return Options{}, err
 	}
@@ -186,8 +186,9 @@ func guestOptions(p map[string]string, log *slog.Logger) (Options, error) {
 	if v, ok := p["net"]; ok {
 		opt.Net.Net = v
 	}
+	opt.Net.NoIPv4 = p["ipv4"] == "none"
 	for key, dst := range map[string]*netip.Prefix{"ipv4": &opt.Net.IPv4, "ipv6": &opt.Net.IPv6} {
-		if v, ok := p[key]; ok {
+		if v, ok := p[key]; ok && !(key == "ipv4" && opt.Net.NoIPv4) {
 			if *dst, err = netip.ParsePrefix(v); err != nil {
 				return opt, fmt.Errorf("islet.%s: %w", key, err)
 			}

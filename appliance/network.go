@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,6 +22,10 @@ type NetOptions struct {
 	// Addresses of the userspace stack.
 	IPv4, IPv6               netip.Prefix
 	IPv4Gateway, IPv6Gateway netip.Addr
+	// NoIPv4 turns IPv4 off on the userspace stack: no address and no
+	// DHCP, for an IPv6-only network (the services listen on the IPv6
+	// addresses alone: the static one, link-local, SLAAC's).
+	NoIPv4 bool
 	// PCAP, if set, is a file to write every frame of the link to.
 	PCAP string
 	// TCPSendMemory bounds what the userspace stack's TCP connections
@@ -94,6 +99,9 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 	if hostNet(o.Net) {
 		return hostNetwork{}, nil
 	}
+	if o.NoIPv4 && (o.IPv4.IsValid() || o.IPv4Gateway.IsValid()) {
+		return nil, errors.New("IPv4 is off (none): no IPv4 address or gateway goes with it")
+	}
 	var link *netstack.Link
 	var err error
 	switch {
@@ -109,7 +117,7 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 	if err != nil {
 		return nil, err
 	}
-	useDHCP := !o.IPv4.IsValid()
+	useDHCP := !o.IPv4.IsValid() && !o.NoIPv4
 	cfg := netstack.Config{IPv4: o.IPv4, Gateway4: o.IPv4Gateway, IPv6: o.IPv6, Gateway6: o.IPv6Gateway, DHCP: useDHCP, TCPSendMemory: o.TCPSendMemory, Logger: log}
 	var pcap *os.File
 	if o.PCAP != "" {
@@ -126,6 +134,9 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 		return nil, err
 	}
 	n := &stackNetwork{st: st, pcap: pcap, resolver: o.Resolver}
+	if o.NoIPv4 {
+		log.Info("IPv4 off: serving on IPv6 only", "component", "netstack", "link", link.String(), "ipv6", o.IPv6)
+	}
 	if useDHCP {
 		log.Info("no --ipv4 given: asking DHCP for an address", "component", "netstack", "link", link.String())
 		lease, err := st.AcquireDHCP(ctx)

@@ -19,7 +19,7 @@ import (
 
 // bootSettings are the kernel command line parameters an image accepts.
 const bootSettings = `boot-time settings (kernel command line):
-  islet.ipv4=ADDR/LEN          static address (default: DHCP)
+  islet.ipv4=ADDR/LEN|none     static address, or none for IPv6 only (default: DHCP)
   islet.ipv4-gateway=ADDR      default gateway
   islet.ipv6=ADDR/LEN          static IPv6 address (SLAAC otherwise)
   islet.ipv6-gateway=ADDR

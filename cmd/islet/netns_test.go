@@ -29,6 +29,22 @@ func TestServeOnPacketLink(t *testing.T) {
 	v.check(t, "10.81.0.2", "fd82::2", ll.String()+"%"+v.peer)
 }
 
+// TestServeIPv6Only runs islet with IPv4 off (--ipv4 none), as on an
+// IPv6-only network: it asks no DHCP server and waits for none, serves
+// on its static IPv6 address and its link-local one, and has no IPv4
+// address to answer on.
+func TestServeIPv6Only(t *testing.T) {
+	v := serveOnVeth(t, "85", "--ipv4", "none", "--ipv6", "fd82::2/64", "--log-level", "info")
+	v.check(t, "fd82::2", linkLocal(v.mac).String()+"%"+v.peer)
+	if out, err := v.in("ping", "-c", "1", "-W", "1", v.addr); err == nil {
+		t.Errorf("the IPv4 address %s answers with IPv4 off:\n%s", v.addr, out)
+	}
+	log := v.stderr.String()
+	if !strings.Contains(log, "IPv4 off") || strings.Contains(log, "DHCP") {
+		t.Errorf("islet's log, IPv4 off:\n%s", log)
+	}
+}
+
 // TestServeOnSLAACAddress has dnsmasq in the namespace send router
 // advertisements for fd83::/64: islet makes its address there from
 // them (SLAAC), and serves DNS and HTTPS on it.

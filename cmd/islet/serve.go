@@ -106,7 +106,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.httpsMaxConns, "https-max-conns", 0, "most concurrent connections to HTTPS, and to HTTP apart; one over is closed (`N`; default: one per MiB of memory)")
 
 	fs.StringVar(&f.net, "net", "host", "network: host (the kernel's sockets), tap:NAME or packet:IFNAME (the userspace stack on that link; listen addresses then keep only their port)")
-	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24; without it, DHCP")
+	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24, or none (IPv6 only); without it, DHCP")
 	fs.StringVar(&f.ipv4Gateway, "ipv4-gateway", "", "IPv4 default gateway `ADDR` of the userspace stack")
 	fs.StringVar(&f.ipv6, "ipv6", "", "`ADDR/LEN` of the userspace stack (static)")
 	fs.StringVar(&f.ipv6Gateway, "ipv6-gateway", "", "IPv6 default gateway `ADDR` of the userspace stack")
@@ -124,6 +124,10 @@ func (f *serveFlags) netOptions() (appliance.NetOptions, error) {
 		dst     *netip.Prefix
 	}{{"--ipv4", f.ipv4, &o.IPv4}, {"--ipv6", f.ipv6, &o.IPv6}} {
 		if p.v == "" {
+			continue
+		}
+		if p.flag == "--ipv4" && p.v == "none" {
+			o.NoIPv4 = true
 			continue
 		}
 		if *p.dst, err = netip.ParsePrefix(p.v); err != nil {
