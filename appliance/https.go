@@ -119,7 +119,7 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 	}
 	var handler *tls.Site
 	if site != nil {
-		if handler, err = tls.NewSite(site, tls.SiteOptions{ModTime: time.Now().Truncate(time.Second)}); err != nil {
+		if handler, err = tls.NewSite(site, tls.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https")}); err != nil {
 			return nil, err
 		}
 	}

@@ -124,7 +124,15 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 		return
 	}
 	h["Cache-Control"] = f.hCache
-	h["Etag"] = etag
+	if data == nil { // a large file: its ETag once it has been hashed
+		etag = nil
+		if e := f.largeETag.Load(); e != nil {
+			etag = *e
+		}
+	}
+	if etag != nil {
+		h["Etag"] = etag
+	}
 	if f.hLastMod != nil {
 		h["Last-Modified"] = f.hLastMod
 	}

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"mime"
 	"net/http"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/andybalholm/brotli"
@@ -22,7 +24,8 @@ import (
 // Site is a rendered site tree prepared for serving: every regular file
 // indexed by its path, with its content type, a strong ETag, the cache
 // policy and gzip and brotli variants computed once, when the Site is
-// made, never per request.
+// made, never per request. (The ETag of a file too large to keep in
+// memory comes a little later, from a goroutine that hashes it.)
 type Site struct {
 	fsys     fs.FS
 	files    map[string]*file // by slash path without the leading slash
@@ -46,6 +49,11 @@ type file struct {
 	hType, hCache, hLastMod []string
 	hETag, hETagGz, hETagBr []string
 	hLen, hLenGz, hLenBr    []string
+	// largeETag is a large file's ETag header, once its content has
+	// been hashed: NewSite leaves that to a goroutine, lest a start
+	// wait seconds for a large file (3.7 s for 2 GB), and the file is
+	// served without an ETag meanwhile.
+	largeETag atomic.Pointer[[]string]
 }
 
 func one(v string) []string { return []string{v}[:1:1] }
@@ -56,12 +64,26 @@ func (f *file) headers() {
 	if !f.modTime.IsZero() {
 		f.hLastMod = one(f.modTime.UTC().Format(http.TimeFormat))
 	}
-	f.hETag = one(f.etag)
-	f.hETagGz = one(f.etag[:len(f.etag)-1] + `-gz"`)
-	f.hETagBr = one(f.etag[:len(f.etag)-1] + `-br"`)
 	f.hLen = one(strconv.FormatInt(f.size, 10))
 	f.hLenGz = one(strconv.Itoa(len(f.gzip)))
 	f.hLenBr = one(strconv.Itoa(len(f.br)))
+	// A compressed variant's ETag is the file's, marked; a large file's
+	// own is not known yet, so its variants (build-time siblings, in
+	// memory) are tagged by their own bytes.
+	variant := func(data []byte, mark string) []string {
+		if f.etag != "" {
+			return one(f.etag[:len(f.etag)-1] + mark + `"`)
+		}
+		if data == nil {
+			return nil
+		}
+		sum := sha256.Sum256(data)
+		return one(`"` + hex.EncodeToString(sum[:12]) + mark + `"`)
+	}
+	if f.etag != "" {
+		f.hETag = one(f.etag)
+	}
+	f.hETagGz, f.hETagBr = variant(f.gzip, "-gz"), variant(f.br, "-br")
 }
 
 // SiteOptions tune NewSite.
@@ -69,6 +91,8 @@ type SiteOptions struct {
 	// ModTime is the Last-Modified of files whose FS has none (embed.FS);
 	// zero leaves Last-Modified out for them.
 	ModTime time.Time
+	// Logger, if set, hears how the hashing of large files went.
+	Logger *slog.Logger
 }
 
 const (
@@ -113,11 +137,41 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 			f.br = br.data
 		}
 	}
+	var large []*file
 	for _, f := range s.files {
 		f.headers()
+		if f.etag == "" {
+			large = append(large, f)
+		}
 	}
 	s.notFound = s.files["404.html"]
+	if len(large) > 0 {
+		go s.hashLarge(large, opt.Logger)
+	}
 	return s, nil
+}
+
+// hashLarge gives each large file its ETag, from its content, one file
+// after the other.
+func (s *Site) hashLarge(files []*file, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	for _, f := range files {
+		h := sha256.New()
+		r, err := s.fsys.Open(f.name)
+		if err == nil {
+			_, err = io.Copy(h, r)
+			r.Close()
+		}
+		if err != nil {
+			log.Warn("site: a large file is served without an ETag", "file", f.name, "err", err)
+			continue
+		}
+		f.largeETag.Store(&[]string{`"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`})
+	}
+	log.Info("site: large files hashed for their ETags", "files", len(files), "took", time.Since(start).Round(time.Millisecond))
 }
 
 // unwrapGzip keeps a build-time .gz only when it is one.
@@ -152,31 +206,27 @@ func prepare(fsys fs.FS, p string, opt SiteOptions, prebuilt bool) (*file, error
 	}
 	f.ctype = contentType(p)
 	f.cache = cachePolicy(p, f.ctype)
-	h := sha256.New()
-	if f.size <= maxInMemory {
-		if f.data, err = fs.ReadFile(fsys, p); err != nil {
-			return nil, err
-		}
-		f.size = int64(len(f.data))
-		h.Write(f.data)
-		if !prebuilt {
-			f.gzip, f.br = Precompress(p, f.data)
-		}
-		if strings.HasSuffix(p, ".html") {
-			f.redirect = redirectStub(f.data)
-		}
-	} else {
+	if f.size > maxInMemory {
+		// Hashed later (hashLarge); whether it opens is known now.
 		r, err := fsys.Open(p)
 		if err != nil {
 			return nil, err
 		}
-		_, err = io.Copy(h, r)
 		r.Close()
-		if err != nil {
-			return nil, err
-		}
+		return f, nil
 	}
-	f.etag = `"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`
+	if f.data, err = fs.ReadFile(fsys, p); err != nil {
+		return nil, err
+	}
+	f.size = int64(len(f.data))
+	sum := sha256.Sum256(f.data)
+	f.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	if !prebuilt {
+		f.gzip, f.br = Precompress(p, f.data)
+	}
+	if strings.HasSuffix(p, ".html") {
+		f.redirect = redirectStub(f.data)
+	}
 	return f, nil
 }
 
