@@ -317,35 +317,36 @@ func waitLinkUp(t *testing.T, run func(...string) (string, error), dev string) {
 	t.Fatalf("%s did not come up", dev)
 }
 
+// startDnsmasq serves DHCP from the namespace's end of a veth (dev),
+// with a lease database of its own, the given options beside, and its
+// log in log. It stops when the test ends.
+func startDnsmasq(t *testing.T, ns, dev string, log *lockedBuffer, opts ...string) *exec.Cmd {
+	t.Helper()
+	needTools(t, "dnsmasq")
+	dir := t.TempDir()
+	d := exec.Command("ip", append([]string{"netns", "exec", ns, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+		"--interface=" + dev, "--bind-interfaces", "--dhcp-authoritative",
+		"--dhcp-leasefile=" + filepath.Join(dir, "leases"), "--pid-file=" + filepath.Join(dir, "pid")}, opts...)...)
+	d.Stdout, d.Stderr = log, log
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+	return d
+}
+
 // TestDHCPFromDnsmasq gets an address from Debian's dnsmasq on the far
 // end of a veth pair, serves DNS on it, and renews and rebinds the lease.
 func TestDHCPFromDnsmasq(t *testing.T) {
 	ns, run := netns(t)
-	dnsmasq, err := exec.LookPath("dnsmasq")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dnsmasq is not installed")
-		}
-		t.Skip("dnsmasq is not installed")
-	}
 	host, peer := veth(t, ns, "vd", "10.82.0.1/24")
 	var dlog lockedBuffer
-	// startDnsmasq serves DHCP from the namespace's end, handing out
-	// addresses from first to last, with a lease database of its own.
-	startDnsmasq := func(first, last string) *exec.Cmd {
-		dir := t.TempDir()
-		d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
-			"--interface="+peer, "--bind-interfaces", "--dhcp-range="+first+","+last+",255.255.255.0,2m",
-			"--dhcp-option=option:router,10.82.0.1", "--dhcp-option=option:mtu,1400", "--dhcp-leasefile="+filepath.Join(dir, "leases"), "--dhcp-authoritative",
-			"--pid-file="+filepath.Join(dir, "pid"))
-		d.Stdout, d.Stderr = &dlog, &dlog
-		if err := d.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { d.Process.Kill(); d.Wait() })
-		return d
+	// serveRange hands out addresses from first to last.
+	serveRange := func(first, last string) *exec.Cmd {
+		return startDnsmasq(t, ns, peer, &dlog, "--dhcp-range="+first+","+last+",255.255.255.0,2m",
+			"--dhcp-option=option:router,10.82.0.1", "--dhcp-option=option:mtu,1400")
 	}
-	d := startDnsmasq("10.82.0.50", "10.82.0.60")
+	d := serveRange("10.82.0.50", "10.82.0.60")
 
 	link, err := Packet(host)
 	if err != nil {
@@ -388,7 +389,7 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 	// address up and takes a new one at once, not when the lease ends.
 	d.Process.Kill()
 	d.Wait()
-	startDnsmasq("10.82.0.100", "10.82.0.110")
+	serveRange("10.82.0.100", "10.82.0.110")
 	due := lease
 	due.Acquired = time.Now().Add(-due.T1) // the renewal is due now
 	start := time.Now()
@@ -422,13 +423,6 @@ func TestDHCPFromDnsmasq(t *testing.T) {
 // the one in use.
 func TestDHCPDeclinesAnAddressInUse(t *testing.T) {
 	ns, run := netns(t)
-	dnsmasq, err := exec.LookPath("dnsmasq")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dnsmasq is not installed")
-		}
-		t.Skip("dnsmasq is not installed")
-	}
 	host, peer := veth(t, ns, "vc", "10.84.0.1/24")
 	iface, err := net.InterfaceByName(host)
 	if err != nil {
@@ -436,17 +430,9 @@ func TestDHCPDeclinesAnAddressInUse(t *testing.T) {
 	}
 	// The namespace's end has the address dnsmasq keeps for islet's MAC.
 	ip(t, "netns", "exec", ns, "ip", "addr", "add", "10.84.0.50/24", "dev", peer)
-	dir := t.TempDir()
 	var dlog lockedBuffer
-	d := exec.Command("ip", "netns", "exec", ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
-		"--interface="+peer, "--bind-interfaces", "--dhcp-range=10.84.0.60,10.84.0.70,255.255.255.0,2m",
-		"--dhcp-host="+iface.HardwareAddr.String()+",10.84.0.50", "--dhcp-leasefile="+filepath.Join(dir, "leases"),
-		"--dhcp-authoritative", "--log-dhcp", "--pid-file="+filepath.Join(dir, "pid"))
-	d.Stdout, d.Stderr = &dlog, &dlog
-	if err := d.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Process.Kill(); d.Wait() })
+	startDnsmasq(t, ns, peer, &dlog, "--dhcp-range=10.84.0.60,10.84.0.70,255.255.255.0,2m",
+		"--dhcp-host="+iface.HardwareAddr.String()+",10.84.0.50", "--log-dhcp")
 
 	link, err := Packet(host)
 	if err != nil {
