@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"islet.dev/islet/internal/testpeer"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -18,12 +20,7 @@ import (
 // addresses and gateway a guest booted with islet.net=host gets, and
 // reads them back with ip(8).
 func TestKernelAddress(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("network namespace tests need root (CI runs as root)")
-		}
-		t.Skip("network namespace tests need root")
-	}
+	testpeer.Root(t, "network namespace tests")
 	ns := fmt.Sprintf("islka%d", os.Getpid()%100000)
 	run := func(args ...string) string {
 		t.Helper()

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"islet.dev/islet/internal/testpeer"
 )
 
 // TestDescriptors checks each deploy descriptor with its own tool where
@@ -73,13 +75,7 @@ func TestDescriptors(t *testing.T) {
 			t.Errorf("libvirt.xml lacks %s:\n%s", want, lv)
 		}
 	}
-	validate, err := exec.LookPath("virt-xml-validate")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("virt-xml-validate is not installed (CI=true)")
-		}
-		t.Skip("virt-xml-validate is not installed (libvirt-clients, libxml2-utils)")
-	}
+	validate := testpeer.Require(t, "virt-xml-validate")
 	if out, err := exec.Command(validate, filepath.Join(dir, "libvirt.xml"), "domain").CombinedOutput(); err != nil {
 		t.Errorf("libvirt.xml: %v\n%s", err, out)
 	}
@@ -101,14 +97,7 @@ func TestDescriptors(t *testing.T) {
 // e2fsprogs: ext4, labelled, with certs/ at mode 0700; a second call
 // leaves the disk (and what the guest wrote on it) alone.
 func TestStateDisk(t *testing.T) {
-	for _, tool := range []string{"mke2fs", "debugfs", "e2label"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed (CI=true)", tool)
-			}
-			t.Skipf("%s is not installed (e2fsprogs)", tool)
-		}
-	}
+	testpeer.Require(t, "mke2fs", "debugfs", "e2label")
 	path := filepath.Join(t.TempDir(), "state.img")
 	made, err := MakeStateDisk(t.Context(), path, 16<<20)
 	if err != nil || !made {

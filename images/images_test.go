@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"islet.dev/islet/internal/testpeer"
 )
 
 func TestInitramfsIsReproducible(t *testing.T) {
@@ -33,13 +35,7 @@ func TestInitramfsIsReproducible(t *testing.T) {
 // TestInitramfsReadByCpio unpacks the initramfs with Debian's cpio, as
 // the kernel would, and checks the entries and /init's bytes.
 func TestInitramfsReadByCpio(t *testing.T) {
-	bin, err := exec.LookPath("cpio")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("cpio is not installed (CI=true)")
-		}
-		t.Skip("cpio is not installed")
-	}
+	bin := testpeer.Require(t, "cpio")
 	init := bytes.Repeat([]byte("\x7fELF-ish guest "), 1000)
 	var b bytes.Buffer
 	// 1700000000 is 2023-11-14: every entry gets that time (SOURCE_DATE_EPOCH).

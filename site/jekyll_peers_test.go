@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"islet.dev/islet/internal/testpeer"
 )
 
 // TestAgainstJekyll builds every fixture with Debian's jekyll and with
@@ -25,12 +27,7 @@ func TestAgainstJekyll(t *testing.T) {
 // TestJekyllNewSite: the site "jekyll new" makes (minima theme, Sass,
 // jekyll-feed, jekyll-seo-tag) renders as jekyll renders it.
 func TestJekyllNewSite(t *testing.T) {
-	if _, err := exec.LookPath("jekyll"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("jekyll missing (apt-get install jekyll jekyll-theme-minima)")
-		}
-		t.Skip("jekyll missing")
-	}
+	testpeer.Require(t, "jekyll")
 	dir := filepath.Join(t.TempDir(), "new")
 	cmd := exec.Command("jekyll", "new", dir, "--skip-bundle")
 	cmd.Dir = t.TempDir()

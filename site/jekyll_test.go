@@ -5,17 +5,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"islet.dev/islet/internal/testpeer"
 )
 
 // jekyllBuild builds dir with Debian's jekyll and returns its files.
 func jekyllBuild(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	if _, err := exec.LookPath("jekyll"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("jekyll missing (apt-get install jekyll jekyll-theme-minima)")
-		}
-		t.Skip("jekyll missing")
-	}
+	testpeer.Require(t, "jekyll")
 	dst := t.TempDir()
 	abs, _ := filepath.Abs(dir)
 	cmd := exec.Command("jekyll", "build", "--quiet", "-s", abs, "-d", dst, "--disable-disk-cache")

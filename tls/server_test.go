@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"islet.dev/islet/internal/testpeer"
 )
 
 // startHTTPS serves the test site for example.org (self-signed) on
@@ -243,13 +245,7 @@ func TestConnectionLimit(t *testing.T) {
 
 // TestCurl checks as a user would: HTTP/2, brotli and gzip, a redirect.
 func TestCurl(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("curl is not installed (CI=true)")
-		}
-		t.Skip("curl is not installed")
-	}
+	curl := testpeer.Require(t, "curl")
 	addr, _, _ := startHTTPS(t, 0)
 	_, port, _ := net.SplitHostPort(addr)
 	run := func(args ...string) string {

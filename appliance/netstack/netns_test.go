@@ -23,6 +23,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"islet.dev/islet/internal/testpeer"
+
 	"gvisor.dev/gvisor/pkg/tcpip"
 	isltls "islet.dev/islet/tls"
 	"islet.dev/islet/zones"
@@ -33,33 +35,14 @@ import (
 // never skipped.
 func netns(t *testing.T) (string, func(args ...string) (string, error)) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("network namespace tests need root (CI runs as root)")
-		}
-		t.Skip("network namespace tests need root")
-	}
-	needTools(t, "ip", "dig", "curl", "ping")
+	testpeer.Root(t, "network namespace tests")
+	testpeer.Require(t, "ip", "dig", "curl", "ping")
 	name := fmt.Sprintf("islet%d", os.Getpid()%100000)
 	ip(t, "netns", "add", name)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", name).Run() })
 	return name, func(args ...string) (string, error) {
 		out, err := exec.Command("ip", append([]string{"netns", "exec", name}, args...)...).CombinedOutput()
 		return string(out), err
-	}
-}
-
-// needTools skips the test when a command is missing, or fails it
-// under CI=true, where every peer must be installed.
-func needTools(t *testing.T, names ...string) {
-	t.Helper()
-	for _, c := range names {
-		if _, err := exec.LookPath(c); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed", c)
-			}
-			t.Skipf("%s is not installed", c)
-		}
 	}
 }
 
@@ -322,7 +305,7 @@ func waitLinkUp(t *testing.T, run func(...string) (string, error), dev string) {
 // log in log. It stops when the test ends.
 func startDnsmasq(t *testing.T, ns, dev string, log *lockedBuffer, opts ...string) *exec.Cmd {
 	t.Helper()
-	needTools(t, "dnsmasq")
+	testpeer.Require(t, "dnsmasq")
 	dir := t.TempDir()
 	d := exec.Command("ip", append([]string{"netns", "exec", ns, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
 		"--interface=" + dev, "--bind-interfaces", "--dhcp-authoritative",
@@ -491,7 +474,7 @@ func peerMAC(t *testing.T, run func(...string) (string, error), dev string) stri
 // lose frames: nothing is lost on this link, so nothing may be resent.
 func TestPacketLinkSendBufferFull(t *testing.T) {
 	ns, run := netns(t)
-	needTools(t, "tc", "nstat")
+	testpeer.Require(t, "tc", "nstat")
 	host, peer := veth(t, ns, "vs", "10.79.0.1/24")
 	if out, err := exec.Command("tc", "qdisc", "add", "dev", host, "root", "tbf", "rate", "400mbit", "burst", "256k", "latency", "2s").CombinedOutput(); err != nil {
 		t.Fatalf("tc qdisc add tbf: %v\n%s", err, out)
@@ -656,7 +639,7 @@ func TestPacketLinkThinsACKs(t *testing.T) {
 // s for 8 MB in 10 of 24 runs, either way.)
 func TestPacketLinkThinsACKsUnderLoss(t *testing.T) {
 	ns, run := netns(t)
-	needTools(t, "nft")
+	testpeer.Require(t, "nft")
 	host, peer := veth(t, ns, "vl", "10.74.0.1/24")
 	// Only the download's own segments are lost: the server's data in,
 	// the client's ACKs out. A lost SYN or request would stall the

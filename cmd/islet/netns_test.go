@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"islet.dev/islet/internal/testpeer"
 )
 
 // TestServeOnPacketLink runs "islet serve --net packet:..." on the host
@@ -49,13 +51,7 @@ func TestServeIPv6Only(t *testing.T) {
 // advertisements for fd83::/64: islet makes its address there from
 // them (SLAAC), and serves DNS and HTTPS on it.
 func TestServeOnSLAACAddress(t *testing.T) {
-	dnsmasq, err := exec.LookPath("dnsmasq")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dnsmasq is not installed")
-		}
-		t.Skip("dnsmasq is not installed")
-	}
+	dnsmasq := testpeer.Require(t, "dnsmasq")
 	v := serveOnVeth(t, "84", "--log-level", "debug")
 	var dlog syncBuffer
 	d := exec.Command("ip", "netns", "exec", v.ns, dnsmasq, "--no-daemon", "--conf-file=/dev/null", "--port=0",
@@ -68,6 +64,7 @@ func TestServeOnSLAACAddress(t *testing.T) {
 	defer func() { d.Process.Kill(); d.Wait() }()
 	slaac := eui64(netip.MustParseAddr("fd83::"), v.mac)
 	var out string
+	var err error
 	for i := 0; i < 40; i++ { // islet asks for a router advertisement at start, dnsmasq answers
 		if out, err = v.in("dig", "+short", "+time=1", "+tries=1", "@"+slaac.String(), "www.veth.example", "A"); err == nil && out == "10.84.0.2" {
 			break
@@ -95,20 +92,8 @@ type vethIslet struct {
 // a zone (www A 10.N.0.2) and a page, and waits until it serves HTTPS.
 func serveOnVeth(t *testing.T, n string, args ...string) *vethIslet {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("needs root (CI runs as root)")
-		}
-		t.Skip("needs root")
-	}
-	for _, c := range []string{"ip", "dig", "curl"} {
-		if _, err := exec.LookPath(c); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed", c)
-			}
-			t.Skipf("%s is not installed", c)
-		}
-	}
+	testpeer.Root(t, "network namespace tests")
+	testpeer.Require(t, "ip", "dig", "curl")
 	bin := buildIslet(t)
 	id := os.Getpid() % 100000
 	ns, host, peer := fmt.Sprintf("isc%s%d", n, id), fmt.Sprintf("ch%s%d", n, id), fmt.Sprintf("cp%s%d", n, id)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"islet.dev/islet/internal/testpeer"
+
 	"github.com/miekg/dns"
 
 	"islet.dev/islet/images"
@@ -27,14 +29,7 @@ import (
 // builds it twice (the two builds must be byte-identical).
 func bootFixture(t *testing.T) images.Result {
 	t.Helper()
-	for _, tool := range []string{"qemu-system-x86_64", "debugfs"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not installed (CI=true)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testpeer.Require(t, "qemu-system-x86_64", "debugfs")
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "site"), 0o755)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"islet.dev/islet/internal/testpeer"
+
 	"github.com/miekg/dns"
 )
 
@@ -19,22 +21,6 @@ import (
 type Zone struct {
 	Origin string // e.g. "example.com."
 	File   string // absolute path
-}
-
-// Require finds a peer binary; when it is missing the test is skipped,
-// or fails under CI=true, where every peer must be installed.
-func Require(t testing.TB, name string) string {
-	t.Helper()
-	for _, dir := range []string{"", "/usr/sbin/", "/usr/bin/"} {
-		if p, err := exec.LookPath(dir + name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (CI=true: every peer must be; see .ci/run)", name)
-	}
-	t.Skipf("%s is not installed; apt-get install nsd knot to run this test", name)
-	return ""
 }
 
 // FreePort returns a port free for both UDP and TCP on 127.0.0.1.
@@ -61,7 +47,7 @@ func FreePort(t testing.TB) int {
 // address; it is stopped when the test ends.
 func StartNSD(t testing.TB, zones []Zone) string {
 	t.Helper()
-	bin := Require(t, "nsd")
+	bin := testpeer.Require(t, "nsd")
 	dir := t.TempDir()
 	port := FreePort(t)
 	var b strings.Builder
@@ -93,7 +79,7 @@ remote-control:
 // address; it is stopped when the test ends.
 func StartKnot(t testing.TB, zones []Zone) string {
 	t.Helper()
-	bin := Require(t, "knotd")
+	bin := testpeer.Require(t, "knotd")
 	dir := t.TempDir()
 	port := FreePort(t)
 	var b strings.Builder

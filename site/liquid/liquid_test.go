@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"islet.dev/islet/internal/testpeer"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/ruby.json from Ruby Liquid")
@@ -73,12 +75,7 @@ func renderCase(t testing.TB, name, src, vars string, partials map[string]string
 // rubyResults runs every case through Ruby Liquid.
 func rubyResults(t *testing.T) map[string]result {
 	t.Helper()
-	if _, err := exec.LookPath("ruby"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ruby missing (apt-get install ruby-liquid)")
-		}
-		t.Skip("ruby missing")
-	}
+	testpeer.Require(t, "ruby")
 	type rc struct {
 		Name     string            `json:"name"`
 		Src      string            `json:"src"`
