@@ -6,11 +6,17 @@ GO ?= go
 PEER_PACKAGES := nsd knot bind9-dnsutils dnsperf curl iproute2 iputils-ping dnsmasq-base nftables cpio qemu-system-x86 libvirt-clients libxml2-utils jekyll ruby-liquid jekyll-theme-minima ruby-jekyll-feed ruby-jekyll-seo-tag ruby-jekyll-sitemap ruby-jekyll-paginate ruby-jekyll-redirect-from
 PEER_COMMANDS := nsd knotd dig dnsperf curl ip tc ping dnsmasq nft cpio qemu-system-x86_64 virt-xml-validate xmllint jekyll ruby
 
-.PHONY: test test-fast peers fuzz bench
+.PHONY: test test-fast peers fuzz bench mutants
 
 test: peers
 	$(GO) vet -tags peers ./...
 	$(GO) test -race -count=1 -tags peers ./...
+	$(GO) run ./internal/mutants -fast
+
+# make mutants: every mutation in internal/mutants/mutants.txt must be
+# caught by the test it names (make test runs the fast ones).
+mutants:
+	$(GO) run ./internal/mutants
 
 test-fast:
 	$(GO) test ./...

@@ -83,11 +83,12 @@ func exchange(t testing.TB, network, addr string, m *dns.Msg) *dns.Msg {
 	return nil
 }
 
-// render prints a response the way dig does, sections sorted so that
-// two servers' answers compare as RRsets. TTLs are kept.
+// render prints a response the way dig does, records sorted within each
+// section so that two servers' answers compare as RRsets. TTLs, the
+// question and the case of every name are kept as they came.
 func render(r *dns.Msg) string {
 	var b strings.Builder
-	b.WriteString("rcode=" + dns.RcodeToString[r.Rcode])
+	b.WriteString("opcode=" + dns.OpcodeToString[r.Opcode] + " rcode=" + dns.RcodeToString[r.Rcode])
 	flag := func(name string, on bool) {
 		if on {
 			b.WriteString(" " + name)
@@ -102,6 +103,9 @@ func render(r *dns.Msg) string {
 		flag("do", opt.Do())
 	}
 	b.WriteString("\n")
+	for _, q := range r.Question {
+		b.WriteString("QUESTION: " + strings.Join(strings.Fields(q.String()[1:]), " ") + "\n")
+	}
 	for _, sec := range []struct {
 		name string
 		rrs  []dns.RR
@@ -111,9 +115,7 @@ func render(r *dns.Msg) string {
 			if rr.Header().Rrtype == dns.TypeOPT {
 				continue
 			}
-			s := strings.Join(strings.Fields(rr.String()), " ")
-			name, rest, _ := strings.Cut(s, " ")
-			lines = append(lines, strings.ToLower(name)+" "+rest)
+			lines = append(lines, strings.Join(strings.Fields(rr.String()), " "))
 		}
 		if len(lines) == 0 {
 			continue
