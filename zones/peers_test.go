@@ -3,11 +3,14 @@
 package zones_test
 
 import (
+	"encoding/hex"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
 	"islet.dev/islet/internal/dnspeer"
+	"islet.dev/islet/zones"
 )
 
 // TestConformanceNSD asks NSD and islet every conformance case: the two
@@ -49,4 +52,35 @@ func comparePeer(t *testing.T, name, peer string) {
 			t.Errorf("%s is stale for %q (go test -tags peers -run Conformance ./zones -update):\n--- golden\n%s--- %s now\n%s", path, tc.name, golden[tc.name], name, answers[tc.name])
 		}
 	}
+}
+
+// TestCookiesLikeNSD: islet and NSD sharing a cookie secret issue the
+// same server cookie to the same client in the same second (RFC 9018's
+// interoperable cookies, which let anycast servers accept each other's).
+func TestCookiesLikeNSD(t *testing.T) {
+	dir, list := conformanceZones(t)
+	key := [16]byte{0x5e, 0xc7, 0xe1, 0x01, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+	nsd := dnspeer.StartNSD(t, list, "cookie-secret: \""+hex.EncodeToString(key[:])+"\"")
+	islet, _ := startServer(t, loadDir(t, dir), zones.Config{CookieSecret: key})
+	ask := func(addr string) string {
+		m := new(dns.Msg).SetQuestion("example.com.", dns.TypeSOA)
+		m.SetEdns0(1232, false)
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "2464c4abcf10c957"})
+		for _, o := range exchange(t, "udp", addr, m).IsEdns0().Option {
+			if c, ok := o.(*dns.EDNS0_COOKIE); ok {
+				return c.Cookie
+			}
+		}
+		t.Fatalf("%s: no cookie in the answer", addr)
+		return ""
+	}
+	var a, b string
+	for try := 0; try < 5; try++ {
+		start := time.Now().Unix()
+		a, b = ask(nsd), ask(islet)
+		if time.Now().Unix() == start && a == b {
+			return
+		}
+	}
+	t.Errorf("server cookies differ:\nnsd   %s\nislet %s", a, b)
 }

@@ -44,8 +44,9 @@ func FreePort(t testing.TB) int {
 }
 
 // StartNSD runs nsd in the foreground on a free port and returns its
-// address; it is stopped when the test ends.
-func StartNSD(t testing.TB, zones []Zone) string {
+// address; it is stopped when the test ends. Each of server is a line
+// added to nsd.conf's server: section ("cookie-secret: …").
+func StartNSD(t testing.TB, zones []Zone, server ...string) string {
 	t.Helper()
 	bin := testpeer.Require(t, "nsd")
 	dir := t.TempDir()
@@ -66,9 +67,11 @@ func StartNSD(t testing.TB, zones []Zone) string {
   hide-version: yes
   hide-identity: yes
   server-count: 1
-remote-control:
-  control-enable: no
 `, port, dir)
+	for _, line := range server {
+		fmt.Fprintf(&b, "  %s\n", line)
+	}
+	b.WriteString("remote-control:\n  control-enable: no\n")
 	for _, z := range zones {
 		fmt.Fprintf(&b, "zone:\n  name: %q\n  zonefile: %q\n", z.Origin, z.File)
 	}
