@@ -25,8 +25,8 @@ import (
 // set make test runs.
 type mutation struct {
 	name, file, pkg, run, tags, after, from, to string
-	fast                                 bool
-	line                                 int // where name starts in the list
+	fast                                        bool
+	line                                        int // where name starts in the list
 }
 
 func readList(path string) ([]mutation, error) {
