@@ -3,9 +3,11 @@
 package site
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"islet.dev/islet/internal/testpeer"
@@ -46,4 +48,29 @@ func TestJekyllNewSite(t *testing.T) {
 		t.Fatalf("jekyll wrote only %d files", len(want.Files))
 	}
 	compareArchives(t, want, got)
+}
+
+// TestPermalinksJekyll builds each permalink case with Debian's jekyll:
+// testdata/permalinks.json must hold what it writes (-update records it).
+func TestPermalinksJekyll(t *testing.T) {
+	got := map[string][]string{}
+	for _, pc := range permalinkCases {
+		got[pc.name] = sortedPaths(jekyllBuild(t, pc.write(t)))
+	}
+	if *update {
+		b, err := json.MarshalIndent(got, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(permalinkGolden, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	golden := readPermalinkGolden(t)
+	for _, pc := range permalinkCases {
+		if !slices.Equal(golden[pc.name], got[pc.name]) {
+			t.Errorf("%s is stale for %q:\n  golden: %v\n  jekyll: %v", permalinkGolden, pc.name, golden[pc.name], got[pc.name])
+		}
+	}
 }
