@@ -84,6 +84,9 @@ var (
 // answers for every name. defaultHost, if not empty, answers requests for
 // names no host lists; otherwise they get 421 Misdirected Request.
 func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, error) {
+	if len(hosts) == 0 && site == nil {
+		return nil, fmt.Errorf("tls: no hosts and no site: nothing to serve")
+	}
 	rt := &Router{site: site, routes: map[string]*route{}, anyHost: len(hosts) == 0}
 	for i := range hosts {
 		h := hosts[i]

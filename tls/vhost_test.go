@@ -11,6 +11,9 @@ func TestRouter(t *testing.T) {
 		{Names: []string{"example.org", "www.example.org"}, Site: true, Canonical: "example.org"},
 		{Names: []string{"example.net", "www.example.net"}, Redirect: "https://example.org"},
 		{Names: []string{"old.example"}, Redirect: "https://example.org/archive/?from=old", Status: 308, HSTS: "on"},
+		{Names: []string{"*.parked.example"}, Redirect: "https://example.org/parked", Status: 302},
+		{Names: []string{"moved.example"}, Redirect: "https://example.org/new", Status: 307},
+		{Names: []string{"plain.example"}, Site: true, HSTS: "off"},
 	}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -28,10 +31,22 @@ func TestRouter(t *testing.T) {
 		{"redirect root", "example.net", "/", 301, "https://example.org/", false},
 		{"308 with target path and query", "old.example", "/p?q=2", 308, "https://example.org/archive/p?from=old&q=2", true},
 		{"unknown host", "evil.example", "/", 421, "", false},
+		{"wildcard host one label down", "a.parked.example", "/x", 302, "https://example.org/parked/x", false},
+		{"wildcard host, other case and port", "A.Parked.Example:8443", "/", 302, "https://example.org/parked/", false},
+		{"wildcard host does not cover two labels down", "a.b.parked.example", "/", 421, "", false},
+		{"wildcard host does not cover its parent", "parked.example", "/", 421, "", false},
+		{"307 keeps the path", "moved.example", "/f?g=h", 307, "https://example.org/new/f?g=h", false},
+		{"redirect keeps an escaped slash escaped", "example.net", "/a%2Fb/c%20d", 301, "https://example.org/a%2Fb/c%20d", false},
+		{"redirect keeps an escaped slash under a target path", "old.example", "/a%2Fb", 308, "https://example.org/archive/a%2Fb?from=old", true},
+		{"canonical keeps an escaped slash escaped", "www.example.org", "/a%2Fb", 301, "https://example.org/a%2Fb", true},
+		{"site host with hsts off", "plain.example", "/about/", 200, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, _ := http.NewRequest("GET", "https://"+tc.host+tc.target, nil)
+			r, err := http.NewRequest("GET", "https://"+tc.host+tc.target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
 			r.Host = tc.host
 			w := get2(rt, r)
 			if w.Code != tc.status || w.Header().Get("Location") != tc.location {
@@ -49,10 +64,14 @@ func TestRouter(t *testing.T) {
 		{{Names: []string{"a.example"}, Redirect: "https://b.example", Status: 200}},
 		{{Names: []string{"a.example"}, Site: true}, {Names: []string{"A.example"}, Site: true}},
 		{{Names: []string{"a.example"}, Site: true, Canonical: "b.example"}},
+		{{Names: []string{"a.example"}, Redirect: "https://b.example", HSTS: "maybe"}},
 	} {
 		if _, err := NewRouter(s, bad, ""); err == nil {
 			t.Errorf("accepted %+v", bad)
 		}
+	}
+	if _, err := NewRouter(nil, nil, ""); err == nil {
+		t.Error("a router with no hosts and no site was built")
 	}
 	def, err := NewRouter(s, []Host{{Names: []string{"example.org"}, Site: true}}, "example.org")
 	if err != nil {
