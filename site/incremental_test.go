@@ -69,17 +69,35 @@ func TestIncremental(t *testing.T) {
 	if err := inc.WriteChanged(dst); err != nil {
 		t.Fatal(err)
 	}
-	full := render("")
-	for _, p := range full.Paths() {
-		want, _ := full.ReadFile(p)
-		got, err := os.ReadFile(filepath.Join(dst, filepath.FromSlash(p)))
-		if err != nil || string(got) != string(want) {
-			t.Errorf("%s: incremental result differs from a full render", p)
-		}
-	}
+	sameAsFull(t, dst, render(""))
 	got, _ := os.ReadFile(filepath.Join(dst, "2024", "03", "02", "code-and-tables.html"))
 	if !strings.Contains(string(got), "Changed after the separator.") {
 		t.Error("the changed post was not rendered")
+	}
+
+	// A post deleted and a page moved: their old files go, nothing else
+	// is left behind.
+	if err := os.Remove(filepath.Join(src, "blog", "_posts", "2023-12-24-in-a-category.markdown")); err != nil {
+		t.Fatal(err)
+	}
+	about := filepath.Join(src, "about.md")
+	b, _ = os.ReadFile(about)
+	if !strings.Contains(string(b), "permalink: /about/") {
+		t.Fatal("the fixture's about.md no longer has permalink: /about/")
+	}
+	os.WriteFile(about, []byte(strings.Replace(string(b), "permalink: /about/", "permalink: /about-us/", 1)), 0o644)
+	for _, old := range []string{"blog/2023/12/24/in-a-category.html", "about/index.html"} {
+		if _, err := os.Stat(filepath.Join(dst, old)); err != nil {
+			t.Fatalf("%s was not there before the change: %v", old, err)
+		}
+	}
+	moved := render(state)
+	if err := moved.WriteChanged(dst); err != nil {
+		t.Fatal(err)
+	}
+	sameAsFull(t, dst, render(""))
+	if _, err := os.Stat(filepath.Join(dst, "about-us", "index.html")); err != nil {
+		t.Errorf("the moved page is not at its new place: %v", err)
 	}
 
 	// a layout change renders everything again
@@ -87,4 +105,29 @@ func TestIncremental(t *testing.T) {
 	if all := render(state); all.Reused != 0 {
 		t.Errorf("a layout change reused %d documents", all.Reused)
 	}
+}
+
+// sameAsFull checks that dir holds exactly the files of a full render,
+// byte for byte, and nothing else.
+func sameAsFull(t *testing.T, dir string, full *Output) {
+	t.Helper()
+	want := map[string]bool{}
+	for _, p := range full.Paths() {
+		want[p] = true
+		w, _ := full.ReadFile(p)
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(p)))
+		if err != nil || string(got) != string(w) {
+			t.Errorf("%s: incremental result differs from a full render", p)
+		}
+	}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !want[filepath.ToSlash(rel)] {
+			t.Errorf("%s: left behind, a full render has no such file", rel)
+		}
+		return nil
+	})
 }
