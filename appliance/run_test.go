@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,9 @@ func TestRunRefusesBadZones(t *testing.T) {
 	err := Run(context.Background(), Options{ZonesDir: dir, DNSAddrs: []string{"127.0.0.1:0"}})
 	if err == nil {
 		t.Fatal("bad zones served")
+	}
+	if want := filepath.Join(dir, "bad.example") + ":1: error: no NS records"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
 	}
 }
 

@@ -287,19 +287,25 @@ func TestReloadIsAtomic(t *testing.T) {
 			time.Sleep(50 * time.Microsecond)
 		}
 	}()
+	// Until each version has answered many times: a test that never saw
+	// a swap would prove nothing.
 	seen := map[string]int{}
-	for i := 0; i < 400; i++ {
+	for i := 0; i < 400 || seen["1"] < 50 || seen["2"] < 50; i++ {
+		if i == 20000 {
+			t.Fatalf("versions seen: %v after %d queries: the swaps did not interleave with them", seen, i)
+		}
 		r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("a.one.example.", dns.TypeTXT))
 		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 {
 			t.Fatalf("half-reloaded answer:\n%v", r)
 		}
-		seen[r.Answer[1].(*dns.TXT).Txt[0]]++
+		cname, txt := r.Answer[0].(*dns.CNAME), r.Answer[1].(*dns.TXT)
+		if v := txt.Txt[0]; cname.Target != "v"+v+".two.example." {
+			t.Fatalf("an answer mixing versions:\n%v", r)
+		}
+		seen[txt.Txt[0]]++
 	}
 	stop.Store(true)
 	wg.Wait()
-	if seen["1"] == 0 || seen["2"] == 0 {
-		t.Logf("versions seen: %v (swaps did not interleave with queries)", seen)
-	}
 }
 
 // TestWildcardAddressReplies: bound to the unspecified address, the

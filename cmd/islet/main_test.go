@@ -164,7 +164,12 @@ func TestServeReload(t *testing.T) {
 	waitFor("second")
 	os.WriteFile(file, []byte("$TTL 60\n@ SOA ns hm 3 2 3 4 5\ninfo TXT \"broken\"\n"), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
-	time.Sleep(300 * time.Millisecond)
+	for i := 0; !strings.Contains(stderr.String(), "reload failed"); i++ {
+		if i == 250 {
+			t.Fatalf("no failed reload logged after 5 s:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if got := txt(); got != "second" {
 		t.Fatalf("after a broken reload TXT is %q, want the old %q", got, "second")
 	}

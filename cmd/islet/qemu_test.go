@@ -41,10 +41,6 @@ func bootFixture(t *testing.T) images.Result {
 	os.WriteFile(filepath.Join(dir, "site", "_layouts", "plain.html"), []byte("<title>{{ site.title }}</title>{{ content }}"), 0o644)
 	os.WriteFile(filepath.Join(dir, "site", "index.md"), []byte("---\nlayout: plain\n---\n# booted\n"), 0o644)
 
-	// go build runs in the module root, as a user's "go run ./cmd/islet build" does.
-	wd, _ := os.Getwd()
-	os.Chdir("../..")
-	defer os.Chdir(wd)
 	var out, errb bytes.Buffer
 	res, code := build(dir, "", defaultStateDisk, &out, &errb)
 	if code != 0 {
