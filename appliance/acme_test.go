@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"islet.dev/islet/internal/acmepeer"
-	"islet.dev/islet/tls"
+	"islet.dev/islet/tls/web"
 )
 
 // start runs an appliance until the returned stop is called.
@@ -110,7 +110,7 @@ func TestACMEWithPebble(t *testing.T) {
 	}()
 	https := func(addr, http, name, cache string) Options {
 		return Options{HTTPS: HTTPSOptions{
-			SiteDir: siteDir, Hosts: []tls.Host{{Names: []string{name}, Site: true}},
+			SiteDir: siteDir, Hosts: []web.Host{{Names: []string{name}, Site: true}},
 			HTTPSAddr: addr, HTTPAddr: http,
 			ACMEDirectory: pebble.Directory, ACMECAFile: pebble.CAFile, ACMEEmail: "hostmaster@acme.test", CertCache: cache,
 		}}

@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"islet.dev/islet/tls"
+	"islet.dev/islet/tls/web"
 )
 
 // ConfigFile is the name of the appliance's compile-time configuration.
@@ -48,10 +48,10 @@ type HostConfig struct {
 }
 
 // TLSHosts converts the hosts for the HTTPS front-end.
-func (c *Config) TLSHosts() []tls.Host {
-	var out []tls.Host
+func (c *Config) TLSHosts() []web.Host {
+	var out []web.Host
 	for _, h := range c.Hosts {
-		out = append(out, tls.Host{Names: h.Names, Site: h.Site, Canonical: h.Canonical, Redirect: h.Redirect, Status: h.Status, HSTS: h.HSTS})
+		out = append(out, web.Host{Names: h.Names, Site: h.Site, Canonical: h.Canonical, Redirect: h.Redirect, Status: h.Status, HSTS: h.HSTS})
 	}
 	return out
 }
@@ -137,8 +137,8 @@ func (c *Config) Check() []error {
 		}
 		site = http.NotFoundHandler() // stands in for the tree while checking
 	}
-	if _, err := tls.NewRouter(site, c.TLSHosts(), ""); err != nil {
-		errs = append(errs, fmt.Errorf("%s: hosts: %v", file, strings.TrimPrefix(err.Error(), "tls: ")))
+	if _, err := web.NewRouter(site, c.TLSHosts(), ""); err != nil {
+		errs = append(errs, fmt.Errorf("%s: hosts: %v", file, strings.TrimPrefix(err.Error(), "web: ")))
 	}
 	return errs
 }

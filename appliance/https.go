@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"islet.dev/islet/internal/meminfo"
-	"islet.dev/islet/tls"
+	"islet.dev/islet/tls/certs"
+	"islet.dev/islet/tls/web"
 	"islet.dev/islet/zones"
 )
 
@@ -21,7 +22,7 @@ type HTTPSOptions struct {
 	// SiteDir is a rendered site tree to serve; SiteFS, if set, wins.
 	SiteDir     string
 	SiteFS      fs.FS
-	Hosts       []tls.Host // empty: the site on the apex of every zone
+	Hosts       []web.Host // empty: the site on the apex of every zone
 	DefaultHost string
 	HTTPAddr    string // port 80 duties: ACME HTTP-01, redirects to HTTPS
 	HTTPSAddr   string
@@ -53,12 +54,12 @@ func (o *HTTPSOptions) enabled() bool {
 
 // httpsService is a prepared front-end with its open listeners.
 type httpsService struct {
-	srv       *tls.Server
-	certs     *tls.Certs
+	srv       *web.Server
+	certs     *certs.Manager
 	ln, ln80  net.Listener
 	names     []string
-	hosts     []tls.Host
-	site      *tls.Site
+	hosts     []web.Host
+	site      *web.Site
 	httpsAddr net.Addr
 	httpAddr  net.Addr
 }
@@ -78,7 +79,7 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 		for _, z := range set.Zones() {
 			names = append(names, strings.TrimSuffix(z.Origin, "."))
 		}
-		hosts = []tls.Host{{Names: names, Site: true}}
+		hosts = []web.Host{{Names: names, Site: true}}
 		log.Info("serving the site on the apex of every zone, as no hosts are configured", "component", "https", "names", names)
 	}
 	var names []string
@@ -95,7 +96,7 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 	if o.ACMEDirectory != "off" && o.ACMEDirectory != "" && o.TLSCert == "" && o.CertCache == "" {
 		log.Warn("certificates are kept in memory only: every restart orders them again, and Let's Encrypt allows 5 identical certificates a week; give --cert-cache DIR", "component", "https")
 	}
-	cc := tls.CertConfig{Names: names, CertFile: o.TLSCert, KeyFile: o.TLSKey, Email: o.ACMEEmail, CacheDir: o.CertCache, Logger: log}
+	cc := certs.Config{Names: names, CertFile: o.TLSCert, KeyFile: o.TLSKey, Email: o.ACMEEmail, CacheDir: o.CertCache, Logger: log}
 	if dns != nil {
 		cc.DNS = dns // DNS-01 for wildcard names, answered by our own zones
 	}
@@ -113,33 +114,33 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 			return nil, fmt.Errorf("https: --acme-ca %s: no PEM certificates", o.ACMECAFile)
 		}
 	}
-	certs, err := tls.NewCerts(cc)
+	cm, err := certs.New(cc)
 	if err != nil {
 		return nil, err
 	}
-	var handler *tls.Site
+	var handler *web.Site
 	if site != nil {
-		if handler, err = tls.NewSite(site, tls.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https")}); err != nil {
+		if handler, err = web.NewSite(site, web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https")}); err != nil {
 			return nil, err
 		}
 	}
-	return &httpsService{certs: certs, names: names, hosts: hosts, site: handler}, nil
+	return &httpsService{certs: cm, names: names, hosts: hosts, site: handler}, nil
 }
 
 // listen opens the HTTPS (and HTTP) listeners on the network, which is
 // up, and makes the server.
 func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions, log *slog.Logger) error {
 	var err error
-	hosts, handler, names, certs := s.hosts, s.site, s.names, s.certs
+	hosts, handler, names, cm := s.hosts, s.site, s.names, s.certs
 	if s.ln, err = netw.listenTCP(ctx, o.HTTPSAddr); err != nil {
 		return fmt.Errorf("https: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
-	cfg := tls.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: certs, HTTPSPort: port, MaxConns: o.maxConns(), Logger: log}
+	cfg := web.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: cm, HTTPSPort: port, MaxConns: o.maxConns(), Logger: log}
 	if handler != nil {
 		cfg.Site = handler
 	}
-	if s.srv, err = tls.NewServer(cfg); err != nil {
+	if s.srv, err = web.NewServer(cfg); err != nil {
 		s.ln.Close()
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"islet.dev/islet/tls"
+	"islet.dev/islet/tls/web"
 )
 
 // Precompressed returns site with the gzip and brotli variants the
@@ -55,7 +55,7 @@ func Precompressed(site fs.FS) (fs.FS, error) {
 				data, err := fs.ReadFile(site, p)
 				var gz, br []byte
 				if err == nil {
-					gz, br = tls.Precompress(p, data)
+					gz, br = web.Precompress(p, data)
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {

@@ -26,7 +26,8 @@ import (
 	"islet.dev/islet/internal/testpeer"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
-	isltls "islet.dev/islet/tls"
+	"islet.dev/islet/tls/certs"
+	"islet.dev/islet/tls/web"
 	"islet.dev/islet/zones"
 )
 
@@ -77,9 +78,9 @@ func serve(t *testing.T, st *Stack, addr netip.Addr) {
 		t.Fatal(err)
 	}
 	dns, _ := zones.New(zones.Config{}, set)
-	site, _ := isltls.NewSite(fstest.MapFS{"index.html": {Data: []byte("<h1>userspace</h1>")}}, isltls.SiteOptions{})
-	certs, _ := isltls.NewCerts(isltls.CertConfig{Names: []string{"ns.example"}})
-	web, err := isltls.NewServer(isltls.Config{Site: site, Certs: certs})
+	site, _ := web.NewSite(fstest.MapFS{"index.html": {Data: []byte("<h1>userspace</h1>")}}, web.SiteOptions{})
+	cm, _ := certs.New(certs.Config{Names: []string{"ns.example"}})
+	httpsSrv, err := web.NewServer(web.Config{Site: site, Certs: cm})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func serve(t *testing.T, st *Stack, addr netip.Addr) {
 	done := make(chan struct{}, 3)
 	go func() { dns.ServePacket(ctx, pc); done <- struct{}{} }()
 	go func() { dns.ServeStream(ctx, ln); done <- struct{}{} }()
-	go func() { web.ServeHTTPS(ctx, hl); done <- struct{}{} }()
+	go func() { httpsSrv.ServeHTTPS(ctx, hl); done <- struct{}{} }()
 	t.Cleanup(func() {
 		cancel()
 		pc.Close()

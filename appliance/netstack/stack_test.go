@@ -21,7 +21,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/waiter"
 
-	isltls "islet.dev/islet/tls"
+	"islet.dev/islet/tls/certs"
+	"islet.dev/islet/tls/web"
 	"islet.dev/islet/zones"
 )
 
@@ -108,15 +109,15 @@ func TestDNSOverTheStack(t *testing.T) {
 
 func TestHTTPSOverTheStack(t *testing.T) {
 	server, client := pair(t, 0)
-	site, err := isltls.NewSite(fstest.MapFS{"index.html": {Data: []byte("<h1>stack</h1>")}}, isltls.SiteOptions{})
+	site, err := web.NewSite(fstest.MapFS{"index.html": {Data: []byte("<h1>stack</h1>")}}, web.SiteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	certs, err := isltls.NewCerts(isltls.CertConfig{Names: []string{"stack.example"}})
+	cm, err := certs.New(certs.Config{Names: []string{"stack.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs, err := isltls.NewServer(isltls.Config{Site: site, Certs: certs})
+	hs, err := web.NewServer(web.Config{Site: site, Certs: cm})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,11 @@ import (
 	"time"
 
 	"islet.dev/islet/appliance"
-	"islet.dev/islet/tls"
+	"islet.dev/islet/tls/certs"
+	"islet.dev/islet/tls/web"
 )
 
-const letsEncryptDefault = tls.LetsEncrypt
+const letsEncryptDefault = certs.LetsEncrypt
 
 // serveFlags are the boot-time settings shared by "serve" and "run".
 type serveFlags struct {
@@ -61,7 +62,7 @@ type serveFlags struct {
 }
 
 // redirectFlags collects repeated --redirect FROM=URL flags.
-type redirectFlags []tls.Host
+type redirectFlags []web.Host
 
 func (r *redirectFlags) String() string { return "" }
 
@@ -70,7 +71,7 @@ func (r *redirectFlags) Set(v string) error {
 	if !ok || from == "" || to == "" {
 		return fmt.Errorf("want NAME[,NAME...]=URL")
 	}
-	*r = append(*r, tls.Host{Names: strings.Split(from, ","), Redirect: to})
+	*r = append(*r, web.Host{Names: strings.Split(from, ","), Redirect: to})
 	return nil
 }
 
@@ -166,7 +167,7 @@ func (f *serveFlags) httpsOptions() appliance.HTTPSOptions {
 		o.ACMEDirectory = letsEncryptStaging
 	}
 	if f.hosts != "" {
-		o.Hosts = append(o.Hosts, tls.Host{Names: strings.Split(f.hosts, ","), Site: true})
+		o.Hosts = append(o.Hosts, web.Host{Names: strings.Split(f.hosts, ","), Site: true})
 	}
 	o.Hosts = append(o.Hosts, f.redirects...)
 	return o

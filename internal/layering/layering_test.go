@@ -1,6 +1,7 @@
 package layering
 
 import (
+	"encoding/json"
 	"os/exec"
 	"slices"
 	"strings"
@@ -9,31 +10,89 @@ import (
 
 const mod = "islet.dev/islet/"
 
-// imports lists the packages pkg imports directly (tests excluded).
-func imports(t *testing.T, pkg string) []string {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, mod+pkg).Output()
-	if err != nil {
-		t.Fatalf("go list %s: %v", pkg, err)
-	}
-	return strings.Fields(string(out))
+// pkg is what go list says of one of the module's packages.
+type pkg struct {
+	ImportPath string
+	Name       string
+	Doc        string
+	Imports    []string
 }
 
-func TestCapabilitiesDoNotImportEachOther(t *testing.T) {
-	forbidden := map[string][]string{
-		"zones":     {"tls", "site", "appliance", "images", "cmd"},
-		"images":    {"zones", "tls", "site", "appliance", "cmd"},
-		"tls":       {"zones", "site", "appliance", "images", "cmd"},
-		"site":      {"zones", "tls", "appliance", "images", "cmd"},
-		"appliance": {"cmd"},
+// packages lists every package of the module (tests excluded), so that
+// a package added later is checked too.
+func packages(t *testing.T) []pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json", mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
 	}
-	for pkg, bad := range forbidden {
-		for _, imp := range imports(t, pkg) {
-			for _, b := range bad {
-				if imp == mod+b || strings.HasPrefix(imp, mod+b+"/") {
-					t.Errorf("%s imports %s", pkg, imp)
-				}
+	var list []pkg
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		p.ImportPath = strings.TrimPrefix(p.ImportPath, mod)
+		list = append(list, p)
+	}
+	if len(list) < 10 {
+		t.Fatalf("go list found only %d packages", len(list))
+	}
+	return list
+}
+
+// under reports whether the package path lies in folder.
+func under(path, folder string) bool { return path == folder || strings.HasPrefix(path, folder+"/") }
+
+// allowed says which of the module's packages each package may import
+// (DESIGN.md's table); the first folder a package lies in decides. Every
+// package of the module must be covered.
+var allowed = []struct {
+	folder string
+	may    []string
+}{
+	{"zones", nil},
+	{"site", []string{"site"}}, // site/markup, site/plugins, site/liquid inside
+	{"tls/certs", nil},
+	{"tls/web", nil},
+	{"images", nil},
+	{"appliance/netstack", []string{"internal/meminfo"}},
+	{"appliance", []string{"appliance", "zones", "site", "tls/certs", "tls/web", "internal/meminfo"}},
+	{"cmd", []string{"appliance", "images", "zones", "site", "tls/certs", "tls/web"}},
+	{"internal", []string{"internal", "zones", "site", "tls/certs", "tls/web", "appliance", "images"}},
+}
+
+func TestImportsPointOneWay(t *testing.T) {
+	for _, p := range packages(t) {
+		i := slices.IndexFunc(allowed, func(a struct {
+			folder string
+			may    []string
+		}) bool {
+			return under(p.ImportPath, a.folder)
+		})
+		if i < 0 {
+			t.Errorf("%s is in no layer of DESIGN.md's table: add it to allowed", p.ImportPath)
+			continue
+		}
+		for _, imp := range p.Imports {
+			rel, ok := strings.CutPrefix(imp, mod)
+			if !ok {
+				continue
 			}
+			if !slices.ContainsFunc(allowed[i].may, func(f string) bool { return under(rel, f) }) && !under(rel, p.ImportPath) {
+				t.Errorf("%s imports %s", p.ImportPath, rel)
+			}
+		}
+	}
+}
+
+// TestEveryPackageSaysItsJob: each package has a doc comment, the first
+// sentence of which names it ("Package x …", "Command x …").
+func TestEveryPackageSaysItsJob(t *testing.T) {
+	for _, p := range packages(t) {
+		if !strings.HasPrefix(p.Doc, "Package "+p.Name+" ") && !(p.Name == "main" && strings.HasPrefix(p.Doc, "Command ")) {
+			t.Errorf("%s: doc comment %q does not start with %q", p.ImportPath, p.Doc, "Package "+p.Name)
 		}
 	}
 }
@@ -42,23 +101,26 @@ func TestCapabilitiesDoNotImportEachOther(t *testing.T) {
 // one package.
 func TestHeavyModulesHaveOneImporter(t *testing.T) {
 	owner := map[string][]string{
-		"github.com/miekg/dns":                {"zones"},
-		"golang.org/x/crypto/acme":            {"tls"},
-		"golang.org/x/crypto/acme/autocert":   {"tls"},
-		"github.com/andybalholm/brotli":       {"tls"},
+		"github.com/miekg/dns":                {"zones", "internal/dnspeer"}, // and tests
+		"golang.org/x/crypto/acme":            {"tls/certs"},
+		"golang.org/x/crypto/acme/autocert":   {"tls/certs"},
+		"golang.org/x/crypto/ocsp":            {"tls/certs"},
+		"github.com/andybalholm/brotli":       {"tls/web"},
 		"gopkg.in/yaml.v3":                    {"appliance", "site"}, // islet.yml; front matter and data
 		"github.com/insomniacslk/dhcp/dhcpv4": {"appliance/netstack"},
 		"github.com/yuin/goldmark":            {"site"},
 		"github.com/alecthomas/chroma/v2":     {"site"},
 		"github.com/bep/golibsass/libsass":    {"site"},
 	}
-	for _, pkg := range []string{"zones", "tls", "site", "site/liquid", "appliance", "appliance/netstack", "cmd/islet"} {
-		for _, imp := range imports(t, pkg) {
-			if o, ok := owner[imp]; ok && !slices.Contains(o, pkg) {
-				t.Errorf("%s imports %s, which belongs to %v", pkg, imp, o)
+	for _, p := range packages(t) {
+		for _, imp := range p.Imports {
+			for dep, owners := range owner {
+				if (imp == dep || strings.HasPrefix(imp, dep+"/")) && !slices.Contains(owners, p.ImportPath) {
+					t.Errorf("%s imports %s, which belongs to %v", p.ImportPath, imp, owners)
+				}
 			}
-			if strings.HasPrefix(imp, "gvisor.dev/") && pkg != "appliance/netstack" {
-				t.Errorf("%s imports %s: gVisor belongs to appliance/netstack", pkg, imp)
+			if strings.HasPrefix(imp, "gvisor.dev/") && p.ImportPath != "appliance/netstack" {
+				t.Errorf("%s imports %s: gVisor belongs to appliance/netstack", p.ImportPath, imp)
 			}
 		}
 	}

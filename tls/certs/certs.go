@@ -1,4 +1,4 @@
-package tls
+package certs
 
 import (
 	"context"
@@ -22,8 +22,8 @@ import (
 // LetsEncrypt is the default ACME directory.
 const LetsEncrypt = acme.LetsEncryptURL
 
-// CertConfig says where certificates come from.
-type CertConfig struct {
+// Config says where certificates come from.
+type Config struct {
 	// Names the certificates are for (the host policy: nothing else is
 	// ever ordered).
 	Names []string
@@ -47,10 +47,10 @@ type CertConfig struct {
 	Logger *slog.Logger
 }
 
-// Certs hands out certificates for TLS handshakes: the user's pair, or
-// ACME certificates as they arrive, and until then a self-signed one.
-type Certs struct {
-	cfg        CertConfig
+// Manager hands out certificates for TLS handshakes: the user's pair,
+// or ACME certificates once obtained, and until then a self-signed one.
+type Manager struct {
+	cfg        Config
 	log        *slog.Logger
 	mgr        *autocert.Manager
 	cache      autocert.Cache
@@ -62,15 +62,15 @@ type Certs struct {
 	got map[string]*ctls.Certificate // ACME certificates by name ("*.x" for wildcards)
 }
 
-// NewCerts checks cfg, loads the user's pair if given and makes the
+// New checks cfg, loads the user's pair if given and makes the
 // self-signed fallback. It contacts no one.
-func NewCerts(cfg CertConfig) (*Certs, error) {
+func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Certs{cfg: cfg, log: cfg.Logger.With("component", "tls"), got: map[string]*ctls.Certificate{}}
+	c := &Manager{cfg: cfg, log: cfg.Logger.With("component", "tls"), got: map[string]*ctls.Certificate{}}
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
-		return nil, errors.New("tls: --tls-cert and --tls-key go together")
+		return nil, errors.New("certs: --tls-cert and --tls-key go together")
 	}
 	if cfg.Roots != nil || cfg.Dial != nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -86,7 +86,7 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 	if cfg.CertFile != "" {
 		pair, err := ctls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls: load certificate: %w", err)
+			return nil, fmt.Errorf("certs: load certificate: %w", err)
 		}
 		c.static.Store(&pair)
 		return c, nil
@@ -100,12 +100,12 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 		return c, nil
 	}
 	if len(cfg.Names) == 0 {
-		return nil, errors.New("tls: ACME needs host names to order certificates for")
+		return nil, errors.New("certs: ACME needs host names to order certificates for")
 	}
 	c.cache = &memCache{m: map[string][]byte{}}
 	if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
-			return nil, fmt.Errorf("tls: certificate cache: %w", err)
+			return nil, fmt.Errorf("certs: certificate cache: %w", err)
 		}
 		c.cache = autocert.DirCache(cfg.CacheDir)
 	}
@@ -115,7 +115,7 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 		case !isWildcard(n):
 			plain = append(plain, n)
 		case cfg.DNS == nil:
-			return nil, fmt.Errorf("tls: %s: wildcard certificates need DNS-01, answered by islet's own DNS: serve the zone with --zones", n)
+			return nil, fmt.Errorf("certs: %s: wildcard certificates need DNS-01, answered by islet's own DNS: serve the zone with --zones", n)
 		}
 	}
 	c.mgr = &autocert.Manager{
@@ -129,7 +129,7 @@ func NewCerts(cfg CertConfig) (*Certs, error) {
 }
 
 // GetCertificate is the ctls.Config hook.
-func (c *Certs) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate, error) {
+func (c *Manager) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate, error) {
 	if static := c.static.Load(); static != nil {
 		return static, nil
 	}
@@ -155,7 +155,7 @@ func (c *Certs) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate, 
 
 // HTTPHandler answers ACME HTTP-01 challenges on port 80 and passes
 // everything else to fallback.
-func (c *Certs) HTTPHandler(fallback http.Handler) http.Handler {
+func (c *Manager) HTTPHandler(fallback http.Handler) http.Handler {
 	if c.mgr == nil {
 		return fallback
 	}
@@ -164,7 +164,7 @@ func (c *Certs) HTTPHandler(fallback http.Handler) http.Handler {
 		// autocert checks r.Host, port included, against the policy.
 		if strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
 			r = r.Clone(r.Context())
-			r.Host = normalizeHost(r.Host)
+			r.Host = hostName(r.Host)
 		}
 		acmeHandler.ServeHTTP(w, r)
 	})
@@ -174,7 +174,7 @@ func (c *Certs) HTTPHandler(fallback http.Handler) http.Handler {
 // the CA cannot be reached, and renews them (autocert renews 30 days
 // before expiry; Run picks the renewed ones up twice a day). It returns
 // when ctx ends. Without ACME it returns at once.
-func (c *Certs) Run(ctx context.Context) {
+func (c *Manager) Run(ctx context.Context) {
 	if c.mgr == nil {
 		if c.static.Load() == nil {
 			c.log.Warn("serving HTTPS with a self-signed certificate: no ACME directory and no --tls-cert given", "names", c.cfg.Names)
@@ -209,7 +209,7 @@ func (c *Certs) Run(ctx context.Context) {
 // keep obtains the certificate of one name, with obtain, and keeps it
 // fresh: retried with backoff from 5 s to an hour while it fails, asked
 // again twice a day and when renewal is due, stapled each time.
-func (c *Certs) keep(ctx context.Context, name string, obtain func(context.Context) (*ctls.Certificate, error)) {
+func (c *Manager) keep(ctx context.Context, name string, obtain func(context.Context) (*ctls.Certificate, error)) {
 	backoff := 5 * time.Second
 	for {
 		cert, err := obtain(ctx)
@@ -245,7 +245,7 @@ func (c *Certs) keep(ctx context.Context, name string, obtain func(context.Conte
 
 // fromAutocert asks autocert for the certificate of name: from its
 // cache, or through TLS-ALPN-01 or HTTP-01. autocert renews it itself.
-func (c *Certs) fromAutocert(name string) func(context.Context) (*ctls.Certificate, error) {
+func (c *Manager) fromAutocert(name string) func(context.Context) (*ctls.Certificate, error) {
 	hello := &ctls.ClientHelloInfo{ServerName: name, CipherSuites: []uint16{ctls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
 	return func(context.Context) (*ctls.Certificate, error) { return c.mgr.GetCertificate(hello) }
 }
@@ -256,7 +256,7 @@ func leafOf(cert *ctls.Certificate) (*x509.Certificate, error) {
 		return cert.Leaf, nil
 	}
 	if len(cert.Certificate) == 0 {
-		return nil, errors.New("tls: empty certificate")
+		return nil, errors.New("certs: empty certificate")
 	}
 	return x509.ParseCertificate(cert.Certificate[0])
 }
@@ -266,4 +266,13 @@ func leafExpiry(cert *ctls.Certificate) string {
 		return leaf.NotAfter.UTC().Format(time.RFC3339)
 	}
 	return "unknown"
+}
+
+// hostName lowercases a Host header and drops its port and any trailing
+// dot.
+func hostName(h string) string {
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	return strings.TrimSuffix(strings.ToLower(h), ".")
 }

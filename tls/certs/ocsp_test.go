@@ -1,4 +1,4 @@
-package tls
+package certs
 
 import (
 	"context"
@@ -74,7 +74,7 @@ func TestOCSPStapling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			status.Store(int64(tc.status))
 			asked.Store(0)
-			certs, err := NewCerts(CertConfig{Names: []string{"ocsp.example"}, CertFile: certFile, KeyFile: keyFile})
+			certs, err := New(Config{Names: []string{"ocsp.example"}, CertFile: certFile, KeyFile: keyFile})
 			if err != nil {
 				t.Fatal(err)
 			}

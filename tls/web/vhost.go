@@ -1,4 +1,4 @@
-package tls
+package web
 
 import (
 	"fmt"
@@ -85,28 +85,28 @@ var (
 // names no host lists; otherwise they get 421 Misdirected Request.
 func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, error) {
 	if len(hosts) == 0 && site == nil {
-		return nil, fmt.Errorf("tls: no hosts and no site: nothing to serve")
+		return nil, fmt.Errorf("web: no hosts and no site: nothing to serve")
 	}
 	rt := &Router{site: site, routes: map[string]*route{}, anyHost: len(hosts) == 0}
 	for i := range hosts {
 		h := hosts[i]
 		if len(h.Names) == 0 {
-			return nil, fmt.Errorf("tls: host %d has no names", i+1)
+			return nil, fmt.Errorf("web: host %d has no names", i+1)
 		}
 		if h.Site == (h.Redirect != "") {
-			return nil, fmt.Errorf("tls: host %s: give either site or a redirect, not both or neither", h.Names[0])
+			return nil, fmt.Errorf("web: host %s: give either site or a redirect, not both or neither", h.Names[0])
 		}
 		if h.Site && site == nil {
-			return nil, fmt.Errorf("tls: host %s serves the site, but there is no site", h.Names[0])
+			return nil, fmt.Errorf("web: host %s serves the site, but there is no site", h.Names[0])
 		}
 		if h.HSTS != "" && h.HSTS != "on" && h.HSTS != "off" {
-			return nil, fmt.Errorf("tls: host %s: hsts must be on or off", h.Names[0])
+			return nil, fmt.Errorf("web: host %s: hsts must be on or off", h.Names[0])
 		}
 		r := &route{host: h}
 		if h.Redirect != "" {
 			u, err := url.Parse(h.Redirect)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				return nil, fmt.Errorf("tls: host %s: redirect %q is not an http(s) URL", h.Names[0], h.Redirect)
+				return nil, fmt.Errorf("web: host %s: redirect %q is not an http(s) URL", h.Names[0], h.Redirect)
 			}
 			u.Path = strings.TrimSuffix(u.Path, "/")
 			r.target = u
@@ -116,15 +116,15 @@ func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, er
 			r.host.Status = http.StatusMovedPermanently
 		case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusFound, http.StatusTemporaryRedirect:
 		default:
-			return nil, fmt.Errorf("tls: host %s: redirect status %d is not 301, 302, 307 or 308", h.Names[0], h.Status)
+			return nil, fmt.Errorf("web: host %s: redirect status %d is not 301, 302, 307 or 308", h.Names[0], h.Status)
 		}
 		if h.Canonical != "" && !contains(h.Names, h.Canonical) {
-			return nil, fmt.Errorf("tls: host %s: canonical name %s is not one of its names", h.Names[0], h.Canonical)
+			return nil, fmt.Errorf("web: host %s: canonical name %s is not one of its names", h.Names[0], h.Canonical)
 		}
 		for _, n := range h.Names {
 			n = normalizeHost(n)
 			if _, dup := rt.routes[n]; dup {
-				return nil, fmt.Errorf("tls: name %s is given to two hosts", n)
+				return nil, fmt.Errorf("web: name %s is given to two hosts", n)
 			}
 			rt.routes[n] = r
 		}
@@ -132,7 +132,7 @@ func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, er
 	if defaultHost != "" {
 		rt.deflt = rt.routes[normalizeHost(defaultHost)]
 		if rt.deflt == nil {
-			return nil, fmt.Errorf("tls: default host %s is not a configured name", defaultHost)
+			return nil, fmt.Errorf("web: default host %s is not a configured name", defaultHost)
 		}
 	}
 	return rt, nil

@@ -1,4 +1,4 @@
-package tls
+package web
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"islet.dev/islet/tls/certs"
+
 	"islet.dev/islet/internal/testpeer"
 )
 
@@ -29,7 +31,7 @@ func startHTTPS(t *testing.T, hdrTimeout time.Duration) (httpsAddr, httpAddr str
 // startHTTPSWith is startHTTPS with the configuration changed by set.
 func startHTTPSWith(t *testing.T, set func(*Config)) (httpsAddr, httpAddr string, pool *x509.CertPool) {
 	t.Helper()
-	certs, err := NewCerts(CertConfig{Names: []string{"example.org", "www.example.org", "example.net"}})
+	cm, err := certs.New(certs.Config{Names: []string{"example.org", "www.example.org", "example.net"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +47,7 @@ func startHTTPSWith(t *testing.T, set func(*Config)) (httpsAddr, httpAddr string
 	cfg := Config{
 		Site:      testSite(t),
 		Hosts:     []Host{{Names: []string{"example.org", "www.example.org"}, Site: true}, {Names: []string{"example.net"}, Redirect: "https://example.org"}},
-		Certs:     certs,
+		Certs:     cm,
 		HTTPSPort: port,
 	}
 	set(&cfg)
@@ -65,8 +67,12 @@ func startHTTPSWith(t *testing.T, set func(*Config)) (httpsAddr, httpAddr string
 			}
 		}
 	})
+	self, err := cm.GetCertificate(&ctls.ClientHelloInfo{ServerName: "example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pool = x509.NewCertPool()
-	pool.AddCert(certs.self.Leaf)
+	pool.AddCert(self.Leaf)
 	return ln.Addr().String(), ln80.Addr().String(), pool
 }
 

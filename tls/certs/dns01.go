@@ -1,4 +1,4 @@
-package tls
+package certs
 
 import (
 	"context"
@@ -75,7 +75,7 @@ func accountKey(ctx context.Context, cache autocert.Cache) (crypto.Signer, error
 				return k, nil
 			}
 		}
-		return nil, errors.New("tls: the cached ACME account key is not an EC key")
+		return nil, errors.New("certs: the cached ACME account key is not an EC key")
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -86,7 +86,7 @@ func accountKey(ctx context.Context, cache autocert.Cache) (crypto.Signer, error
 		return nil, err
 	}
 	if err := cache.Put(ctx, accountKeyName, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})); err != nil {
-		return nil, fmt.Errorf("tls: store ACME account key: %w", err)
+		return nil, fmt.Errorf("certs: store ACME account key: %w", err)
 	}
 	return key, nil
 }
@@ -94,7 +94,7 @@ func accountKey(ctx context.Context, cache autocert.Cache) (crypto.Signer, error
 // wildcard obtains the certificate of a wildcard name: the one an
 // earlier order left in the cache while it is not due for renewal, else
 // a new order through DNS-01.
-func (c *Certs) wildcard(name string) func(context.Context) (*ctls.Certificate, error) {
+func (c *Manager) wildcard(name string) func(context.Context) (*ctls.Certificate, error) {
 	return func(ctx context.Context) (*ctls.Certificate, error) {
 		if cert, err := c.cachedWildcard(ctx, name); err == nil && time.Until(cert.Leaf.NotAfter) >= renewBefore {
 			return cert, nil
@@ -106,21 +106,21 @@ func (c *Certs) wildcard(name string) func(context.Context) (*ctls.Certificate, 
 func wildcardCacheKey(name string) string { return "dns01+" + strings.TrimPrefix(name, "*.") }
 
 // cachedWildcard reads a wildcard certificate kept by an earlier order.
-func (c *Certs) cachedWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
+func (c *Manager) cachedWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
 	data, err := c.cache.Get(ctx, wildcardCacheKey(name))
 	if err != nil {
 		return nil, err
 	}
 	cert, err := parsePEMPair(data)
 	if err != nil {
-		return nil, fmt.Errorf("tls: cached %s: %w", name, err)
+		return nil, fmt.Errorf("certs: cached %s: %w", name, err)
 	}
 	return cert, nil
 }
 
 // orderWildcard runs one ACME order for name, answering its DNS-01
 // challenges through the DNS publisher (RFC 8555 §7.4, §8.4).
-func (c *Certs) orderWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
+func (c *Manager) orderWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	key, err := accountKey(ctx, c.cache)
@@ -133,11 +133,11 @@ func (c *Certs) orderWildcard(ctx context.Context, name string) (*ctls.Certifica
 		acct.Contact = []string{"mailto:" + c.cfg.Email}
 	}
 	if _, err := client.Register(ctx, acct, acme.AcceptTOS); err != nil && !errors.Is(err, acme.ErrAccountAlreadyExists) {
-		return nil, fmt.Errorf("tls: ACME account: %w", err)
+		return nil, fmt.Errorf("certs: ACME account: %w", err)
 	}
 	order, err := client.AuthorizeOrder(ctx, acme.DomainIDs(name))
 	if err != nil {
-		return nil, fmt.Errorf("tls: order %s: %w", name, err)
+		return nil, fmt.Errorf("certs: order %s: %w", name, err)
 	}
 	for _, u := range order.AuthzURLs {
 		if err := c.solveDNS01(ctx, client, u); err != nil {
@@ -145,7 +145,7 @@ func (c *Certs) orderWildcard(ctx context.Context, name string) (*ctls.Certifica
 		}
 	}
 	if _, err = client.WaitOrder(ctx, order.URI); err != nil {
-		return nil, fmt.Errorf("tls: order %s: %w", name, err)
+		return nil, fmt.Errorf("certs: order %s: %w", name, err)
 	}
 	certKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -157,7 +157,7 @@ func (c *Certs) orderWildcard(ctx context.Context, name string) (*ctls.Certifica
 	}
 	ders, _, err := client.CreateCertFromOrder(ctx, order, csr, true)
 	if err != nil {
-		return nil, fmt.Errorf("tls: finalize %s: %w", name, err)
+		return nil, fmt.Errorf("certs: finalize %s: %w", name, err)
 	}
 	kder, err := x509.MarshalECPrivateKey(certKey)
 	if err != nil {
@@ -190,10 +190,10 @@ func parsePEMPair(pemData []byte) (*ctls.Certificate, error) {
 
 // solveDNS01 publishes the TXT record of one authorization's dns-01
 // challenge, has the CA check it, and removes it.
-func (c *Certs) solveDNS01(ctx context.Context, client *acme.Client, authzURL string) error {
+func (c *Manager) solveDNS01(ctx context.Context, client *acme.Client, authzURL string) error {
 	z, err := client.GetAuthorization(ctx, authzURL)
 	if err != nil {
-		return fmt.Errorf("tls: authorization: %w", err)
+		return fmt.Errorf("certs: authorization: %w", err)
 	}
 	if z.Status == acme.StatusValid {
 		return nil
@@ -205,7 +205,7 @@ func (c *Certs) solveDNS01(ctx context.Context, client *acme.Client, authzURL st
 		}
 	}
 	if chal == nil {
-		return fmt.Errorf("tls: %s: the CA offers no dns-01 challenge", z.Identifier.Value)
+		return fmt.Errorf("certs: %s: the CA offers no dns-01 challenge", z.Identifier.Value)
 	}
 	value, err := client.DNS01ChallengeRecord(chal.Token)
 	if err != nil {
@@ -213,14 +213,14 @@ func (c *Certs) solveDNS01(ctx context.Context, client *acme.Client, authzURL st
 	}
 	record := "_acme-challenge." + z.Identifier.Value + "."
 	if err := c.cfg.DNS.PublishTXT(record, value); err != nil {
-		return fmt.Errorf("tls: %w", err)
+		return fmt.Errorf("certs: %w", err)
 	}
 	defer c.cfg.DNS.UnpublishTXT(record, value)
 	if _, err := client.Accept(ctx, chal); err != nil {
-		return fmt.Errorf("tls: accept dns-01 for %s: %w", z.Identifier.Value, err)
+		return fmt.Errorf("certs: accept dns-01 for %s: %w", z.Identifier.Value, err)
 	}
 	if _, err := client.WaitAuthorization(ctx, z.URI); err != nil {
-		return fmt.Errorf("tls: dns-01 for %s: %w", z.Identifier.Value, err)
+		return fmt.Errorf("certs: dns-01 for %s: %w", z.Identifier.Value, err)
 	}
 	return nil
 }

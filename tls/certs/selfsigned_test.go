@@ -1,4 +1,4 @@
-package tls
+package certs
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ func TestSelfSignedKept(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
 	start := func(cache string, names ...string) []byte {
 		t.Helper()
-		c, err := NewCerts(CertConfig{Names: names, CacheDir: cache})
+		c, err := New(Config{Names: names, CacheDir: cache})
 		if err != nil {
 			t.Fatal(err)
 		}

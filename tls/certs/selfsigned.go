@@ -1,4 +1,4 @@
-package tls
+package certs
 
 import (
 	"crypto/ecdsa"
@@ -43,19 +43,19 @@ func cachedSelfSigned(dir string, names []string, log *slog.Logger) (*ctls.Certi
 	}
 	key, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
 	if err != nil {
-		return nil, fmt.Errorf("tls: self-signed key: %w", err)
+		return nil, fmt.Errorf("certs: self-signed key: %w", err)
 	}
 	out := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
 	out = append(out, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: key})...)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("tls: certificate cache: %w", err)
+		return nil, fmt.Errorf("certs: certificate cache: %w", err)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, out, 0o600); err != nil {
-		return nil, fmt.Errorf("tls: certificate cache: %w", err)
+		return nil, fmt.Errorf("certs: certificate cache: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("tls: certificate cache: %w", err)
+		return nil, fmt.Errorf("certs: certificate cache: %w", err)
 	}
 	return cert, nil
 }
@@ -72,12 +72,12 @@ func defaultNames(names []string) []string {
 func selfSigned(names []string) (*ctls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("tls: self-signed key: %w", err)
+		return nil, fmt.Errorf("certs: self-signed key: %w", err)
 	}
 	names = defaultNames(names)
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
 	if err != nil {
-		return nil, fmt.Errorf("tls: self-signed serial: %w", err)
+		return nil, fmt.Errorf("certs: self-signed serial: %w", err)
 	}
 	now := time.Now()
 	tmpl := &x509.Certificate{
@@ -92,7 +92,7 @@ func selfSigned(names []string) (*ctls.Certificate, error) {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, fmt.Errorf("tls: self-signed certificate: %w", err)
+		return nil, fmt.Errorf("certs: self-signed certificate: %w", err)
 	}
 	leaf, _ := x509.ParseCertificate(der)
 	return &ctls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil

@@ -1,4 +1,4 @@
-package tls
+package certs
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ const ocspRetry = 10 * time.Minute
 // time to fetch the next one (half-way to the response's NextUpdate). A
 // certificate that names no responder is returned as it is, with a zero
 // time. A response that is not "good" is never stapled.
-func (c *Certs) staple(ctx context.Context, cert *ctls.Certificate) (*ctls.Certificate, time.Time, error) {
+func (c *Manager) staple(ctx context.Context, cert *ctls.Certificate) (*ctls.Certificate, time.Time, error) {
 	leaf := cert.Leaf
 	if leaf == nil {
 		var err error
@@ -83,7 +83,7 @@ func (c *Certs) staple(ctx context.Context, cert *ctls.Certificate) (*ctls.Certi
 
 // keepStapled staples the user's certificate and refreshes the staple
 // until ctx ends.
-func (c *Certs) keepStapled(ctx context.Context) {
+func (c *Manager) keepStapled(ctx context.Context) {
 	for {
 		cert, next, err := c.staple(ctx, c.static.Load())
 		if err != nil {

@@ -1,4 +1,4 @@
-package tls
+package web
 
 import (
 	"context"
@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"golang.org/x/crypto/acme"
 )
 
 // Config is the HTTPS front-end's configuration.
@@ -20,7 +18,7 @@ type Config struct {
 	Site        http.Handler // the site tree (a *Site); nil when only redirecting
 	Hosts       []Host
 	DefaultHost string // answers unknown names; empty: 421
-	Certs       *Certs
+	Certs       Certificates
 	// HTTPSPort is put into the http→https redirects when it is not 443.
 	HTTPSPort string
 	// ReadHeaderTimeout bounds the TLS handshake and the request head
@@ -31,6 +29,19 @@ type Config struct {
 	MaxConns int
 	Logger   *slog.Logger
 }
+
+// Certificates is what the server needs of a certificate source
+// (a *certs.Manager in islet).
+type Certificates interface {
+	// GetCertificate is crypto/tls's hook, ACME TLS-ALPN-01 included.
+	GetCertificate(*ctls.ClientHelloInfo) (*ctls.Certificate, error)
+	// HTTPHandler answers ACME HTTP-01 on port 80, the rest to fallback.
+	HTTPHandler(fallback http.Handler) http.Handler
+}
+
+// acmeALPN is the ALPN protocol of ACME TLS-ALPN-01 validations (RFC
+// 8737 §6.2): offered so that the certificate source can answer them.
+const acmeALPN = "acme-tls/1"
 
 // Timeouts and limits of every connection.
 const (
@@ -54,7 +65,7 @@ type Server struct {
 // NewServer checks cfg and builds the handlers; it does no I/O.
 func NewServer(cfg Config) (*Server, error) {
 	if cfg.Certs == nil {
-		return nil, errors.New("tls: no certificates configured")
+		return nil, errors.New("web: no certificates configured")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -75,7 +86,7 @@ func (s *Server) TLSConfig() *ctls.Config {
 	return &ctls.Config{
 		MinVersion:     ctls.VersionTLS12,
 		GetCertificate: s.cfg.Certs.GetCertificate,
-		NextProtos:     []string{"h2", "http/1.1", acme.ALPNProto},
+		NextProtos:     []string{"h2", "http/1.1", acmeALPN},
 		CipherSuites: []uint16{
 			ctls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, ctls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 			ctls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, ctls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
@@ -132,7 +143,7 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("https: serve: %w", err)
+		return fmt.Errorf("web: serve: %w", err)
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -141,7 +152,7 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
 		srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("https: serve: %w", err)
+		return fmt.Errorf("web: serve: %w", err)
 	}
 	return nil
 }
