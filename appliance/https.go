@@ -107,11 +107,11 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 	if o.ACMECAFile != "" {
 		pem, err := os.ReadFile(o.ACMECAFile)
 		if err != nil {
-			return nil, fmt.Errorf("https: --acme-ca: %w", err)
+			return nil, fmt.Errorf("appliance: https: --acme-ca: %w", err)
 		}
 		cc.Roots = x509.NewCertPool()
 		if !cc.Roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("https: --acme-ca %s: no PEM certificates", o.ACMECAFile)
+			return nil, fmt.Errorf("appliance: https: --acme-ca %s: no PEM certificates", o.ACMECAFile)
 		}
 	}
 	cm, err := certs.New(cc)
@@ -133,7 +133,7 @@ func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions,
 	var err error
 	hosts, handler, names, cm := s.hosts, s.site, s.names, s.certs
 	if s.ln, err = netw.listenTCP(ctx, o.HTTPSAddr); err != nil {
-		return fmt.Errorf("https: %w", err)
+		return fmt.Errorf("appliance: https: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
 	cfg := web.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: cm, HTTPSPort: port, MaxConns: o.maxConns(), Logger: log}
@@ -147,7 +147,7 @@ func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions,
 	if o.HTTPAddr != "" {
 		if s.ln80, err = netw.listenTCP(ctx, o.HTTPAddr); err != nil {
 			s.ln.Close()
-			return fmt.Errorf("https: %w", err)
+			return fmt.Errorf("appliance: https: %w", err)
 		}
 		s.httpAddr = s.ln80.Addr()
 	}
@@ -173,14 +173,14 @@ func openSite(o HTTPSOptions) (fs.FS, error) {
 	}
 	st, err := os.Stat(o.SiteDir)
 	if err != nil {
-		return nil, fmt.Errorf("https: site: %w", err)
+		return nil, fmt.Errorf("appliance: https: site: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("https: site %s is not a folder", o.SiteDir)
+		return nil, fmt.Errorf("appliance: https: site %s is not a folder", o.SiteDir)
 	}
 	root, err := os.OpenRoot(o.SiteDir)
 	if err != nil {
-		return nil, fmt.Errorf("https: site: %w", err)
+		return nil, fmt.Errorf("appliance: https: site: %w", err)
 	}
 	return root.FS(), nil
 }

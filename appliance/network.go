@@ -142,7 +142,7 @@ func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, 
 		lease, err := st.AcquireDHCP(ctx)
 		if err != nil {
 			n.close()
-			return nil, fmt.Errorf("dhcp: %w", err)
+			return nil, fmt.Errorf("appliance: dhcp: %w", err)
 		}
 		o.IPv4 = lease.Addr
 		if !n.resolver.IsValid() && len(lease.DNS) > 0 {

@@ -33,7 +33,7 @@ func Precompressed(site fs.FS) (fs.FS, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("precompress: %w", err)
+		return nil, fmt.Errorf("appliance: precompress: %w", err)
 	}
 	have := map[string]bool{}
 	for _, p := range paths {
@@ -59,7 +59,7 @@ func Precompressed(site fs.FS) (fs.FS, error) {
 				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("precompress: %w", err)
+					firstErr = fmt.Errorf("appliance: precompress: %w", err)
 				}
 				if gz != nil && br != nil {
 					extra[p+".gz"], extra[p+".br"] = gz, br

@@ -118,7 +118,7 @@ func Run(ctx context.Context, opt Options) error {
 	defer func() { closeAll(pcs, lns) }()
 	if srv != nil {
 		if len(opt.DNSAddrs) == 0 {
-			return errors.New("dns: no address to serve on")
+			return errors.New("appliance: dns: no address to serve on")
 		}
 		n := opt.UDPSockets
 		if n <= 0 {
@@ -127,7 +127,7 @@ func Run(ctx context.Context, opt Options) error {
 		for _, addr := range opt.DNSAddrs {
 			udp, ln, err := listenDNS(ctx, netw, addr, n)
 			if err != nil {
-				return fmt.Errorf("dns: %w", err)
+				return fmt.Errorf("appliance: dns: %w", err)
 			}
 			pcs = append(pcs, udp...)
 			lns = append(lns, ln)

@@ -18,13 +18,13 @@ const challengeTTL = 1
 func (s *Server) PublishTXT(name, value string) error {
 	w, err := wireName(name)
 	if err != nil {
-		return fmt.Errorf("dns: publish %s: %w", name, err)
+		return fmt.Errorf("zones: publish %s: %w", name, err)
 	}
 	if !strings.HasPrefix(strings.ToLower(name), "_acme-challenge.") {
-		return fmt.Errorf("dns: publish %s: only _acme-challenge names", name)
+		return fmt.Errorf("zones: publish %s: only _acme-challenge names", name)
 	}
 	if s.set.Load().closestZone(w) == nil {
-		return fmt.Errorf("dns: publish %s: not inside any zone served here", name)
+		return fmt.Errorf("zones: publish %s: not inside any zone served here", name)
 	}
 	s.chmu.Lock()
 	defer s.chmu.Unlock()

@@ -47,11 +47,11 @@ func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
 				return nil
 			}
 			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("dns: serve tcp: %w", err)
+				return fmt.Errorf("zones: serve tcp: %w", err)
 			}
 			var ne net.Error
 			if !errors.As(err, &ne) || !ne.Timeout() && acceptFailures > 100 {
-				return fmt.Errorf("dns: serve tcp: %w", err)
+				return fmt.Errorf("zones: serve tcp: %w", err)
 			}
 			acceptFailures++
 			// EMFILE and the like: wait a little, as net/http does.

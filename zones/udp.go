@@ -37,7 +37,7 @@ func (s *Server) ServePacket(ctx context.Context, pc net.PacketConn) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	return fmt.Errorf("dns: serve udp: %w", err)
+	return fmt.Errorf("zones: serve udp: %w", err)
 }
 
 // batchServer is a userspace stack's socket that hands plain datagrams

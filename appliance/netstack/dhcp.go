@@ -48,7 +48,7 @@ func (st *Stack) dhcpConn(leased bool) (*gonet.UDPConn, func(), error) {
 	if !leased {
 		any := tcpip.ProtocolAddress{Protocol: ipv4.ProtocolNumber, AddressWithPrefix: tcpip.AddressWithPrefix{Address: header.IPv4Any, PrefixLen: 0}}
 		if terr := st.s.AddProtocolAddress(nicID, any, stack.AddressProperties{}); terr != nil {
-			return nil, nil, fmt.Errorf("dhcp: temporary address: %s", terr)
+			return nil, nil, fmt.Errorf("netstack: dhcp: temporary address: %s", terr)
 		}
 		routes := st.s.GetRouteTable()
 		st.s.SetRouteTable(append(routes, tcpip.Route{Destination: header.IPv4EmptySubnet, NIC: nicID}))
@@ -61,13 +61,13 @@ func (st *Stack) dhcpConn(leased bool) (*gonet.UDPConn, func(), error) {
 	ep, terr := st.s.NewEndpoint(udp.ProtocolNumber, ipv4.ProtocolNumber, &wq)
 	if terr != nil {
 		cleanup()
-		return nil, nil, fmt.Errorf("dhcp: socket: %s", terr)
+		return nil, nil, fmt.Errorf("netstack: dhcp: socket: %s", terr)
 	}
 	ep.SocketOptions().SetBroadcast(true)
 	if terr := ep.Bind(tcpip.FullAddress{NIC: nicID, Port: dhcpClientPort}); terr != nil {
 		ep.Close()
 		cleanup()
-		return nil, nil, fmt.Errorf("dhcp: bind port 68: %s", terr)
+		return nil, nil, fmt.Errorf("netstack: dhcp: bind port 68: %s", terr)
 	}
 	c := gonet.NewUDPConn(&wq, ep)
 	return c, func() { c.Close(); cleanup() }, nil
@@ -81,7 +81,7 @@ func exchange(ctx context.Context, c *gonet.UDPConn, msg *dhcpv4.DHCPv4, dst net
 	wait := time.Second
 	for {
 		if _, err := c.WriteTo(msg.ToBytes(), net.UDPAddrFromAddrPort(dst)); err != nil {
-			return nil, fmt.Errorf("dhcp: send %s: %w", msg.MessageType(), err)
+			return nil, fmt.Errorf("netstack: dhcp: send %s: %w", msg.MessageType(), err)
 		}
 		deadline := time.Now().Add(wait + time.Duration(rand.Int64N(int64(wait/4))))
 		for {
@@ -250,10 +250,10 @@ func decline(c *gonet.UDPConn, ack *dhcpv4.DHCPv4, mac net.HardwareAddr, bcast n
 		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(ack.ServerIdentifier())),
 		dhcpv4.WithOption(dhcpv4.OptMessage("address in use")))
 	if err != nil {
-		return fmt.Errorf("dhcp: decline: %w", err)
+		return fmt.Errorf("netstack: dhcp: decline: %w", err)
 	}
 	if _, err := c.WriteTo(m.ToBytes(), net.UDPAddrFromAddrPort(bcast)); err != nil {
-		return fmt.Errorf("dhcp: send DECLINE: %w", err)
+		return fmt.Errorf("netstack: dhcp: send DECLINE: %w", err)
 	}
 	return nil
 }
@@ -261,7 +261,7 @@ func decline(c *gonet.UDPConn, ack *dhcpv4.DHCPv4, mac net.HardwareAddr, bcast n
 func leaseFrom(ack *dhcpv4.DHCPv4) (Lease, error) {
 	addr, ok := netip.AddrFromSlice(ack.YourIPAddr.To4())
 	if !ok || addr.IsUnspecified() {
-		return Lease{}, errors.New("dhcp: ACK without an address")
+		return Lease{}, errors.New("netstack: dhcp: ACK without an address")
 	}
 	bits := 24
 	if m := ack.SubnetMask(); m != nil {
@@ -294,7 +294,7 @@ func (st *Stack) configure(l Lease) error {
 		Address: tcpip.AddrFromSlice(l.Addr.Addr().AsSlice()), PrefixLen: l.Addr.Bits()}}
 	if terr := st.s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); terr != nil {
 		if _, exists := terr.(*tcpip.ErrDuplicateAddress); !exists {
-			return fmt.Errorf("dhcp: add %s: %s", l.Addr, terr)
+			return fmt.Errorf("netstack: dhcp: add %s: %s", l.Addr, terr)
 		}
 	}
 	routes := []tcpip.Route{{Destination: pa.AddressWithPrefix.Subnet(), NIC: nicID}}
@@ -387,12 +387,12 @@ func (st *Stack) Renew(ctx context.Context, l Lease, rebind bool) (Lease, error)
 // errRefused is what Renew returns when the server refuses the lease
 // (a NAK: the network was renumbered, say, or the server forgot it), or
 // acknowledges another address than the one leased.
-var errRefused = errors.New("dhcp: the server refused to renew the lease")
+var errRefused = errors.New("netstack: dhcp: the server refused to renew the lease")
 
 // ErrAddressMoved is what KeepLease returns when a lease expired
 // unrenewed and the new one has another address: the services bound to
 // the old one must start again.
-var ErrAddressMoved = errors.New("dhcp: the lease expired and the new one has another address")
+var ErrAddressMoved = errors.New("netstack: dhcp: the lease expired and the new one has another address")
 
 // KeepLease keeps the lease l (RFC 2131 §4.4.5): from T1 it asks the
 // leasing server to renew it, from T2 any server (rebinding); when the

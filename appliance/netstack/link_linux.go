@@ -101,7 +101,7 @@ func Packet(ifname string) (*Link, error) {
 	// 0, which receives nothing; the first is read by packetReader.
 	wfd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fail(fmt.Errorf("socket: %w", err))
+		return fail(fmt.Errorf("netstack: socket: %w", err))
 	}
 	failW := func(err error) (*Link, error) {
 		unix.Close(wfd)

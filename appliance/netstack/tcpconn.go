@@ -432,7 +432,7 @@ func listenTCP(s *stack.Stack, fa tcpip.FullAddress, proto tcpip.NetworkProtocol
 	}
 	if terr := ep.Bind(fa); terr != nil {
 		ep.Close()
-		return nil, fmt.Errorf("bind: %s", terr)
+		return nil, fmt.Errorf("netstack: bind: %s", terr)
 	}
 	if terr := ep.Listen(listenBacklog); terr != nil {
 		ep.Close()

@@ -55,7 +55,7 @@ func listenWildUDP(s *stack.Stack, port uint16) (*wildUDP, error) {
 	ep.SocketOptions().SetIPv6ReceivePacketInfo(true)
 	if terr := ep.Bind(tcpip.FullAddress{NIC: nicID, Port: port}); terr != nil {
 		ep.Close()
-		return nil, fmt.Errorf("bind: %s", terr)
+		return nil, fmt.Errorf("netstack: bind: %s", terr)
 	}
 	c := &wildUDP{ep: ep, wq: wq, readable: make(chan struct{}, 1), closed: make(chan struct{}),
 		local: &net.UDPAddr{IP: net.IPv6unspecified, Port: int(port)}}

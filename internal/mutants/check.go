@@ -56,7 +56,7 @@ func (m mutation) check(ctx context.Context, dir string, i int) outcome {
 	if err := os.WriteFile(overlay, js, 0o644); err != nil {
 		return outcome{broken, err.Error() + "\n"}
 	}
-	args := []string{"test", "-count=1", "-overlay", overlay}
+	args := []string{"test", "-count=1", "-timeout=3m", "-overlay", overlay}
 	if m.tags != "" {
 		args = append(args, "-tags", m.tags)
 	}

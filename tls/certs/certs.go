@@ -60,7 +60,23 @@ type Manager struct {
 
 	mu  sync.RWMutex
 	got map[string]*ctls.Certificate // ACME certificates by name ("*.x" for wildcards)
+
+	clock clock
+	// order runs a DNS-01 order for a wildcard name (orderWildcard;
+	// tests put a stand-in here).
+	order func(ctx context.Context, name string) (*ctls.Certificate, error)
 }
+
+// clock is time as the certificate loop sees it; tests step it.
+type clock interface {
+	Now() time.Time
+	After(time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // New checks cfg, loads the user's pair if given and makes the
 // self-signed fallback. It contacts no one.
@@ -68,7 +84,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Manager{cfg: cfg, log: cfg.Logger.With("component", "tls"), got: map[string]*ctls.Certificate{}}
+	c := &Manager{cfg: cfg, log: cfg.Logger.With("component", "tls"), got: map[string]*ctls.Certificate{}, clock: realClock{}}
+	c.order = c.orderWildcard
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return nil, errors.New("certs: --tls-cert and --tls-key go together")
 	}
@@ -206,17 +223,25 @@ func (c *Manager) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// Backoff of the certificate loop while obtaining fails, and how often
+// it asks again once it has a certificate.
+const (
+	firstBackoff = 5 * time.Second
+	maxBackoff   = time.Hour
+	recheck      = 12 * time.Hour
+)
+
 // keep obtains the certificate of one name, with obtain, and keeps it
 // fresh: retried with backoff from 5 s to an hour while it fails, asked
 // again twice a day and when renewal is due, stapled each time.
 func (c *Manager) keep(ctx context.Context, name string, obtain func(context.Context) (*ctls.Certificate, error)) {
-	backoff := 5 * time.Second
+	backoff := firstBackoff
 	for {
 		cert, err := obtain(ctx)
-		wait := 12 * time.Hour
+		wait := recheck
 		if err != nil {
 			c.log.Error("no certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
-			wait, backoff = backoff, min(2*backoff, time.Hour)
+			wait, backoff = backoff, min(2*backoff, maxBackoff)
 		} else {
 			if stapled, _, err := c.staple(ctx, cert); err != nil {
 				c.log.Warn("serving without an OCSP staple", "name", name, "err", err)
@@ -230,15 +255,15 @@ func (c *Manager) keep(ctx context.Context, name string, obtain func(context.Con
 			if old == nil || leafExpiry(old) != leafExpiry(cert) {
 				c.log.Info("certificate ready", "name", name, "expires", leafExpiry(cert))
 			}
-			backoff = 5 * time.Second
+			backoff = firstBackoff
 			if leaf, err := leafOf(cert); err == nil {
-				wait = min(wait, time.Until(leaf.NotAfter.Add(-renewBefore)))
+				wait = min(wait, leaf.NotAfter.Add(-renewBefore).Sub(c.clock.Now()))
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(max(wait, time.Second)):
+		case <-c.clock.After(max(wait, time.Second)):
 		}
 	}
 }

@@ -96,10 +96,10 @@ func accountKey(ctx context.Context, cache autocert.Cache) (crypto.Signer, error
 // a new order through DNS-01.
 func (c *Manager) wildcard(name string) func(context.Context) (*ctls.Certificate, error) {
 	return func(ctx context.Context) (*ctls.Certificate, error) {
-		if cert, err := c.cachedWildcard(ctx, name); err == nil && time.Until(cert.Leaf.NotAfter) >= renewBefore {
+		if cert, err := c.cachedWildcard(ctx, name); err == nil && cert.Leaf.NotAfter.Sub(c.clock.Now()) >= renewBefore {
 			return cert, nil
 		}
-		return c.orderWildcard(ctx, name)
+		return c.order(ctx, name)
 	}
 }
 

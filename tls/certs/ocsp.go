@@ -34,15 +34,15 @@ func (c *Manager) staple(ctx context.Context, cert *ctls.Certificate) (*ctls.Cer
 		return cert, time.Time{}, nil
 	}
 	if len(cert.Certificate) < 2 {
-		return cert, time.Now().Add(ocspRetry), errors.New("ocsp: the chain has no issuer certificate")
+		return cert, time.Now().Add(ocspRetry), errors.New("certs: ocsp: the chain has no issuer certificate")
 	}
 	issuer, err := x509.ParseCertificate(cert.Certificate[1])
 	if err != nil {
-		return cert, time.Now().Add(ocspRetry), fmt.Errorf("ocsp: issuer: %w", err)
+		return cert, time.Now().Add(ocspRetry), fmt.Errorf("certs: ocsp: issuer: %w", err)
 	}
 	req, err := ocsp.CreateRequest(leaf, issuer, nil)
 	if err != nil {
-		return cert, time.Now().Add(ocspRetry), fmt.Errorf("ocsp: request: %w", err)
+		return cert, time.Now().Add(ocspRetry), fmt.Errorf("certs: ocsp: request: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -57,19 +57,19 @@ func (c *Manager) staple(ctx context.Context, cert *ctls.Certificate) (*ctls.Cer
 	}
 	resp, err := client.Do(hr)
 	if err != nil {
-		return cert, time.Now().Add(ocspRetry), fmt.Errorf("ocsp: %w", err)
+		return cert, time.Now().Add(ocspRetry), fmt.Errorf("certs: ocsp: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil || resp.StatusCode != http.StatusOK {
-		return cert, time.Now().Add(ocspRetry), fmt.Errorf("ocsp: %s answered %s", leaf.OCSPServer[0], resp.Status)
+		return cert, time.Now().Add(ocspRetry), fmt.Errorf("certs: ocsp: %s answered %s", leaf.OCSPServer[0], resp.Status)
 	}
 	parsed, err := ocsp.ParseResponseForCert(body, leaf, issuer)
 	if err != nil {
-		return cert, time.Now().Add(ocspRetry), fmt.Errorf("ocsp: %w", err)
+		return cert, time.Now().Add(ocspRetry), fmt.Errorf("certs: ocsp: %w", err)
 	}
 	if parsed.Status != ocsp.Good {
-		return cert, time.Now().Add(ocspRetry), fmt.Errorf("ocsp: the responder says the certificate is %s", map[int]string{ocsp.Revoked: "revoked", ocsp.Unknown: "unknown"}[parsed.Status])
+		return cert, time.Now().Add(ocspRetry), fmt.Errorf("certs: ocsp: the responder says the certificate is %s", map[int]string{ocsp.Revoked: "revoked", ocsp.Unknown: "unknown"}[parsed.Status])
 	}
 	stapled := *cert
 	stapled.OCSPStaple = body
