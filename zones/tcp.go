@@ -39,27 +39,33 @@ func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	defer wg.Wait()
 	var backoff time.Duration
-	acceptFailures := 0
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("zones: serve tcp: %w", err)
-			}
 			var ne net.Error
-			if !errors.As(err, &ne) || !ne.Timeout() && acceptFailures > 100 {
+			if errors.Is(err, net.ErrClosed) || !errors.As(err, &ne) {
 				return fmt.Errorf("zones: serve tcp: %w", err)
 			}
-			acceptFailures++
-			// EMFILE and the like: wait a little, as net/http does.
+			// EMFILE and the like pass: wait a little, as net/http does,
+			// and go on as long as it takes.
+			if backoff == 0 {
+				s.log.Warn("accepting DNS connections fails; retrying", "err", err)
+			}
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			time.Sleep(backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
 			continue
 		}
-		backoff, acceptFailures = 0, 0
+		if backoff != 0 {
+			s.log.Info("accepting DNS connections again")
+		}
+		backoff = 0
 		if s.conns.Add(1) > int64(s.cfg.TCPMaxConns) {
 			s.conns.Add(-1)
 			c.Close()
