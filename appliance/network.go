@@ -88,6 +88,10 @@ func (n *stackNetwork) dialer() dialFunc {
 // openNetwork sets up the chosen stack; on the userspace stack without a
 // static IPv4 address it waits for a DHCP lease, so that services open
 // their sockets only once the address is configured.
+// OnHost says whether the services run on the host's (or the guest
+// kernel's) own sockets rather than the userspace stack.
+func (o NetOptions) OnHost() bool { return hostNet(o.Net) }
+
 // hostNet says whether --net means the host's own sockets.
 func hostNet(net string) bool {
 	kind, _, _ := strings.Cut(net, ":")

@@ -13,7 +13,7 @@ import (
 	"io"
 	"os"
 
-	"islet.dev/islet/appliance"
+	"islet.dev/islet/appliance/guest"
 )
 
 const usage = `usage: islet <command> [flags] [args]
@@ -30,7 +30,7 @@ commands:
 
 func main() {
 	if os.Getpid() == 1 { // the init of an appliance image
-		if err := appliance.Guest(); err != nil {
+		if err := guest.Run(); err != nil {
 			os.Exit(1)
 		}
 		return

@@ -59,8 +59,8 @@ func bootFixture(t *testing.T) images.Result {
 	return res
 }
 
-// guest is one booted image: its console, its keyboard and its ports.
-type guest struct {
+// vmGuest is one booted image: its console, its keyboard and its ports.
+type vmGuest struct {
 	t         *testing.T
 	console   syncBuffer
 	keyboard  *io.PipeWriter
@@ -72,8 +72,8 @@ type guest struct {
 
 // boot starts vm in the background through images.Qemu.Run, the code
 // "islet run --target qemu" runs.
-func boot(t *testing.T, vm images.Qemu) *guest {
-	g := &guest{t: t, done: make(chan error, 1)}
+func boot(t *testing.T, vm images.Qemu) *vmGuest {
+	g := &vmGuest{t: t, done: make(chan error, 1)}
 	g.dns = net.JoinHostPort("127.0.0.1", strconv.Itoa(dnspeer.FreePort(t)))
 	g.http = net.JoinHostPort("127.0.0.1", strconv.Itoa(dnspeer.FreePort(t)))
 	vm.DNS, vm.HTTPS = g.dns, g.http
@@ -90,7 +90,7 @@ func boot(t *testing.T, vm images.Qemu) *guest {
 }
 
 // waitFor waits until the console holds n lines containing s.
-func (g *guest) waitFor(s string, n int, within time.Duration) {
+func (g *vmGuest) waitFor(s string, n int, within time.Duration) {
 	g.t.Helper()
 	deadline := time.Now().Add(within)
 	for strings.Count(g.console.String(), s) < n {
@@ -106,7 +106,7 @@ func (g *guest) waitFor(s string, n int, within time.Duration) {
 }
 
 // askDNS checks www.boot.example's A record over UDP and TCP.
-func (g *guest) askDNS() {
+func (g *vmGuest) askDNS() {
 	g.t.Helper()
 	for _, network := range []string{"udp", "tcp"} {
 		c := &dns.Client{Net: network, Timeout: 3 * time.Second}
@@ -119,7 +119,7 @@ func (g *guest) askDNS() {
 
 // getPage fetches the rendered home page over HTTPS and returns the
 // certificate it was served with.
-func (g *guest) getPage() []byte {
+func (g *vmGuest) getPage() []byte {
 	g.t.Helper()
 	var cert []byte
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
@@ -143,7 +143,7 @@ func (g *guest) getPage() []byte {
 
 // powerOff is what Ctrl-C or SIGTERM does to "islet run --target qemu":
 // the power button, then a clean stop, within images.StopGrace.
-func (g *guest) powerOff() time.Duration {
+func (g *vmGuest) powerOff() time.Duration {
 	g.t.Helper()
 	start := time.Now()
 	g.cancel()

@@ -1,15 +1,13 @@
 //go:build linux
 
-package appliance
+package guest
 
 import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -20,23 +18,21 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"islet.dev/islet/appliance/netstack"
+	"islet.dev/islet/appliance"
 	"islet.dev/islet/internal/meminfo"
 )
 
-// GuestRoot is where the image keeps the appliance folder (islet.yml,
-// zones/, site/).
-const GuestRoot = "/appliance"
-
-// Guest runs islet as PID 1 of the appliance image: it mounts what the
+// Run runs islet as PID 1 of the appliance image: it mounts what the
 // services need and the state disk if there is one (the certificate
 // cache), reads its boot-time settings from the kernel command line
-// (islet.NAME=VALUE, the names of "islet serve" flags), runs the
-// services on the userspace stack on eth0, and powers the machine off
-// when told to stop: SIGTERM, SIGINT, Ctrl-Alt-Del, the ACPI power
-// button, or "islet.shutdown" on the console. A Go panic ends init,
-// which the kernel turns into a panic and (panic=-1) a reboot.
-func Guest() error {
+// (islet.NAME=VALUE, the names of "islet serve" flags), and runs the
+// services on the userspace stack on eth0 under a supervisor
+// (supervise.go): a failure restarts them, failures that go on reboot
+// the machine, and only a deliberate stop powers it off — SIGTERM,
+// SIGINT, Ctrl-Alt-Del, the ACPI power button, or "islet.shutdown" on
+// the console. A Go panic ends init, which the kernel turns into a panic
+// and (panic=-1) a reboot.
+func Run() error {
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	for _, m := range []struct{ src, dst, fstype string }{
 		{"devtmpfs", "/dev", "devtmpfs"}, {"proc", "/proc", "proc"}, {"sysfs", "/sys", "sysfs"},
@@ -57,12 +53,12 @@ func Guest() error {
 	cmdline, _ := os.ReadFile("/proc/cmdline")
 	params := bootParams(string(cmdline))
 	log.Info("islet guest starting", "component", "guest", "boot_settings", params)
-	opt, err := guestOptions(GuestRoot, params, log)
+	opt, err := guestOptions(Root, params, log)
 	if err != nil {
 		log.Error("bad boot settings", "component", "guest", "err", err)
 		return err
 	}
-	if hostNet(opt.Net.Net) {
+	if opt.Net.OnHost() {
 		// The kernel's own stack: it gets the addresses islet's would.
 		if err := kernelAddress("eth0", opt.Net); err != nil {
 			log.Error("network", "component", "guest", "err", err)
@@ -85,7 +81,7 @@ func Guest() error {
 	if watchPowerButton(ctx, cancel, log) == 0 {
 		log.Info("no ACPI power button: stop with SIGTERM, Ctrl-Alt-Del or islet.shutdown on the console", "component", "guest")
 	}
-	opt.Ready = func(r Ready) {
+	opt.Ready = func(r appliance.Ready) {
 		var dns []string
 		for _, a := range r.DNS {
 			dns = append(dns, a.String())
@@ -96,31 +92,38 @@ func Guest() error {
 		}
 		log.Info("islet ready", "component", "guest", "dns", strings.Join(dns, ","), "https", https, "zones", len(r.Zones), "names", r.Names)
 	}
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, opt) }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		// A clean stop takes well under a second; one that hangs must
-		// not keep the machine up: say what hangs, then power off.
-		select {
-		case err = <-done:
-		case <-time.After(stopGrace):
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			log.Error("services did not stop in time; powering off anyway", "component", "guest", "after", stopGrace, "goroutines", string(buf))
-		}
-	}
-	if err != nil {
+	act, err := supervise(ctx, func(ctx context.Context) error { return runBounded(ctx, opt, log) }, realClock{}, log)
+	if err != nil && act == powerOff {
 		log.Error("stopped", "component", "guest", "err", err)
 	}
-	if errors.Is(err, netstack.ErrAddressMoved) {
-		// DHCP gave another address: boot again and serve on that one.
+	if act == reboot {
 		halt(log, "rebooting", unix.LINUX_REBOOT_CMD_RESTART)
 	} else {
 		halt(log, "powering off", unix.LINUX_REBOOT_CMD_POWER_OFF)
 	}
 	return err
+}
+
+// runBounded runs the services until ctx ends; a stop that hangs must
+// not keep the machine up: after stopGrace it says what hangs and
+// returns.
+func runBounded(ctx context.Context, opt appliance.Options, log *slog.Logger) error {
+	done := make(chan error, 1)
+	go func() { done <- appliance.Run(ctx, opt) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(stopGrace):
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		log.Error("services did not stop in time; going on anyway", "component", "guest", "after", stopGrace, "goroutines", string(buf))
+		return nil
+	}
 }
 
 // halt syncs and unmounts the state disk, then powers off or reboots
@@ -156,60 +159,4 @@ func watchConsole(console io.Reader, stop func(), log *slog.Logger) {
 			panic("islet.panic typed on the console")
 		}
 	}
-}
-
-// bootParams picks islet.NAME=VALUE words from a kernel command line.
-func bootParams(cmdline string) map[string]string {
-	out := map[string]string{}
-	for _, w := range strings.Fields(cmdline) {
-		if k, v, ok := strings.Cut(strings.TrimPrefix(w, "islet."), "="); ok && strings.HasPrefix(w, "islet.") {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// guestOptions turns the image's appliance folder (root) and the boot
-// parameters into Options.
-func guestOptions(root string, p map[string]string, log *slog.Logger) (Options, error) {
-	cfg, err := LoadConfig(root)
-	if err != nil {
-		return Options{}, err
-	}
-	opt := Options{
-		ZonesDir: cfg.ZonesDir(),
-		DNSAddrs: []string{":53"},
-		Logger:   log,
-		Net:      NetOptions{Net: "packet:eth0"},
-	}
-	opt.DNS.Minimal = cfg.DNS.Minimal
-	if v, ok := p["net"]; ok {
-		opt.Net.Net = v
-	}
-	opt.Net.NoIPv4 = p["ipv4"] == "none"
-	for key, dst := range map[string]*netip.Prefix{"ipv4": &opt.Net.IPv4, "ipv6": &opt.Net.IPv6} {
-		if v, ok := p[key]; ok && !(key == "ipv4" && opt.Net.NoIPv4) {
-			if *dst, err = netip.ParsePrefix(v); err != nil {
-				return opt, fmt.Errorf("islet.%s: %w", key, err)
-			}
-		}
-	}
-	for key, dst := range map[string]*netip.Addr{"ipv4-gateway": &opt.Net.IPv4Gateway, "ipv6-gateway": &opt.Net.IPv6Gateway, "resolver": &opt.Net.Resolver} {
-		if v, ok := p[key]; ok {
-			if *dst, err = netip.ParseAddr(v); err != nil {
-				return opt, fmt.Errorf("islet.%s: %w", key, err)
-			}
-		}
-	}
-	if _, err := os.Stat(cfg.ZonesDir()); err != nil {
-		opt.ZonesDir = ""
-	}
-	opt.HTTPS = HTTPSOptions{Hosts: cfg.TLSHosts(), HTTPSAddr: ":443", HTTPAddr: ":80", ACMEEmail: cfg.ACME.Email, ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory"}
-	if v, ok := p["acme-directory"]; ok {
-		opt.HTTPS.ACMEDirectory = v
-	}
-	if cfg.SiteDir() != "" {
-		opt.HTTPS.SiteDir = cfg.SiteDir() // rendered by islet build
-	}
-	return opt, nil
 }

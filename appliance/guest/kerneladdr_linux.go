@@ -1,6 +1,6 @@
 //go:build linux
 
-package appliance
+package guest
 
 import (
 	"encoding/binary"
@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"unsafe"
 
+	"islet.dev/islet/appliance"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +21,7 @@ import (
 // loopback up: what a guest booted with islet.net=host needs before it
 // serves on the kernel's sockets. The kernel has no DHCP client, so an
 // IPv4 address is required.
-func kernelAddress(ifname string, o NetOptions) error {
+func kernelAddress(ifname string, o appliance.NetOptions) error {
 	if !o.IPv4.IsValid() {
 		return fmt.Errorf("islet.net=host: give islet.ipv4 (the kernel's stack gets no address by DHCP here)")
 	}

@@ -1,4 +1,4 @@
-package appliance
+package guest
 
 import (
 	"log/slog"

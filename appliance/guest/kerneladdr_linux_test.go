@@ -1,6 +1,6 @@
 //go:build linux && peers
 
-package appliance
+package guest
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"islet.dev/islet/appliance"
 	"islet.dev/islet/internal/testpeer"
 
 	"golang.org/x/sys/unix"
@@ -34,7 +35,7 @@ func TestKernelAddress(t *testing.T) {
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
 	run("ip", "-n", ns, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1")
 
-	opt := NetOptions{
+	opt := appliance.NetOptions{
 		IPv4:        netip.MustParsePrefix("10.81.0.2/24"),
 		IPv4Gateway: netip.MustParseAddr("10.81.0.1"),
 		IPv6:        netip.MustParsePrefix("fd81::2/64"),
@@ -52,7 +53,7 @@ func TestKernelAddress(t *testing.T) {
 			errc <- err
 			return
 		}
-		if err := kernelAddress("eth0", NetOptions{}); err == nil || !strings.Contains(err.Error(), "islet.ipv4") {
+		if err := kernelAddress("eth0", appliance.NetOptions{}); err == nil || !strings.Contains(err.Error(), "islet.ipv4") {
 			errc <- fmt.Errorf("no address: got %v, want an error naming islet.ipv4", err)
 			return
 		}

@@ -1,0 +1,71 @@
+package guest
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+
+	"islet.dev/islet/appliance"
+)
+
+// Root is where the image keeps the appliance folder (islet.yml,
+// zones/, site/).
+const Root = "/appliance"
+
+// bootParams picks islet.NAME=VALUE words from a kernel command line.
+func bootParams(cmdline string) map[string]string {
+	out := map[string]string{}
+	for _, w := range strings.Fields(cmdline) {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(w, "islet."), "="); ok && strings.HasPrefix(w, "islet.") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// guestOptions turns the image's appliance folder (root) and the boot
+// parameters into Options.
+func guestOptions(root string, p map[string]string, log *slog.Logger) (appliance.Options, error) {
+	cfg, err := appliance.LoadConfig(root)
+	if err != nil {
+		return appliance.Options{}, err
+	}
+	opt := appliance.Options{
+		ZonesDir: cfg.ZonesDir(),
+		DNSAddrs: []string{":53"},
+		Logger:   log,
+		Net:      appliance.NetOptions{Net: "packet:eth0"},
+	}
+	opt.DNS.Minimal = cfg.DNS.Minimal
+	if v, ok := p["net"]; ok {
+		opt.Net.Net = v
+	}
+	opt.Net.NoIPv4 = p["ipv4"] == "none"
+	for key, dst := range map[string]*netip.Prefix{"ipv4": &opt.Net.IPv4, "ipv6": &opt.Net.IPv6} {
+		if v, ok := p[key]; ok && !(key == "ipv4" && opt.Net.NoIPv4) {
+			if *dst, err = netip.ParsePrefix(v); err != nil {
+				return opt, fmt.Errorf("islet.%s: %w", key, err)
+			}
+		}
+	}
+	for key, dst := range map[string]*netip.Addr{"ipv4-gateway": &opt.Net.IPv4Gateway, "ipv6-gateway": &opt.Net.IPv6Gateway, "resolver": &opt.Net.Resolver} {
+		if v, ok := p[key]; ok {
+			if *dst, err = netip.ParseAddr(v); err != nil {
+				return opt, fmt.Errorf("islet.%s: %w", key, err)
+			}
+		}
+	}
+	if _, err := os.Stat(cfg.ZonesDir()); err != nil {
+		opt.ZonesDir = ""
+	}
+	opt.HTTPS = appliance.HTTPSOptions{Hosts: cfg.TLSHosts(), HTTPSAddr: ":443", HTTPAddr: ":80", ACMEEmail: cfg.ACME.Email, ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory"}
+	if v, ok := p["acme-directory"]; ok {
+		opt.HTTPS.ACMEDirectory = v
+	}
+	if cfg.SiteDir() != "" {
+		opt.HTTPS.SiteDir = cfg.SiteDir() // rendered by islet build
+	}
+	return opt, nil
+}
