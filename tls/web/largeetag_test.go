@@ -131,3 +131,39 @@ func TestLargeFileCompressedSiblings(t *testing.T) {
 		t.Errorf("gzip variant: %q, %d bytes, Content-Length %q, ETag %q", w.Header().Get("Content-Encoding"), w.Body.Len(), w.Header().Get("Content-Length"), w.Header().Get("Etag"))
 	}
 }
+
+// TestSiteCloseStopsHashing: Close ends the hashing of large files,
+// mid-file, and waits for it; a second Close is harmless.
+func TestSiteCloseStopsHashing(t *testing.T) {
+	data := bytes.Repeat([]byte("large file "), maxInMemory/10)
+	g := &gateFS{FS: fstest.MapFS{"a.bin": {Data: data}, "b.bin": {Data: data}}, name: "a.bin", waiting: make(chan struct{}), release: make(chan struct{})}
+	s, err := NewSite(g, SiteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.waiting:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a.bin was never read for its ETag")
+	}
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while the hashing was still reading")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(g.release)
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	if s.files["a.bin"].largeETag.Load() != nil {
+		t.Error("a.bin was hashed to the end after Close")
+	}
+	s.Close()
+	if w := get(s, "GET", "/a.bin"); w.Code != 200 || w.Body.Len() != len(data) {
+		t.Errorf("a closed site serves %d, %d bytes", w.Code, w.Body.Len())
+	}
+}

@@ -80,6 +80,13 @@ func NewServer(cfg Config) (*Server, error) {
 	return &Server{cfg: cfg, router: rt, log: cfg.Logger.With("component", "https")}, nil
 }
 
+// SwapSite makes site the tree served from now on, as the zones
+// server's Swap does for zones, and returns the one it replaces (close
+// that once done with it: a *Site hashes large files until closed).
+func (s *Server) SwapSite(site http.Handler) (http.Handler, error) {
+	return s.router.SwapSite(site)
+}
+
 // TLSConfig is what HTTPS listeners use: TLS 1.2 and 1.3 only, AEAD
 // suites with forward secrecy, HTTP/2 and ACME TLS-ALPN-01 by ALPN.
 func (s *Server) TLSConfig() *ctls.Config {

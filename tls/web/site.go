@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -30,6 +31,19 @@ type Site struct {
 	fsys     fs.FS
 	files    map[string]*file // by slash path without the leading slash
 	notFound *file            // the site's 404.html, if any
+
+	stopHashing context.CancelFunc // ends hashLarge
+	hashed      chan struct{}      // closed when hashLarge is over
+}
+
+// Close stops the hashing of large files if it still runs and waits for
+// it (a site swapped out must not go on reading its tree). The site can
+// still serve; large files not hashed yet go without an ETag. Safe to
+// call twice.
+func (s *Site) Close() error {
+	s.stopHashing()
+	<-s.hashed
+	return nil
 }
 
 // file is one servable file.
@@ -104,7 +118,7 @@ const (
 // NewSite indexes fsys. Symlinks and other non-regular files are never
 // served, so nothing outside the tree can be reached through them.
 func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
-	s := &Site{fsys: fsys, files: map[string]*file{}}
+	s := &Site{fsys: fsys, files: map[string]*file{}, stopHashing: func() {}, hashed: make(chan struct{})}
 	var paths []string
 	regular := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -145,15 +159,22 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 		}
 	}
 	s.notFound = s.files["404.html"]
-	if len(large) > 0 {
-		go s.hashLarge(large, opt.Logger)
+	if len(large) == 0 {
+		close(s.hashed)
+		return s, nil
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopHashing = cancel
+	go func() {
+		defer close(s.hashed)
+		s.hashLarge(ctx, large, opt.Logger)
+	}()
 	return s, nil
 }
 
 // hashLarge gives each large file its ETag, from its content, one file
-// after the other.
-func (s *Site) hashLarge(files []*file, log *slog.Logger) {
+// after the other, until ctx ends.
+func (s *Site) hashLarge(ctx context.Context, files []*file, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -162,8 +183,12 @@ func (s *Site) hashLarge(files []*file, log *slog.Logger) {
 		h := sha256.New()
 		r, err := s.fsys.Open(f.name)
 		if err == nil {
-			_, err = io.Copy(h, r)
+			_, err = io.Copy(h, ctxReader{ctx, r})
 			r.Close()
+		}
+		if ctx.Err() != nil {
+			log.Debug("site: hashing of large files stopped", "left", len(files))
+			return
 		}
 		if err != nil {
 			log.Warn("site: a large file is served without an ETag", "file", f.name, "err", err)
@@ -172,6 +197,19 @@ func (s *Site) hashLarge(files []*file, log *slog.Logger) {
 		f.largeETag.Store(&[]string{`"` + hex.EncodeToString(h.Sum(nil)[:12]) + `"`})
 	}
 	log.Info("site: large files hashed for their ETags", "files", len(files), "took", time.Since(start).Round(time.Millisecond))
+}
+
+// ctxReader reads r until ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // unwrapGzip keeps a build-time .gz only when it is one.

@@ -40,7 +40,7 @@ func (h *Host) hsts() bool {
 
 // Router picks the host by the request's Host header.
 type Router struct {
-	site    http.Handler
+	site    atomic.Pointer[siteBox] // swapped whole (SwapSite)
 	routes  map[string]*route
 	deflt   *route // nil: unknown hosts get 421
 	anyHost bool   // no hosts configured: the site answers for any name
@@ -87,7 +87,8 @@ func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, er
 	if len(hosts) == 0 && site == nil {
 		return nil, fmt.Errorf("web: no hosts and no site: nothing to serve")
 	}
-	rt := &Router{site: site, routes: map[string]*route{}, anyHost: len(hosts) == 0}
+	rt := &Router{routes: map[string]*route{}, anyHost: len(hosts) == 0}
+	rt.site.Store(&siteBox{site})
 	for i := range hosts {
 		h := hosts[i]
 		if len(h.Names) == 0 {
@@ -138,6 +139,18 @@ func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, er
 	return rt, nil
 }
 
+// siteBox holds the site handler for an atomic swap.
+type siteBox struct{ h http.Handler }
+
+// SwapSite makes site the tree served from now on and returns the one
+// it replaces: a request is answered wholly from one or the other.
+func (rt *Router) SwapSite(site http.Handler) (http.Handler, error) {
+	if site == nil {
+		return nil, fmt.Errorf("web: swap site: no site")
+	}
+	return rt.site.Swap(&siteBox{site}).h, nil
+}
+
 // Known reports whether a request for host would be served.
 func (rt *Router) Known(host string) bool {
 	return rt.route(normalizeHost(host)) != nil || rt.anyHost || rt.deflt != nil
@@ -161,7 +174,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Date"] = rt.date.get()
 	if rt.anyHost {
 		h["Strict-Transport-Security"] = hHSTS
-		rt.site.ServeHTTP(w, r)
+		rt.site.Load().h.ServeHTTP(w, r)
 		return
 	}
 	name := normalizeHost(r.Host)
@@ -188,7 +201,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rte.host.hsts() {
 			h["Strict-Transport-Security"] = hHSTS
 		}
-		rt.site.ServeHTTP(w, r)
+		rt.site.Load().h.ServeHTTP(w, r)
 	}
 }
 

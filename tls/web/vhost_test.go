@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"testing/fstest"
 )
 
 func TestRouter(t *testing.T) {
@@ -80,5 +82,59 @@ func TestRouter(t *testing.T) {
 	r, _ := http.NewRequest("GET", "https://other.example/", nil)
 	if w := get2(def, r); w.Code != 200 {
 		t.Errorf("default host: %d", w.Code)
+	}
+}
+
+// TestSwapSite: while the site is swapped back and forth, every answer
+// comes whole from one tree or the other.
+func TestSwapSite(t *testing.T) {
+	tree := func(v string) *Site {
+		s, err := NewSite(fstest.MapFS{"index.html": {Data: []byte("version " + v)}}, SiteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	one, two := tree("1"), tree("2")
+	rt, err := NewRouter(one, []Host{{Names: []string{"example.org"}, Site: true}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.SwapSite(nil); err == nil {
+		t.Fatal("swapped in no site")
+	}
+	stop := make(chan struct{})
+	swapped := make(chan int)
+	go func() {
+		n := 0
+		for next := http.Handler(two); ; n++ {
+			select {
+			case <-stop:
+				swapped <- n
+				return
+			default:
+			}
+			old, err := rt.SwapSite(next)
+			if err != nil {
+				t.Error(err)
+			}
+			next = old
+		}
+	}()
+	seen := map[string]int{}
+	for i := 0; i < 2000 || len(seen) < 2; i++ {
+		if i == 100000 {
+			t.Fatalf("saw %v", seen)
+		}
+		r := httptest.NewRequest("GET", "https://example.org/", nil)
+		body := get2(rt, r).Body.String()
+		if body != "version 1" && body != "version 2" {
+			t.Fatalf("answer %q", body)
+		}
+		seen[body]++
+	}
+	close(stop)
+	if n := <-swapped; n == 0 {
+		t.Fatal("no swap happened")
 	}
 }
