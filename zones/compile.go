@@ -29,6 +29,14 @@ type blobEntry struct {
 	b   *blob
 }
 
+// blobList is a node's compiled responses, all compiled against one
+// Set: an answer may follow a CNAME into another zone of the set, so a
+// set made by With (one zone swapped) starts a node's list afresh.
+type blobList struct {
+	set     *Set
+	entries []blobEntry
+}
+
 // maxBlobsPerNode bounds the compiled responses kept per name; beyond it
 // (a CNAME asked for many types) responses are compiled for each query.
 const maxBlobsPerNode = 32
@@ -62,8 +70,8 @@ func (s *Set) blobFor(l lookup, qtype uint16, minimal bool) *blob {
 	}
 	key := blobKey(l, qtype, minimal)
 	cur := l.n.blobs.Load()
-	if cur != nil {
-		for _, e := range *cur {
+	if cur != nil && cur.set == s {
+		for _, e := range cur.entries {
 			if e.key == key {
 				return e.b
 			}
@@ -74,15 +82,15 @@ func (s *Set) blobFor(l lookup, qtype uint16, minimal bool) *blob {
 		return nil
 	}
 	for {
-		var next []blobEntry
-		if cur != nil {
-			if len(*cur) >= maxBlobsPerNode {
+		next := &blobList{set: s}
+		if cur != nil && cur.set == s {
+			if len(cur.entries) >= maxBlobsPerNode {
 				return b
 			}
-			next = append(next, *cur...)
+			next.entries = append(next.entries, cur.entries...)
 		}
-		next = append(next, blobEntry{key, b})
-		if l.n.blobs.CompareAndSwap(cur, &next) {
+		next.entries = append(next.entries, blobEntry{key, b})
+		if l.n.blobs.CompareAndSwap(cur, next) {
 			return b
 		}
 		cur = l.n.blobs.Load()

@@ -53,7 +53,7 @@ type node struct {
 	dnameUp  *node // highest DNAME owner strictly above
 	isApex   bool
 
-	blobs atomic.Pointer[[]blobEntry] // compiled responses, see compile.go
+	blobs atomic.Pointer[blobList] // compiled responses, see compile.go
 }
 
 func (n *node) rrset(t uint16) []dns.RR {
