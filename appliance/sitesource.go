@@ -49,22 +49,22 @@ func RenderSite(ctx context.Context, dir string, log *slog.Logger) (RenderedSite
 	if log != nil {
 		log.Info("site rendered", "dir", dir, "files", len(out.Paths()), "took", time.Since(start).Round(time.Millisecond))
 	}
-	return out, nil
+	return renderedSite{out, root}, nil
 }
 
-// RenderedSite is a rendered site: its files and their paths.
+// RenderedSite is a rendered site: its files and their paths. Static
+// files are read from the source tree when asked for: Close releases it
+// once the site is no longer served or packed.
 type RenderedSite interface {
 	FS() fs.FS
 	Paths() []string
+	Close() error
 }
 
-var _ RenderedSite = (*site.Output)(nil)
-
-// RenderSiteFS is RenderSite for callers that only serve the result.
-func RenderSiteFS(ctx context.Context, dir string, log *slog.Logger) (fs.FS, error) {
-	out, err := RenderSite(ctx, dir, log)
-	if err != nil {
-		return nil, err
-	}
-	return out.FS(), nil
+// renderedSite is a render's output and the source tree it reads from.
+type renderedSite struct {
+	*site.Output
+	root *os.Root
 }
+
+func (r renderedSite) Close() error { return r.root.Close() }

@@ -13,16 +13,12 @@ import (
 type RenderedSite interface {
 	FS() fs.FS
 	Paths() []string
+	Close() error
 }
 
 var errGuestRender = errors.New("the appliance image serves the site islet build rendered; it does not render")
 
 // RenderSite is not part of the guest binary.
 func RenderSite(context.Context, string, *slog.Logger) (RenderedSite, error) {
-	return nil, errGuestRender
-}
-
-// RenderSiteFS is not part of the guest binary.
-func RenderSiteFS(context.Context, string, *slog.Logger) (fs.FS, error) {
 	return nil, errGuestRender
 }

@@ -9,7 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"islet.dev/islet/appliance"
@@ -49,7 +52,9 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "islet build: --state-disk: %v\n", err)
 		return 2
 	}
-	res, code := build(fs.Arg(0), *out, size, stdout, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, code := build(ctx, fs.Arg(0), *out, size, stdout, stderr)
 	if code == 0 {
 		fmt.Fprintf(stdout, "image: %s, %s\n", res.Kernel, res.Initramfs)
 		if res.StateDisk != "" {
@@ -64,8 +69,8 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 const defaultStateDisk = 16 << 20
 
 // build checks an appliance folder and packs its image with a state
-// disk of stateDisk bytes (none when 0).
-func build(dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.Result, int) {
+// disk of stateDisk bytes (none when 0), until ctx ends.
+func build(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.Result, int) {
 	if out == "" {
 		out = filepath.Join(dir, "_build")
 	}
@@ -91,11 +96,12 @@ func build(dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.R
 	var site fs.FS
 	if cfg.SiteDir() != "" {
 		start := time.Now()
-		rendered, err := appliance.RenderSite(context.Background(), cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)))
+		rendered, err := appliance.RenderSite(ctx, cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)))
 		if err != nil {
 			fmt.Fprintf(stderr, "islet build: %v\nislet build: nothing was built\n", err)
 			return images.Result{}, 1
 		}
+		defer rendered.Close()
 		site = rendered.FS()
 		fmt.Fprintf(stdout, "%-20s %v (%d files)\n", "render site", time.Since(start).Round(time.Millisecond), len(rendered.Paths()))
 		start = time.Now()
@@ -105,7 +111,7 @@ func build(dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.R
 		}
 		fmt.Fprintf(stdout, "%-20s %v\n", "precompress site", time.Since(start).Round(time.Millisecond))
 	}
-	res, err := images.Build(context.Background(), images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: stateDisk})
+	res, err := images.Build(ctx, images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: stateDisk})
 	if err != nil {
 		fmt.Fprintf(stderr, "islet build: %v\n", err)
 		return res, 1

@@ -3,10 +3,18 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	ctls "crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -195,4 +203,94 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestForwardReloads: each SIGHUP becomes one reload request, and the
+// forwarder ends with its context (it outlived the server before).
+func TestForwardReloads(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	hup := make(chan os.Signal, 1)
+	reload, done := forwardReloads(ctx, hup)
+	for range 2 {
+		hup <- syscall.SIGHUP
+		select {
+		case <-reload:
+		case <-time.After(5 * time.Second):
+			t.Fatal("a SIGHUP asked for no reload")
+		}
+	}
+	hup <- syscall.SIGHUP // pending when the server stops: dropped
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the forwarder outlived its context")
+	}
+}
+
+// TestServeSiteSource: "islet serve --site-src DIR" alone renders the
+// source and serves it; Ctrl-C during a long render stops islet cleanly
+// ("interrupted", exit 1) instead of the render running on.
+func TestServeSiteSource(t *testing.T) {
+	bin := buildIslet(t)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "index.md"), []byte("---\n---\n# from source\n"), 0o644)
+	cmd := exec.Command(bin, "serve", "--site-src", src, "--https", "127.0.0.1:0", "--http", "", "--acme-directory", "off")
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	re := regexp.MustCompile(`--resolve (\S+):(\d+):(\S+) (https://\S+)`)
+	sc := bufio.NewScanner(stdout)
+	var m []string
+	for m == nil && sc.Scan() {
+		m = re.FindStringSubmatch(sc.Text())
+	}
+	if m == nil {
+		t.Fatalf("no curl line printed; stderr:\n%s", stderr.String())
+	}
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &ctls.Config{InsecureSkipVerify: true}, // self-signed: what is tested is the page
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, m[3]+":"+m[2])
+		},
+	}}
+	resp, err := c.Get(m[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "<h1 id=\"from-source\">from source</h1>") {
+		t.Errorf("served %d %q", resp.StatusCode, body)
+	}
+
+	// A site slow to render: every post lists every post.
+	slow := t.TempDir()
+	os.MkdirAll(filepath.Join(slow, "_posts"), 0o755)
+	os.MkdirAll(filepath.Join(slow, "_layouts"), 0o755)
+	os.WriteFile(filepath.Join(slow, "_layouts", "post.html"), []byte("{% for p in site.posts %}{% for q in site.posts %}{{ q.title | slugify }}{% endfor %}{% endfor %}"), 0o644)
+	for i := range 400 {
+		os.WriteFile(filepath.Join(slow, "_posts", fmt.Sprintf("2024-01-01-post-%d.md", i)), []byte("---\nlayout: post\ntitle: Post "+strconv.Itoa(i)+"\n---\nx\n"), 0o644)
+	}
+	cmd = exec.Command(bin, "serve", "--site-src", slow, "--https", "127.0.0.1:0", "--http", "", "--acme-directory", "off")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out.String(), "interrupted") {
+		t.Fatalf("after Ctrl-C during the render: %v\n%s", err, out.String())
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("islet took %v to stop after Ctrl-C", took)
+	}
 }

@@ -45,7 +45,9 @@ func runQemu(fs *flag.FlagSet, f *serveFlags, q *qemuFlags, dir string, stdout, 
 		fmt.Fprintf(stderr, "islet run: --accel %s: want kvm or tcg\n", q.accel)
 		return 2
 	}
-	res, code := build(dir, "", defaultStateDisk, stdout, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, code := build(ctx, dir, "", defaultStateDisk, stdout, stderr)
 	if code != 0 {
 		return code
 	}
@@ -59,8 +61,6 @@ func runQemu(fs *flag.FlagSet, f *serveFlags, q *qemuFlags, dir string, stdout, 
 		DNS: dns, HTTP: f.http, HTTPS: f.https,
 		Memory: q.memory, Machine: q.machine, Accel: q.accel, Reboot: true, Boot: boot,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	host, port, _ := net.SplitHostPort(dns)
 	_, hport, _ := net.SplitHostPort(f.https)
 	fmt.Fprintf(stdout, "booting the image under qemu; once the console says \"islet ready\":\n  dig @%s -p %s SOA <zone>\n  curl -k --resolve NAME:%s:%s https://NAME:%s/\nCtrl-C powers it off.\n", host, port, hport, host, hport)

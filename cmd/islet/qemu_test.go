@@ -42,13 +42,13 @@ func bootFixture(t *testing.T) images.Result {
 	os.WriteFile(filepath.Join(dir, "site", "index.md"), []byte("---\nlayout: plain\n---\n# booted\n"), 0o644)
 
 	var out, errb bytes.Buffer
-	res, code := build(dir, "", defaultStateDisk, &out, &errb)
+	res, code := build(context.Background(), dir, "", defaultStateDisk, &out, &errb)
 	if code != 0 {
 		t.Fatalf("build: %s%s", out.String(), errb.String())
 	}
 	first, _ := os.ReadFile(res.Initramfs)
 	firstGuest, _ := os.ReadFile(res.Guest)
-	if _, code = build(dir, "", defaultStateDisk, &out, &errb); code != 0 {
+	if _, code = build(context.Background(), dir, "", defaultStateDisk, &out, &errb); code != 0 {
 		t.Fatalf("second build: %s", errb.String())
 	}
 	second, _ := os.ReadFile(res.Initramfs)

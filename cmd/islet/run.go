@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"islet.dev/islet/appliance"
 )
@@ -59,15 +62,17 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if opt.HTTPS.ACMEEmail == "" {
 		opt.HTTPS.ACMEEmail = cfg.ACME.Email
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if opt.HTTPS.SiteDir == "" && cfg.SiteDir() != "" {
-		site, err := appliance.RenderSiteFS(context.Background(), cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)))
-		if err != nil {
-			fmt.Fprintf(stderr, "islet run: %v\n", err)
-			return 1
+		rendered, code := renderForServing(ctx, "islet run", cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)), stderr)
+		if rendered == nil {
+			return code
 		}
-		opt.HTTPS.SiteFS = site
+		defer rendered.Close()
+		opt.HTTPS.SiteFS = rendered.FS()
 	}
-	return serveUntilSignal(opt, stdout, stderr)
+	return serveUntilSignal(ctx, opt, stdout, stderr)
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

@@ -189,15 +189,8 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	if f.httpsMaxConns < 0 {
 		return opt, fmt.Errorf("--https-max-conns: %d is below 0 (0: from the memory)", f.httpsMaxConns)
 	}
-	if f.siteSrc != "" {
-		if f.site != "" {
-			return opt, fmt.Errorf("--site and --site-src: give one")
-		}
-		site, err := appliance.RenderSiteFS(context.Background(), f.siteSrc, opt.Logger)
-		if err != nil {
-			return opt, err
-		}
-		opt.HTTPS.SiteFS = site
+	if f.siteSrc != "" && f.site != "" {
+		return opt, fmt.Errorf("--site and --site-src: give one")
 	}
 	netOpt, err := f.netOptions()
 	if err != nil {
@@ -235,14 +228,24 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 0 || *zonesDir == "" && f.site == "" && len(f.redirects) == 0 {
-		fmt.Fprintln(stderr, "islet serve: give --zones DIR, --site DIR or --redirect FROM=URL (and no arguments)")
+	if fs.NArg() != 0 || *zonesDir == "" && f.site == "" && f.siteSrc == "" && len(f.redirects) == 0 {
+		fmt.Fprintln(stderr, "islet serve: give --zones DIR, --site DIR, --site-src DIR or --redirect FROM=URL (and no arguments)")
 		return 2
 	}
 	opt, err := f.options(*zonesDir, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "islet serve: %v\n", err)
 		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if f.siteSrc != "" {
+		rendered, code := renderForServing(ctx, "islet serve", f.siteSrc, opt.Logger, stderr)
+		if rendered == nil {
+			return code
+		}
+		defer rendered.Close()
+		opt.HTTPS.SiteFS = rendered.FS()
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
@@ -252,27 +255,56 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
-	return serveUntilSignal(opt, stdout, stderr)
+	return serveUntilSignal(ctx, opt, stdout, stderr)
 }
 
-// serveUntilSignal runs the appliance until SIGINT or SIGTERM, reloading
-// on SIGHUP, and prints how to reach it once it listens.
-func serveUntilSignal(opt appliance.Options, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	reload := make(chan struct{})
+// forwardReloads turns signals on hup into reload requests until ctx
+// ends; done is closed when it has stopped.
+func forwardReloads(ctx context.Context, hup <-chan os.Signal) (reload <-chan struct{}, done <-chan struct{}) {
+	r, d := make(chan struct{}), make(chan struct{})
 	go func() {
-		for range hup {
+		defer close(d)
+		for {
 			select {
-			case reload <- struct{}{}:
+			case <-hup:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case r <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
+	return r, d
+}
+
+// renderForServing renders a Jekyll source until ctx ends (Ctrl-C stops
+// a long render); on failure it says why and returns the exit code.
+func renderForServing(ctx context.Context, cmd, dir string, log *slog.Logger, stderr io.Writer) (appliance.RenderedSite, int) {
+	rendered, err := appliance.RenderSite(ctx, dir, log)
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(stderr, "%s: interrupted\n", cmd)
+		return nil, 1
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+		return nil, 1
+	}
+	return rendered, 0
+}
+
+// serveUntilSignal runs the appliance until ctx ends (SIGINT or
+// SIGTERM), reloading on SIGHUP, and prints how to reach it once it
+// listens.
+func serveUntilSignal(ctx context.Context, opt appliance.Options, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload, _ := forwardReloads(ctx, hup)
 	opt.Reload = reload
 	opt.Ready = func(r appliance.Ready) { printReady(stdout, r) }
 	if err := appliance.Run(ctx, opt); err != nil {
