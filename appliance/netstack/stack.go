@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -31,7 +32,8 @@ type Config struct {
 	Gateway4 netip.Addr
 	// DHCP allows starting without an IPv4 address: AcquireDHCP gets one.
 	DHCP bool
-	// IPv6 is an optional static address; SLAAC is not done here.
+	// IPv6 is an optional static address, beside the link-local and
+	// SLAAC addresses the stack makes itself.
 	IPv6     netip.Prefix
 	Gateway6 netip.Addr
 	// TCPBufferMax is the largest TCP send and receive buffer, 8 MiB by
@@ -59,6 +61,8 @@ type Stack struct {
 	segment int
 	log     *slog.Logger
 	done    chan struct{}
+	// closeOnce makes Close safe to call twice.
+	closeOnce sync.Once
 	// linkMTU is the link's MTU when the stack started: the most a DHCP
 	// server may set.
 	linkMTU uint32
@@ -311,8 +315,10 @@ func (st *Stack) DialUDP(ap netip.AddrPort) (net.Conn, error) {
 }
 
 // Close stops the stack and releases its link (the TAP device or
-// packet socket).
-func (st *Stack) Close() {
+// packet socket). Calling it again does nothing.
+func (st *Stack) Close() { st.closeOnce.Do(st.close) }
+
+func (st *Stack) close() {
 	close(st.done)
 	st.logCounters()
 	st.s.Close()

@@ -288,3 +288,14 @@ func TestDHCPMTU(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseTwice: a second Close is harmless (it panicked).
+func TestCloseTwice(t *testing.T) {
+	a, _ := Pipe(0)
+	st, err := New(a, Config{IPv4: netip.MustParsePrefix("10.0.0.7/24")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st.Close()
+}
