@@ -40,3 +40,45 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestHostsConfig: a host's redirect status and HSTS setting in
+// islet.yml reach the HTTPS front-end, and bad ones are refused by the
+// check with the file named.
+func TestHostsConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte(`hosts:
+  - names: [example.net]
+    redirect: https://example.org
+    status: 308
+    hsts: on
+  - names: [example.com]
+    redirect: https://example.org/x
+    status: 302
+    hsts: off
+`), 0o644)
+	c, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := c.TLSHosts()
+	if len(hosts) != 2 || hosts[0].Status != 308 || hosts[0].HSTS != "on" || hosts[1].Status != 302 || hosts[1].HSTS != "off" {
+		t.Fatalf("hosts %+v", hosts)
+	}
+	if errs := c.Check(); len(errs) != 0 {
+		t.Errorf("check: %v", errs)
+	}
+	for _, tc := range []struct{ yml, want string }{
+		{"hosts:\n  - names: [a.example]\n    redirect: https://b.example\n    status: 200\n", "redirect status 200 is not 301, 302, 307 or 308"},
+		{"hosts:\n  - names: [a.example]\n    redirect: https://b.example\n    hsts: maybe\n", "hsts must be on or off"},
+	} {
+		os.WriteFile(filepath.Join(dir, ConfigFile), []byte(tc.yml), 0o644)
+		c, err := LoadConfig(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		errs := c.Check()
+		if len(errs) != 1 || !strings.Contains(errs[0].Error(), filepath.Join(dir, ConfigFile)+": hosts: host a.example: "+tc.want) {
+			t.Errorf("%q: check said %v, want %q", tc.yml, errs, tc.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,8 +26,10 @@ func TestRunServesAndReloads(t *testing.T) {
 	reload := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
 	go func() {
-		done <- Run(ctx, Options{ZonesDir: dir, DNSAddrs: []string{"127.0.0.1:0", "[::1]:0"}, UDPSockets: 2, Reload: reload, Ready: func(r Ready) { ready <- r }})
+		done <- Run(ctx, Options{ZonesDir: dir, DNSAddrs: []string{"127.0.0.1:0", "[::1]:0"}, UDPSockets: 2, Reload: reload, Ready: func(r Ready) { ready <- r }, Logger: log})
 	}()
 	var r Ready
 	select {
@@ -59,6 +62,21 @@ func TestRunServesAndReloads(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// A reload of a broken folder keeps the zones served, and says why.
+	os.WriteFile(filepath.Join(dir, "run.example"), []byte("$TTL 60\n@ SOA ns hm 2 2 3 4 5\nt TXT \"broken\"\n"), 0o644)
+	reload <- struct{}{}
+	for !strings.Contains(logs.String(), "reload failed") {
+		if time.Now().After(deadline.Add(2 * time.Second)) {
+			t.Fatalf("no failed reload logged:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "no NS records at the zone apex") {
+		t.Errorf("the failed reload's log lacks the reason:\n%s", logs.String())
+	}
+	if got := ask("udp"); got != "new" {
+		t.Errorf("after a failed reload: %q, want the zones loaded before", got)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -68,6 +86,24 @@ func TestRunServesAndReloads(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not stop")
 	}
+}
+
+// lockedBuffer is a log written by Run's goroutines and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func TestRunRefusesBadZones(t *testing.T) {
