@@ -2,15 +2,16 @@ package appliance
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"islet.dev/islet/internal/pool"
 
 	"islet.dev/islet/tls/web"
 )
@@ -39,42 +40,27 @@ func Precompressed(site fs.FS) (fs.FS, error) {
 	for _, p := range paths {
 		have[p] = true
 	}
+	gzs, brs := make([][]byte, len(paths)), make([][]byte, len(paths))
+	err = pool.Each(context.Background(), len(paths), 0, func(i int) error {
+		p := paths[i]
+		if have[p+".gz"] || have[p+".br"] {
+			return nil // the site brings its own
+		}
+		data, err := fs.ReadFile(site, p)
+		if err != nil {
+			return fmt.Errorf("appliance: precompress: %w", err)
+		}
+		gzs[i], brs[i] = web.Precompress(p, data)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	extra := map[string][]byte{}
-	var mu sync.Mutex
-	var firstErr error
-	work := make(chan string)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range work {
-				if have[p+".gz"] || have[p+".br"] {
-					continue // the site brings its own
-				}
-				data, err := fs.ReadFile(site, p)
-				var gz, br []byte
-				if err == nil {
-					gz, br = web.Precompress(p, data)
-				}
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("appliance: precompress: %w", err)
-				}
-				if gz != nil && br != nil {
-					extra[p+".gz"], extra[p+".br"] = gz, br
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for _, p := range paths {
-		work <- p
-	}
-	close(work)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	for i, p := range paths {
+		if gzs[i] != nil && brs[i] != nil {
+			extra[p+".gz"], extra[p+".br"] = gzs[i], brs[i]
+		}
 	}
 	return siblingFS{base: site, extra: extra}, nil
 }

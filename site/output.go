@@ -2,7 +2,7 @@ package site
 
 import (
 	"bytes"
-	"errors"
+	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,8 +12,9 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"islet.dev/islet/internal/pool"
 )
 
 // Output is a rendered site: generated files in memory and static
@@ -82,30 +83,17 @@ func (o *Output) WriteDir(dir string) error {
 		}
 	}
 	// Writing is mostly system time: spread it over the cores.
-	errs := make([]error, len(paths))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range max(1, min(runtime.GOMAXPROCS(0)*2, len(paths))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				data, err := o.ReadFile(paths[i])
-				if err == nil {
-					err = os.WriteFile(filepath.Join(tmp, filepath.FromSlash(paths[i])), data, 0o644)
-				}
-				if err != nil {
-					errs[i] = fmt.Errorf("%s: %w", paths[i], err)
-				}
-			}
-		}()
-	}
-	for i := range paths {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err = pool.Each(context.Background(), len(paths), runtime.GOMAXPROCS(0)*2, func(i int) error {
+		data, err := o.ReadFile(paths[i])
+		if err == nil {
+			err = os.WriteFile(filepath.Join(tmp, filepath.FromSlash(paths[i])), data, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", paths[i], err)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {

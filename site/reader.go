@@ -2,16 +2,17 @@ package site
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"islet.dev/islet/internal/pool"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -125,13 +126,12 @@ type readTask struct {
 	postDir string
 	doc     *document
 	static  *staticFile
-	err     error
 }
 
 // read walks the source tree, then reads and parses every file on all
 // cores; results are added in walk order, so the render stays
 // deterministic.
-func (s *Site) read() error {
+func (s *Site) read(ctx context.Context) error {
 	c := s.cfg
 	var tasks []*readTask
 	var walk func(dir string) error
@@ -195,26 +195,10 @@ func (s *Site) read() error {
 			return err
 		}
 	}
-	var wg sync.WaitGroup
-	next := make(chan *readTask)
-	for range max(1, min(runtime.GOMAXPROCS(0), len(tasks))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range next {
-				t.err = s.readTask(t)
-			}
-		}()
+	if err := pool.Each(ctx, len(tasks), 0, func(i int) error { return s.readTask(tasks[i]) }); err != nil {
+		return err
 	}
 	for _, t := range tasks {
-		next <- t
-	}
-	close(next)
-	wg.Wait()
-	for _, t := range tasks {
-		if t.err != nil {
-			return t.err
-		}
 		switch {
 		case t.static != nil && t.col != nil:
 			t.col.files = append(t.col.files, t.static)

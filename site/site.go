@@ -6,11 +6,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"islet.dev/islet/internal/pool"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -71,7 +72,7 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	}
 	s.md = newMarkdown(cfg)
 	s.engine = s.newEngine()
-	if err := s.read(); err != nil {
+	if err := s.read(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.readLayouts(); err != nil {
@@ -343,45 +344,10 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 	return out, nil
 }
 
-// parallel runs f over items on every core; the first error wins.
+// parallel runs f over items on every core; the error of the first
+// item in order that failed wins.
 func parallel(ctx context.Context, items []*document, f func(*document) error) error {
-	if len(items) == 0 {
-		return nil
-	}
-	workers := min(runtime.GOMAXPROCS(0), len(items))
-	ch := make(chan *document)
-	errs := make([]error, len(items))
-	index := map[*document]int{}
-	for i, d := range items {
-		index[d] = i
-	}
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for d := range ch {
-				errs[index[d]] = f(d)
-			}
-		}()
-	}
-	for _, d := range items {
-		if ctx.Err() != nil {
-			break
-		}
-		ch <- d
-	}
-	close(ch)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return pool.Each(ctx, len(items), 0, func(i int) error { return f(items[i]) })
 }
 
 // sortedDests lists an output's paths in order.

@@ -52,13 +52,17 @@ var allowed = []struct {
 	folder string
 	may    []string
 }{
-	{"zones", nil},
-	{"site", []string{"site"}}, // site/markup, site/plugins, site/liquid inside
-	{"tls/certs", nil},
-	{"tls/web", nil},
-	{"images", nil},
+	// Shared helpers below every capability: they import no package
+	// of the module.
+	{"internal/pool", nil},
+	{"internal/meminfo", nil},
+	{"zones", []string{"internal/pool"}},
+	{"site", []string{"site", "internal/pool"}}, // site/liquid, site/markup, site/plugins inside
+	{"tls/certs", []string{"internal/pool"}},
+	{"tls/web", []string{"internal/pool"}},
+	{"images", []string{"internal/pool"}},
 	{"appliance/netstack", []string{"internal/meminfo"}},
-	{"appliance", []string{"appliance", "zones", "site", "tls/certs", "tls/web", "internal/meminfo"}},
+	{"appliance", []string{"appliance", "zones", "site", "tls/certs", "tls/web", "internal/meminfo", "internal/pool"}},
 	{"cmd", []string{"appliance", "images", "zones", "site", "tls/certs", "tls/web"}},
 	{"internal", []string{"internal", "zones", "site", "tls/certs", "tls/web", "appliance", "images"}},
 }
