@@ -263,21 +263,4 @@ func scopeMatches(scope, rel string) bool {
 }
 
 // deepMerge copies src into dst, merging nested hashes.
-func deepMerge(dst, src *liquid.Map) {
-	for _, k := range src.Keys() {
-		v, _ := src.Get(k)
-		if sm, ok := v.(*liquid.Map); ok {
-			if dm, ok := get(dst, k).(*liquid.Map); ok {
-				n := dm.Clone()
-				deepMerge(n, sm)
-				dst.Set(k, n)
-				continue
-			}
-			n := liquid.NewMap()
-			deepMerge(n, sm)
-			dst.Set(k, n)
-			continue
-		}
-		dst.Set(k, v)
-	}
-}
+func deepMerge(dst, src *liquid.Map) { dst.DeepMerge(src) }

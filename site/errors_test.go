@@ -46,6 +46,8 @@ func TestErrors(t *testing.T) {
 		{"bad date", map[string]string{"_posts/2020-01-01-x.md": "---\ntitle: x\ndate: someday\n---\n"}, "_posts/2020-01-01-x.md:3: front matter date \"someday\" is not a date"},
 		{"missing layout in a layout", map[string]string{"a.html": "---\nlayout: d\n---\nx", "_layouts/d.html": "---\nlayout: gone\n---\n{{ content }}"}, "_layouts/d.html:2: layout \"gone\" does not exist"},
 		{"timezone", map[string]string{"_config.yml": "timezone: Mars/Olympus\n"}, "timezone \"Mars/Olympus\""},
+		{"plugin not built in", map[string]string{"_config.yml": "plugins: [jekyll-feed, jekyll-gist]\n"}, "_config.yml: plugin \"jekyll-gist\" is not built into islet (it has jekyll-redirect-from, jekyll-paginate, jekyll-feed, jekyll-sitemap, jekyll-seo-tag)"},
+		{"gem not built in", map[string]string{"_config.yml": "gems:\n  - jekyll-mentions\n"}, "plugin \"jekyll-mentions\" is not built into islet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

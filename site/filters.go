@@ -115,10 +115,10 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		return strings.Join(parts[:len(parts)-1], ", ") + ", " + conn + " " + parts[len(parts)-1], nil
 	})
 	r("markdownify", 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
-		return s.md.convert(liquid.ToString(in))
+		return s.md.Convert(liquid.ToString(in))
 	})
 	r("smartify", 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
-		return s.md.smartify(liquid.ToString(in))
+		return s.md.Smartify(liquid.ToString(in))
 	})
 	r("slugify", 0, 1, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		if in == nil {
@@ -368,7 +368,10 @@ func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
-func xmlEscape(s string) string { return textEscaper.Replace(s) }
+// xmlEscape escapes &, <, > and double quotes (Jekyll's xml_escape).
+func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
 
 func listInput(in any) ([]any, bool) {
 	switch x := in.(type) {

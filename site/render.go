@@ -129,7 +129,7 @@ func (s *Site) renderLiquid(d *document, src string, line int, vars map[string]a
 // convert applies the converter chosen by the source extension.
 func (s *Site) convert(d *document, content string) (string, error) {
 	if s.cfg.markdownExt[strings.ToLower(d.ext)] {
-		out, err := s.md.convert(content)
+		out, err := s.md.Convert(content)
 		if err != nil {
 			return "", fmt.Errorf("%s: markdown: %w", d.rel, err)
 		}

@@ -14,6 +14,8 @@ import (
 	"islet.dev/islet/internal/pool"
 
 	"islet.dev/islet/site/liquid"
+	"islet.dev/islet/site/markup"
+	"islet.dev/islet/site/plugins"
 )
 
 // Version is the Jekyll version templates see as jekyll.version.
@@ -23,7 +25,7 @@ const Version = "4.3.1"
 type Site struct {
 	src       fs.FS
 	theme     *theme
-	plugins   map[string]bool
+	plugins   []plugins.Plugin // enabled, in the order their generators run
 	reused    int
 	cfg       *config
 	opt       Options
@@ -35,7 +37,7 @@ type Site struct {
 	drop      *liquid.Map // site.*
 	published map[*collection][]*document
 	includes  sync.Map // name → *includeEntry
-	md        *markdown
+	md        *markup.Markdown
 	log       *slog.Logger
 
 	depMu     sync.Mutex
@@ -70,7 +72,7 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	if err := s.enablePlugins(); err != nil {
 		return nil, err
 	}
-	s.md = newMarkdown(cfg)
+	s.md = markup.NewMarkdown()
 	s.engine = s.newEngine()
 	if err := s.read(ctx); err != nil {
 		return nil, err
@@ -153,7 +155,7 @@ func (s *Site) prepare() error {
 		}
 	}
 	// Plugins' pages, in the order Jekyll's generators run.
-	if err := s.addRedirects(); err != nil {
+	if err := s.generate(); err != nil {
 		return err
 	}
 	site := s.cfg.raw.Clone()
@@ -164,9 +166,6 @@ func (s *Site) prepare() error {
 	}
 	site.Set("posts", postList)
 	s.drop = site
-	s.paginate()
-	s.addFeed()
-	s.addSitemap()
 	site.Set("related_posts", []any{})
 	pageList, htmlPages := []any{}, []any{}
 	for _, p := range s.pages {

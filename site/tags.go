@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"islet.dev/islet/site/liquid"
+	"islet.dev/islet/site/markup"
 )
 
 func (s *Site) newEngine() *liquid.Engine {
@@ -22,12 +23,7 @@ func (s *Site) newEngine() *liquid.Engine {
 		return &postURLTag{s: s, arg: strings.TrimSpace(markup)}, nil
 	})
 	e.RegisterBlock("highlight", s.parseHighlight)
-	if s.plugins["jekyll-feed"] {
-		e.RegisterTag("feed_meta", func(string) (liquid.Node, error) { return feedMeta{s}, nil })
-	}
-	if s.plugins["jekyll-seo-tag"] {
-		e.RegisterTag("seo", func(markup string) (liquid.Node, error) { return s.parseSEO(markup) })
-	}
+	s.registerPluginTags(e)
 	s.registerFilters(e)
 	return e
 }
@@ -263,7 +259,7 @@ func (t *highlightTag) Render(c *liquid.Context, w *strings.Builder) error {
 		return err
 	}
 	code := strings.Trim(b.String(), "\r\n")
-	out := highlight(t.lang, code)
+	out := markup.Highlight(t.lang, code)
 	if t.linenos {
 		n := strings.Count(code, "\n") + 1
 		var g strings.Builder

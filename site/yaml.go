@@ -126,30 +126,8 @@ func scalar(file string, line int, n *yaml.Node) (any, error) {
 	return n.Value, nil
 }
 
-// get reads a key of a hash value; nil when absent.
-func get(v any, key string) any {
-	if m, ok := v.(*liquid.Map); ok {
-		x, _ := m.Get(key)
-		return x
-	}
-	return nil
-}
-
-func getString(v any, key string) string {
-	switch x := get(v, key).(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	default:
-		return liquid.ToString(x)
-	}
-}
-
-func getBool(v any, key string, def bool) bool {
-	x := get(v, key)
-	if x == nil {
-		return def
-	}
-	return liquid.Truthy(x)
-}
+// get, getString and getBool read a key of a hash value (see
+// liquid.Lookup).
+func get(v any, key string) any                { return liquid.Lookup(v, key) }
+func getString(v any, key string) string       { return liquid.LookupString(v, key) }
+func getBool(v any, key string, def bool) bool { return liquid.LookupBool(v, key, def) }

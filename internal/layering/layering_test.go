@@ -112,8 +112,8 @@ func TestHeavyModulesHaveOneImporter(t *testing.T) {
 		"github.com/andybalholm/brotli":       {"tls/web"},
 		"gopkg.in/yaml.v3":                    {"appliance", "site"}, // islet.yml; front matter and data
 		"github.com/insomniacslk/dhcp/dhcpv4": {"appliance/netstack"},
-		"github.com/yuin/goldmark":            {"site"},
-		"github.com/alecthomas/chroma/v2":     {"site"},
+		"github.com/yuin/goldmark":            {"site/markup"},
+		"github.com/alecthomas/chroma/v2":     {"site/markup"},
 		"github.com/bep/golibsass/libsass":    {"site"},
 	}
 	for _, p := range packages(t) {

@@ -56,3 +56,53 @@ func (h *Map) Clone() *Map {
 	}
 	return n
 }
+
+// Lookup reads key of v when v is a hash; nil otherwise, or when the
+// key is absent.
+func Lookup(v any, key string) any {
+	if m, ok := v.(*Map); ok {
+		x, _ := m.Get(key)
+		return x
+	}
+	return nil
+}
+
+// LookupString is Lookup as a string: "" for nil, other values as
+// templates print them.
+func LookupString(v any, key string) string {
+	switch x := Lookup(v, key).(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	default:
+		return ToString(x)
+	}
+}
+
+// LookupBool is Lookup as Liquid's truth, def when absent.
+func LookupBool(v any, key string, def bool) bool {
+	x := Lookup(v, key)
+	if x == nil {
+		return def
+	}
+	return Truthy(x)
+}
+
+// DeepMerge copies src into h, merging nested hashes (Jekyll's
+// Utils.deep_merge_hashes); nested hashes of h are copied, not changed.
+func (h *Map) DeepMerge(src *Map) {
+	for _, k := range src.Keys() {
+		v, _ := src.Get(k)
+		if sm, ok := v.(*Map); ok {
+			n := NewMap()
+			if dm, ok := Lookup(h, k).(*Map); ok {
+				n = dm.Clone()
+			}
+			n.DeepMerge(sm)
+			h.Set(k, n)
+			continue
+		}
+		h.Set(k, v)
+	}
+}

@@ -1,7 +1,6 @@
-package site
+package plugins
 
 import (
-	"bytes"
 	"fmt"
 	"regexp"
 	"sort"
@@ -14,26 +13,36 @@ import (
 // link, Open Graph and Twitter tags and JSON-LD, computed as the
 // plugin computes them.
 type seoTag struct {
-	s         *Site
+	s         Site
 	showTitle bool
 }
 
-func (s *Site) parseSEO(markup string) (liquid.Node, error) {
-	return &seoTag{s: s, showTitle: !noTitle.MatchString(markup)}, nil
+// seo is jekyll-seo-tag: {% seo %}.
+type seo struct{}
+
+func (seo) Name() string        { return "jekyll-seo-tag" }
+func (seo) Generate(Site) error { return nil }
+
+func (seo) Tags(s Site) map[string]TagParser {
+	return map[string]TagParser{"seo": func(markup string) (liquid.Node, error) {
+		return &seoTag{s: s, showTitle: !noTitle.MatchString(markup)}, nil
+	}}
 }
 
 var (
+	// absoluteURL matches a URL with a scheme.
+	absoluteURL = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
 	homeOrAbout = regexp.MustCompile(`^/(about/)?(index.html?)?$`)
 	noTitle     = regexp.MustCompile(`(?i)title=false`)
 )
 
 // seoFormat is the plugin's format_string: markdownify, strip_html,
 // normalize_whitespace, escape_once; "" for nothing.
-func (s *Site) seoFormat(v any) string {
+func seoFormat(s Site, v any) string {
 	if v == nil {
 		return ""
 	}
-	html, err := s.md.convert(liquid.ToString(v))
+	html, err := s.Markdownify(liquid.ToString(v))
 	if err != nil {
 		return ""
 	}
@@ -57,11 +66,11 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		return fmt.Errorf("seo: no page")
 	}
 	pg := func(k string) any { return liquid.PropertyIn(c, page, k) }
-	site := s.drop
-	siteTitle := s.seoFormat(firstOf(get(site, "title"), get(site, "name")))
-	siteTagline := s.seoFormat(get(site, "tagline"))
-	siteDescription := s.seoFormat(get(site, "description"))
-	pageTitle := s.seoFormat(pg("title"))
+	site := s.Drop()
+	siteTitle := seoFormat(s, firstOf(liquid.Lookup(site, "title"), liquid.Lookup(site, "name")))
+	siteTagline := seoFormat(s, liquid.Lookup(site, "tagline"))
+	siteDescription := seoFormat(s, liquid.Lookup(site, "description"))
+	pageTitle := seoFormat(s, pg("title"))
 	if pageTitle == "" {
 		pageTitle = siteTitle
 	}
@@ -79,44 +88,44 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		title = pageTitle
 	}
 	if pager, ok := c.Get("paginator").(*liquid.Map); ok {
-		if n, _ := get(pager, "page").(int); n > 1 && title != "" {
-			msg := getString(site, "seo_paginator_message")
+		if n, _ := liquid.Lookup(pager, "page").(int); n > 1 && title != "" {
+			msg := liquid.LookupString(site, "seo_paginator_message")
 			if msg == "" {
 				msg = "Page %<current>s of %<total>s for "
 			}
 			msg = strings.ReplaceAll(msg, "%<current>s", fmt.Sprint(n))
-			msg = strings.ReplaceAll(msg, "%<total>s", fmt.Sprint(get(pager, "total_pages")))
+			msg = strings.ReplaceAll(msg, "%<total>s", fmt.Sprint(liquid.Lookup(pager, "total_pages")))
 			title = msg + title
 		}
 	}
 	url := liquid.ToString(pg("url"))
 	home := homeOrAbout.MatchString(url)
 	pageSEO, _ := pg("seo").(*liquid.Map)
-	siteSocial, _ := get(site, "social").(*liquid.Map)
+	siteSocial, _ := liquid.Lookup(site, "social").(*liquid.Map)
 	name := ""
 	switch {
-	case get(pageSEO, "name") != nil:
-		name = s.seoFormat(get(pageSEO, "name"))
+	case liquid.Lookup(pageSEO, "name") != nil:
+		name = seoFormat(s, liquid.Lookup(pageSEO, "name"))
 	case !home:
-	case get(siteSocial, "name") != nil:
-		name = s.seoFormat(get(siteSocial, "name"))
+	case liquid.Lookup(siteSocial, "name") != nil:
+		name = seoFormat(s, liquid.Lookup(siteSocial, "name"))
 	default:
 		name = siteTitle
 	}
-	description := s.seoFormat(firstOf(pg("description"), pg("excerpt")))
+	description := seoFormat(s, firstOf(pg("description"), pg("excerpt")))
 	if description == "" {
 		description = siteDescription
 	}
-	author := s.seoAuthor(pg, site)
+	author := seoAuthor(pg, site)
 	canonical := liquid.ToString(pg("canonical_url"))
 	if canonical == "" {
-		canonical = strings.TrimSuffix(s.absoluteURL(url), "index.html")
-		if !strings.HasSuffix(s.absoluteURL(url), "/index.html") {
-			canonical = s.absoluteURL(url)
+		canonical = strings.TrimSuffix(s.AbsoluteURL(url), "index.html")
+		if !strings.HasSuffix(s.AbsoluteURL(url), "/index.html") {
+			canonical = s.AbsoluteURL(url)
 		}
 	}
-	locale := strings.ReplaceAll(liquid.ToString(firstOf(pg("locale"), get(site, "locale"), pg("lang"), get(site, "lang"), "en_US")), "-", "_")
-	typ := liquid.ToString(get(pageSEO, "type"))
+	locale := strings.ReplaceAll(liquid.ToString(firstOf(pg("locale"), liquid.Lookup(site, "locale"), pg("lang"), liquid.Lookup(site, "lang"), "en_US")), "-", "_")
+	typ := liquid.ToString(liquid.Lookup(pageSEO, "type"))
 	date := pg("date")
 	if typ == "" {
 		switch {
@@ -127,6 +136,13 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		default:
 			typ = "WebPage"
 		}
+	}
+	uriEscape := func(v string) string {
+		out, err := c.Engine().Filter("uri_escape", c, v)
+		if err != nil {
+			return v
+		}
+		return liquid.ToString(out)
 	}
 	xmlschema := func(v any) string {
 		out, err := c.Engine().Filter("date_to_xmlschema", c, v)
@@ -140,10 +156,10 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	case string:
 		image = im
 	case *liquid.Map:
-		image = getString(im, "path")
+		image = liquid.LookupString(im, "path")
 	}
 	if image != "" && !absoluteURL.MatchString(image) {
-		image = normalizeURI(s.absoluteURL(image))
+		image = s.AbsoluteURL(image)
 	}
 
 	line := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
@@ -151,11 +167,11 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	if t.showTitle && title != "" {
 		line("<title>%s</title>", title)
 	}
-	line(`<meta name="generator" content="Jekyll v%s" />`, Version)
+	line(`<meta name="generator" content="Jekyll v%s" />`, liquid.ToString(liquid.PropertyIn(c, c.Get("jekyll"), "version")))
 	if pageTitle != "" {
 		line(`<meta property="og:title" content="%s" />`, pageTitle)
 	}
-	if n := getString(author, "name"); n != "" {
+	if n := liquid.LookupString(author, "name"); n != "" {
 		line(`<meta name="author" content="%s" />`, n)
 	}
 	line(`<meta property="og:locale" content="%s" />`, locale)
@@ -163,7 +179,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		line(`<meta name="description" content="%s" />`, description)
 		line(`<meta property="og:description" content="%s" />`, description)
 	}
-	if liquid.Truthy(get(site, "url")) || true {
+	if liquid.Truthy(liquid.Lookup(site, "url")) || true {
 		line(`<link rel="canonical" href="%s" />`, canonical)
 		line(`<meta property="og:url" content="%s" />`, canonical)
 	}
@@ -180,15 +196,15 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		line(`<meta property="og:type" content="website" />`)
 	}
 	if pager, ok := c.Get("paginator").(*liquid.Map); ok {
-		if get(pager, "previous_page") != nil {
-			line(`<link rel="prev" href="%s" />`, s.absoluteURL(getString(pager, "previous_page_path")))
+		if liquid.Lookup(pager, "previous_page") != nil {
+			line(`<link rel="prev" href="%s" />`, s.AbsoluteURL(liquid.LookupString(pager, "previous_page_path")))
 		}
-		if get(pager, "next_page") != nil {
-			line(`<link rel="next" href="%s" />`, s.absoluteURL(getString(pager, "next_page_path")))
+		if liquid.Lookup(pager, "next_page") != nil {
+			line(`<link rel="next" href="%s" />`, s.AbsoluteURL(liquid.LookupString(pager, "next_page_path")))
 		}
 	}
 	if image != "" {
-		card := liquid.ToString(firstOf(get(pg("twitter"), "card"), get(get(site, "twitter"), "card"), "summary_large_image"))
+		card := liquid.ToString(firstOf(liquid.Lookup(pg("twitter"), "card"), liquid.Lookup(liquid.Lookup(site, "twitter"), "card"), "summary_large_image"))
 		line(`<meta name="twitter:card" content="%s" />`, card)
 		line(`<meta property="twitter:image" content="%s" />`, image)
 	} else {
@@ -197,26 +213,26 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	if pageTitle != "" {
 		line(`<meta property="twitter:title" content="%s" />`, pageTitle)
 	}
-	if tw := get(site, "twitter"); tw != nil {
-		line(`<meta name="twitter:site" content="@%s" />`, strings.ReplaceAll(getString(tw, "username"), "@", ""))
+	if tw := liquid.Lookup(site, "twitter"); tw != nil {
+		line(`<meta name="twitter:site" content="@%s" />`, strings.ReplaceAll(liquid.LookupString(tw, "username"), "@", ""))
 		if a := authorTwitter(author); a != "" {
 			line(`<meta name="twitter:creator" content="@%s" />`, strings.ReplaceAll(a, "@", ""))
 		}
 	}
-	if fb := get(site, "facebook"); fb != nil {
+	if fb := liquid.Lookup(site, "facebook"); fb != nil {
 		for _, x := range [][2]string{{"admins", `<meta property="fb:admins" content="%s" />`}, {"publisher", `<meta property="article:publisher" content="%s" />`}, {"app_id", `<meta property="fb:app_id" content="%s" />`}} {
-			if v := getString(fb, x[0]); v != "" {
+			if v := liquid.LookupString(fb, x[0]); v != "" {
 				line(x[1], v)
 			}
 		}
 	}
-	if wv := get(site, "webmaster_verifications"); wv != nil {
+	if wv := liquid.Lookup(site, "webmaster_verifications"); wv != nil {
 		for _, x := range [][2]string{{"google", "google-site-verification"}, {"bing", "msvalidate.01"}, {"alexa", "alexaVerifyID"}, {"yandex", "yandex-verification"}, {"baidu", "baidu-site-verification"}, {"facebook", "facebook-domain-verification"}} {
-			if v := getString(wv, x[0]); v != "" {
+			if v := liquid.LookupString(wv, x[0]); v != "" {
 				line(`<meta name="%s" content="%s" />`, x[1], v)
 			}
 		}
-	} else if v := getString(site, "google_site_verification"); v != "" {
+	} else if v := liquid.LookupString(site, "google_site_verification"); v != "" {
 		line(`<meta name="google-site-verification" content="%s" />`, v)
 	}
 
@@ -229,10 +245,10 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	}
 	if date != nil {
 		ld["datePublished"] = xmlschema(date)
-		ld["dateModified"] = xmlschema(firstOf(get(pageSEO, "date_modified"), pg("last_modified_at"), date))
+		ld["dateModified"] = xmlschema(firstOf(liquid.Lookup(pageSEO, "date_modified"), pg("last_modified_at"), date))
 	}
-	if n := getString(author, "name"); n != "" {
-		typ := getString(author, "type")
+	if n := liquid.LookupString(author, "name"); n != "" {
+		typ := liquid.LookupString(author, "type")
 		if typ == "" || typ == "Person" || typ == "Organization" {
 			if typ == "" {
 				typ = "Person"
@@ -240,7 +256,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 			a := liquid.NewMap()
 			a.Set("@type", typ)
 			a.Set("name", n)
-			if u := getString(author, "url"); u != "" {
+			if u := liquid.LookupString(author, "url"); u != "" {
 				a.Set("url", u)
 			}
 			ld["author"] = a
@@ -255,22 +271,22 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		m.Set("@id", canonical)
 		ld["mainEntityOfPage"] = m
 	}
-	if links := firstOf(get(pageSEO, "links")); links != nil {
+	if links := firstOf(liquid.Lookup(pageSEO, "links")); links != nil {
 		ld["sameAs"] = links
-	} else if home && get(siteSocial, "links") != nil {
-		ld["sameAs"] = get(siteSocial, "links")
+	} else if home && liquid.Lookup(siteSocial, "links") != nil {
+		ld["sameAs"] = liquid.Lookup(siteSocial, "links")
 	}
-	if logo := getString(site, "logo"); logo != "" {
+	if logo := liquid.LookupString(site, "logo"); logo != "" {
 		if !absoluteURL.MatchString(logo) {
-			logo = s.absoluteURL(logo)
+			logo = s.AbsoluteURL(logo)
 		}
 		pub := liquid.NewMap()
 		pub.Set("@type", "Organization")
 		l := liquid.NewMap()
 		l.Set("@type", "ImageObject")
-		l.Set("url", normalizeURI(logo))
+		l.Set("url", uriEscape(logo))
 		pub.Set("logo", l)
-		if n := getString(author, "name"); n != "" {
+		if n := liquid.LookupString(author, "name"); n != "" {
 			pub.Set("name", n)
 		}
 		ld["publisher"] = pub
@@ -284,17 +300,15 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	for _, k := range keys {
 		obj.Set(k, ld[k])
 	}
-	var js bytes.Buffer
-	writeJSON(&js, obj, 0)
 	line(`<script type="application/ld+json">`)
-	line("%s</script>", js.String())
+	line("%s</script>", s.JSON(obj))
 	w.WriteString("<!-- End Jekyll SEO tag -->\n")
 	return nil
 }
 
 // seoAuthor resolves page.author, page.authors[0] or site.author, a
 // name looked up in site.data.authors.
-func (s *Site) seoAuthor(pg func(string) any, site *liquid.Map) *liquid.Map {
+func seoAuthor(pg func(string) any, site *liquid.Map) *liquid.Map {
 	a := pg("author")
 	if a == nil {
 		if list, ok := pg("authors").([]any); ok && len(list) > 0 {
@@ -302,7 +316,7 @@ func (s *Site) seoAuthor(pg func(string) any, site *liquid.Map) *liquid.Map {
 		}
 	}
 	if a == nil {
-		a = get(site, "author")
+		a = liquid.Lookup(site, "author")
 	}
 	switch x := a.(type) {
 	case *liquid.Map:
@@ -310,9 +324,9 @@ func (s *Site) seoAuthor(pg func(string) any, site *liquid.Map) *liquid.Map {
 	case string:
 		m := liquid.NewMap()
 		m.Set("name", x)
-		if data, ok := get(get(site, "data"), "authors").(*liquid.Map); ok {
-			if info, ok := get(data, x).(*liquid.Map); ok {
-				deepMerge(m, info)
+		if data, ok := liquid.Lookup(liquid.Lookup(site, "data"), "authors").(*liquid.Map); ok {
+			if info, ok := liquid.Lookup(data, x).(*liquid.Map); ok {
+				m.DeepMerge(info)
 			}
 		}
 		return m
@@ -321,8 +335,8 @@ func (s *Site) seoAuthor(pg func(string) any, site *liquid.Map) *liquid.Map {
 }
 
 func authorTwitter(a *liquid.Map) string {
-	if t := getString(a, "twitter"); t != "" {
+	if t := liquid.LookupString(a, "twitter"); t != "" {
 		return strings.TrimPrefix(t, "@")
 	}
-	return strings.TrimPrefix(getString(a, "name"), "@")
+	return strings.TrimPrefix(liquid.LookupString(a, "name"), "@")
 }

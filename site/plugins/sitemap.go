@@ -1,8 +1,4 @@
-package site
-
-import (
-	"islet.dev/islet/site/liquid"
-)
+package plugins
 
 // sitemapTemplate lists what jekyll-sitemap lists: output documents,
 // HTML pages but the 404 page, and static HTML and PDF files.
@@ -33,58 +29,26 @@ const sitemapTemplate = `<?xml version="1.0" encoding="UTF-8"?>
 
 const robotsTemplate = "Sitemap: {{ \"sitemap.xml\" | absolute_url }}\n"
 
-// addSitemap adds jekyll-sitemap's sitemap.xml and robots.txt unless
-// the site has pages or files of those names.
-func (s *Site) addSitemap() {
-	if !s.plugins["jekyll-sitemap"] {
-		return
-	}
-	has := func(url string) bool {
-		for _, p := range s.pages {
-			if p.url == url {
-				return true
-			}
-		}
-		for _, f := range s.static {
-			if f.url() == url {
-				return true
-			}
-		}
-		return false
-	}
-	if !has("/sitemap.xml") {
-		var statics []any
-		for _, f := range s.static {
-			switch extOf(f.rel) {
-			case ".htm", ".html", ".xhtml", ".pdf":
-				statics = append(statics, s.staticDrop(f))
-			}
-		}
-		d := s.generatedPage("sitemap.xml", sitemapTemplate, "jekyll-sitemap")
-		d.data.Set("static_files", nonNilList(statics))
-		d.data.Set("xsl", has("/sitemap.xsl"))
-	}
-	if !has("/robots.txt") {
-		s.generatedPage("robots.txt", robotsTemplate, "jekyll-sitemap")
-	}
-}
+// sitemap is jekyll-sitemap: sitemap.xml and robots.txt.
+type sitemap struct{}
 
-// generatedPage adds a page a plugin makes (Jekyll's PageWithoutAFile).
-func (s *Site) generatedPage(rel, body, plugin string) *document {
-	d := &document{site: s, rel: rel, body: body, bodyLine: 1, ext: extOf(rel), data: liquid.NewMap(), generated: plugin}
-	d.data.Set("layout", nil)
-	if err := d.computeURL(); err == nil {
-		d.drop = &docDrop{d}
-	}
-	s.pages = append(s.pages, d)
-	return d
-}
+func (sitemap) Name() string                   { return "jekyll-sitemap" }
+func (sitemap) Tags(Site) map[string]TagParser { return nil }
 
-func extOf(p string) string {
-	for i := len(p) - 1; i >= 0 && p[i] != '/'; i-- {
-		if p[i] == '.' {
-			return p[i:]
+// Generate adds sitemap.xml and robots.txt unless the site has pages
+// or files of those names.
+func (sitemap) Generate(s Site) error {
+	if !s.HasURL("/sitemap.xml") {
+		statics := s.StaticFiles(".htm", ".html", ".xhtml", ".pdf")
+		if statics == nil {
+			statics = []any{}
 		}
+		d := s.AddPage("sitemap.xml", sitemapTemplate, "jekyll-sitemap")
+		d.Data().Set("static_files", statics)
+		d.Data().Set("xsl", s.HasURL("/sitemap.xsl"))
 	}
-	return ""
+	if !s.HasURL("/robots.txt") {
+		s.AddPage("robots.txt", robotsTemplate, "jekyll-sitemap")
+	}
+	return nil
 }

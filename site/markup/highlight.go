@@ -1,4 +1,4 @@
-package site
+package markup
 
 import (
 	"strings"
@@ -10,10 +10,10 @@ import (
 // rougeAliases maps Rouge language names chroma does not know.
 var rougeAliases = map[string]string{"shell": "bash", "console": "bash", "sh": "bash", "plaintext": "plaintext", "text": "plaintext", "html+erb": "erb", "ocaml": "ocaml"}
 
-// highlight tokenises code with chroma and writes it as Rouge's HTML
+// Highlight tokenises code with chroma and writes it as Rouge's HTML
 // formatter does: a span per token with the short class name, plain
-// text unwrapped.
-func highlight(lang, code string) string {
+// text unwrapped. An unknown language is escaped and left plain.
+func Highlight(lang, code string) string {
 	name := strings.ToLower(lang)
 	if a, ok := rougeAliases[name]; ok {
 		name = a
@@ -53,7 +53,7 @@ func rougeBlock(lang, code string) string {
 		cls = "plaintext"
 	}
 	return `<div class="language-` + escapeText(cls) + ` highlighter-rouge"><div class="highlight"><pre class="highlight"><code>` +
-		highlight(lang, code) + "</code></pre></div></div>"
+		Highlight(lang, code) + "</code></pre></div></div>"
 }
 
 // escapeCode escapes code as Rouge does: &, < and > only.

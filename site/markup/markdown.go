@@ -1,4 +1,4 @@
-package site
+package markup
 
 import (
 	"bytes"
@@ -16,15 +16,16 @@ import (
 	"github.com/yuin/goldmark/util"
 )
 
-// markdown converts Markdown as Jekyll's kramdown (GFM input, Rouge
+// Markdown converts Markdown as Jekyll's kramdown (GFM input, Rouge
 // highlighter) does: header IDs by kramdown-parser-gfm's rule,
 // typographic characters as UTF-8, kramdown's footnote, table, task
-// list and code markup.
-type markdown struct {
+// list and code markup. It is safe for concurrent use.
+type Markdown struct {
 	md goldmark.Markdown
 }
 
-func newMarkdown(c *config) *markdown {
+// NewMarkdown makes a converter.
+func NewMarkdown() *Markdown {
 	subs := map[extension.TypographicPunctuation]string{
 		extension.LeftSingleQuote: "‘", extension.RightSingleQuote: "’",
 		extension.LeftDoubleQuote: "“", extension.RightDoubleQuote: "”",
@@ -55,15 +56,15 @@ func newMarkdown(c *config) *markdown {
 				renderer.WithNodeRenderers(util.Prioritized(&kramdownRenderer{}, 100))),
 		)
 	}
-	return &markdown{md: newMD()}
+	return &Markdown{md: newMD()}
 }
 
 type htmlBlockNoInterrupt struct{ parser.BlockParser }
 
 func (htmlBlockNoInterrupt) CanInterruptParagraph() bool { return false }
 
-// convert renders Markdown to HTML.
-func (m *markdown) convert(src string) (string, error) {
+// Convert renders Markdown to HTML.
+func (m *Markdown) Convert(src string) (string, error) {
 	src, ab, raw := preprocess(src)
 	ctx := parser.NewContext()
 	if ab != nil {
@@ -338,10 +339,10 @@ func escapeText(s string) string { return textEscaper.Replace(s) }
 
 var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
 
-// smartify applies kramdown's typographic conversions to a line of
+// Smartify applies kramdown's typographic conversions to a line of
 // text (Jekyll's smartify filter).
-func (m *markdown) smartify(s string) (string, error) {
-	out, err := m.convert(s)
+func (m *Markdown) Smartify(s string) (string, error) {
+	out, err := m.Convert(s)
 	if err != nil {
 		return "", err
 	}

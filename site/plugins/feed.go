@@ -1,8 +1,7 @@
-package site
+package plugins
 
 import (
 	"fmt"
-	"io/fs"
 	"strings"
 
 	"islet.dev/islet/site/liquid"
@@ -63,35 +62,47 @@ const feedTemplate = `<?xml version="1.0" encoding="utf-8"?>
 </feed>
 `
 
-// addFeed adds jekyll-feed's feed page unless the site has its own.
-func (s *Site) addFeed() {
-	if !s.plugins["jekyll-feed"] {
-		return
+// feed is jekyll-feed: an Atom feed of the posts, and {% feed_meta %}.
+type feed struct{}
+
+func (feed) Name() string { return "jekyll-feed" }
+
+func (feed) Tags(s Site) map[string]TagParser {
+	return map[string]TagParser{"feed_meta": func(string) (liquid.Node, error) { return feedMeta{s}, nil }}
+}
+
+// Generate adds the feed page unless the site has its own.
+func (feed) Generate(s Site) error {
+	p := feedPath(s)
+	if s.SourceExists(p) {
+		return nil
 	}
-	p := strings.TrimPrefix(getString(get(s.cfg.raw, "feed"), "path"), "/")
+	d := s.AddPage(p, feedTemplate, "jekyll-feed")
+	d.Data().Set("sitemap", false)
+	d.Data().Set("collection", "posts")
+	return nil
+}
+
+func feedPath(s Site) string {
+	p := strings.TrimPrefix(liquid.LookupString(liquid.Lookup(s.Config(), "feed"), "path"), "/")
 	if p == "" {
 		p = "feed.xml"
 	}
-	if _, err := fs.Stat(s.src, p); err == nil {
-		return
-	}
-	d := s.generatedPage(p, feedTemplate, "jekyll-feed")
-	d.data.Set("sitemap", false)
-	d.data.Set("collection", "posts")
+	return p
 }
 
 // feedMeta is {% feed_meta %}.
-type feedMeta struct{ s *Site }
+type feedMeta struct{ s Site }
 
 func (f feedMeta) Render(_ *liquid.Context, w *strings.Builder) error {
-	p := getString(get(f.s.cfg.raw, "feed"), "path")
+	p := liquid.LookupString(liquid.Lookup(f.s.Config(), "feed"), "path")
 	if p == "" {
 		p = "feed.xml"
 	}
-	fmt.Fprintf(w, `<link type="application/atom+xml" rel="alternate" href="%s"`, xmlEscape(f.s.absoluteURL(p)))
-	title := getString(f.s.cfg.raw, "title")
+	fmt.Fprintf(w, `<link type="application/atom+xml" rel="alternate" href="%s"`, xmlEscape(f.s.AbsoluteURL(p)))
+	title := liquid.LookupString(f.s.Config(), "title")
 	if title == "" {
-		title = getString(f.s.cfg.raw, "name")
+		title = liquid.LookupString(f.s.Config(), "name")
 	}
 	if title != "" {
 		fmt.Fprintf(w, ` title="%s"`, xmlEscape(title))
@@ -99,3 +110,8 @@ func (f feedMeta) Render(_ *liquid.Context, w *strings.Builder) error {
 	w.WriteString(" />")
 	return nil
 }
+
+// xmlEscape escapes &, <, > and double quotes.
+func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")
