@@ -1,7 +1,9 @@
 // Package appliance composes islet: it reads the appliance's compile-time
-// configuration (islet.yml), opens the network listeners and runs the
-// services (authoritative DNS now; HTTPS and the userspace network stack
-// as they arrive) until told to stop, reloading on request.
+// configuration (islet.yml), opens the network (the host's sockets or
+// the userspace stack of appliance/netstack), and runs the services —
+// authoritative DNS (zones), HTTPS (tls/certs, tls/web) — until told to
+// stop, reloading the zones on request. PID 1's duties in the image are
+// appliance/guest's.
 //
 // It is the only package that knows the services exist; each of them
 // takes plain net.PacketConn and net.Listener values and never learns

@@ -85,9 +85,6 @@ func (n *stackNetwork) dialer() dialFunc {
 	return resolvingDialer(n.st.DialContext, r)
 }
 
-// openNetwork sets up the chosen stack; on the userspace stack without a
-// static IPv4 address it waits for a DHCP lease, so that services open
-// their sockets only once the address is configured.
 // OnHost says whether the services run on the host's (or the guest
 // kernel's) own sockets rather than the userspace stack.
 func (o NetOptions) OnHost() bool { return hostNet(o.Net) }
@@ -98,6 +95,9 @@ func hostNet(net string) bool {
 	return net == "" || kind == "host"
 }
 
+// openNetwork sets up the chosen stack; on the userspace stack without a
+// static IPv4 address it waits for a DHCP lease, so that services open
+// their sockets only once the address is configured.
 func openNetwork(ctx context.Context, o NetOptions, log *slog.Logger) (network, error) {
 	kind, name, _ := strings.Cut(o.Net, ":")
 	if hostNet(o.Net) {

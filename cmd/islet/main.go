@@ -1,11 +1,15 @@
 // Command islet builds and runs a single-purpose appliance serving a
-// person's or a project's web presence: authoritative DNS from zone files
-// (and, as they arrive, the website over HTTPS).
+// person's or a project's web presence: authoritative DNS from zone
+// files, and the website, rendered from a Jekyll source tree, over
+// HTTPS with certificates it obtains itself, plus redirects.
 //
-//	islet run DIR      serve an appliance folder on localhost
+//	islet run DIR      serve an appliance folder on localhost (or boot it)
 //	islet serve ...    the runtime alone, configured by flags
-//	islet check DIR    validate the zones of a folder
+//	islet check DIR    validate islet.yml and the zones of a folder
+//	islet build DIR    pack the folder into a bootable image
 //	islet render S D   render a Jekyll source tree
+//
+// As PID 1 of an appliance image it is the guest's init (appliance/guest).
 package main
 
 import (

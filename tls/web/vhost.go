@@ -21,7 +21,7 @@ type Host struct {
 	Canonical string
 	// Redirect sends every request to this URL, path and query kept.
 	Redirect string
-	// Status of redirects: 301 (default) or 308.
+	// Status of redirects: 301 (default), 302, 307 or 308.
 	Status int
 	// HSTS is "on" or "off" for Strict-Transport-Security; empty means
 	// on for site hosts and off for redirect hosts.
