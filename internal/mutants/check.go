@@ -56,7 +56,7 @@ func (m mutation) check(ctx context.Context, dir string, i int) outcome {
 	if err := os.WriteFile(overlay, js, 0o644); err != nil {
 		return outcome{broken, err.Error() + "\n"}
 	}
-	args := []string{"test", "-count=1", "-timeout=3m", "-overlay", overlay}
+	args := []string{"test", "-count=1", "-timeout=3m"}
 	if m.tags != "" {
 		args = append(args, "-tags", m.tags)
 	}
@@ -64,7 +64,11 @@ func (m mutation) check(ctx context.Context, dir string, i int) outcome {
 		args = append(args, "-run", m.run)
 	}
 	args = append(args, m.pkg)
-	out, err := exec.CommandContext(ctx, "go", args...).CombinedOutput()
+	// The overlay goes in GOFLAGS, so that a test building islet itself
+	// (go build from a test) builds the mutant too.
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Env = append(os.Environ(), "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -overlay="+overlay))
+	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	switch {
 	case strings.Contains(string(out), "no tests to run"):

@@ -1,7 +1,8 @@
 // Command mutants checks that the tests catch what they claim to: it
 // applies each single-line mutation listed in mutants.txt to a copy of
-// one source file, runs the test that must catch it (through go test
-// -overlay, so the tree itself is never touched), and fails if any
+// one source file, runs the test that must catch it (through go's
+// -overlay in GOFLAGS, so the tree itself is never touched and a test
+// that builds islet builds the mutant), and fails if any
 // mutation survives, no longer applies, or stops the package compiling.
 //
 // Usage: go run ./internal/mutants [-fast] [-run REGEXP] [-j N] [LIST]
