@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -155,6 +156,29 @@ func firstDifference(a, b string) string {
 
 type fixture struct{ name, dir string }
 
+// fixtureTime is every fixture file's modification time in the trees
+// rendered: static files' times show (the sitemap's lastmod), and a
+// checkout's are the time of the checkout.
+var fixtureTime = time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC)
+
+// tree copies the fixture with every file's time set to fixtureTime
+// and returns the copy.
+func (f fixture) tree(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), f.name)
+	copyTree(t, f.dir, dst)
+	err := filepath.WalkDir(dst, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Chtimes(p, fixtureTime, fixtureTime)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
 // fixtures are the sites under testdata/sites and the bundled example.
 func fixtures(t *testing.T) []fixture {
 	dirs, err := filepath.Glob("testdata/sites/*")
@@ -174,8 +198,8 @@ func fixtures(t *testing.T) []fixture {
 // stored beside it; -update regenerates that from Debian's jekyll.
 func TestGolden(t *testing.T) {
 	for _, f := range fixtures(t) {
-		dir := f.dir
 		t.Run(f.name, func(t *testing.T) {
+			dir := f.tree(t)
 			golden := filepath.Join("testdata/sites", f.name+".jekyll.txtar")
 			if *update {
 				files := jekyllBuild(t, dir)

@@ -17,8 +17,8 @@ import (
 // islet and compares the outputs file by file.
 func TestAgainstJekyll(t *testing.T) {
 	for _, f := range fixtures(t) {
-		dir := f.dir
 		t.Run(f.name, func(t *testing.T) {
+			dir := f.tree(t)
 			want := outputArchive(jekyllBuild(t, dir))
 			got := outputArchive(renderDir(t, dir))
 			compareArchives(t, want, got)
