@@ -26,7 +26,7 @@ func (a action) String() string {
 
 // Restarting the services after a failure: the first wait, the longest,
 // how long a run must last to start the backoff over, and how many
-// failures in a row are restarted before the machine reboots.
+// restarts in a row are tried before the machine reboots.
 const (
 	restartFirst = time.Second
 	restartMax   = time.Minute
@@ -49,9 +49,9 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // ctx, and says what the machine should do then. A run that fails
 // otherwise (a listener lost, accept errors that do not pass) is logged
 // and started again after a wait, 1 s doubling to a minute; a run that
-// lasted ten minutes starts the wait over. After maxRestarts failures in
-// a row, or when DHCP moved the appliance to another address, the
-// machine reboots, as it does on a panic: an unattended appliance must
+// lasted ten minutes starts the wait over. When maxRestarts restarts in
+// a row did not help, or when DHCP moved the appliance to another
+// address, the machine reboots, as it does on a panic: an unattended appliance must
 // not stay off. Powering off is for a deliberate stop only.
 func supervise(ctx context.Context, run func(context.Context) error, clk clock, log *slog.Logger) (action, error) {
 	wait, failures := restartFirst, 0
