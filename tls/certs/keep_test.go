@@ -46,22 +46,35 @@ func (f *fakeClock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
-// next takes the loop's next wait, checks it and lets the time pass.
-func (f *fakeClock) next(t *testing.T, want time.Duration) {
+// await takes the loop's next wait and checks it; the loop is then
+// blocked in it, its state settled for the test to look at.
+func (f *fakeClock) await(t *testing.T, want time.Duration) fakeWait {
 	t.Helper()
 	select {
 	case w := <-f.waits:
 		if w.d != want {
 			t.Fatalf("the loop waits %v, want %v", w.d, want)
 		}
-		f.mu.Lock()
-		f.now = f.now.Add(w.d)
-		now := f.now
-		f.mu.Unlock()
-		w.fire <- now
+		return w
 	case <-time.After(5 * time.Second):
 		t.Fatalf("the loop did not wait (want %v)", want)
+		return fakeWait{}
 	}
+}
+
+// fire lets the wait's time pass.
+func (f *fakeClock) fire(w fakeWait) {
+	f.mu.Lock()
+	f.now = f.now.Add(w.d)
+	now := f.now
+	f.mu.Unlock()
+	w.fire <- now
+}
+
+// next is await then fire.
+func (f *fakeClock) next(t *testing.T, want time.Duration) {
+	t.Helper()
+	f.fire(f.await(t, want))
 }
 
 func (f *fakeClock) advance(d time.Duration) {
@@ -153,21 +166,24 @@ func TestKeepBacksOffAndRenews(t *testing.T) {
 	defer func() { cancel(); <-done }()
 
 	for _, want := range []time.Duration{5, 10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600, 3600} {
-		clk.next(t, want*time.Second)
+		w := clk.await(t, want*time.Second)
+		if m.served(t) != nil {
+			t.Fatal("a certificate was served before one was obtained")
+		}
+		clk.fire(w)
 	}
-	if got := m.served(t); got != nil {
-		t.Fatal("a certificate was served before one was obtained")
-	}
-	clk.next(t, 12*time.Hour) // the 90-day certificate: twice a day
-	if got := m.served(t); got != long {
+	w := clk.await(t, 12*time.Hour) // the 90-day certificate: asked again twice a day
+	if m.served(t) != long {
 		t.Fatal("the obtained certificate is not served")
 	}
-	clk.next(t, 3*time.Hour) // due for renewal in 3 hours: asked then
-	if got := m.served(t); got != due {
+	clk.fire(w)
+	w = clk.await(t, 3*time.Hour) // due for renewal in 3 hours: asked then
+	if m.served(t) != due {
 		t.Fatal("the renewed certificate is not served")
 	}
-	clk.next(t, firstBackoff) // a failure after a success starts over
-	if got := m.served(t); got != due {
+	clk.fire(w)
+	clk.await(t, firstBackoff) // a failure after a success starts over
+	if m.served(t) != due {
 		t.Fatal("a failed renewal dropped the certificate still valid")
 	}
 }
