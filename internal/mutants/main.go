@@ -70,8 +70,9 @@ func mainErr(ctx context.Context, list string, fast bool, run string, jobs int, 
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
+			began := time.Now()
 			results[i] = m.check(ctx, scratch, i)
-			fmt.Printf("%-8s %s (%s)\n", results[i].verdict, m.name, m.file)
+			fmt.Printf("%-8s %s (%s, %s)\n", results[i].verdict, m.name, m.file, time.Since(began).Round(100*time.Millisecond))
 			if verbose || results[i].verdict != caught {
 				fmt.Print(indent(results[i].output))
 			}
