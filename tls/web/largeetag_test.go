@@ -30,6 +30,16 @@ type gatedFile struct {
 	g *gateFS
 }
 
+// held waits until the gated file's first read is held.
+func (g *gateFS) held(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.waiting:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s was never read for its ETag", g.name)
+	}
+}
+
 func (g *gateFS) Open(name string) (fs.File, error) {
 	f, err := g.FS.Open(name)
 	if err != nil || name != g.name {
@@ -77,11 +87,7 @@ func TestLargeFileETagAfterStart(t *testing.T) {
 	if s == nil {
 		t.FailNow()
 	}
-	select {
-	case <-g.waiting: // the hashing holds the first read
-	case <-time.After(5 * time.Second):
-		t.Fatal("the large file was never read for its ETag")
-	}
+	g.held(t) // the hashing holds the first read
 	w := get(s, "GET", "/big.bin")
 	if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), data) || w.Header().Get("Etag") != "" {
 		t.Errorf("while hashing: %d, %d bytes, ETag %q", w.Code, w.Body.Len(), w.Header().Get("Etag"))
@@ -120,11 +126,7 @@ func TestLargeFileCompressedSiblings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-g.waiting:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the large file was never read for its ETag")
-	}
+	g.held(t) // the hashing holds the first read
 	w := get(s, "GET", "/app.js", "Accept-Encoding", "gzip")
 	if w.Header().Get("Content-Encoding") != "gzip" || !bytes.Equal(w.Body.Bytes(), gz.Bytes()) ||
 		w.Header().Get("Content-Length") != strconv.Itoa(gz.Len()) || !strings.HasSuffix(w.Header().Get("Etag"), `-gz"`) {
@@ -141,11 +143,7 @@ func TestSiteCloseStopsHashing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-g.waiting:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a.bin was never read for its ETag")
-	}
+	g.held(t) // the hashing holds the first read
 	closed := make(chan struct{})
 	go func() { s.Close(); close(closed) }()
 	select {
