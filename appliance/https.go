@@ -60,6 +60,7 @@ type httpsService struct {
 	names     []string
 	hosts     []web.Host
 	site      *web.Site
+	root      *os.Root // the site folder it opened, if it did
 	httpsAddr net.Addr
 	httpAddr  net.Addr
 }
@@ -69,8 +70,13 @@ type httpsService struct {
 // zones give the default host names). dial,
 // if set, opens the ACME and OCSP connections once it has.
 func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFunc, log *slog.Logger) (*httpsService, error) {
-	site, err := openSite(o)
+	site, root, err := openSite(o)
 	if err != nil {
+		return nil, err
+	}
+	s := &httpsService{root: root}
+	fail := func(err error) (*httpsService, error) {
+		s.close()
 		return nil, err
 	}
 	hosts := o.Hosts
@@ -107,24 +113,23 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 	if o.ACMECAFile != "" {
 		pem, err := os.ReadFile(o.ACMECAFile)
 		if err != nil {
-			return nil, fmt.Errorf("appliance: https: --acme-ca: %w", err)
+			return fail(fmt.Errorf("appliance: https: --acme-ca: %w", err))
 		}
 		cc.Roots = x509.NewCertPool()
 		if !cc.Roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("appliance: https: --acme-ca %s: no PEM certificates", o.ACMECAFile)
+			return fail(fmt.Errorf("appliance: https: --acme-ca %s: no PEM certificates", o.ACMECAFile))
 		}
 	}
-	cm, err := certs.New(cc)
-	if err != nil {
-		return nil, err
+	if s.certs, err = certs.New(cc); err != nil {
+		return fail(err)
 	}
-	var handler *web.Site
 	if site != nil {
-		if handler, err = web.NewSite(site, web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https")}); err != nil {
-			return nil, err
+		if s.site, err = web.NewSite(site, web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https")}); err != nil {
+			return fail(err)
 		}
 	}
-	return &httpsService{certs: cm, names: names, hosts: hosts, site: handler}, nil
+	s.names, s.hosts = names, hosts
+	return s, nil
 }
 
 // listen opens the HTTPS (and HTTP) listeners on the network, which is
@@ -156,31 +161,43 @@ func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions,
 	return nil
 }
 
+// close releases what the service holds: its listeners, the site's
+// hashing of large files and the site folder. It is safe on a service
+// that never listened (Run restarts the services in the guest, and each
+// run must give back what it took).
 func (s *httpsService) close() {
-	s.ln.Close()
-	if s.ln80 != nil {
-		s.ln80.Close()
+	for _, ln := range []net.Listener{s.ln, s.ln80} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	if s.site != nil {
+		s.site.Close()
+	}
+	if s.root != nil {
+		s.root.Close()
 	}
 }
 
-// openSite returns the tree to serve, or nil when there is none.
-func openSite(o HTTPSOptions) (fs.FS, error) {
+// openSite returns the tree to serve, or nil when there is none, and
+// the folder it opened for it (nil when the tree was given).
+func openSite(o HTTPSOptions) (fs.FS, *os.Root, error) {
 	if o.SiteFS != nil {
-		return o.SiteFS, nil
+		return o.SiteFS, nil, nil
 	}
 	if o.SiteDir == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	st, err := os.Stat(o.SiteDir)
 	if err != nil {
-		return nil, fmt.Errorf("appliance: https: site: %w", err)
+		return nil, nil, fmt.Errorf("appliance: https: site: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("appliance: https: site %s is not a folder", o.SiteDir)
+		return nil, nil, fmt.Errorf("appliance: https: site %s is not a folder", o.SiteDir)
 	}
 	root, err := os.OpenRoot(o.SiteDir)
 	if err != nil {
-		return nil, fmt.Errorf("appliance: https: site: %w", err)
+		return nil, nil, fmt.Errorf("appliance: https: site: %w", err)
 	}
-	return root.FS(), nil
+	return root.FS(), root, nil
 }

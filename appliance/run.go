@@ -105,6 +105,7 @@ func Run(ctx context.Context, opt Options) error {
 		if web, err = prepareHTTPS(opt.HTTPS, set, srv, dial, log); err != nil {
 			return fail(err)
 		}
+		defer web.close()
 	}
 	o := <-netc
 	if o.err != nil {
@@ -140,7 +141,6 @@ func Run(ctx context.Context, opt Options) error {
 		if err := web.listen(ctx, netw, opt.HTTPS, log); err != nil {
 			return err
 		}
-		defer web.close()
 		ready.HTTPS, ready.HTTP, ready.Names = web.httpsAddr, web.httpAddr, web.names
 	}
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"islet.dev/islet/internal/testpeer"
+
 	"github.com/miekg/dns"
 )
 
@@ -157,5 +159,47 @@ func TestRunStopsWhenTheAddressIsLost(t *testing.T) {
 	c := &dns.Client{Timeout: 300 * time.Millisecond}
 	if _, _, err := c.Exchange(new(dns.Msg).SetQuestion("run.example.", dns.TypeSOA), r.DNS[0].String()); err == nil {
 		t.Fatal("DNS still answers after Run returned")
+	}
+}
+
+// TestRunReleasesWhatItOpens: a run that ends gives back every file it
+// opened, the site folder included; the guest restarts the services,
+// and each restart leaked one before.
+func TestRunReleasesWhatItOpens(t *testing.T) {
+	zonesDir, siteDir := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(zonesDir, "fd.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n"), 0o644)
+	os.WriteFile(filepath.Join(siteDir, "index.html"), []byte("<h1>fd</h1>"), 0o644)
+	openFiles := func() int {
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			testpeer.Unavailable(t, "no /proc/self/fd to count open files in")
+		}
+		return len(fds)
+	}
+	runOnce := func() {
+		ready := make(chan Ready, 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(ctx, Options{ZonesDir: zonesDir, DNSAddrs: []string{"127.0.0.1:0"}, UDPSockets: 1, Ready: func(r Ready) { ready <- r },
+				HTTPS: HTTPSOptions{SiteDir: siteDir, HTTPSAddr: "127.0.0.1:0", ACMEDirectory: "off"}})
+		}()
+		select {
+		case <-ready:
+		case err := <-done:
+			t.Fatalf("Run: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	}
+	runOnce()
+	before := openFiles()
+	for range 5 {
+		runOnce()
+	}
+	if after := openFiles(); after > before {
+		t.Errorf("%d files open after five more runs, %d before", after, before)
 	}
 }

@@ -240,7 +240,7 @@ func (c *config) defaultsFor(rel, typ string) *liquid.Map {
 	for s := 0; s <= 200; s++ {
 		for _, m := range ms {
 			if m.score == s {
-				deepMerge(out, m.d.values)
+				out.DeepMerge(m.d.values)
 			}
 		}
 	}
@@ -261,6 +261,3 @@ func scopeMatches(scope, rel string) bool {
 	}
 	return rel == scope || strings.HasPrefix(rel, scope+"/")
 }
-
-// deepMerge copies src into dst, merging nested hashes.
-func deepMerge(dst, src *liquid.Map) { dst.DeepMerge(src) }

@@ -245,7 +245,7 @@ func (s *Site) readTask(t *readTask) error {
 	d := &document{site: s, rel: t.rel, col: t.col, body: body, bodyLine: line, draft: t.kind == "drafts", postDir: t.postDir, fsys: t.fsys,
 		frontHash: hashBytes(src[:len(src)-len(body)]), bodyHash: hashBytes([]byte(body))}
 	d.data = s.cfg.defaultsFor(t.rel, t.kind)
-	deepMerge(d.data, fm)
+	d.data.DeepMerge(fm)
 	d.ext = path.Ext(t.rel)
 	if t.col != nil {
 		if err := d.setupDocument(); err != nil {

@@ -178,7 +178,7 @@ func (s *Site) renderDocument(d *document) error {
 		}
 		seen[name] = true
 		merged := l.data.Clone()
-		deepMerge(merged, layoutVar)
+		merged.DeepMerge(layoutVar)
 		layoutVar = merged
 		vars["content"] = out
 		vars["layout"] = layoutVar

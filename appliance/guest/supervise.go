@@ -17,13 +17,6 @@ const (
 	reboot                 // start afresh: a new address, or failures that restarts did not mend
 )
 
-func (a action) String() string {
-	if a == reboot {
-		return "reboot"
-	}
-	return "power off"
-}
-
 // Restarting the services after a failure: the first wait, the longest,
 // how long a run must last to start the backoff over, and how many
 // restarts in a row are tried before the machine reboots.
@@ -51,8 +44,9 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 // and started again after a wait, 1 s doubling to a minute; a run that
 // lasted ten minutes starts the wait over. When maxRestarts restarts in
 // a row did not help, or when DHCP moved the appliance to another
-// address, the machine reboots, as it does on a panic: an unattended appliance must
-// not stay off. Powering off is for a deliberate stop only.
+// address, the machine reboots, as it does on a panic: an unattended
+// appliance must not stay off. Powering off is for a deliberate stop
+// only.
 func supervise(ctx context.Context, run func(context.Context) error, clk clock, log *slog.Logger) (action, error) {
 	wait, failures := restartFirst, 0
 	for {

@@ -33,14 +33,17 @@ func (m mutation) check(ctx context.Context, dir string, i int) outcome {
 	text := string(src)
 	head := ""
 	if m.after != "" {
-		i := strings.Index(text, m.after)
-		if i < 0 {
+		at := strings.Index(text, m.after)
+		if at < 0 {
 			return outcome{broken, fmt.Sprintf("%q is not in %s\n", m.after, m.file)}
 		}
-		head, text = text[:i], text[i:]
+		head, text = text[:at], text[at:]
 	}
-	if c := strings.Count(text, m.from); c != 1 && !(m.after != "" && c > 1) {
-		return outcome{broken, fmt.Sprintf("%q occurs %d times in %s (once is needed)\n", m.from, c, m.file)}
+	switch c := strings.Count(text, m.from); {
+	case c == 0:
+		return outcome{broken, fmt.Sprintf("%q is not in %s\n", m.from, m.file)}
+	case c > 1 && m.after == "":
+		return outcome{broken, fmt.Sprintf("%q occurs %d times in %s: give an \"after\" line\n", m.from, c, m.file)}
 	}
 	mutatedSrc := head + strings.Replace(text, m.from, m.to, 1)
 	abs, err := filepath.Abs(m.file)

@@ -20,9 +20,10 @@ import (
 //	fast
 //
 // "from" must occur exactly once in the file; with an "after" line, the
-// first occurrence after that text is the one mutated. "to" may be empty (the text is removed). "test" is a package pattern and a
-// -run regexp; "tags" adds build tags; "fast" puts the mutation in the
-// set make test runs.
+// first occurrence after that text is the one mutated. "to" may be
+// empty (the text is removed). "test" is a package pattern and a -run
+// regexp; "tags" adds build tags (peers, for a mutation only a peer test
+// catches); "fast" puts the mutation in the set make test runs.
 type mutation struct {
 	name, file, pkg, run, tags, after, from, to string
 	fast                                        bool

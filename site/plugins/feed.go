@@ -94,12 +94,15 @@ func feedPath(s Site) string {
 // feedMeta is {% feed_meta %}.
 type feedMeta struct{ s Site }
 
-func (f feedMeta) Render(_ *liquid.Context, w *strings.Builder) error {
-	p := liquid.LookupString(liquid.Lookup(f.s.Config(), "feed"), "path")
-	if p == "" {
-		p = "feed.xml"
+func (f feedMeta) Render(c *liquid.Context, w *strings.Builder) error {
+	xmlEscape := func(s string) string {
+		out, err := c.Engine().Filter("xml_escape", c, s)
+		if err != nil {
+			return s
+		}
+		return liquid.ToString(out)
 	}
-	fmt.Fprintf(w, `<link type="application/atom+xml" rel="alternate" href="%s"`, xmlEscape(f.s.AbsoluteURL(p)))
+	fmt.Fprintf(w, `<link type="application/atom+xml" rel="alternate" href="%s"`, xmlEscape(f.s.AbsoluteURL(feedPath(f.s))))
 	title := liquid.LookupString(f.s.Config(), "title")
 	if title == "" {
 		title = liquid.LookupString(f.s.Config(), "name")
@@ -110,8 +113,3 @@ func (f feedMeta) Render(_ *liquid.Context, w *strings.Builder) error {
 	w.WriteString(" />")
 	return nil
 }
-
-// xmlEscape escapes &, <, > and double quotes.
-func xmlEscape(s string) string { return xmlEscaper.Replace(s) }
-
-var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;")

@@ -179,7 +179,7 @@ func (s *Site) hashLarge(ctx context.Context, files []*file, log *slog.Logger) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	for _, f := range files {
+	for i, f := range files {
 		h := sha256.New()
 		r, err := s.fsys.Open(f.name)
 		if err == nil {
@@ -187,7 +187,7 @@ func (s *Site) hashLarge(ctx context.Context, files []*file, log *slog.Logger) {
 			r.Close()
 		}
 		if ctx.Err() != nil {
-			log.Debug("site: hashing of large files stopped", "left", len(files))
+			log.Debug("site: hashing of large files stopped", "left", len(files)-i)
 			return
 		}
 		if err != nil {
