@@ -1,11 +1,19 @@
 package zones
 
 import (
+	"strings"
+
 	"github.com/miekg/dns"
 )
 
 // maxChain bounds how many CNAME/DNAME links one answer follows.
 const maxChain = 12
+
+// answerOpts are the choices that shape an answer besides the question.
+type answerOpts struct {
+	minimal bool // no authority or additional data beyond what is needed
+	do      bool // the query's DO bit: DNSSEC records of signed zones
+}
 
 // response is an answer before it is packed: rcode, AA and the three
 // sections.
@@ -13,12 +21,18 @@ type response struct {
 	rcode      int
 	aa         bool
 	an, ns, ar []dns.RR
+	do         bool
+	// synth holds the records whose owner is the question name: those
+	// synthesized from a wildcard. A compiled answer writes their owner as
+	// a pointer to the question.
+	synth map[dns.RR]bool
 }
 
 // respond builds the answer for l. qname is the name as asked (or, when
-// compiling, the name standing for it); it owns synthesized records.
-func (s *Set) respond(l lookup, qname string, qtype uint16, minimal bool) *response {
-	r := &response{aa: true}
+// compiling, the name standing for it); it owns synthesized records. p is
+// the proof that depends on the name asked (see nameProof).
+func (s *Set) respond(l lookup, qname string, qtype uint16, o answerOpts, p proof) *response {
+	r := &response{aa: true, do: o.do}
 	switch l.kind {
 	case kindRefused:
 		r.rcode, r.aa = dns.RcodeRefused, false
@@ -27,24 +41,124 @@ func (s *Set) respond(l lookup, qname string, qtype uint16, minimal bool) *respo
 		s.referral(r, l.z, l.n)
 	case kindNXDomain:
 		r.rcode = dns.RcodeNameError
-		r.ns = append(r.ns, l.z.negativeSOA())
+		r.negative(l.z)
+		r.proof(l.z, p)
 	default:
-		s.answer(r, l, qname, qtype, minimal)
+		s.answer(r, l, qname, qtype, o, p)
 	}
 	return r
 }
 
+// signs reports whether z's DNSSEC records go into this response.
+func (r *response) signs(z *Zone) bool { return r.do && z.Signed() }
+
+// add appends rrs, n's RRset of type t, to sec, with the RRSIGs that
+// cover it when the response carries DNSSEC records. owner, when not
+// empty, renames them (wildcard synthesis).
+func (r *response) add(sec *[]dns.RR, z *Zone, n *node, t uint16, rrs []dns.RR, owner string) {
+	if owner == "" {
+		*sec = append(*sec, rrs...)
+	} else {
+		*sec = append(*sec, r.rename(rrs, owner)...)
+	}
+	if !r.signs(z) {
+		return
+	}
+	sigs := n.sigs(t)
+	if owner != "" {
+		sigs = r.rename(sigs, owner)
+	}
+	*sec = append(*sec, sigs...)
+}
+
+// rename copies rrs with owner as their owner name, marking them
+// synthesized.
+func (r *response) rename(rrs []dns.RR, owner string) []dns.RR {
+	if r.synth == nil {
+		r.synth = map[dns.RR]bool{}
+	}
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		out[i] = dns.Copy(rr)
+		out[i].Header().Name = owner
+		r.synth[out[i]] = true
+	}
+	return out
+}
+
+// negative puts the zone's SOA in the authority section of a negative
+// answer, its RRSIGs with the same TTL as NSD gives them.
+func (r *response) negative(z *Zone) {
+	soa := z.negativeSOA()
+	r.ns = append(r.ns, soa)
+	if r.signs(z) {
+		for _, sig := range z.apex.sigs(dns.TypeSOA) {
+			sig = dns.Copy(sig)
+			sig.Header().Ttl = soa.Header().Ttl
+			r.ns = append(r.ns, sig)
+		}
+	}
+}
+
+// proof adds the NSEC or NSEC3 records of p, with their RRSIGs.
+func (r *response) proof(z *Zone, p proof) {
+	if !r.signs(z) {
+		return
+	}
+	for _, n := range p.nodes() {
+		t, rrs := n.denialSet()
+		r.add(&r.ns, z, n, t, rrs, "")
+	}
+}
+
+// nodataProof is the proof that n, which exists, has no RRset of the
+// type asked: its own NSEC or NSEC3, or for a name without one (an empty
+// non-terminal of an NSEC zone; with NSEC3 opt-out, an insecure
+// delegation or a name only such delegations make) the NSEC covering it
+// or the closest provable encloser proof (RFC 5155 §7.2.3, §7.2.4).
+func (z *Zone) nodataProof(n *node) proof {
+	var p proof
+	switch z.sec.deny {
+	case denyNSEC:
+		if n.has(dns.TypeNSEC) {
+			p.add(n)
+		} else {
+			p.add(z.nsecFor(n.wire))
+		}
+	case denyNSEC3:
+		if m := z.nsec3Match(n.wire); m != nil {
+			if strings.HasPrefix(n.wire, "\x01*") { // a wildcard asked for by name
+				p.add(z.nsec3Match(n.parent.wire))
+			}
+			p.add(m)
+		} else {
+			ce := z.provableEncloser(n)
+			p.add(z.nsec3Match(ce.wire))
+			p.add(z.nsec3Cover(nextCloser(n.wire, ce.wire)))
+		}
+	}
+	return p
+}
+
 // referral fills in the NS RRset of the cut and its glue (RFC 1034
-// §4.3.2 step 3b).
+// §4.3.2 step 3b); with DNSSEC, the DS RRset or the proof that there is
+// none (RFC 4035 §3.1.4).
 func (s *Set) referral(r *response, z *Zone, cut *node) {
 	ns := cut.rrset(dns.TypeNS)
 	r.ns = append(r.ns, ns...)
-	r.ar = appendAddresses(r.ar, z, ns, true)
+	if r.signs(z) {
+		if ds := cut.rrset(dns.TypeDS); ds != nil {
+			r.add(&r.ns, z, cut, dns.TypeDS, ds, "")
+		} else {
+			r.proof(z, z.nodataProof(cut))
+		}
+	}
+	r.addresses(z, ns, true)
 }
 
 // answer follows the name through CNAMEs and DNAMEs inside our zones
 // until it finds data, a negative answer, a referral or leaves them.
-func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, minimal bool) {
+func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, o answerOpts, p proof) {
 	var visited []*node
 	for step := 0; step < maxChain; step++ {
 		switch l.kind {
@@ -52,13 +166,14 @@ func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, minimal 
 			return
 		case kindNXDomain:
 			r.rcode = dns.RcodeNameError
-			r.ns = append(r.ns, l.z.negativeSOA())
+			r.negative(l.z)
+			r.proof(l.z, p)
 			return
 		case kindReferral: // a CNAME into a delegation: hand out the referral
 			s.referral(r, l.z, l.n)
 			return
 		case kindDNAME:
-			target, ok := s.synthesizeDNAME(r, l.n, owner)
+			target, ok := s.synthesizeDNAME(r, l.z, l.n, owner)
 			if !ok {
 				return
 			}
@@ -70,7 +185,7 @@ func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, minimal 
 				}
 			}
 			visited = append(visited, l.n)
-			target, done := s.answerNode(r, l, owner, qtype, minimal)
+			target, done := s.answerNode(r, l, owner, qtype, o, p)
 			if done {
 				return
 			}
@@ -81,56 +196,67 @@ func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, minimal 
 			return
 		}
 		l = s.find(w, qtype)
+		p = proof{}
+		if r.do && l.z != nil && l.z.Signed() {
+			p = l.z.nameProof(l, w, qtype)
+		}
 	}
 }
 
 // answerNode answers from one existing (or wildcard) node. It returns the
 // CNAME target to follow, or done.
-func (s *Set) answerNode(r *response, l lookup, owner string, qtype uint16, minimal bool) (string, bool) {
+func (s *Set) answerNode(r *response, l lookup, owner string, qtype uint16, o answerOpts, p proof) (string, bool) {
 	n, z := l.n, l.z
-	rename := func(rrs []dns.RR) []dns.RR {
-		if l.kind != kindWildcard {
-			return rrs
+	synth := ""
+	if l.kind == kindWildcard {
+		synth = owner
+	}
+	if n.nodata(qtype) {
+		r.negative(z)
+		if l.kind == kindWildcard {
+			r.proof(z, p)
+		} else {
+			r.proof(z, z.nodataProof(n))
 		}
-		out := make([]dns.RR, len(rrs))
-		for i, rr := range rrs {
-			out[i] = dns.Copy(rr)
-			out[i].Header().Name = owner
-		}
-		return out
+		return "", true
 	}
 	if qtype == dns.TypeANY { // RFC 8482: one RRset, the first in the file
 		if n.empty() {
-			r.ns = append(r.ns, z.negativeSOA())
+			r.negative(z)
+			r.proof(z, z.nodataProof(n))
 		} else {
-			r.an = append(r.an, rename(n.sets[0].rrs)...)
+			r.add(&r.an, z, n, n.sets[0].rrtype, n.sets[0].rrs, synth)
+			r.addresses(z, n.sets[0].rrs, false)
+			r.proof(z, p)
 		}
 		return "", true
 	}
 	if rrs := n.rrset(qtype); rrs != nil {
-		r.an = append(r.an, rename(rrs)...)
-		r.ar = appendAddresses(r.ar, z, rrs, false)
-		if !minimal && qtype != dns.TypeDS && !(n.isApex && qtype == dns.TypeNS) {
+		r.add(&r.an, z, n, qtype, rrs, synth)
+		r.addresses(z, rrs, false)
+		if !o.minimal && qtype != dns.TypeDS && qtype != dns.TypeDNSKEY && !(n.isApex && qtype == dns.TypeNS) {
 			ns := z.apex.rrset(dns.TypeNS)
-			r.ns = append(r.ns, ns...)
-			r.ar = appendAddresses(r.ar, z, ns, false)
+			r.add(&r.ns, z, z.apex, dns.TypeNS, ns, "")
+			r.addresses(z, ns, false)
 		}
-		r.ar = dropDuplicateSets(r.ar, r.an)
+		r.proof(z, p)
+		r.ar = dropDuplicateSets(r.ar, r.an, qtype)
 		return "", true
 	}
 	if cn := n.rrset(dns.TypeCNAME); cn != nil {
-		r.an = append(r.an, rename(cn)...)
+		r.add(&r.an, z, n, dns.TypeCNAME, cn, synth)
+		r.proof(z, p)
 		return cn[0].(*dns.CNAME).Target, false
 	}
-	r.ns = append(r.ns, z.negativeSOA())
-	return "", true
+	return "", true // not reached: nodata above
 }
 
 // synthesizeDNAME adds the DNAME and the CNAME it implies for owner
 // (RFC 6672 §2.2); it returns the new name to follow.
-func (s *Set) synthesizeDNAME(r *response, n *node, owner string) (string, bool) {
-	d := n.rrset(dns.TypeDNAME)[0].(*dns.DNAME)
-	r.an = append(r.an, d)
+func (s *Set) synthesizeDNAME(r *response, z *Zone, n *node, owner string) (string, bool) {
+	dn := n.rrset(dns.TypeDNAME)
+	d := dn[0].(*dns.DNAME)
+	r.add(&r.an, z, n, dns.TypeDNAME, dn, "")
 	prefix := owner[:len(owner)-len(n.name)]
 	target := prefix + d.Target
 	if d.Target == "." {
@@ -152,10 +278,11 @@ func fitsWire(name string) bool {
 	return err == nil
 }
 
-// appendAddresses adds the A and AAAA records, found in z, of the names
-// that NS, MX and SRV records point to (RFC 1034 §3.6.2 additional
-// section processing). Below a delegation only glue counts.
-func appendAddresses(ar []dns.RR, z *Zone, rrs []dns.RR, glue bool) []dns.RR {
+// addresses adds the A and AAAA records, found in z, of the names that
+// NS, MX and SRV records point to (RFC 1034 §3.6.2 additional section
+// processing), with their RRSIGs. Below a delegation only glue counts,
+// and glue is never signed.
+func (r *response) addresses(z *Zone, rrs []dns.RR, glue bool) {
 	for _, rr := range rrs {
 		var target string
 		switch v := rr.(type) {
@@ -177,29 +304,39 @@ func appendAddresses(ar []dns.RR, z *Zone, rrs []dns.RR, glue bool) []dns.RR {
 			continue
 		}
 		for _, typ := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
-			if addrs := t.rrset(typ); addrs != nil && !containsSet(ar, addrs[0]) {
-				ar = append(ar, addrs...)
+			if addrs := t.rrset(typ); addrs != nil && !containsSet(r.ar, addrs[0]) {
+				r.add(&r.ar, z, t, typ, addrs, "")
 			}
 		}
 	}
-	return ar
 }
 
 func containsSet(list []dns.RR, rr dns.RR) bool {
 	h := rr.Header()
 	for _, x := range list {
-		if x.Header().Rrtype == h.Rrtype && x.Header().Name == h.Name {
+		if x.Header().Rrtype == h.Rrtype && x.Header().Name == h.Name && covered(x) == covered(rr) {
 			return true
 		}
 	}
 	return false
 }
 
+// covered is the type an RRSIG covers, 0 for other records: RRSIGs at
+// one name form one RRset per type they cover.
+func covered(rr dns.RR) uint16 {
+	if sig, ok := rr.(*dns.RRSIG); ok {
+		return sig.TypeCovered
+	}
+	return 0
+}
+
 // dropDuplicateSets removes from ar the RRsets that already stand in an.
-func dropDuplicateSets(ar, an []dns.RR) []dns.RR {
+// An answer to a query for RRSIGs holds them as one RRset, which NSD does
+// not match with those that stand beside the additional data.
+func dropDuplicateSets(ar, an []dns.RR, qtype uint16) []dns.RR {
 	out := ar[:0]
 	for _, rr := range ar {
-		if !containsSet(an, rr) {
+		if qtype == dns.TypeRRSIG && rr.Header().Rrtype == dns.TypeRRSIG || !containsSet(an, rr) {
 			out = append(out, rr)
 		}
 	}

@@ -2,6 +2,7 @@ package zones
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,15 +74,22 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 			errorf(p.file, p.line, "%s: type %s cannot appear in a zone", h.Name, dns.TypeToString[h.Rrtype])
 			continue
 		}
+		sortTypeBitmap(p.rr)
 		if scratch, err = checkRdata(p.rr, scratch); err != nil {
 			errorf(p.file, p.line, "%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)
 			continue
 		}
-		n := z.ensureNode(w, strings.ToLower(h.Name))
+		var n *node
+		if isHashedOwner(p.rr, w, ow) {
+			n = z.hashedNode(w, strings.ToLower(h.Name))
+		} else {
+			n = z.ensureNode(w, strings.ToLower(h.Name))
+		}
 		n.add(p, warnf)
 		z.count++
 	}
 	z.link()
+	z.setupDNSSEC()
 	diags = append(diags, z.check()...)
 	return z, diags
 }
@@ -107,8 +115,39 @@ func (z *Zone) ensureNode(w, name string) *node {
 	return n
 }
 
+// isHashedOwner reports whether rr belongs to an NSEC3 owner: an NSEC3
+// record, or an RRSIG covering one, one label below the apex ow. Those
+// names are not names of the zone (RFC 5155 §7.2.8) and are kept apart.
+func isHashedOwner(rr dns.RR, w, ow string) bool {
+	switch v := rr.(type) {
+	case *dns.NSEC3:
+	case *dns.RRSIG:
+		if v.TypeCovered != dns.TypeNSEC3 {
+			return false
+		}
+	default:
+		return false
+	}
+	pw, ok := parentWire(w)
+	return ok && pw == ow
+}
+
+// hashedNode returns the NSEC3 owner node for w, creating it.
+func (z *Zone) hashedNode(w, name string) *node {
+	if z.sec.hashed == nil {
+		z.sec.hashed = map[string]*node{}
+	}
+	n, ok := z.sec.hashed[w]
+	if !ok {
+		n = &node{name: name, wire: w, parent: z.apex}
+		z.sec.hashed[w] = n
+	}
+	return n
+}
+
 // add puts a record into its RRset, dropping duplicates and evening out
-// TTLs (RFC 2181 §5.2: the lowest wins).
+// TTLs (RFC 2181 §5.2: the lowest wins). RRSIGs keep their own TTLs
+// (RFC 4034 §3): those at one name cover different RRsets.
 func (n *node) add(p parsedRR, warnf func(string, int, string, ...any)) {
 	h := p.rr.Header()
 	h.Name = n.name
@@ -123,7 +162,7 @@ func (n *node) add(p parsedRR, warnf func(string, int, string, ...any)) {
 				return
 			}
 		}
-		if t := s.rrs[0].Header().Ttl; t != h.Ttl {
+		if t := s.rrs[0].Header().Ttl; t != h.Ttl && h.Rrtype != dns.TypeRRSIG {
 			low := min(t, h.Ttl)
 			warnf(p.file, p.line, "%s %s: TTL %d differs from %d in the same RRset (line %d); using %d for all",
 				h.Name, dns.TypeToString[h.Rrtype], h.Ttl, t, s.line, low)
@@ -186,6 +225,23 @@ func checkRdata(rr dns.RR, buf []byte) ([]byte, error) {
 		return buf, fmt.Errorf("empty")
 	}
 	return buf, nil
+}
+
+// sortTypeBitmap puts the types of an NSEC, NSEC3 or CSYNC record in
+// order: a zone file may list them in any order (RFC 4034 §4.2), the
+// wire form needs them sorted.
+func sortTypeBitmap(rr dns.RR) {
+	switch v := rr.(type) {
+	case *dns.NSEC:
+		slices.Sort(v.TypeBitMap)
+		v.TypeBitMap = slices.Compact(v.TypeBitMap)
+	case *dns.NSEC3:
+		slices.Sort(v.TypeBitMap)
+		v.TypeBitMap = slices.Compact(v.TypeBitMap)
+	case *dns.CSYNC:
+		slices.Sort(v.TypeBitMap)
+		v.TypeBitMap = slices.Compact(v.TypeBitMap)
+	}
 }
 
 // emptyRdataAllowed lists the types whose RDATA may be empty.

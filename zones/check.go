@@ -3,6 +3,7 @@ package zones
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -37,6 +38,7 @@ func (z *Zone) check() Diagnostics {
 			report(Warning, n.sets[0].line, "%s: glue below the delegation %s that no NS record names", n.name, n.cut.name)
 		}
 	}
+	z.checkSigned(time.Now(), names, report)
 	return diags
 }
 

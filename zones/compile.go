@@ -2,7 +2,6 @@ package zones
 
 import (
 	"encoding/binary"
-	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -42,15 +41,18 @@ type blobList struct {
 const maxBlobsPerNode = 32
 
 // blobKey says which compiled response of a node a query needs.
-func blobKey(l lookup, qtype uint16, minimal bool) uint32 {
+func blobKey(l lookup, qtype uint16, o answerOpts) uint32 {
 	k := uint32(l.kind) << 24
-	if minimal {
+	if o.minimal {
 		k |= 1 << 16
+	}
+	if o.do {
+		k |= 1 << 17
 	}
 	switch l.kind {
 	case kindExact, kindWildcard:
 		n := l.n
-		if qtype == dns.TypeANY || n.has(qtype) || n.has(dns.TypeCNAME) {
+		if !n.nodata(qtype) {
 			return k | uint32(qtype)
 		}
 		return k // every type the name lacks gets the same NODATA
@@ -58,18 +60,41 @@ func blobKey(l lookup, qtype uint16, minimal bool) uint32 {
 	return k
 }
 
+// proofKey finds a compiled response that carries a proof depending on
+// the name asked: the node and key it would have without one, and the
+// proof's owners.
+type proofKey struct {
+	n   *node
+	key uint32
+	p   proof
+}
+
+// proofBlob is a compiled response with a proof, and the set it was
+// compiled against.
+type proofBlob struct {
+	set *Set
+	b   *blob
+}
+
+// maxProofBlobs bounds the responses with proofs a zone keeps compiled;
+// past it they are compiled for each query.
+const maxProofBlobs = 1 << 16
+
 // blobFor returns the compiled response for l, compiling and caching it
 // on first use. It returns nil for answers that depend on the whole
 // question name (DNAME synthesis).
-func (s *Set) blobFor(l lookup, qtype uint16, minimal bool) *blob {
+func (s *Set) blobFor(l lookup, qtype uint16, o answerOpts, p proof) *blob {
 	if l.kind == kindDNAME {
 		return nil
 	}
 	if l.kind == kindRefused {
 		return s.refused
 	}
-	key := blobKey(l, qtype, minimal)
-	cur := l.n.blobs.Load()
+	key := blobKey(l, qtype, o)
+	if p != (proof{}) {
+		return s.proofBlobFor(l, qtype, o, p, key)
+	}
+	cur := l.at.blobs.Load()
 	if cur != nil && cur.set == s {
 		for _, e := range cur.entries {
 			if e.key == key {
@@ -77,7 +102,7 @@ func (s *Set) blobFor(l lookup, qtype uint16, minimal bool) *blob {
 			}
 		}
 	}
-	b := s.compile(l, qtype, minimal)
+	b := s.compile(l, qtype, o, p)
 	if b == nil {
 		return nil
 	}
@@ -90,38 +115,37 @@ func (s *Set) blobFor(l lookup, qtype uint16, minimal bool) *blob {
 			next.entries = append(next.entries, cur.entries...)
 		}
 		next.entries = append(next.entries, blobEntry{key, b})
-		if l.n.blobs.CompareAndSwap(cur, next) {
+		if l.at.blobs.CompareAndSwap(cur, next) {
 			return b
 		}
-		cur = l.n.blobs.Load()
+		cur = l.at.blobs.Load()
 	}
 }
 
-// compile builds and packs the response for l against a stand-in name.
-func (s *Set) compile(l lookup, qtype uint16, minimal bool) *blob {
-	base, synth := l.n.wire, ""
-	qname := l.n.name
-	if l.kind == kindWildcard {
-		base, _ = parentWire(l.n.wire)
-		synth = l.n.wire
+// proofBlobFor is blobFor for responses that carry a proof: they are kept
+// by the zone, keyed by the proof as well.
+func (s *Set) proofBlobFor(l lookup, qtype uint16, o answerOpts, p proof, key uint32) *blob {
+	z := l.z
+	k := proofKey{n: l.at, key: key, p: p}
+	if v, ok := z.proofBlobs.Load(k); ok && v.(proofBlob).set == s {
+		return v.(proofBlob).b
 	}
-	r := s.respond(l, qname, qtype, minimal)
-	if synth != "" && namesItself(r, l.n.name) {
-		return nil // the literal wildcard name stands in the data: pack per query
+	b := s.compile(l, qtype, o, p)
+	if b == nil {
+		return nil
 	}
-	return packBlob(r, base, synth)
-}
-
-// namesItself reports whether a CNAME in the answer points at the
-// wildcard's own name, which the compiled form would mistake for the
-// question name.
-func namesItself(r *response, wild string) bool {
-	for _, rr := range r.an {
-		if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Target, wild) {
-			return true
+	if z.proofCount.Load() < maxProofBlobs {
+		if _, loaded := z.proofBlobs.Swap(k, proofBlob{s, b}); !loaded {
+			z.proofCount.Add(1)
 		}
 	}
-	return false
+	return b
+}
+
+// compile builds and packs the response for l against the stand-in
+// name l.at; a wildcard's records are owned by the question name.
+func (s *Set) compile(l lookup, qtype uint16, o answerOpts, p proof) *blob {
+	return packBlob(s.respond(l, l.n.name, qtype, o, p), l.at.wire)
 }
 
 // packer writes sections with name compression whose targets it records.
@@ -130,7 +154,7 @@ type packer struct {
 	dict    map[string]int // lowercase wire suffix -> offset
 	rel     []uint16
 	start   int
-	synth   string
+	synth   map[dns.RR]bool
 	scratch []byte
 }
 
@@ -138,8 +162,8 @@ type packer struct {
 // largest shift (a 255-octet name) must stay below 0x4000.
 const pointerLimit = 0x3fff - 255
 
-func packBlob(r *response, base, synth string) *blob {
-	p := &packer{dict: map[string]int{}, synth: synth, scratch: make([]byte, 0, 512)}
+func packBlob(r *response, base string) *blob {
+	p := &packer{dict: map[string]int{}, synth: r.synth, scratch: make([]byte, 0, 512)}
 	p.buf = make([]byte, 12, 512)
 	for i := 0; i < len(base) && base[i] != 0; i += 1 + int(base[i]) {
 		p.dict[base[i:]] = 12 + i
@@ -167,7 +191,11 @@ func packBlob(r *response, base, synth string) *blob {
 
 func (p *packer) rr(rr dns.RR) {
 	h := rr.Header()
-	p.owner(h.Name)
+	if p.synth[rr] {
+		p.buf = append(p.buf, 0xc0, 12) // the question name
+	} else {
+		p.name(h.Name)
+	}
 	p.buf = binary.BigEndian.AppendUint16(p.buf, h.Rrtype)
 	p.buf = binary.BigEndian.AppendUint16(p.buf, h.Class)
 	p.buf = binary.BigEndian.AppendUint32(p.buf, h.Ttl)
@@ -215,19 +243,6 @@ func (p *packer) rdata(rr dns.RR) []byte {
 		return nil
 	}
 	return buf[l+10 : end]
-}
-
-// owner writes an owner name: the synthesized owner of wildcard answers
-// is a pointer to the question name.
-func (p *packer) owner(name string) {
-	if p.synth != "" {
-		var wire [256]byte
-		if n, err := dns.PackDomainName(name, wire[:], 0, nil, false); err == nil && string(lowerASCII(wire[:n])) == p.synth {
-			p.buf = append(p.buf, 0xc0, 12)
-			return
-		}
-	}
-	p.name(name)
 }
 
 // name writes a domain name, compressed against earlier names.

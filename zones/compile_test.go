@@ -23,12 +23,18 @@ func TestSipHashVector(t *testing.T) {
 	}
 }
 
-// TestCompiledMatchesBuilt answers every name of the conformance zones,
-// and names below them, for many types and in odd case, twice: from the
-// compiled blob and from a response packed record by record. Both must
-// say the same.
+// TestCompiledMatchesBuilt answers every name of the conformance zones
+// and of the signed fixtures, and names below them, for many types and
+// in odd case, with DO=1 and without, twice: from the compiled blob and
+// from a response packed record by record. Both must say the same.
 func TestCompiledMatchesBuilt(t *testing.T) {
-	set, _, err := LoadDir("testdata/conformance")
+	for _, dir := range []string{"testdata/conformance", "testdata/dnssec/nsec", "testdata/dnssec/nsec3", "testdata/dnssec/bind-optout"} {
+		t.Run(dir, func(t *testing.T) { compiledMatchesBuilt(t, dir) })
+	}
+}
+
+func compiledMatchesBuilt(t *testing.T, dir string) {
+	set, _, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,18 +43,22 @@ func TestCompiledMatchesBuilt(t *testing.T) {
 		for _, n := range z.nodes {
 			names = append(names, n.name, "x."+n.name, "a.b.c."+n.name, strings.ToUpper(n.name))
 		}
+		for _, n := range z.sec.hashed {
+			names = append(names, n.name)
+		}
 	}
-	names = append(names, "www.example.org.", "X.WILD.EXAMPLE.COM.", "MiXeD.wild.example.com.", "long-label-here.wild.example.com.")
+	names = append(names, "www.example.org.", "X.WILD.EXAMPLE.COM.", "MiXeD.wild.example.com.", "long-label-here.wild.example.com.",
+		"X.WILD.SIGNED.EXAMPLE.", "long-label-here.wild.signed.example.")
 	types := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeNS, dns.TypeSOA, dns.TypeMX, dns.TypeTXT, dns.TypeCNAME,
-		dns.TypeDS, dns.TypeANY, dns.TypeSRV, dns.TypeDNAME, dns.TypeCAA, 65280}
-	for _, minimal := range []bool{false, true} {
-		srv, err := New(Config{Minimal: minimal}, set)
+		dns.TypeDS, dns.TypeANY, dns.TypeSRV, dns.TypeDNAME, dns.TypeCAA, 65280, dns.TypeNSEC, dns.TypeNSEC3, dns.TypeRRSIG}
+	for _, o := range []answerOpts{{}, {minimal: true}, {do: true}, {minimal: true, do: true}} {
+		srv, err := New(Config{Minimal: o.minimal}, set)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sc := newScratch()
 		client := netip.MustParseAddr("192.0.2.200")
-		checked := 0
+		checked, proofs := 0, 0
 		for _, name := range names {
 			for _, qt := range types {
 				m := new(dns.Msg).SetQuestion(name, qt)
@@ -62,12 +72,19 @@ func TestCompiledMatchesBuilt(t *testing.T) {
 				}
 				q := &sc.q
 				l := set.find(string(q.lower), qt)
-				b := set.blobFor(l, qt, minimal)
+				var p proof
+				if o.do && l.z != nil && l.z.Signed() {
+					p = l.z.nameProof(l, string(q.lower), qt)
+				}
+				if p != (proof{}) {
+					proofs++
+				}
+				b := set.blobFor(l, qt, o, p)
 				if b == nil {
 					continue
 				}
 				fast := srv.fromBlob(nil, q, b, nil)
-				r := set.respond(l, questionName(q), qt, minimal)
+				r := set.respond(l, questionName(q), qt, o, p)
 				slow := srv.fromMsg(make([]byte, 0, 4096), q, r, 65535, sc, client)
 				var fm, sm dns.Msg
 				if err := fm.Unpack(fast); err != nil {
@@ -79,7 +96,7 @@ func TestCompiledMatchesBuilt(t *testing.T) {
 				// Names may differ in case where the compiled side
 				// compressed against the question, as NSD does.
 				if !strings.EqualFold(fm.String(), sm.String()) {
-					t.Errorf("%s %s minimal=%v:\ncompiled:\n%s\nbuilt:\n%s", name, dns.TypeToString[qt], minimal, fm.String(), sm.String())
+					t.Errorf("%s %s %+v:\ncompiled:\n%s\nbuilt:\n%s", name, dns.TypeToString[qt], o, fm.String(), sm.String())
 				}
 				if l.kind == kindWildcard { // the synthesized owner is the name as asked
 					for _, m := range []*dns.Msg{&fm, &sm} {
@@ -96,6 +113,9 @@ func TestCompiledMatchesBuilt(t *testing.T) {
 		}
 		if checked < 1000 {
 			t.Fatalf("only %d responses compared", checked)
+		}
+		if o.do && strings.Contains(dir, "dnssec") && proofs < 100 {
+			t.Fatalf("only %d responses with proofs", proofs)
 		}
 	}
 }

@@ -12,6 +12,9 @@
 // (RFC 6672), wildcards (RFC 4592), negative answers (RFC 2308), ANY
 // (RFC 8482), EDNS(0) (RFC 6891), truncation (RFC 2181 §9), TCP
 // (RFC 7766), DNS Cookies (RFC 7873, RFC 9018) and NSID (RFC 5001).
+// Signed zones are served with their DNSSEC records to queries with the
+// DO bit (RFC 4035, RFC 5155): RRSIGs, DS in referrals and NSEC or NSEC3
+// denial proofs, as the signer wrote them.
 //
 // A [Set] is immutable once loaded and safe for concurrent use; the
 // [Server] swaps whole sets atomically on reload. Responses are compiled

@@ -17,11 +17,19 @@ func FuzzHandle(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	// A signed zone beside them: DO=1 answers carry RRSIGs and proofs.
+	signed, _, err := LoadDir("testdata/dnssec/bind-optout")
+	if err != nil {
+		f.Fatal(err)
+	}
+	set = set.With(signed.Zones()[0])
 	for _, q := range []struct {
 		name string
 		t    uint16
 	}{{"example.com.", dns.TypeMX}, {"x.wild.example.com.", dns.TypeA}, {"x.dn.example.com.", dns.TypeA},
-		{"big.example.com.", dns.TypeTXT}, {"host.deleg.example.com.", dns.TypeA}, {"nx.example.com.", dns.TypeAAAA}} {
+		{"big.example.com.", dns.TypeTXT}, {"host.deleg.example.com.", dns.TypeA}, {"nx.example.com.", dns.TypeAAAA},
+		{"a.b.x.wild.signed.example.", dns.TypeTXT}, {"nx.signed.example.", dns.TypeA}, {"insecure.signed.example.", dns.TypeDS},
+		{"x.insecure2.signed.example.", dns.TypeA}, {"big.signed.example.", dns.TypeTXT}} {
 		m := new(dns.Msg).SetQuestion(q.name, q.t)
 		p, _ := m.Pack()
 		f.Add(p, false)

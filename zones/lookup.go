@@ -15,11 +15,15 @@ const (
 )
 
 // lookup is where a query lands: its kind, the zone and the node that
-// decides the answer.
+// decides the answer. at is the deepest name of the zone at or above the
+// name asked: the answer is compiled against it (compile.go), so that
+// names in it that equal the question or end in its existing part are
+// compressed against the question, and take its case, as NSD does.
 type lookup struct {
 	kind kind
 	z    *Zone
 	n    *node
+	at   *node
 }
 
 // find classifies a query for the lowercase wire name qw and type qtype.
@@ -33,7 +37,7 @@ func (s *Set) find(qw string, qtype uint16) lookup {
 		if pw, ok := parentWire(qw); ok {
 			if pz := s.closestZone(pw); pz != nil {
 				if n := pz.nodes[qw]; n != nil && n.cut == n {
-					return lookup{kind: kindExact, z: pz, n: n}
+					return lookup{kind: kindExact, z: pz, n: n, at: n}
 				}
 			}
 		}
@@ -45,11 +49,11 @@ func (z *Zone) find(qw string, qtype uint16) lookup {
 	if n, ok := z.nodes[qw]; ok {
 		switch {
 		case n.cut != nil && !(n.cut == n && qtype == dns.TypeDS):
-			return lookup{kind: kindReferral, z: z, n: n.cut}
+			return lookup{kind: kindReferral, z: z, n: n.cut, at: n}
 		case n.dnameUp != nil:
-			return lookup{kind: kindDNAME, z: z, n: n.dnameUp}
+			return lookup{kind: kindDNAME, z: z, n: n.dnameUp, at: n}
 		}
-		return lookup{kind: kindExact, z: z, n: n}
+		return lookup{kind: kindExact, z: z, n: n, at: n}
 	}
 	// The closest encloser: the deepest existing ancestor.
 	ce := z.apex
@@ -61,13 +65,13 @@ func (z *Zone) find(qw string, qtype uint16) lookup {
 	}
 	switch {
 	case ce.cut != nil:
-		return lookup{kind: kindReferral, z: z, n: ce.cut}
+		return lookup{kind: kindReferral, z: z, n: ce.cut, at: ce}
 	case ce.dnameUp != nil:
-		return lookup{kind: kindDNAME, z: z, n: ce.dnameUp}
+		return lookup{kind: kindDNAME, z: z, n: ce.dnameUp, at: ce}
 	case ce.has(dns.TypeDNAME):
-		return lookup{kind: kindDNAME, z: z, n: ce}
+		return lookup{kind: kindDNAME, z: z, n: ce, at: ce}
 	case ce.wild != nil:
-		return lookup{kind: kindWildcard, z: z, n: ce.wild}
+		return lookup{kind: kindWildcard, z: z, n: ce.wild, at: ce}
 	}
-	return lookup{kind: kindNXDomain, z: z, n: z.apex}
+	return lookup{kind: kindNXDomain, z: z, n: z.apex, at: ce}
 }

@@ -59,8 +59,14 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 			return s.fromMsg(out, q, s.challenge(set, q, values), limit, sc, client)
 		}
 	}
-	l := set.find(unsafe.String(&q.lower[0], len(q.lower)), q.qtype)
-	if b := set.blobFor(l, q.qtype, s.cfg.Minimal); b != nil {
+	qw := unsafe.String(&q.lower[0], len(q.lower))
+	l := set.find(qw, q.qtype)
+	o := answerOpts{minimal: s.cfg.Minimal, do: q.do}
+	var p proof
+	if q.do && l.z != nil && l.z.Signed() {
+		p = l.z.nameProof(l, qw, q.qtype)
+	}
+	if b := set.blobFor(l, q.qtype, o, p); b != nil {
 		optLen := 0
 		if q.edns {
 			sc.opt = s.appendOPT(sc.opt[:0], q, 0, client)
@@ -70,7 +76,7 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 			return s.fromBlob(out, q, b, sc.opt[:optLen])
 		}
 	}
-	r := set.respond(l, questionName(q), q.qtype, s.cfg.Minimal)
+	r := set.respond(l, questionName(q), q.qtype, o, p)
 	return s.fromMsg(out, q, r, limit, sc, client)
 }
 

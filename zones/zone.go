@@ -2,6 +2,7 @@ package zones
 
 import (
 	"sort"
+	"sync"
 	"sync/atomic"
 
 	"github.com/miekg/dns"
@@ -17,6 +18,10 @@ type Zone struct {
 	nodes map[string]*node // every name in the zone, empty non-terminals included
 	soa   *dns.SOA
 	count int // records loaded
+	sec   dnssecState
+
+	proofBlobs sync.Map // proofKey -> proofBlob, see compile.go
+	proofCount atomic.Int64
 }
 
 // Records returns the number of resource records the zone holds.
@@ -67,6 +72,20 @@ func (n *node) rrset(t uint16) []dns.RR {
 
 func (n *node) has(t uint16) bool { return n.rrset(t) != nil }
 
+// nodata reports whether a query for type t at n gets NODATA: n has no
+// such RRset and no CNAME to follow. NSEC3 records are never at a name of
+// the zone, so a query for them is NODATA whatever the name holds, as NSD
+// answers it.
+func (n *node) nodata(t uint16) bool {
+	switch {
+	case t == dns.TypeNSEC3:
+		return true
+	case t == dns.TypeANY:
+		return false
+	}
+	return !n.has(t) && !n.has(dns.TypeCNAME)
+}
+
 func (n *node) empty() bool { return len(n.sets) == 0 }
 
 // isCut reports whether the node is a delegation point: NS below the apex.
@@ -74,15 +93,16 @@ func (n *node) isCut() bool { return !n.isApex && n.has(dns.TypeNS) }
 
 // RRs returns every record of the zone, sorted by owner name and type.
 func (z *Zone) RRs() []dns.RR {
-	names := make([]string, 0, len(z.nodes))
+	all := make([]*node, 0, len(z.nodes)+len(z.sec.hashed))
 	for _, n := range z.nodes {
-		names = append(names, n.name)
+		all = append(all, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return names[i] < names[j] })
+	for _, n := range z.sec.hashed {
+		all = append(all, n)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
 	var out []dns.RR
-	for _, name := range names {
-		w, _ := wireName(name)
-		n := z.nodes[w]
+	for _, n := range all {
 		sets := append([]rrset(nil), n.sets...)
 		sort.SliceStable(sets, func(i, j int) bool { return sets[i].rrtype < sets[j].rrtype })
 		for _, s := range sets {

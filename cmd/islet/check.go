@@ -51,7 +51,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for _, z := range set.Zones() {
-		fmt.Fprintf(stdout, "%s: zone %s serial %d: %d records OK\n", z.File, z.Origin, z.Serial(), z.Records())
+		signed := ""
+		if d := z.Denial(); d != "" {
+			signed = ", signed with " + d
+		}
+		fmt.Fprintf(stdout, "%s: zone %s serial %d: %d records%s OK\n", z.File, z.Origin, z.Serial(), z.Records(), signed)
 	}
 	if configErrors > 0 {
 		return 1
