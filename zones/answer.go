@@ -22,9 +22,10 @@ type response struct {
 	aa         bool
 	an, ns, ar []dns.RR
 	do         bool
+	qname      string // the name asked, or the one standing for it
 	// synth holds the records whose owner is the question name: those
-	// synthesized from a wildcard. A compiled answer writes their owner as
-	// a pointer to the question.
+	// synthesized from a wildcard for it. A compiled answer writes their
+	// owner as a pointer to the question.
 	synth map[dns.RR]bool
 }
 
@@ -32,7 +33,7 @@ type response struct {
 // compiling, the name standing for it); it owns synthesized records. p is
 // the proof that depends on the name asked (see nameProof).
 func (s *Set) respond(l lookup, qname string, qtype uint16, o answerOpts, p proof) *response {
-	r := &response{aa: true, do: o.do}
+	r := &response{aa: true, do: o.do, qname: qname}
 	switch l.kind {
 	case kindRefused:
 		r.rcode, r.aa = dns.RcodeRefused, false
@@ -72,7 +73,8 @@ func (r *response) add(sec *[]dns.RR, z *Zone, n *node, t uint16, rrs []dns.RR, 
 }
 
 // rename copies rrs with owner as their owner name, marking them
-// synthesized.
+// synthesized for the question when owner is its name (not a later link
+// of a CNAME chain).
 func (r *response) rename(rrs []dns.RR, owner string) []dns.RR {
 	if r.synth == nil {
 		r.synth = map[dns.RR]bool{}
@@ -81,7 +83,9 @@ func (r *response) rename(rrs []dns.RR, owner string) []dns.RR {
 	for i, rr := range rrs {
 		out[i] = dns.Copy(rr)
 		out[i].Header().Name = owner
-		r.synth[out[i]] = true
+		if owner == r.qname {
+			r.synth[out[i]] = true
+		}
 	}
 	return out
 }
@@ -159,7 +163,7 @@ func (s *Set) referral(r *response, z *Zone, cut *node) {
 // answer follows the name through CNAMEs and DNAMEs inside our zones
 // until it finds data, a negative answer, a referral or leaves them.
 func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, o answerOpts, p proof) {
-	var visited []*node
+	var visited []string // owners answered: a loop stops where a name comes again, as in NSD
 	for step := 0; step < maxChain; step++ {
 		switch l.kind {
 		case kindRefused: // the chain leaves our zones: the resolver goes on
@@ -180,11 +184,11 @@ func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, o answer
 			owner = target
 		default:
 			for _, v := range visited {
-				if v == l.n {
+				if strings.EqualFold(v, owner) {
 					return // CNAME loop: stop where it closes
 				}
 			}
-			visited = append(visited, l.n)
+			visited = append(visited, owner)
 			target, done := s.answerNode(r, l, owner, qtype, o, p)
 			if done {
 				return

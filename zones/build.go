@@ -79,6 +79,10 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 			errorf(p.file, p.line, "%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)
 			continue
 		}
+		if err := checkSVCB(p.rr); err != nil {
+			errorf(p.file, p.line, "%s %s: %v", h.Name, dns.TypeToString[h.Rrtype], err)
+			continue
+		}
 		var n *node
 		if isHashedOwner(p.rr, w, ow) {
 			n = z.hashedNode(w, strings.ToLower(h.Name))

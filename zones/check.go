@@ -59,7 +59,7 @@ func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 		report(Error, n.sets[0].line, "%s: more than one DNAME record", n.name)
 	}
 	if n.dnameUp != nil && !n.empty() {
-		report(Error, n.sets[0].line, "%s is below the DNAME at %s and would never be answered", n.name, n.dnameUp.name)
+		report(Warning, n.sets[0].line, "%s is below the DNAME at %s and is never answered", n.name, n.dnameUp.name)
 	}
 	switch {
 	case n.cut == n:
@@ -67,13 +67,13 @@ func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 			switch s.rrtype {
 			case dns.TypeNS, dns.TypeDS, dns.TypeA, dns.TypeAAAA, dns.TypeRRSIG, dns.TypeNSEC:
 			default:
-				report(Error, s.line, "%s: %s at a delegation point (only NS, DS and glue belong there)", n.name, dns.TypeToString[s.rrtype])
+				report(Warning, s.line, "%s: %s at a delegation point is never answered (only NS, DS and glue belong there)", n.name, dns.TypeToString[s.rrtype])
 			}
 		}
 	case n.cut != nil:
 		for _, s := range n.sets {
 			if s.rrtype != dns.TypeA && s.rrtype != dns.TypeAAAA {
-				report(Error, s.line, "%s: %s below the delegation %s is not glue and would never be answered", n.name, dns.TypeToString[s.rrtype], n.cut.name)
+				report(Warning, s.line, "%s: %s below the delegation %s is not glue and is never answered", n.name, dns.TypeToString[s.rrtype], n.cut.name)
 			}
 		}
 	}
@@ -108,6 +108,12 @@ func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, 
 		if t != nil && t.cut == nil && t.has(dns.TypeCNAME) {
 			report(Error, line, "%s: name server %s is a CNAME (RFC 2181 §10.3)", n.name, target)
 			continue
+		}
+		if t == nil && !n.isCut() {
+			if l := z.find(tw, dns.TypeA); l.kind == kindWildcard && (l.n.has(dns.TypeA) || l.n.has(dns.TypeAAAA)) {
+				report(Warning, line, "%s: name server %s has an address only through the wildcard %s", n.name, target, l.n.name)
+				continue
+			}
 		}
 		if t != nil && t.cut != nil || n.isCut() && isSubdomainWire(tw, n.wire) {
 			report(Error, line, "%s: name server %s has no glue address (A or AAAA) in the zone", n.name, target)

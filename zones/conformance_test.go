@@ -104,6 +104,12 @@ var conformanceCases = []conformanceCase{
 	{name: "EDNS version 1 gets BADVERS", qname: "example.com.", qtype: dns.TypeA, edns: 1232, modify: func(m *dns.Msg) { m.IsEdns0().SetVersion(1) }},
 	{name: "RD copied, RA never set", qname: "example.com.", qtype: dns.TypeA, modify: func(m *dns.Msg) { m.RecursionDesired = true }},
 	{name: "unknown opcode (NSD leaves the question out of NOTIMP, Knot and islet echo it)", qname: "example.com.", qtype: dns.TypeA, modify: func(m *dns.Msg) { m.Opcode = dns.OpcodeStatus }, notNSD: true},
+	{name: "CNAME loop through a wildcard stops where a name comes again", qname: "a.wcl.example.com.", qtype: dns.TypeA},
+	{name: "CNAME loop across two wildcards", qname: "x.wc2.example.com.", qtype: dns.TypeA},
+	{name: "MAILA is NODATA", qname: "example.com.", qtype: dns.TypeMAILA},
+	{name: "MAILB at a missing name is NXDOMAIN", qname: "nx.example.com.", qtype: dns.TypeMAILB},
+	{name: "data at a cut is occluded: a referral", qname: "deleg.example.com.", qtype: dns.TypeTXT},
+	{name: "a CNAME below a cut is occluded: a referral", qname: "x.deleg.example.com.", qtype: dns.TypeA},
 	{name: "CHAOS version.bind off", qname: "version.bind.", qtype: dns.TypeTXT, modify: func(m *dns.Msg) { m.Question[0].Qclass = dns.ClassCHAOS }, notKnot: true},
 }
 

@@ -21,12 +21,21 @@ type lineTracker struct {
 	inQuote, inComment, esc bool
 	start, doneStart        int // first line of the current / last finished entry
 	entry, doneEntry        []byte
-	defTTL                  uint32 // from the last $TTL directive
-	hasDefTTL               bool
+	indented                bool // the current line began with a blank
+	blank, doneBlank        bool // the current / last entry has a blank owner
+	ttl                     *defaultTTL
 }
 
-func newLineTracker(file string, r io.ByteReader, last **lineTracker) *lineTracker {
-	return &lineTracker{file: file, r: r, last: last, line: 1}
+// defaultTTL is the $TTL in effect, shared by a zone file and the files
+// it includes: as in NSD, a $TTL inside an included file stays in effect
+// after it.
+type defaultTTL struct {
+	value uint32
+	set   bool
+}
+
+func newLineTracker(file string, r io.ByteReader, last **lineTracker, ttl *defaultTTL) *lineTracker {
+	return &lineTracker{file: file, r: r, last: last, line: 1, indented: false, ttl: ttl}
 }
 
 const maxEntryText = 256 // only the head of an entry is kept, for directives
@@ -98,6 +107,9 @@ func (t *lineTracker) observe(c byte) {
 	case '\n':
 		t.newline()
 	case ' ', '\t', '\r':
+		if t.start == 0 {
+			t.indented = true
+		}
 		t.keep(' ')
 	default:
 		t.significant(c)
@@ -107,6 +119,7 @@ func (t *lineTracker) observe(c byte) {
 func (t *lineTracker) significant(c byte) {
 	if t.start == 0 {
 		t.start = t.line
+		t.blank = t.indented
 	}
 	t.keep(c)
 }
@@ -121,9 +134,11 @@ func (t *lineTracker) newline() {
 	if t.depth == 0 {
 		if t.start != 0 {
 			t.doneStart, t.start = t.start, 0
+			t.doneBlank = t.blank
 			t.doneEntry, t.entry = append(t.doneEntry[:0], t.entry...), t.entry[:0]
 			t.observeTTL(string(t.doneEntry))
 		}
+		t.indented = false
 	} else {
 		t.keep(' ')
 	}
@@ -131,12 +146,12 @@ func (t *lineTracker) newline() {
 }
 
 // current returns the first line and the head of the entry the lexer has
-// just finished.
-func (t *lineTracker) current() (int, string) {
+// just finished, and whether its owner was left blank.
+func (t *lineTracker) current() (int, string, bool) {
 	if t.start != 0 { // last entry of a file without a final newline
-		return t.start, string(t.entry)
+		return t.start, string(t.entry), t.blank
 	}
-	return t.doneStart, string(t.doneEntry)
+	return t.doneStart, string(t.doneEntry), t.doneBlank
 }
 
 // trackingFS opens files for $INCLUDE through a root-confined fs.FS and
@@ -144,6 +159,7 @@ func (t *lineTracker) current() (int, string) {
 type trackingFS struct {
 	fsys fs.FS
 	last **lineTracker
+	ttl  *defaultTTL
 }
 
 type trackedFile struct {
@@ -167,7 +183,7 @@ func (t trackingFS) Open(name string) (fs.File, error) {
 		f.Close()
 		return nil, errFileTooLarge
 	}
-	return &trackedFileFS{trackedFile{newLineTracker(name, strings.NewReader(string(data)), t.last), f}}, nil
+	return &trackedFileFS{trackedFile{newLineTracker(name, strings.NewReader(rewriteRecords(string(data))), t.last, t.ttl), f}}, nil
 }
 
 // trackedFileFS adds the fs.File methods the zone parser never calls.

@@ -132,7 +132,7 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 		}
 		return strings.TrimSuffix(label, "/") + "/" + f
 	}
-	tfs := trackingFS{fsys: fsys}
+	tfs := trackingFS{fsys: fsys, ttl: &defaultTTL{}}
 	var last *lineTracker
 	tfs.last = &last
 	f, err := tfs.Open(name)
@@ -146,20 +146,62 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 	zp := dns.NewZoneParser(f.(io.Reader), originFromFileName(name), name)
 	zp.SetIncludeAllowed(true)
 	zp.SetIncludeFS(tfs)
+	zp.SetDefaultTTL(nsdDefaultTTL) // corrected below; the parser would refuse records without one
 	var out []parsedRR
+	var diags Diagnostics
 	var prevTTL uint32
+	prevOwner := ""
+	warned := false
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		line, entry := last.current()
-		if strings.HasPrefix(entry, "$GENERATE") {
-			fixGenerateTTL(rr, entry, last, prevTTL)
+		line, entry, blank := last.current()
+		h := rr.Header()
+		if h.Name == "" && prevOwner != "" {
+			// A blank owner on an included file's first record: the
+			// parser starts the file afresh; NSD carries the owner on.
+			h.Name = prevOwner
 		}
-		prevTTL = rr.Header().Ttl
+		prevOwner = h.Name
+		if strings.HasPrefix(entry, "$GENERATE") {
+			fixGenerateTTL(rr, entry, tfs.ttl, prevTTL)
+		} else if !explicitTTL(entry, blank) {
+			h.Ttl = nsdDefaultTTL
+			if tfs.ttl.set {
+				h.Ttl = tfs.ttl.value
+			} else if !warned {
+				warned = true
+				diags = append(diags, Diagnostic{File: display(last.file), Line: line, Severity: Warning,
+					Msg: fmt.Sprintf("no $TTL before this record and no TTL of its own: using %d, as NSD does, for it and the others like it (BIND would use the SOA minimum)", nsdDefaultTTL)})
+			}
+		}
+		prevTTL = h.Ttl
 		out = append(out, parsedRR{rr: rr, file: display(last.file), line: line})
 	}
 	if err := zp.Err(); err != nil {
-		return out, Diagnostics{parseErrorDiag(err, display)}
+		return out, append(diags, parseErrorDiag(err, display))
 	}
-	return out, nil
+	return out, diags
+}
+
+// nsdDefaultTTL is the TTL NSD and Knot give a record that has none when
+// no $TTL is in effect.
+const nsdDefaultTTL = 3600
+
+// explicitTTL reports whether a record entry states its own TTL: after
+// the owner (unless blank), a TTL may come before or after the class.
+func explicitTTL(entry string, blank bool) bool {
+	f := strings.Fields(entry)
+	if !blank && len(f) > 0 {
+		f = f[1:]
+	}
+	for i := 0; i < len(f) && i < 2; i++ {
+		if _, ok := parseTTL(f[i]); ok {
+			return true
+		}
+		if _, ok := dns.StringToClass[strings.ToUpper(f[i])]; !ok && !strings.HasPrefix(strings.ToUpper(f[i]), "CLASS") {
+			return false
+		}
+	}
+	return false
 }
 
 func unwrapPathError(err error) string {
@@ -184,6 +226,10 @@ func parseErrorDiag(err error, display func(string) string) Diagnostic {
 	line, _ := strconv.Atoi(m[3])
 	col, _ := strconv.Atoi(m[4])
 	msg := m[2]
+	if token, ok := strings.CutPrefix(msg, ": "); ok || msg == "" {
+		// The parser gave no reason, only the word it stopped at.
+		msg = "cannot read record data at " + token
+	}
 	if im := includeErrRE.FindStringSubmatch(msg); im != nil {
 		reason := im[2]
 		switch {
@@ -200,7 +246,7 @@ func parseErrorDiag(err error, display func(string) string) Diagnostic {
 // fixGenerateTTL gives records made by a $GENERATE without its own TTL the
 // default TTL, as BIND does ($TTL, else the previous record's TTL); the
 // parser would give them 3600.
-func fixGenerateTTL(rr dns.RR, entry string, t *lineTracker, prevTTL uint32) {
+func fixGenerateTTL(rr dns.RR, entry string, def *defaultTTL, prevTTL uint32) {
 	f := strings.Fields(entry)
 	// $GENERATE range lhs [ttl] [class] type rhs, class and TTL in any order
 	for i := 3; i < len(f) && i < 5; i++ {
@@ -212,8 +258,8 @@ func fixGenerateTTL(rr dns.RR, entry string, t *lineTracker, prevTTL uint32) {
 		}
 	}
 	switch {
-	case t.hasDefTTL:
-		rr.Header().Ttl = t.defTTL
+	case def.set:
+		rr.Header().Ttl = def.value
 	case prevTTL != 0:
 		rr.Header().Ttl = prevTTL
 	}
@@ -223,7 +269,7 @@ func fixGenerateTTL(rr dns.RR, entry string, t *lineTracker, prevTTL uint32) {
 func (t *lineTracker) observeTTL(entry string) {
 	if f := strings.Fields(entry); len(f) >= 2 && strings.EqualFold(f[0], "$TTL") {
 		if v, ok := parseTTL(f[1]); ok {
-			t.defTTL, t.hasDefTTL = v, true
+			*t.ttl = defaultTTL{value: v, set: true}
 		}
 	}
 }

@@ -42,8 +42,6 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 		return s.bare(out, q, dns.RcodeFormatError, sc, client)
 	case dns.TypeAXFR, dns.TypeIXFR:
 		return s.bare(out, q, dns.RcodeRefused, sc, client)
-	case dns.TypeMAILA, dns.TypeMAILB:
-		return s.bare(out, q, dns.RcodeNotImplemented, sc, client)
 	}
 	switch q.qclass {
 	case dns.ClassINET:

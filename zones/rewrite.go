@@ -1,0 +1,267 @@
+package zones
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// miekg/dns's zone parser refuses two kinds of valid records that NSD,
+// Knot and BIND accept: LOC with the minutes given but the seconds left
+// out (RFC 1876 lets either go), and IPSECKEY whenever another record
+// follows it or it has no public key (RFC 4025 §2.5: the key is
+// optional); its parser then reads the next line as part of the record.
+// rewriteRecords works around both before the parser sees the text: LOC
+// records get their missing minutes and seconds as "0", and IPSECKEY
+// records are written in the generic form (RFC 3597 §5), which the
+// parser turns back into an IPSECKEY. Newlines and parentheses are kept,
+// so every line stays where it was.
+
+// token is one word of an entry and where it lies in the text.
+type token struct {
+	text       string
+	start, end int
+}
+
+// rewriteRecords returns the zone text with LOC and IPSECKEY records
+// made readable by the parser; other text is returned as it was.
+func rewriteRecords(data string) string {
+	upper := strings.ToUpper(data)
+	if !strings.Contains(upper, "LOC") && !strings.Contains(upper, "IPSECKEY") {
+		return data
+	}
+	var b strings.Builder
+	done := 0
+	eachEntry(data, func(tokens []token, blankOwner bool) {
+		i := 0
+		if !blankOwner {
+			i = 1
+		}
+		if len(tokens) <= i || strings.HasPrefix(tokens[0].text, "$") {
+			return
+		}
+		for n := 0; n < 2 && i < len(tokens); n++ { // TTL and class, in either order
+			t := strings.ToUpper(tokens[i].text)
+			if _, ok := parseTTL(t); ok {
+				i++
+				continue
+			}
+			if _, ok := dns.StringToClass[t]; ok || strings.HasPrefix(t, "CLASS") {
+				i++
+				continue
+			}
+			break
+		}
+		if i >= len(tokens) {
+			return
+		}
+		rdata := tokens[i+1:]
+		var repl string
+		switch strings.ToUpper(tokens[i].text) {
+		case "LOC":
+			repl = locFull(rdata)
+		case "IPSECKEY":
+			repl = ipseckeyGeneric(rdata)
+		}
+		if repl == "" || len(rdata) == 0 {
+			return
+		}
+		start, end := rdata[0].start, rdata[len(rdata)-1].end
+		b.WriteString(data[done:start])
+		b.WriteString(repl)
+		for _, c := range []byte(data[start:end]) { // keep the lines and the parentheses
+			if c == '\n' || c == '(' || c == ')' {
+				b.WriteByte(' ')
+				b.WriteByte(c)
+			}
+		}
+		done = end
+	})
+	if done == 0 {
+		return data
+	}
+	b.WriteString(data[done:])
+	return b.String()
+}
+
+// eachEntry splits zone text into entries (records and directives) and
+// their words, following quotes, escapes, comments and parentheses. A
+// quoted word keeps its quotes.
+func eachEntry(data string, fn func(tokens []token, blankOwner bool)) {
+	var tokens []token
+	depth, tokStart := 0, -1
+	lineStart, blank := true, false
+	inQuote, inComment, esc := false, false, false
+	flush := func(at int) {
+		if tokStart >= 0 {
+			tokens = append(tokens, token{data[tokStart:at], tokStart, at})
+			tokStart = -1
+		}
+	}
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inComment:
+			if c != '\n' {
+				continue
+			}
+			inComment = false
+		case esc:
+			esc = false
+			continue
+		case inQuote:
+			switch c {
+			case '\\':
+				esc = true
+			case '"':
+				inQuote = false
+			}
+			continue
+		}
+		switch c {
+		case '\\':
+			if tokStart < 0 {
+				tokStart = i
+			}
+			esc = true
+		case '"':
+			if tokStart < 0 {
+				tokStart = i
+			}
+			inQuote = true
+		case ';':
+			flush(i)
+			inComment = true
+		case '(':
+			flush(i)
+			depth++
+		case ')':
+			flush(i)
+			if depth > 0 {
+				depth--
+			}
+		case ' ', '\t', '\r':
+			flush(i)
+			if lineStart && len(tokens) == 0 {
+				blank = true
+			}
+		case '\n':
+			flush(i)
+			if depth == 0 {
+				if len(tokens) > 0 {
+					fn(tokens, blank)
+				}
+				tokens, blank = nil, false
+			}
+			lineStart = true
+			continue
+		default:
+			if tokStart < 0 {
+				tokStart = i
+			}
+		}
+		lineStart = false
+	}
+	flush(len(data))
+	if len(tokens) > 0 {
+		fn(tokens, blank)
+	}
+}
+
+// locFull writes LOC data with its minutes and seconds spelled out, or ""
+// when it has none missing or cannot be read (the parser then reports
+// it).
+func locFull(rdata []token) string {
+	var out []string
+	i, changed := 0, false
+	for _, hemis := range []string{"NS", "EW"} {
+		if i >= len(rdata) {
+			return ""
+		}
+		deg := []string{rdata[i].text}
+		i++
+		for len(deg) < 3 && i < len(rdata) && !isHemisphere(rdata[i].text, hemis) {
+			deg = append(deg, rdata[i].text)
+			i++
+		}
+		if i >= len(rdata) || !isHemisphere(rdata[i].text, hemis) {
+			return ""
+		}
+		for len(deg) < 3 {
+			deg = append(deg, "0")
+			changed = true
+		}
+		out = append(out, deg...)
+		out = append(out, rdata[i].text)
+		i++
+	}
+	if !changed {
+		return ""
+	}
+	for ; i < len(rdata); i++ {
+		out = append(out, rdata[i].text)
+	}
+	return strings.Join(out, " ")
+}
+
+func isHemisphere(s, letters string) bool {
+	return len(s) == 1 && strings.ContainsRune(letters, rune(s[0]&^0x20))
+}
+
+// ipseckeyGeneric writes IPSECKEY data (RFC 4025 §3) in the generic
+// form, or "" when it cannot be read (the parser then reports it).
+func ipseckeyGeneric(rdata []token) string {
+	if len(rdata) < 4 {
+		return ""
+	}
+	var wire []byte
+	for _, t := range rdata[:3] {
+		v, err := strconv.ParseUint(t.text, 10, 8)
+		if err != nil {
+			return ""
+		}
+		wire = append(wire, byte(v))
+	}
+	gw := rdata[3].text
+	switch wire[1] {
+	case 0:
+		if gw != "." {
+			return ""
+		}
+	case 1, 2:
+		a, err := netip.ParseAddr(gw)
+		if err != nil || a.Is4() != (wire[1] == 1) {
+			return ""
+		}
+		wire = append(wire, a.AsSlice()...)
+	case 3:
+		if !dns.IsFqdn(gw) {
+			return "" // a relative gateway needs the origin: left to the parser
+		}
+		buf := make([]byte, 256)
+		n, err := dns.PackDomainName(gw, buf, 0, nil, false)
+		if err != nil {
+			return ""
+		}
+		wire = append(wire, buf[:n]...)
+	default:
+		return ""
+	}
+	var key strings.Builder
+	for _, t := range rdata[4:] {
+		key.WriteString(t.text)
+	}
+	if key.Len() > 0 {
+		k, err := base64.StdEncoding.DecodeString(key.String())
+		if err != nil {
+			return ""
+		}
+		wire = append(wire, k...)
+	}
+	return fmt.Sprintf(`\# %d %s`, len(wire), hex.EncodeToString(wire))
+}
