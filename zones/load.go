@@ -155,7 +155,12 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		line, entry, blank := last.current()
 		h := rr.Header()
-		if h.Name == "" && prevOwner != "" {
+		if h.Name == "" {
+			if prevOwner == "" {
+				diags = append(diags, Diagnostic{File: display(last.file), Line: line, Severity: Error,
+					Msg: "the first record has a blank owner, which repeats the previous record's: give it one"})
+				return out, diags
+			}
 			// A blank owner on an included file's first record: the
 			// parser starts the file afresh; NSD carries the owner on.
 			h.Name = prevOwner
