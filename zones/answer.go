@@ -21,6 +21,7 @@ type response struct {
 	rcode      int
 	aa         bool
 	an, ns, ar []dns.RR
+	ar6        []dns.RR // AAAA RRsets, added after the A RRsets in ar
 	do         bool
 	qname      string // the name asked, or the one standing for it
 	// synth holds the records whose owner is the question name: those
@@ -47,6 +48,9 @@ func (s *Set) respond(l lookup, qname string, qtype uint16, o answerOpts, p proo
 	default:
 		s.answer(r, l, qname, qtype, o, p)
 	}
+	r.ar = append(r.ar, r.ar6...)
+	r.ar6 = nil
+	r.ar = dropDuplicateSets(r.ar, r.an, qtype)
 	return r
 }
 
@@ -157,7 +161,7 @@ func (s *Set) referral(r *response, z *Zone, cut *node) {
 			r.proof(z, z.nodataProof(cut))
 		}
 	}
-	r.addresses(z, ns, true)
+	r.addresses(z, ns)
 }
 
 // answer follows the name through CNAMEs and DNAMEs inside our zones
@@ -224,27 +228,26 @@ func (s *Set) answerNode(r *response, l lookup, owner string, qtype uint16, o an
 		}
 		return "", true
 	}
-	if qtype == dns.TypeANY { // RFC 8482: one RRset, the first in the file
-		if n.empty() {
+	if qtype == dns.TypeANY { // RFC 8482: one RRset, chosen as NSD chooses it
+		if set := anySet(n, r.signs(z)); set == nil {
 			r.negative(z)
 			r.proof(z, z.nodataProof(n))
 		} else {
-			r.add(&r.an, z, n, n.sets[0].rrtype, n.sets[0].rrs, synth)
-			r.addresses(z, n.sets[0].rrs, false)
+			r.add(&r.an, z, n, set.rrtype, set.rrs, synth)
+			r.addresses(z, set.rrs)
 			r.proof(z, p)
 		}
 		return "", true
 	}
 	if rrs := n.rrset(qtype); rrs != nil {
 		r.add(&r.an, z, n, qtype, rrs, synth)
-		r.addresses(z, rrs, false)
+		r.addresses(z, rrs)
 		if !o.minimal && qtype != dns.TypeDS && qtype != dns.TypeDNSKEY && !(n.isApex && qtype == dns.TypeNS) {
 			ns := z.apex.rrset(dns.TypeNS)
 			r.add(&r.ns, z, z.apex, dns.TypeNS, ns, "")
-			r.addresses(z, ns, false)
+			r.addresses(z, ns)
 		}
 		r.proof(z, p)
-		r.ar = dropDuplicateSets(r.ar, r.an, qtype)
 		return "", true
 	}
 	if cn := n.rrset(dns.TypeCNAME); cn != nil {
@@ -253,6 +256,33 @@ func (s *Set) answerNode(r *response, l lookup, owner string, qtype uint16, o an
 		return cn[0].(*dns.CNAME).Target, false
 	}
 	return "", true // not reached: nodata above
+}
+
+// anySet is the one RRset an ANY query gets (RFC 8482 §4.1), as NSD picks
+// it: the first in the file of A, AAAA, SOA, MX and PTR, else the last
+// of the other types, else the last of DNSKEY, RRSIG and NSEC. RRSIGs are
+// not picked when the answer carries DNSSEC records anyway.
+func anySet(n *node, dnssec bool) *rrset {
+	var normal, other *rrset
+	for i := range n.sets {
+		s := &n.sets[i]
+		switch s.rrtype {
+		case dns.TypeA, dns.TypeAAAA, dns.TypeSOA, dns.TypeMX, dns.TypePTR:
+			return s
+		case dns.TypeRRSIG:
+			if !dnssec {
+				other = s
+			}
+		case dns.TypeDNSKEY, dns.TypeNSEC:
+			other = s
+		default:
+			normal = s
+		}
+	}
+	if normal != nil {
+		return normal
+	}
+	return other
 }
 
 // synthesizeDNAME adds the DNAME and the CNAME it implies for owner
@@ -283,19 +313,28 @@ func fitsWire(name string) bool {
 }
 
 // addresses adds the A and AAAA records, found in z, of the names that
-// NS, MX and SRV records point to (RFC 1034 §3.6.2 additional section
-// processing), with their RRSIGs. Below a delegation only glue counts,
-// and glue is never signed.
-func (r *response) addresses(z *Zone, rrs []dns.RR, glue bool) {
+// NS, MX, SRV, KX, RT and MB records point to (RFC 1034 §3.6.2
+// additional section processing), with their RRSIGs, as NSD adds them:
+// the A RRsets of every name before the AAAA RRsets, a name that does not
+// exist answered by the wildcard that covers it, and glue below a
+// delegation only for the names of name servers.
+func (r *response) addresses(z *Zone, rrs []dns.RR) {
 	for _, rr := range rrs {
 		var target string
+		glue := false
 		switch v := rr.(type) {
 		case *dns.NS:
-			target = v.Ns
+			target, glue = v.Ns, true
 		case *dns.MX:
 			target = v.Mx
 		case *dns.SRV:
 			target = v.Target
+		case *dns.KX:
+			target = v.Exchanger
+		case *dns.RT:
+			target = v.Host
+		case *dns.MB:
+			target = v.Mb
 		default:
 			continue
 		}
@@ -303,13 +342,32 @@ func (r *response) addresses(z *Zone, rrs []dns.RR, glue bool) {
 		if err != nil || !isSubdomainWire(w, z.wire) {
 			continue
 		}
-		t := z.nodes[w]
-		if t == nil || (t.cut != nil && !glue) {
+		t, owner := z.nodes[w], ""
+		if t == nil {
+			l := z.find(w, dns.TypeA)
+			if l.kind != kindWildcard {
+				continue
+			}
+			t, owner = l.n, target
+		}
+		if t.cut != nil && t.cut != t && !glue {
 			continue
 		}
 		for _, typ := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
-			if addrs := t.rrset(typ); addrs != nil && !containsSet(r.ar, addrs[0]) {
-				r.add(&r.ar, z, t, typ, addrs, "")
+			addrs := t.rrset(typ)
+			if addrs == nil {
+				continue
+			}
+			sec := &r.ar
+			if typ == dns.TypeAAAA {
+				sec = &r.ar6
+			}
+			probe := addrs[0]
+			if owner != "" {
+				probe = &dns.A{Hdr: dns.RR_Header{Name: owner, Rrtype: typ}}
+			}
+			if !containsSet(*sec, probe) {
+				r.add(sec, z, t, typ, addrs, owner)
 			}
 		}
 	}

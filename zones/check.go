@@ -109,7 +109,7 @@ func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, 
 			report(Error, line, "%s: name server %s is a CNAME (RFC 2181 §10.3)", n.name, target)
 			continue
 		}
-		if t == nil && !n.isCut() {
+		if t == nil {
 			if l := z.find(tw, dns.TypeA); l.kind == kindWildcard && (l.n.has(dns.TypeA) || l.n.has(dns.TypeAAAA)) {
 				report(Warning, line, "%s: name server %s has an address only through the wildcard %s", n.name, target, l.n.name)
 				continue

@@ -91,3 +91,33 @@ func names(ns []*node) []string {
 	}
 	return out
 }
+
+// TestNSEC3ChainChoice: a zone being re-salted holds two chains and
+// several NSEC3PARAMs; the chain served is that of the first NSEC3PARAM
+// without flags whose chain holds the apex, as NSD picks it.
+func TestNSEC3ChainChoice(t *testing.T) {
+	apex, _ := wireName("p.example.")
+	want := nsec3Params{alg: 1, iterations: 2, salt: []byte{0xab}}
+	other := nsec3Params{alg: 1, iterations: 0, salt: nil}
+	zone := "$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 604800 60\n  NS ns1\n" +
+		"  DNSKEY 257 3 13 c2lnbmF0dXJl\n" +
+		"  RRSIG SOA 13 2 300 20550101000000 20191201000000 1 p.example. c2lnbmF0dXJl\n" +
+		"  NSEC3PARAM 1 1 0 -\n" + // flags set: ignored
+		"  NSEC3PARAM 1 0 7 cafe\n" + // no chain holds the apex
+		"  NSEC3PARAM 1 0 2 ab\n" +
+		"  NSEC3PARAM 1 0 0 -\n" +
+		"ns1 A 192.0.2.1\n" +
+		want.hash(apex) + " NSEC3 1 0 2 ab " + strings.ToUpper(want.hash(apex)) + " NS SOA\n" +
+		other.hash(apex) + " NSEC3 1 0 0 - " + strings.ToUpper(other.hash(apex)) + " NS SOA\n"
+	set, diags, err := LoadFS(fstest.MapFS{"p.example": {Data: []byte(zone)}}, "zones")
+	if err != nil {
+		t.Fatalf("%v\n%v", err, diags)
+	}
+	z := set.Zones()[0]
+	if z.sec.deny != denyNSEC3 || z.sec.params.iterations != 2 || string(z.sec.params.salt) != "\xab" {
+		t.Fatalf("chain %+v, want iterations 2 salt ab", z.sec.params)
+	}
+	if len(z.sec.chain) != 1 {
+		t.Fatalf("chain has %d links, want the one of its parameters", len(z.sec.chain))
+	}
+}

@@ -110,6 +110,10 @@ var conformanceCases = []conformanceCase{
 	{name: "MAILB at a missing name is NXDOMAIN", qname: "nx.example.com.", qtype: dns.TypeMAILB},
 	{name: "data at a cut is occluded: a referral", qname: "deleg.example.com.", qtype: dns.TypeTXT},
 	{name: "a CNAME below a cut is occluded: a referral", qname: "x.deleg.example.com.", qtype: dns.TypeA},
+	{name: "ANY picks the first A, AAAA, SOA, MX or PTR RRset, as NSD does", qname: "anyorder.example.com.", qtype: dns.TypeANY},
+	{name: "ANY without those picks the last RRset", qname: "anynormal.example.com.", qtype: dns.TypeANY, notKnot: true},
+	{name: "additional address through a wildcard", qname: "wmx.example.com.", qtype: dns.TypeMX},
+	{name: "additional A RRsets before AAAA when truncating (Knot keeps each name's together)", qname: "manymx.example.com.", qtype: dns.TypeMX, edns: 700, notKnot: true},
 	{name: "CHAOS version.bind off", qname: "version.bind.", qtype: dns.TypeTXT, modify: func(m *dns.Msg) { m.Question[0].Qclass = dns.ClassCHAOS }, notKnot: true},
 }
 

@@ -28,7 +28,7 @@ const (
 // nsec3Params are the zone's NSEC3PARAM values (RFC 5155 §4): how
 // names are hashed.
 type nsec3Params struct {
-	alg, flags uint8
+	alg        uint8
 	iterations uint16
 	salt       []byte
 }
@@ -56,16 +56,13 @@ func (z *Zone) setupDNSSEC() {
 	if !apex.has(dns.TypeDNSKEY) || len(apex.sigs(dns.TypeSOA)) == 0 {
 		return
 	}
-	if p := apex.rrset(dns.TypeNSEC3PARAM); p != nil && len(z.sec.hashed) > 0 {
-		param := p[0].(*dns.NSEC3PARAM)
-		salt, _ := hex.DecodeString(param.Salt)
-		if param.Salt == "-" {
-			salt = nil
-		}
+	if params, ok := z.nsec3Chain(); ok {
 		z.sec.deny = denyNSEC3
-		z.sec.params = nsec3Params{alg: param.Hash, flags: param.Flags, iterations: param.Iterations, salt: salt}
+		z.sec.params = params
 		for w, n := range z.sec.hashed {
-			if n.has(dns.TypeNSEC3) {
+			// A zone may hold a second chain while it is re-salted: only
+			// the one NSEC3PARAM names is used.
+			if rrs := n.rrset(dns.TypeNSEC3); rrs != nil && z.sec.params.matches(rrs[0].(*dns.NSEC3)) {
 				z.sec.chain = append(z.sec.chain, chainLink{key: strings.ToLower(w[1 : 1+int(w[0])]), n: n})
 			}
 		}
@@ -78,6 +75,34 @@ func (z *Zone) setupDNSSEC() {
 		}
 	}
 	sort.Slice(z.sec.chain, func(i, j int) bool { return z.sec.chain[i].key < z.sec.chain[j].key })
+}
+
+// nsec3Chain picks the NSEC3 chain the zone is served with: that of the
+// first NSEC3PARAM with no flags and the SHA-1 hash (RFC 5155 §4) whose
+// chain holds the apex, as NSD picks it while a zone holds several.
+func (z *Zone) nsec3Chain() (nsec3Params, bool) {
+	if len(z.sec.hashed) == 0 {
+		return nsec3Params{}, false
+	}
+	var first *nsec3Params
+	for _, rr := range z.apex.rrset(dns.TypeNSEC3PARAM) {
+		param := rr.(*dns.NSEC3PARAM)
+		if param.Flags != 0 || param.Hash != dns.SHA1 {
+			continue
+		}
+		salt, _ := hex.DecodeString(param.Salt)
+		p := nsec3Params{alg: param.Hash, iterations: param.Iterations, salt: salt}
+		if first == nil {
+			first = &p
+		}
+		if n := z.sec.hashed["\x20"+p.hash(z.wire)+z.wire]; n != nil && n.has(dns.TypeNSEC3) {
+			return p, true
+		}
+	}
+	if first != nil {
+		return *first, true
+	}
+	return nsec3Params{}, false
 }
 
 // Signed reports whether the zone was loaded signed (a DNSKEY RRset and
@@ -124,6 +149,12 @@ func canonicalKey(w string) string {
 		b.WriteByte(0)
 	}
 	return b.String()
+}
+
+// matches reports whether an NSEC3 record belongs to the chain p names.
+func (p *nsec3Params) matches(rr *dns.NSEC3) bool {
+	salt, _ := hex.DecodeString(rr.Salt)
+	return rr.Hash == p.alg && rr.Iterations == p.iterations && string(salt) == string(p.salt)
 }
 
 var base32Hex = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)

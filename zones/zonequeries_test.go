@@ -23,6 +23,8 @@ func zoneQueries(t testing.TB, file, origin string) []conformanceCase {
 	defer f.Close()
 	types := map[string]map[uint16]bool{}
 	zp := dns.NewZoneParser(f, origin, file)
+	zp.SetDefaultTTL(3600)
+	zp.SetIncludeAllowed(true)
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		name := strings.ToLower(rr.Header().Name)
 		if types[name] == nil {
