@@ -1,13 +1,16 @@
 package zones
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
 )
 
-// maxChain bounds how many CNAME/DNAME links one answer follows.
-const maxChain = 12
+// maxChain bounds how many CNAME/DNAME links one answer follows. NSD
+// (4.6) follows a chain until the response is full; 64 links fill any
+// UDP response and bound the work a TCP one costs.
+const maxChain = 64
 
 // answerOpts are the choices that shape an answer besides the question.
 type answerOpts struct {
@@ -22,6 +25,7 @@ type response struct {
 	aa         bool
 	an, ns, ar []dns.RR
 	ar6        []dns.RR // AAAA RRsets, added after the A RRsets in ar
+	arOther    []dns.RR // and then the X25 and ISDN of RT targets
 	do         bool
 	qname      string // the name asked, or the one standing for it
 	// synth holds the records whose owner is the question name: those
@@ -48,8 +52,8 @@ func (s *Set) respond(l lookup, qname string, qtype uint16, o answerOpts, p proo
 	default:
 		s.answer(r, l, qname, qtype, o, p)
 	}
-	r.ar = append(r.ar, r.ar6...)
-	r.ar6 = nil
+	r.ar = append(append(r.ar, r.ar6...), r.arOther...)
+	r.ar6, r.arOther = nil, nil
 	r.ar = dropDuplicateSets(r.ar, r.an, qtype)
 	return r
 }
@@ -168,6 +172,7 @@ func (s *Set) referral(r *response, z *Zone, cut *node) {
 // until it finds data, a negative answer, a referral or leaves them.
 func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, o answerOpts, p proof) {
 	var visited []string // owners answered: a loop stops where a name comes again, as in NSD
+	var dnames []*node   // DNAMEs in the answer, each once
 	for step := 0; step < maxChain; step++ {
 		switch l.kind {
 		case kindRefused: // the chain leaves our zones: the resolver goes on
@@ -181,9 +186,14 @@ func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, o answer
 			s.referral(r, l.z, l.n)
 			return
 		case kindDNAME:
-			target, ok := s.synthesizeDNAME(r, l.z, l.n, owner)
-			if !ok {
-				return
+			again := slices.Contains(dnames, l.n)
+			if again && isSubdomainWire(dnameTargetWire(l.n), l.n.wire) {
+				return // a DNAME into its own subtree: stop where it repeats, as NSD does
+			}
+			dnames = append(dnames, l.n)
+			target, ok := s.synthesizeDNAME(r, l.z, l.n, owner, !again)
+			if !ok || qtype == dns.TypeCNAME {
+				return // the synthesized CNAME answers a CNAME query
 			}
 			owner = target
 		default:
@@ -287,10 +297,12 @@ func anySet(n *node, dnssec bool) *rrset {
 
 // synthesizeDNAME adds the DNAME and the CNAME it implies for owner
 // (RFC 6672 §2.2); it returns the new name to follow.
-func (s *Set) synthesizeDNAME(r *response, z *Zone, n *node, owner string) (string, bool) {
+func (s *Set) synthesizeDNAME(r *response, z *Zone, n *node, owner string, addDNAME bool) (string, bool) {
 	dn := n.rrset(dns.TypeDNAME)
 	d := dn[0].(*dns.DNAME)
-	r.add(&r.an, z, n, dns.TypeDNAME, dn, "")
+	if addDNAME {
+		r.add(&r.an, z, n, dns.TypeDNAME, dn, "")
+	}
 	prefix := owner[:len(owner)-len(n.name)]
 	target := prefix + d.Target
 	if d.Target == "." {
@@ -307,6 +319,12 @@ func (s *Set) synthesizeDNAME(r *response, z *Zone, n *node, owner string) (stri
 	return target, true
 }
 
+// dnameTargetWire is the lowercase wire form of n's DNAME target.
+func dnameTargetWire(n *node) string {
+	w, _ := wireName(n.rrset(dns.TypeDNAME)[0].(*dns.DNAME).Target)
+	return w
+}
+
 func fitsWire(name string) bool {
 	_, err := wireName(name)
 	return err == nil
@@ -316,8 +334,9 @@ func fitsWire(name string) bool {
 // NS, MX, SRV, KX, RT and MB records point to (RFC 1034 §3.6.2
 // additional section processing), with their RRSIGs, as NSD adds them:
 // the A RRsets of every name before the AAAA RRsets, a name that does not
-// exist answered by the wildcard that covers it, and glue below a
-// delegation only for the names of name servers.
+// exist answered by the wildcard that covers it, glue below a delegation
+// only for the names of name servers, and X25 and ISDN for RT targets
+// last.
 func (r *response) addresses(z *Zone, rrs []dns.RR) {
 	for _, rr := range rrs {
 		var target string
@@ -353,14 +372,21 @@ func (r *response) addresses(z *Zone, rrs []dns.RR) {
 		if t.cut != nil && t.cut != t && !glue {
 			continue
 		}
-		for _, typ := range [...]uint16{dns.TypeA, dns.TypeAAAA} {
+		types := []uint16{dns.TypeA, dns.TypeAAAA}
+		if _, ok := rr.(*dns.RT); ok {
+			types = append(types, dns.TypeX25, dns.TypeISDN)
+		}
+		for _, typ := range types {
 			addrs := t.rrset(typ)
 			if addrs == nil {
 				continue
 			}
 			sec := &r.ar
-			if typ == dns.TypeAAAA {
+			switch typ {
+			case dns.TypeAAAA:
 				sec = &r.ar6
+			case dns.TypeX25, dns.TypeISDN:
+				sec = &r.arOther
 			}
 			probe := addrs[0]
 			if owner != "" {

@@ -75,6 +75,7 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 			continue
 		}
 		sortTypeBitmap(p.rr)
+		lowerRdataNames(p.rr)
 		if scratch, err = checkRdata(p.rr, scratch); err != nil {
 			errorf(p.file, p.line, "%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)
 			continue
@@ -231,7 +232,7 @@ func checkRdata(rr dns.RR, buf []byte) ([]byte, error) {
 	return buf, nil
 }
 
-// sortTypeBitmap puts the types of an NSEC, NSEC3 or CSYNC record in
+// sortTypeBitmap puts the types of an NSEC, NSEC3, CSYNC or NXT record in
 // order: a zone file may list them in any order (RFC 4034 §4.2), the
 // wire form needs them sorted.
 func sortTypeBitmap(rr dns.RR) {
@@ -243,6 +244,9 @@ func sortTypeBitmap(rr dns.RR) {
 		slices.Sort(v.TypeBitMap)
 		v.TypeBitMap = slices.Compact(v.TypeBitMap)
 	case *dns.CSYNC:
+		slices.Sort(v.TypeBitMap)
+		v.TypeBitMap = slices.Compact(v.TypeBitMap)
+	case *dns.NXT:
 		slices.Sort(v.TypeBitMap)
 		v.TypeBitMap = slices.Compact(v.TypeBitMap)
 	}

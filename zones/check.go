@@ -84,8 +84,8 @@ func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 	}
 }
 
-// checkNameServers requires an address for every name server inside the
-// zone: glue below a delegation, ordinary data elsewhere.
+// checkNameServers looks for an address for every name server inside
+// the zone: glue below a delegation, ordinary data elsewhere.
 func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, report func(Severity, int, string, ...any)) {
 	line := 0
 	for _, s := range n.sets {
@@ -115,10 +115,12 @@ func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, 
 				continue
 			}
 		}
+		// NSD, Knot and BIND load such zones; the name server cannot be
+		// reached through this zone, but no answer is wrong.
 		if t != nil && t.cut != nil || n.isCut() && isSubdomainWire(tw, n.wire) {
-			report(Error, line, "%s: name server %s has no glue address (A or AAAA) in the zone", n.name, target)
+			report(Warning, line, "%s: name server %s has no glue address (A or AAAA) in the zone", n.name, target)
 		} else {
-			report(Error, line, "%s: name server %s is inside the zone but has no address (A or AAAA)", n.name, target)
+			report(Warning, line, "%s: name server %s is inside the zone but has no address (A or AAAA)", n.name, target)
 		}
 	}
 }

@@ -96,11 +96,23 @@ func (z *Zone) checkSignatures(now time.Time, names []string, report func(Severi
 		report(Warning, expiredLine, "%s expired: the first is %s; validators reject the answers they sign", count(expired, "signature"), firstExpired)
 	}
 	if soon > 0 {
-		report(Warning, soonLine, "%s expire within a week: the first is %s; sign the zone again", count(soon, "signature"), firstSoon)
+		report(Warning, soonLine, "%s within a week: the first is %s; sign the zone again", verb(count(soon, "signature"), soon, "expires", "expire"), firstSoon)
 	}
 	if unsigned > 0 {
-		report(Warning, unsignedLine, "%s of the signed zone %s have no RRSIG: the first is %s; validators reject them", count(unsigned, "RRset"), z.Origin, firstUnsigned)
+		report(Warning, unsignedLine, "%s of the signed zone %s %s no RRSIG: the first is %s; validators reject them", count(unsigned, "RRset"), z.Origin, verb("", unsigned, "has", "have"), firstUnsigned)
 	}
+}
+
+// verb appends to s (when not empty) the singular or plural form for n.
+func verb(s string, n int, one, many string) string {
+	v := many
+	if n == 1 {
+		v = one
+	}
+	if s == "" {
+		return v
+	}
+	return s + " " + v
 }
 
 func count(n int, what string) string {
@@ -147,7 +159,7 @@ func (z *Zone) checkNSECChain(names []string, report func(Severity, int, string,
 		}
 	}
 	if missing > 0 {
-		report(Warning, line, "%s of the signed zone %s are missing from the NSEC chain: the first is %s", count(missing, "name"), z.Origin, first)
+		report(Warning, line, "%s of the signed zone %s %s missing from the NSEC chain: the first is %s", count(missing, "name"), z.Origin, verb("", missing, "is", "are"), first)
 	}
 }
 
@@ -179,7 +191,7 @@ func (z *Zone) checkNSEC3Chain(names []string, report func(Severity, int, string
 		missing++
 	}
 	if missing > 0 {
-		report(Warning, line, "%s of the signed zone %s have no NSEC3 record: the first is %s", count(missing, "name"), z.Origin, first)
+		report(Warning, line, "%s of the signed zone %s %s no NSEC3 record: the first is %s", count(missing, "name"), z.Origin, verb("", missing, "has", "have"), first)
 	}
 }
 

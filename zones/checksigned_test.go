@@ -19,6 +19,7 @@ func TestSignaturesExpiringSoon(t *testing.T) {
 		exp := time.Now().Add(tc.in).UTC().Format("20060102150405")
 		zone := "$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 604800 60\n  NS ns1\n" +
 			"  DNSKEY 257 3 13 c2lnbmF0dXJl\n" +
+			"  RRSIG DNSKEY 13 2 300 20550101000000 20191201000000 1 soon.example. c2lnbmF0dXJl\n" +
 			"  RRSIG SOA 13 2 300 " + exp + " 20191201000000 1 soon.example. c2lnbmF0dXJl\n" +
 			"ns1 A 192.0.2.1\n"
 		_, diags, err := LoadFS(fstest.MapFS{"soon.example": {Data: []byte(zone)}}, "zones")
@@ -27,8 +28,9 @@ func TestSignaturesExpiringSoon(t *testing.T) {
 		}
 		found := false
 		for _, d := range diags {
-			if strings.Contains(d.Msg, "expire within a week") {
+			if strings.Contains(d.Msg, "expires within a week") {
 				found = true
+				// The line is that of the name's first RRSIG.
 				if !strings.Contains(d.Msg, "soon.example. SOA") || d.Line != 5 {
 					t.Errorf("warning does not name the signature: %s", d)
 				}
@@ -101,7 +103,7 @@ func TestNSEC3ChainChoice(t *testing.T) {
 	other := nsec3Params{alg: 1, iterations: 0, salt: nil}
 	zone := "$TTL 300\n@ SOA ns1 hostmaster 1 3600 900 604800 60\n  NS ns1\n" +
 		"  DNSKEY 257 3 13 c2lnbmF0dXJl\n" +
-		"  RRSIG SOA 13 2 300 20550101000000 20191201000000 1 p.example. c2lnbmF0dXJl\n" +
+		"  RRSIG DNSKEY 13 2 300 20550101000000 20191201000000 1 p.example. c2lnbmF0dXJl\n" +
 		"  NSEC3PARAM 1 1 0 -\n" + // flags set: ignored
 		"  NSEC3PARAM 1 0 7 cafe\n" + // no chain holds the apex
 		"  NSEC3PARAM 1 0 2 ab\n" +

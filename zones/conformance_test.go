@@ -114,6 +114,10 @@ var conformanceCases = []conformanceCase{
 	{name: "ANY without those picks the last RRset", qname: "anynormal.example.com.", qtype: dns.TypeANY, notKnot: true},
 	{name: "additional address through a wildcard", qname: "wmx.example.com.", qtype: dns.TypeMX},
 	{name: "additional A RRsets before AAAA when truncating (Knot keeps each name's together)", qname: "manymx.example.com.", qtype: dns.TypeMX, edns: 700, notKnot: true},
+	{name: "names in RDATA are lowercased as NSD stores them", qname: "upper.example.com.", qtype: dns.TypeMX},
+	{name: "a DNAME into its own subtree stops where it repeats (Knot goes on five links)", qname: "x.dnloop.example.com.", qtype: dns.TypeA, notKnot: true},
+	{name: "a DNAME answers a CNAME query with the synthesized CNAME", qname: "x.dn.example.com.", qtype: dns.TypeCNAME},
+	{name: "a chain of 20 CNAMEs is followed to its end (Knot stops after five)", qname: "link1.example.com.", qtype: dns.TypeA, notKnot: true},
 	{name: "CHAOS version.bind off", qname: "version.bind.", qtype: dns.TypeTXT, modify: func(m *dns.Msg) { m.Question[0].Qclass = dns.ClassCHAOS }, notKnot: true},
 }
 

@@ -49,11 +49,10 @@ type dnssecState struct {
 }
 
 // setupDNSSEC finds out how the zone is signed and sorts its chain.
-// A zone is signed when its apex holds a DNSKEY RRset and an RRSIG
-// covering the SOA.
+// A zone is signed, as NSD decides it, when its apex holds an RRSIG
+// covering the DNSKEY RRset.
 func (z *Zone) setupDNSSEC() {
-	apex := z.apex
-	if !apex.has(dns.TypeDNSKEY) || len(apex.sigs(dns.TypeSOA)) == 0 {
+	if len(z.apex.sigs(dns.TypeDNSKEY)) == 0 {
 		return
 	}
 	if params, ok := z.nsec3Chain(); ok {
@@ -105,8 +104,8 @@ func (z *Zone) nsec3Chain() (nsec3Params, bool) {
 	return nsec3Params{}, false
 }
 
-// Signed reports whether the zone was loaded signed (a DNSKEY RRset and
-// a signed SOA at its apex).
+// Signed reports whether the zone was loaded signed (a signed DNSKEY
+// RRset at its apex).
 func (z *Zone) Signed() bool { return z.sec.deny != denyNone }
 
 // Denial says how a signed zone proves absence, "NSEC" or "NSEC3"

@@ -11,16 +11,17 @@ import (
 	"github.com/miekg/dns"
 )
 
-// miekg/dns's zone parser refuses two kinds of valid records that NSD,
-// Knot and BIND accept: LOC with the minutes given but the seconds left
-// out (RFC 1876 lets either go), and IPSECKEY whenever another record
-// follows it or it has no public key (RFC 4025 §2.5: the key is
-// optional); its parser then reads the next line as part of the record.
-// rewriteRecords works around both before the parser sees the text: LOC
-// records get their missing minutes and seconds as "0", and IPSECKEY
-// records are written in the generic form (RFC 3597 §5), which the
-// parser turns back into an IPSECKEY. Newlines and parentheses are kept,
-// so every line stays where it was.
+// miekg/dns's zone parser refuses some valid records that NSD, Knot and
+// BIND accept: LOC with the minutes given but the seconds left out (RFC
+// 1876 lets either go); IPSECKEY whenever another record follows it or
+// it has no public key (RFC 4025 §2.5: the key is optional), its parser
+// then reading the next line as part of the record; NID and L64 locators
+// and EUI48 and EUI64 addresses without their leading zeros.
+// rewriteRecords works around them before the parser sees the text: LOC
+// records get their missing minutes and seconds as "0", IPSECKEY records
+// are written in the generic form (RFC 3597 §5), which the parser turns
+// back into an IPSECKEY, and hex groups get their zeros. Newlines and
+// parentheses are kept, so every line stays where it was.
 
 // token is one word of an entry and where it lies in the text.
 type token struct {
@@ -28,11 +29,12 @@ type token struct {
 	start, end int
 }
 
-// rewriteRecords returns the zone text with LOC and IPSECKEY records
-// made readable by the parser; other text is returned as it was.
+// rewriteRecords returns the zone text with those records made readable
+// by the parser; other text is returned as it was.
 func rewriteRecords(data string) string {
 	upper := strings.ToUpper(data)
-	if !strings.Contains(upper, "LOC") && !strings.Contains(upper, "IPSECKEY") {
+	if !strings.Contains(upper, "LOC") && !strings.Contains(upper, "IPSECKEY") && !strings.Contains(upper, "NID") &&
+		!strings.Contains(upper, "L64") && !strings.Contains(upper, "EUI") {
 		return data
 	}
 	var b strings.Builder
@@ -67,6 +69,20 @@ func rewriteRecords(data string) string {
 			repl = locFull(rdata)
 		case "IPSECKEY":
 			repl = ipseckeyGeneric(rdata)
+		case "NID", "L64":
+			if len(rdata) == 2 {
+				if loc := padGroups(rdata[1].text, ":", 4, 4); loc != "" {
+					repl = rdata[0].text + " " + loc
+				}
+			}
+		case "EUI48":
+			if len(rdata) == 1 {
+				repl = padGroups(rdata[0].text, "-", 6, 2)
+			}
+		case "EUI64":
+			if len(rdata) == 1 {
+				repl = padGroups(rdata[0].text, "-", 8, 2)
+			}
 		}
 		if repl == "" || len(rdata) == 0 {
 			return
@@ -87,6 +103,34 @@ func rewriteRecords(data string) string {
 	}
 	b.WriteString(data[done:])
 	return b.String()
+}
+
+// padGroups writes groups of hex digits with their leading zeros (NID and
+// L64 locators, RFC 6742; EUI48 and EUI64, RFC 7043), which NSD and BIND
+// let go and the parser requires; "" when nothing is missing or the text
+// is not of that shape.
+func padGroups(s, sep string, groups, width int) string {
+	parts := strings.Split(s, sep)
+	if len(parts) != groups {
+		return ""
+	}
+	changed := false
+	for i, p := range parts {
+		if p == "" || len(p) > width {
+			return ""
+		}
+		if _, err := strconv.ParseUint(p, 16, 16); err != nil {
+			return ""
+		}
+		if len(p) < width {
+			parts[i] = strings.Repeat("0", width-len(p)) + p
+			changed = true
+		}
+	}
+	if !changed {
+		return ""
+	}
+	return strings.Join(parts, sep)
 }
 
 // eachEntry splits zone text into entries (records and directives) and
