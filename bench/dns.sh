@@ -7,18 +7,24 @@
 #    Prints each run, the median QPS of each, the ratio islet/NSD, the
 #    server CPU time per query and the capacity it implies (on 2 cores
 #    dnsperf is often the ceiling, so that ratio is the one to read).
-# 2. Memory and load time: both load a zone of BIG records; prints the RSS
-#    once serving (and after every name has been asked) and the time from
-#    start to the first answer.
+# 2. Memory and load time: both load a zone of BIG records, unpinned (islet
+#    parses and compiles on every core); prints the time from start to
+#    the first answer and the memory (PSS of the whole process tree) once
+#    serving and after every name has been asked, with the islet/NSD
+#    ratios, over BIGROUNDS alternating runs (medians).
 #
 # Environment: ROUNDS (3), DURATION seconds per run (10), HOSTS in the
-# speed zone (400, about 1.7k records), BIG records (100000).
+# speed zone (400, about 1.7k records), BIG records (100000), BIGROUNDS
+# (1), ONLY=big to skip the speed part (BIG=1000000 ONLY=big BIGROUNDS=3
+# is the million-record measurement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 HOSTS=${HOSTS:-400}
 BIG=${BIG:-100000}
+BIGROUNDS=${BIGROUNDS:-1}
+ONLY=${ONLY:-}
 export PATH="$PATH:/usr/sbin:/sbin"
 for c in nsd dnsperf dig taskset; do
   command -v $c >/dev/null || { echo "bench/dns.sh needs $c (apt-get install nsd dnsperf bind9-dnsutils util-linux)"; exit 1; }
@@ -40,7 +46,7 @@ gen_zone() {
     print "@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\nns1 A 192.0.2.1\nns2 A 192.0.2.2"
     print "@ MX 10 mail\nmail A 192.0.2.25\n*.wild A 192.0.2.99"
     for (i = 0; i < n; i++) {
-      printf "h%d A 10.%d.%d.%d\nh%d AAAA 2001:db8::%x\nh%d MX 10 mail\nh%d TXT \"host %d\"\n", i, int(i/65536)%256, int(i/256)%256, i%256, i, i, i, i, i
+      printf "h%d A 10.%d.%d.%d\nh%d AAAA 2001:db8::%x:%x\nh%d MX 10 mail\nh%d TXT \"host %d\"\n", i, int(i/65536)%256, int(i/256)%256, i%256, i, int(i/65536), i%65536, i, i, i
       if (i % 10 == 0) printf "c%d CNAME h%d\n", i, i
       if (i % 20 == 0) printf "d%d NS ns.d%d\nns.d%d A 10.200.%d.%d\n", i, i, i, int(i/256)%256, i%256
     }
@@ -78,12 +84,16 @@ wait_answer() { # PORT ZONE: until the server answers; prints milliseconds waite
   echo "server on port $1 never answered" >&2; return 1
 }
 
-start_islet() { # ZONEDIR PORT
-  taskset -c 0 env GOMAXPROCS=1 "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn >"$work/islet.log" 2>&1 &
+start_islet() { # ZONEDIR PORT [unpinned]
+  if [ -n "${3:-}" ]; then
+    "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn >"$work/islet.log" 2>&1 &
+  else
+    taskset -c 0 env GOMAXPROCS=1 "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn >"$work/islet.log" 2>&1 &
+  fi
   echo $!
 }
 
-start_nsd() { # ZONEDIR PORT
+start_nsd() { # ZONEDIR PORT [unpinned]
   local conf="$work/nsd-$2.conf"
   cat > "$conf" <<CONF
 server:
@@ -104,7 +114,11 @@ zone:
   name: bench.example
   zonefile: "$1/bench.example.zone"
 CONF
-  taskset -c 0 nsd -d -c "$conf" >/dev/null 2>&1 &
+  if [ -n "${3:-}" ]; then
+    nsd -d -c "$conf" >/dev/null 2>&1 &
+  else
+    taskset -c 0 nsd -d -c "$conf" >/dev/null 2>&1 &
+  fi
   echo $!
 }
 
@@ -115,9 +129,13 @@ rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 tree_pids() { echo "$1"; for c in $(pgrep -P "$1" || true); do tree_pids "$c"; done; }
 tree_ticks() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
 tree_rss() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(rss_kib "$p"))); done; echo $t; }
+# PSS shares the pages NSD's forked processes have in common among them.
+pss_kib() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
+tree_pss() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(pss_kib "$p"))); done; echo $t; }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
+if [ "$ONLY" != big ]; then
 echo "== speed: $HOSTS hosts, $ROUNDS rounds of ${DURATION}s, server on CPU 0, dnsperf on CPU 1"
 gen_zone "$work/speed" "$HOSTS"
 gen_queries "$work/queries" "$HOSTS"
@@ -155,19 +173,31 @@ echo "server CPU per query (median): islet $ui us, nsd $un us"
 echo "capacity (1 s / CPU per query): islet $(awk -v u="$ui" 'BEGIN {printf "%.0f", 1e6/u}') qps, nsd $(awk -v u="$un" 'BEGIN {printf "%.0f", 1e6/u}') qps; islet/nsd = $(awk -v a="$ui" -v b="$un" 'BEGIN {printf "%.2f", b/a}')"
 kill "$ipid" "$npid"; wait "$ipid" "$npid" 2>/dev/null || true
 
-echo "== memory and load time: $BIG records"
+fi
+
+echo "== memory and load time: $BIG records, $BIGROUNDS rounds, unpinned"
 gen_zone "$work/big" $((BIG * 10 / 42))
 echo "zone: $(grep -vc '^\$' "$work/big/bench.example.zone") records"
 awk -v n=$((BIG * 10 / 42)) 'BEGIN {for (i = 0; i < n; i++) printf "h%d.bench.example A\nh%d.bench.example TXT\n", i, i}' > "$work/allq"
-for name in islet nsd; do
+for name in islet nsd; do : > "$work/load.$name"; : > "$work/pss0.$name"; : > "$work/pss1.$name"; done
+big_run() { # NAME
+  local p pid ms pss0 pss1
   p=$(port)
-  if [ $name = islet ]; then pid=$(start_islet "$work/big" "$p"); else pid=$(start_nsd "$work/big" "$p"); fi
+  if [ "$1" = islet ]; then pid=$(start_islet "$work/big" "$p" unpinned); else pid=$(start_nsd "$work/big" "$p" unpinned); fi
   pids+=("$pid")
   ms=$(wait_answer "$p" bench.example)
+  sleep 2
+  pss0=$(tree_pss "$pid")
+  dnsperf -s 127.0.0.1 -p "$p" -d "$work/allq" -n 1 -c 8 -q 200 >/dev/null 2>&1
   sleep 1
-  rss0=$(tree_rss "$pid")
-  taskset -c 1 dnsperf -s 127.0.0.1 -p "$p" -d "$work/allq" -n 1 -c 8 -q 200 >/dev/null 2>&1
-  rss1=$(tree_rss "$pid")
-  printf '  %-6s load %5d ms   RSS serving %6d KiB   after every name asked %6d KiB\n' $name "$ms" "$rss0" "$rss1"
+  pss1=$(tree_pss "$pid")
+  echo "$ms" >> "$work/load.$1"; echo "$pss0" >> "$work/pss0.$1"; echo "$pss1" >> "$work/pss1.$1"
+  printf '  %-6s load %6d ms   PSS serving %7d KiB   after every name asked %7d KiB\n' "$1" "$ms" "$pss0" "$pss1"
   kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+for r in $(seq 1 "$BIGROUNDS"); do
+  echo "round $r"
+  if (( r % 2 )); then big_run islet; big_run nsd; else big_run nsd; big_run islet; fi
 done
+ratio() { awk -v a="$(median < "$work/$1.islet")" -v b="$(median < "$work/$1.nsd")" 'BEGIN {printf "%s / %s = %.2f", a, b, a/b}'; }
+echo "median islet/nsd: load to first answer $(ratio load) ms; PSS serving $(ratio pss0) KiB; PSS after every name $(ratio pss1) KiB"

@@ -2,9 +2,11 @@ package zones
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/miekg/dns"
 )
@@ -50,40 +52,17 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 	z.apex = &node{name: origin, wire: ow, isApex: true}
 	z.nodes[ow] = z.apex
 
-	var scratch []byte
-	for _, p := range rrs {
-		h := p.rr.Header()
-		if h.Class != dns.ClassINET {
-			errorf(p.file, p.line, "%s: class %s is not supported (only IN)", h.Name, dns.ClassToString[h.Class])
+	prep := prepareAll(rrs, soa.rr, ow, origin)
+	for i, p := range rrs {
+		pr := prep[i]
+		if pr.skip {
 			continue
 		}
-		if h.Rrtype == dns.TypeSOA && p.rr != soa.rr {
-			continue // reported above
-		}
-		w, err := wireName(h.Name)
-		if err != nil {
-			errorf(p.file, p.line, "bad owner name %s: %v", h.Name, err)
+		if pr.err != "" {
+			errorf(p.file, p.line, "%s", pr.err)
 			continue
 		}
-		if !isSubdomainWire(w, ow) {
-			errorf(p.file, p.line, "%s is outside the zone %s", h.Name, origin)
-			continue
-		}
-		switch h.Rrtype {
-		case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeIXFR, dns.TypeAXFR, dns.TypeMAILA, dns.TypeMAILB, dns.TypeANY:
-			errorf(p.file, p.line, "%s: type %s cannot appear in a zone", h.Name, dns.TypeToString[h.Rrtype])
-			continue
-		}
-		sortTypeBitmap(p.rr)
-		lowerRdataNames(p.rr)
-		if scratch, err = checkRdata(p.rr, scratch); err != nil {
-			errorf(p.file, p.line, "%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)
-			continue
-		}
-		if err := checkSVCB(p.rr); err != nil {
-			errorf(p.file, p.line, "%s %s: %v", h.Name, dns.TypeToString[h.Rrtype], err)
-			continue
-		}
+		h, w := p.rr.Header(), pr.w
 		var n *node
 		if isHashedOwner(p.rr, w, ow) {
 			n = z.hashedNode(w, strings.ToLower(h.Name))
@@ -97,6 +76,69 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 	z.setupDNSSEC()
 	diags = append(diags, z.check()...)
 	return z, diags
+}
+
+// prepared is what checking one record on its own found: its owner in
+// wire form, or why it is refused.
+type prepared struct {
+	w    string
+	err  string
+	skip bool // a second SOA, reported already
+}
+
+// prepareAll checks every record on its own, on every core: the checks
+// need no other record, and packing each record is most of the work of
+// building a big zone.
+func prepareAll(rrs []parsedRR, soa dns.RR, ow, origin string) []prepared {
+	out := make([]prepared, len(rrs))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(rrs)/4096)
+	per := (len(rrs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for start := 0; start < len(rrs); start += per {
+		end := min(start+per, len(rrs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var scratch []byte
+			for i := start; i < end; i++ {
+				out[i], scratch = prepare(rrs[i].rr, soa, ow, origin, scratch)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// prepare checks one record and puts its RDATA in the form it is served
+// in (type bitmaps sorted, names lowercased where NSD lowercases them).
+func prepare(rr, soa dns.RR, ow, origin string, scratch []byte) (prepared, []byte) {
+	h := rr.Header()
+	if h.Class != dns.ClassINET {
+		return prepared{err: fmt.Sprintf("%s: class %s is not supported (only IN)", h.Name, dns.ClassToString[h.Class])}, scratch
+	}
+	if h.Rrtype == dns.TypeSOA && rr != soa {
+		return prepared{skip: true}, scratch
+	}
+	w, err := wireName(h.Name)
+	if err != nil {
+		return prepared{err: fmt.Sprintf("bad owner name %s: %v", h.Name, err)}, scratch
+	}
+	if !isSubdomainWire(w, ow) {
+		return prepared{err: fmt.Sprintf("%s is outside the zone %s", h.Name, origin)}, scratch
+	}
+	switch h.Rrtype {
+	case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeIXFR, dns.TypeAXFR, dns.TypeMAILA, dns.TypeMAILB, dns.TypeANY:
+		return prepared{err: fmt.Sprintf("%s: type %s cannot appear in a zone", h.Name, dns.TypeToString[h.Rrtype])}, scratch
+	}
+	sortTypeBitmap(rr)
+	lowerRdataNames(rr)
+	if scratch, err = checkRdata(rr, scratch); err != nil {
+		return prepared{err: fmt.Sprintf("%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)}, scratch
+	}
+	if err := checkSVCB(rr); err != nil {
+		return prepared{err: fmt.Sprintf("%s %s: %v", h.Name, dns.TypeToString[h.Rrtype], err)}, scratch
+	}
+	return prepared{w: w}, scratch
 }
 
 // ensureNode returns the node for w, creating it and any missing ancestors

@@ -40,6 +40,25 @@ type blobList struct {
 // (a CNAME asked for many types) responses are compiled for each query.
 const maxBlobsPerNode = 32
 
+// maxCompiledBytes bounds the memory compiled responses take in a set:
+// past it, answers not compiled yet are built for each query. A zone of a
+// million names asked for every name would otherwise keep a copy of
+// every answer.
+const maxCompiledBytes = 64 << 20
+
+// keep reports whether b may be kept, counting it against the set's
+// bound.
+func (s *Set) keep(b *blob) bool {
+	if s.compiled.Add(b.size()) > maxCompiledBytes {
+		s.compiled.Add(-b.size())
+		return false
+	}
+	return true
+}
+
+// size is about what a kept blob costs in memory.
+func (b *blob) size() int64 { return int64(len(b.data) + 2*len(b.rel) + 96) }
+
 // blobKey says which compiled response of a node a query needs.
 func blobKey(l lookup, qtype uint16, o answerOpts) uint32 {
 	k := uint32(l.kind) << 24
@@ -103,13 +122,14 @@ func (s *Set) blobFor(l lookup, qtype uint16, o answerOpts, p proof) *blob {
 		}
 	}
 	b := s.compile(l, qtype, o, p)
-	if b == nil {
-		return nil
+	if b == nil || !s.keep(b) {
+		return b
 	}
 	for {
 		next := &blobList{set: s}
 		if cur != nil && cur.set == s {
 			if len(cur.entries) >= maxBlobsPerNode {
+				s.compiled.Add(-b.size())
 				return b
 			}
 			next.entries = append(next.entries, cur.entries...)
@@ -134,7 +154,7 @@ func (s *Set) proofBlobFor(l lookup, qtype uint16, o answerOpts, p proof, key ui
 	if b == nil {
 		return nil
 	}
-	if z.proofCount.Load() < maxProofBlobs {
+	if z.proofCount.Load() < maxProofBlobs && s.keep(b) {
 		if _, loaded := z.proofBlobs.Swap(k, proofBlob{s, b}); !loaded {
 			z.proofCount.Add(1)
 		}

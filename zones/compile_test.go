@@ -147,3 +147,33 @@ func TestConcurrentCompile(t *testing.T) {
 		}
 	}
 }
+
+// TestCompiledBound: compiled answers are kept up to maxCompiledBytes,
+// and past it answers are still given, built for each query.
+func TestCompiledBound(t *testing.T) {
+	set, _, err := LoadDir("testdata/conformance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := New(Config{}, set)
+	set.compiled.Store(maxCompiledBytes - 10) // nearly full
+	m := new(dns.Msg).SetQuestion("sshfp.example.com.", dns.TypeSSHFP)
+	pkt, _ := m.Pack()
+	resp := srv.handle(pkt, nil, newScratch(), netip.MustParseAddr("192.0.2.1"), false)
+	var r dns.Msg
+	if err := r.Unpack(resp); err != nil || len(r.Answer) != 1 {
+		t.Fatalf("answer past the bound: %v %v", err, r.Answer)
+	}
+	if got := set.compiled.Load(); got != maxCompiledBytes-10 {
+		t.Fatalf("compiled octets %d after a query past the bound, want %d", got, maxCompiledBytes-10)
+	}
+	n := set.zones["\x07example\x03com\x00"].nodes["\x05sshfp\x07example\x03com\x00"]
+	if l := n.blobs.Load(); l != nil && l.set == set && len(l.entries) > 0 {
+		t.Fatal("an answer past the bound was kept")
+	}
+	set.compiled.Store(0)
+	srv.handle(pkt, nil, newScratch(), netip.MustParseAddr("192.0.2.1"), false)
+	if set.compiled.Load() == 0 {
+		t.Fatal("an answer under the bound was not kept")
+	}
+}

@@ -13,6 +13,7 @@ import (
 // text of directive entries ($TTL, $GENERATE) for the loader.
 type lineTracker struct {
 	file string
+	size int // octets of the file
 	r    io.ByteReader
 	last **lineTracker // set to the tracker that read most recently
 
@@ -174,16 +175,22 @@ func (t trackingFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxZoneFileSize+1))
-	if err != nil {
+	var b strings.Builder
+	if st, err := f.Stat(); err == nil && st.Size() > 0 && st.Size() <= maxZoneFileSize {
+		b.Grow(int(st.Size()) + 1) // read in one go, not by doubling
+	}
+	if _, err := io.Copy(&b, io.LimitReader(f, maxZoneFileSize+1)); err != nil {
 		f.Close()
 		return nil, err
 	}
+	data := b.String()
 	if len(data) > maxZoneFileSize {
 		f.Close()
 		return nil, errFileTooLarge
 	}
-	return &trackedFileFS{trackedFile{newLineTracker(name, strings.NewReader(rewriteRecords(string(data))), t.last, t.ttl), f}}, nil
+	lt := newLineTracker(name, strings.NewReader(rewriteRecords(data)), t.last, t.ttl)
+	lt.size = len(data)
+	return &trackedFileFS{trackedFile{lt, f}}, nil
 }
 
 // trackedFileFS adds the fs.File methods the zone parser never calls.

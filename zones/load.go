@@ -147,9 +147,11 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 	zp.SetIncludeAllowed(true)
 	zp.SetIncludeFS(tfs)
 	zp.SetDefaultTTL(nsdDefaultTTL) // corrected below; the parser would refuse records without one
-	var out []parsedRR
+	// About one record per 24 octets of zone text: one growth at most.
+	out := make([]parsedRR, 0, top.size/24+16)
 	var diags Diagnostics
 	var prevTTL uint32
+	shown := map[*lineTracker]string{} // each file's display name, made once
 	prevOwner := ""
 	warned := false
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
@@ -179,7 +181,12 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 			}
 		}
 		prevTTL = h.Ttl
-		out = append(out, parsedRR{rr: rr, file: display(last.file), line: line})
+		file, ok := shown[last]
+		if !ok {
+			file = display(last.file)
+			shown[last] = file
+		}
+		out = append(out, parsedRR{rr: rr, file: file, line: line})
 	}
 	if err := zp.Err(); err != nil {
 		return out, append(diags, parseErrorDiag(err, display))
@@ -194,19 +201,48 @@ const nsdDefaultTTL = 3600
 // explicitTTL reports whether a record entry states its own TTL: after
 // the owner (unless blank), a TTL may come before or after the class.
 func explicitTTL(entry string, blank bool) bool {
-	f := strings.Fields(entry)
-	if !blank && len(f) > 0 {
-		f = f[1:]
+	rest := entry
+	if !blank {
+		_, rest = nextField(rest)
 	}
-	for i := 0; i < len(f) && i < 2; i++ {
-		if _, ok := parseTTL(f[i]); ok {
+	for i := 0; i < 2; i++ {
+		var f string
+		if f, rest = nextField(rest); f == "" {
+			return false
+		}
+		if _, ok := parseTTL(f); ok {
 			return true
 		}
-		if _, ok := dns.StringToClass[strings.ToUpper(f[i])]; !ok && !strings.HasPrefix(strings.ToUpper(f[i]), "CLASS") {
+		if !isClass(f) {
 			return false
 		}
 	}
 	return false
+}
+
+// nextField splits the first blank-separated word off s (the tracker
+// has turned every blank into one space).
+func nextField(s string) (string, string) {
+	s = strings.TrimLeft(s, " ")
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return s[:i], s[i:]
+	}
+	return s, ""
+}
+
+// isClass reports whether a word is a class: IN, CH, HS, NONE, ANY or
+// CLASSn, in any case.
+func isClass(f string) bool {
+	switch len(f) {
+	case 2, 3, 4:
+		var up [4]byte
+		for i := 0; i < len(f); i++ {
+			up[i] = f[i] &^ 0x20
+		}
+		_, ok := dns.StringToClass[string(up[:len(f)])]
+		return ok
+	}
+	return len(f) > 5 && strings.EqualFold(f[:5], "CLASS")
 }
 
 func unwrapPathError(err error) string {

@@ -32,9 +32,7 @@ type token struct {
 // rewriteRecords returns the zone text with those records made readable
 // by the parser; other text is returned as it was.
 func rewriteRecords(data string) string {
-	upper := strings.ToUpper(data)
-	if !strings.Contains(upper, "LOC") && !strings.Contains(upper, "IPSECKEY") && !strings.Contains(upper, "NID") &&
-		!strings.Contains(upper, "L64") && !strings.Contains(upper, "EUI") {
+	if !mentionsRewritten(data) {
 		return data
 	}
 	var b strings.Builder
@@ -131,6 +129,33 @@ func padGroups(s, sep string, groups, width int) string {
 		return ""
 	}
 	return strings.Join(parts, sep)
+}
+
+// mentionsRewritten reports whether the text holds, in any case, one of
+// the type names rewriteRecords looks at; most zones do not, and are
+// passed on untouched after this one look.
+func mentionsRewritten(data string) bool {
+	for i := 0; i+3 <= len(data); i++ {
+		switch data[i] | 0x20 {
+		case 'l':
+			if strings.EqualFold(data[i:i+3], "LOC") || strings.EqualFold(data[i:i+3], "L64") {
+				return true
+			}
+		case 'i':
+			if i+8 <= len(data) && strings.EqualFold(data[i:i+8], "IPSECKEY") {
+				return true
+			}
+		case 'n':
+			if strings.EqualFold(data[i:i+3], "NID") {
+				return true
+			}
+		case 'e':
+			if strings.EqualFold(data[i:i+3], "EUI") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // eachEntry splits zone text into entries (records and directives) and

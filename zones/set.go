@@ -2,6 +2,7 @@ package zones
 
 import (
 	"sort"
+	"sync/atomic"
 
 	"github.com/miekg/dns"
 )
@@ -13,6 +14,8 @@ type Set struct {
 	list  []*Zone          // sorted by origin
 
 	refused *blob // the answer for names outside every zone
+
+	compiled atomic.Int64 // octets of compiled answers kept, see compile.go
 }
 
 func newSet(zones []*Zone) *Set {
