@@ -4,11 +4,13 @@ package zones_test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 	"islet.dev/islet/internal/dnspeer"
@@ -154,3 +156,104 @@ func writeAnchor(t *testing.T, dsFile string) string {
 }
 
 func typeName(t uint16) string { return dns.TypeToString[t] }
+
+// TestSignedUnbound resolves through Unbound, a validating resolver,
+// with islet as the signed zone's only server and the fixture's DS as
+// trust anchor: answers from the zone are secure (AD), and the insecure
+// delegation is provably insecure (its DS NODATA secure).
+func TestSignedUnbound(t *testing.T) {
+	bin := testpeer.Require(t, "unbound")
+	fresh := signAfresh(t)
+	for _, v := range []string{"nsec", "nsec3", "bind-optout"} {
+		t.Run(v, func(t *testing.T) {
+			islet, _ := startServer(t, loadDir(t, filepath.Join(fresh, v)), peerConfig("nsd"))
+			resolver := startUnbound(t, bin, islet, filepath.Join(fresh, v+".ds"))
+			optout := strings.Contains(v, "optout")
+			for _, c := range []struct {
+				name  string
+				qtype uint16
+				rcode int
+				data  bool
+				// insecure: with opt-out, the proof shows the name could
+				// be an insecure delegation, so the answer is insecure
+				// (no AD), not bogus (RFC 5155 §9.2).
+				insecure bool
+			}{
+				{"www.signed.example.", dns.TypeA, dns.RcodeSuccess, true, false},
+				{"signed.example.", dns.TypeMX, dns.RcodeSuccess, true, false},
+				{"mail.signed.example.", dns.TypeMX, dns.RcodeSuccess, false, false},
+				{"nx.signed.example.", dns.TypeA, dns.RcodeNameError, false, true},
+				{"b.c.signed.example.", dns.TypeA, dns.RcodeSuccess, false, false},
+				{"exists.wild.signed.example.", dns.TypeTXT, dns.RcodeSuccess, false, false},
+				{"secure.signed.example.", dns.TypeDS, dns.RcodeSuccess, true, false},
+				{"insecure.signed.example.", dns.TypeDS, dns.RcodeSuccess, false, true},
+				{"dn.signed.example.", dns.TypeDNAME, dns.RcodeSuccess, true, false},
+			} {
+				m := new(dns.Msg).SetQuestion(c.name, c.qtype)
+				m.SetEdns0(1232, true)
+				r := exchange(t, "udp", resolver, m)
+				wantAD := !(optout && c.insecure)
+				if r.Rcode != c.rcode || r.AuthenticatedData != wantAD || (len(r.Answer) > 0) != c.data {
+					t.Errorf("%s %s: rcode %s AD %v, %d answers; want %s, AD %v, answers %v:\n%s", c.name, typeName(c.qtype),
+						dns.RcodeToString[r.Rcode], r.AuthenticatedData, len(r.Answer), dns.RcodeToString[c.rcode], wantAD, c.data, r)
+				}
+			}
+		})
+	}
+}
+
+// startUnbound runs a validating Unbound that asks only islet, at addr,
+// for signed.example, trusting the DS in dsFile.
+func startUnbound(t *testing.T, bin, addr, dsFile string) string {
+	t.Helper()
+	ds, err := os.ReadFile(dsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	port := dnspeer.FreePort(t)
+	host, iport, _ := strings.Cut(addr, ":")
+	conf := fmt.Sprintf(`server:
+  interface: 127.0.0.1@%d
+  port: %d
+  username: ""
+  chroot: ""
+  directory: %q
+  pidfile: %q
+  use-syslog: no
+  logfile: %q
+  do-not-query-localhost: no
+  module-config: "validator iterator"
+  trust-anchor: %q
+  val-log-level: 2
+  qname-minimisation: no
+remote-control:
+  control-enable: no
+stub-zone:
+  name: "signed.example."
+  stub-addr: %s@%s
+`, port, port, dir, filepath.Join(dir, "unbound.pid"), filepath.Join(dir, "unbound.log"),
+		strings.Join(strings.Fields(string(ds)), " "), host, iport)
+	path := filepath.Join(dir, "unbound.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-d", "-c", path)
+	if out, err := cmd.StderrPipe(); err == nil {
+		go io.Copy(io.Discard, out)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	resolver := fmt.Sprintf("127.0.0.1:%d", port)
+	c := &dns.Client{Timeout: 300 * time.Millisecond}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, _, err := c.Exchange(new(dns.Msg).SetQuestion("signed.example.", dns.TypeSOA), resolver); err == nil {
+			return resolver
+		}
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "unbound.log"))
+	t.Fatalf("unbound did not start:\n%s", log)
+	return ""
+}
