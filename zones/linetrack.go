@@ -36,7 +36,7 @@ type defaultTTL struct {
 }
 
 func newLineTracker(file string, r io.ByteReader, last **lineTracker, ttl *defaultTTL) *lineTracker {
-	return &lineTracker{file: file, r: r, last: last, line: 1, indented: false, ttl: ttl}
+	return &lineTracker{file: file, r: r, last: last, line: 1, ttl: ttl}
 }
 
 const maxEntryText = 256 // only the head of an entry is kept, for directives
