@@ -79,6 +79,7 @@ func FuzzLoadZone(f *testing.F) {
 	f.Add("$TTL 300\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n*.w CNAME @\nd DNAME x.\n")
 	f.Add("$ORIGIN example.org.\n@ 60 IN SOA ns hm (1 2 3 4 5)\n NS ns.sub\nsub NS ns.sub\nns.sub A 192.0.2.1\n$GENERATE 1-5 h$ A 192.0.2.$\n")
 	f.Add("@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns AAAA ::1\nt TXT \"a;b\" (\n \"c\" )\nu TYPE65280 \\# 2 0102\n")
+	f.Add("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n$GENERATE 1-3 ${0,3,n}.r PTR h$\nl LOC 52 1 N 4 E 0\ni IPSECKEY 1 0 2 . AQ==\nz A 1.2.3.4\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		fsys := fstest.MapFS{"example.org.zone": {Data: []byte(text)}}
 		set, diags, err := LoadFS(fsys, "zones")

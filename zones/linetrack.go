@@ -23,6 +23,9 @@ type lineTracker struct {
 	start, doneStart        int // first line of the current / last finished entry
 	entry, doneEntry        []byte
 	indented                bool // the current line began with a blank
+	synthetic               bool // the newline being observed is not the file's
+	rawLine                 int  // lines as the parser counts them, from 1
+	synthLines              []int
 	blank, doneBlank        bool // the current / last entry has a blank owner
 	ttl                     *defaultTTL
 }
@@ -36,7 +39,7 @@ type defaultTTL struct {
 }
 
 func newLineTracker(file string, r io.ByteReader, last **lineTracker, ttl *defaultTTL) *lineTracker {
-	return &lineTracker{file: file, r: r, last: last, line: 1, ttl: ttl}
+	return &lineTracker{file: file, r: r, last: last, line: 1, rawLine: 1, ttl: ttl}
 }
 
 const maxEntryText = 256 // only the head of an entry is kept, for directives
@@ -47,8 +50,31 @@ func (t *lineTracker) ReadByte() (byte, error) {
 		return c, err
 	}
 	*t.last = t
+	if c == synthNewline { // between records a $GENERATE made: not a line of the file
+		t.synthetic = true
+		t.observe('\n')
+		t.synthetic = false
+		t.synthLines = append(t.synthLines, t.rawLine)
+		t.rawLine++
+		return '\n', nil
+	}
+	if c == '\n' {
+		t.rawLine++
+	}
 	t.observe(c)
 	return c, nil
+}
+
+// fileLine turns a line number as the parser counts it (synthetic
+// newlines included) into the file's own.
+func (t *lineTracker) fileLine(raw int) int {
+	n := 0
+	for _, at := range t.synthLines {
+		if at < raw {
+			n++
+		}
+	}
+	return raw - n
 }
 
 // Read exists so that the tracker is an io.Reader; the lexer only uses
@@ -143,7 +169,9 @@ func (t *lineTracker) newline() {
 	} else {
 		t.keep(' ')
 	}
-	t.line++
+	if !t.synthetic {
+		t.line++
+	}
 }
 
 // current returns the first line and the head of the entry the lexer has

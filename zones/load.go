@@ -189,7 +189,11 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 		out = append(out, parsedRR{rr: rr, file: file, line: line})
 	}
 	if err := zp.Err(); err != nil {
-		return out, append(diags, parseErrorDiag(err, display))
+		d := parseErrorDiag(err, display)
+		if last != nil && d.File == display(last.file) {
+			d.Line = last.fileLine(d.Line)
+		}
+		return out, append(diags, d)
 	}
 	return out, diags
 }

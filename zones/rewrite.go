@@ -35,6 +35,7 @@ func rewriteRecords(data string) string {
 	if !mentionsRewritten(data) {
 		return data
 	}
+	generate := strings.IndexByte(data, synthNewline) < 0
 	var b strings.Builder
 	done := 0
 	eachEntry(data, func(tokens []token, blankOwner bool) {
@@ -42,7 +43,21 @@ func rewriteRecords(data string) string {
 		if !blankOwner {
 			i = 1
 		}
-		if len(tokens) <= i || strings.HasPrefix(tokens[0].text, "$") {
+		if len(tokens) <= i {
+			return
+		}
+		if strings.HasPrefix(tokens[0].text, "$") {
+			if repl := expandGenerate(tokens); repl != "" && generate {
+				start, end := tokens[0].start, tokens[len(tokens)-1].end
+				b.WriteString(data[done:start])
+				b.WriteString(repl)
+				for _, c := range []byte(data[start:end]) { // keep the lines
+					if c == '\n' {
+						b.WriteByte(c)
+					}
+				}
+				done = end
+			}
 			return
 		}
 		for n := 0; n < 2 && i < len(tokens); n++ { // TTL and class, in either order
@@ -137,6 +152,10 @@ func padGroups(s, sep string, groups, width int) string {
 func mentionsRewritten(data string) bool {
 	for i := 0; i+3 <= len(data); i++ {
 		switch data[i] | 0x20 {
+		case '$':
+			if i+9 <= len(data) && strings.EqualFold(data[i:i+9], "$GENERATE") {
+				return true
+			}
 		case 'l':
 			if strings.EqualFold(data[i:i+3], "LOC") || strings.EqualFold(data[i:i+3], "L64") {
 				return true
