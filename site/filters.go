@@ -446,11 +446,28 @@ func groups(list []any, key func(any) (any, error)) (any, error) {
 	return out, nil
 }
 
+// sortedPairs is what Ruby's Hash#sort gives, and so Jekyll's sort of a
+// hash (site.categories, site.tags): its [key, value] pairs, sorted by
+// key.
+func sortedPairs(m *liquid.Map) []any {
+	keys := append([]string(nil), m.Keys()...)
+	sort.Strings(keys)
+	out := make([]any, 0, len(keys))
+	for _, k := range keys {
+		v, _ := m.Get(k)
+		out = append(out, []any{k, v})
+	}
+	return out
+}
+
 // jekyllSort is Jekyll's sort filter: by property, nils first unless
-// told "last".
+// told "last"; a hash without a property sorts as Ruby's Hash#sort.
 func jekyllSort(c *liquid.Context, in any, args []any) (any, error) {
 	if in == nil {
 		return nil, fmt.Errorf("cannot sort a null object")
+	}
+	if m, ok := in.(*liquid.Map); ok && (len(args) == 0 || args[0] == nil) {
+		return sortedPairs(m), nil
 	}
 	list, ok := listInput(in)
 	if !ok {
