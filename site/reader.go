@@ -97,21 +97,66 @@ func (c *config) filtered(rel string) bool {
 	return c.excluded(rel)
 }
 
+// excluded reports whether an exclude entry leaves rel out, as Jekyll's
+// EntryFilter decides it: each entry is anchored at the source root and
+// matches the path from there, as a glob in which "*" also crosses "/"
+// (File.fnmatch without flags) or as a prefix of it. So "LICENSE.md"
+// leaves out the root's LICENSE.md, not assets/vendor/x/LICENSE.md.
 func (c *config) excluded(rel string) bool {
 	for _, ex := range c.exclude {
 		ex = strings.TrimPrefix(ex, "/")
-		trimmed := strings.TrimSuffix(ex, "/")
-		if rel == trimmed || strings.HasPrefix(rel, trimmed+"/") {
+		if ex == "" {
+			continue
+		}
+		if strings.HasPrefix(rel, strings.TrimSuffix(ex, "/")) && (len(rel) == len(strings.TrimSuffix(ex, "/")) || strings.HasPrefix(rel, ex)) {
 			return true
 		}
-		if ok, _ := path.Match(ex, rel); ok {
-			return true
-		}
-		if ok, _ := path.Match(ex, path.Base(rel)); ok && !strings.Contains(ex, "/") {
+		if fnmatch(ex, rel) {
 			return true
 		}
 	}
 	return false
+}
+
+// fnmatch is Ruby's File.fnmatch without flags: "*" matches any run of
+// characters, "/" included, "?" any one, "[...]" one of a class.
+func fnmatch(pattern, name string) bool {
+	for len(pattern) > 0 {
+		switch pattern[0] {
+		case '*':
+			for i := len(name); i >= 0; i-- {
+				if fnmatch(pattern[1:], name[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if name == "" {
+				return false
+			}
+			pattern, name = pattern[1:], name[1:]
+		case '[':
+			end := strings.IndexByte(pattern, ']')
+			if end < 0 || name == "" {
+				return pattern == name
+			}
+			if ok, err := path.Match(pattern[:end+1], name[:1]); err != nil || !ok {
+				return false
+			}
+			pattern, name = pattern[end+1:], name[1:]
+		case '\\':
+			if len(pattern) > 1 {
+				pattern = pattern[1:]
+			}
+			fallthrough
+		default:
+			if name == "" || name[0] != pattern[0] {
+				return false
+			}
+			pattern, name = pattern[1:], name[1:]
+		}
+	}
+	return name == ""
 }
 
 var postName = regexp.MustCompile(`^(?:.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-(.*)(\.[^.]+)$`)
