@@ -108,7 +108,7 @@ func (c *config) excluded(rel string) bool {
 		if ex == "" {
 			continue
 		}
-		if strings.HasPrefix(rel, strings.TrimSuffix(ex, "/")) && (len(rel) == len(strings.TrimSuffix(ex, "/")) || strings.HasPrefix(rel, ex)) {
+		if rel == strings.TrimSuffix(ex, "/") || strings.HasPrefix(rel, ex) {
 			return true
 		}
 		if fnmatch(ex, rel) {

@@ -45,10 +45,6 @@ func (s *Set) respond(l lookup, qname string, qtype uint16, o answerOpts, p proo
 	case kindReferral:
 		r.aa = false
 		s.referral(r, l.z, l.n)
-	case kindNXDomain:
-		r.rcode = dns.RcodeNameError
-		r.negative(l.z)
-		r.proof(l.z, p)
 	default:
 		s.answer(r, l, qname, qtype, o, p)
 	}

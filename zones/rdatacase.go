@@ -1,8 +1,6 @@
 package zones
 
 import (
-	"strings"
-
 	"github.com/miekg/dns"
 )
 
@@ -89,7 +87,7 @@ func lowerEscaped(name string) string {
 	}
 	lowerASCII(buf[:n])
 	out, _, err := dns.UnpackDomainName(buf[:n], 0)
-	if err != nil || !strings.HasSuffix(name, ".") && out != "." {
+	if err != nil {
 		return name
 	}
 	return out

@@ -59,7 +59,9 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 	}
 	qw := unsafe.String(&q.lower[0], len(q.lower))
 	l := set.find(qw, q.qtype)
-	o := answerOpts{minimal: s.cfg.Minimal, do: q.do}
+	// Without a signed zone DO changes nothing: those answers share the
+	// compiled ones of queries without it.
+	o := answerOpts{minimal: s.cfg.Minimal, do: q.do && set.signed}
 	var p proof
 	if q.do && l.z != nil && l.z.Signed() {
 		p = l.z.nameProof(l, qw, q.qtype)

@@ -16,12 +16,14 @@ type Set struct {
 	refused *blob // the answer for names outside every zone
 
 	compiled atomic.Int64 // octets of compiled answers kept, see compile.go
+	signed   bool         // some zone is signed: the DO bit changes answers
 }
 
 func newSet(zones []*Zone) *Set {
 	s := &Set{zones: make(map[string]*Zone, len(zones)), list: zones, refused: &blob{flags: dns.RcodeRefused}}
 	for _, z := range zones {
 		s.zones[z.wire] = z
+		s.signed = s.signed || z.Signed()
 	}
 	sort.Slice(s.list, func(i, j int) bool { return s.list[i].Origin < s.list[j].Origin })
 	return s
