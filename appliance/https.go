@@ -22,6 +22,7 @@ type HTTPSOptions struct {
 	// SiteDir is a rendered site tree to serve; SiteFS, if set, wins.
 	SiteDir     string
 	SiteFS      fs.FS
+	SiteInclude []string   // published although dotfiles (web.SiteOptions.Include)
 	Hosts       []web.Host // empty: the site on the apex of every zone
 	DefaultHost string
 	HTTPAddr    string // port 80 duties: ACME HTTP-01, redirects to HTTPS
@@ -124,7 +125,7 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 		return fail(err)
 	}
 	if site != nil {
-		if s.site, err = web.NewSite(site, web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https")}); err != nil {
+		if s.site, err = web.NewSite(site, web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https"), Include: o.SiteInclude}); err != nil {
 			return fail(err)
 		}
 	}

@@ -17,7 +17,7 @@ func writeBigZone(b *testing.B, hosts int) string {
 	var s strings.Builder
 	s.WriteString("$ORIGIN bench.example.\n$TTL 3600\n@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.1\nmail A 192.0.2.25\n*.wild A 192.0.2.99\n")
 	for i := 0; i < hosts; i++ {
-		fmt.Fprintf(&s, "h%d A 10.%d.%d.%d\nh%d AAAA 2001:db8::%x\nh%d MX 10 mail\nh%d TXT \"host %d\"\n", i, i>>16&255, i>>8&255, i&255, i, i, i, i, i)
+		fmt.Fprintf(&s, "h%d A 10.%d.%d.%d\nh%d AAAA 2001:db8::%x:%x\nh%d MX 10 mail\nh%d TXT \"host %d\"\n", i, i>>16&255, i>>8&255, i&255, i, i>>16, i&0xffff, i, i, i)
 		if i%10 == 0 {
 			fmt.Fprintf(&s, "c%d CNAME h%d\n", i, i)
 		}

@@ -37,6 +37,7 @@ type serveFlags struct {
 
 	site          string
 	siteSrc       string
+	siteInclude   string
 	http          string
 	https         string
 	hosts         string
@@ -91,6 +92,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
+	fs.StringVar(&f.siteInclude, "site-include", "", "`NAMES` (comma-separated paths, names or globs) of dotfiles, and of _ names in a tree that looks like a Jekyll source, that --site serves nonetheless (as Jekyll's include:); .well-known always is")
 	fs.StringVar(&f.siteSrc, "site-src", "", "Jekyll source `DIR` to render and serve over HTTPS (instead of --site)")
 	fs.StringVar(&f.http, "http", "127.0.0.1:8080", "`ADDR` for plain HTTP: ACME HTTP-01 and redirects to HTTPS; empty: off")
 	fs.StringVar(&f.https, "https", "127.0.0.1:8443", "`ADDR` to serve HTTPS on")
@@ -158,7 +160,8 @@ func (f *serveFlags) netOptions() (appliance.NetOptions, error) {
 func (f *serveFlags) httpsOptions() appliance.HTTPSOptions {
 	o := appliance.HTTPSOptions{
 		SiteDir: f.site, DefaultHost: f.defaultHost,
-		HTTPAddr: f.http, HTTPSAddr: f.https,
+		SiteInclude: splitList(f.siteInclude),
+		HTTPAddr:    f.http, HTTPSAddr: f.https,
 		ACMEDirectory: f.acmeDirectory, ACMEEmail: f.acmeEmail, ACMECAFile: f.acmeCA,
 		CertCache: f.certCache, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
 		MaxConns: f.httpsMaxConns,
@@ -312,4 +315,15 @@ func serveUntilSignal(ctx context.Context, opt appliance.Options, stdout, stderr
 		return 1
 	}
 	return 0
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

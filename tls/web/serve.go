@@ -146,6 +146,18 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 		return
 	}
 	delete(h, "Last-Modified") // ServeContent writes it from modTime
+	if rv := r.Header["Range"]; len(rv) > 0 {
+		size := f.size
+		if data != nil {
+			size = int64(len(data))
+		}
+		// r is the server's own: ServeContent reads the bounded ranges.
+		if b := boundRanges(rv[0], size); b == "" {
+			delete(r.Header, "Range")
+		} else {
+			r.Header["Range"] = []string{b}
+		}
+	}
 	if data != nil {
 		http.ServeContent(w, r, "", f.modTime, bytes.NewReader(data))
 		return

@@ -104,7 +104,7 @@ func (s *Server) TLSConfig() *ctls.Config {
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           refuseTransferCoding(h),
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -162,6 +162,23 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
 		return fmt.Errorf("web: serve: %w", err)
 	}
 	return nil
+}
+
+// refuseTransferCoding answers an HTTP/1 request with a
+// Transfer-Encoding with 400 and closes the connection. Nothing here
+// takes a request body, and a request carrying Transfer-Encoding and
+// Content-Length both is the stuff of request smuggling (RFC 9112
+// §6.1): net/http drops the Content-Length before a handler sees it, so
+// the Transfer-Encoding alone is what can be told.
+func refuseTransferCoding(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+			w.Header().Set("Connection", "close")
+			http.Error(w, "bad request: a request body with Transfer-Encoding", http.StatusBadRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // debugWriter sends net/http's own messages (TLS handshake failures and

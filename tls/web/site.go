@@ -105,8 +105,14 @@ type SiteOptions struct {
 	// ModTime is the Last-Modified of files whose FS has none (embed.FS);
 	// zero leaves Last-Modified out for them.
 	ModTime time.Time
-	// Logger, if set, hears how the hashing of large files went.
+	// Logger, if set, hears how the hashing of large files went and
+	// what was left unpublished.
 	Logger *slog.Logger
+	// Include names files that are published although their names say
+	// otherwise (dotfiles; "_" names in a tree that looks like a Jekyll
+	// source): patterns matching a path from the root or a name at any
+	// depth, as Jekyll's include: takes them.
+	Include []string
 }
 
 const (
@@ -116,14 +122,35 @@ const (
 )
 
 // NewSite indexes fsys. Symlinks and other non-regular files are never
-// served, so nothing outside the tree can be reached through them.
+// served, so nothing outside the tree can be reached through them; nor
+// are dotfiles and dot-folders other than .well-known, nor, in a tree
+// that looks like a Jekyll source, the names starting with "_" (see
+// publishFilter), unless opt.Include names them.
 func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 	s := &Site{fsys: fsys, files: map[string]*file{}, stopHashing: func() {}, hashed: make(chan struct{})}
-	var paths []string
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	filter := publishFilter{source: looksLikeSource(fsys), include: opt.Include}
+	if filter.source {
+		log.Warn("site: the folder looks like a Jekyll source, not a rendered site: its _ files and folders are not served (render it, or serve it with --site-src)")
+	}
+	var paths, unpublished []string
 	regular := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if p != "." && filter.hidden(p) {
+			switch {
+			case !d.IsDir():
+				unpublished = append(unpublished, p)
+			case !filter.mayNameBelow(p):
+				unpublished = append(unpublished, p+"/")
+				return fs.SkipDir
+			}
+			return nil
 		}
 		if d.Type().IsRegular() {
 			paths = append(paths, p)
@@ -133,6 +160,9 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(unpublished) > 0 {
+		log.Info("site: dotfiles and sources are not served; name exceptions with --site-include", "count", len(unpublished), "first", unpublished[0])
 	}
 	for _, p := range paths {
 		f, err := prepare(fsys, p, opt, regular[p+".gz"] && regular[p+".br"])
