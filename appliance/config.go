@@ -45,13 +45,15 @@ type HostConfig struct {
 	Redirect  string   `yaml:"redirect"`
 	Status    int      `yaml:"status"`
 	HSTS      string   `yaml:"hsts"`
+	// Headers are response headers for every request to these names.
+	Headers map[string]string `yaml:"headers"`
 }
 
 // TLSHosts converts the hosts for the HTTPS front-end.
 func (c *Config) TLSHosts() []web.Host {
 	var out []web.Host
 	for _, h := range c.Hosts {
-		out = append(out, web.Host{Names: h.Names, Site: h.Site, Canonical: h.Canonical, Redirect: h.Redirect, Status: h.Status, HSTS: h.HSTS})
+		out = append(out, web.Host{Names: h.Names, Site: h.Site, Canonical: h.Canonical, Redirect: h.Redirect, Status: h.Status, HSTS: h.HSTS, Headers: h.Headers})
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"islet.dev/islet/site"
+	"islet.dev/islet/tls/web"
 )
 
 // RenderSite renders the Jekyll source tree dir (an appliance's site/)
@@ -45,6 +46,10 @@ func RenderSite(ctx context.Context, dir string, log *slog.Logger) (RenderedSite
 	if err != nil {
 		root.Close()
 		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	if err := web.CheckHeadersFile(out.FS()); err != nil {
+		root.Close()
+		return nil, fmt.Errorf("%s: rendered site: %w", dir, err)
 	}
 	if log != nil {
 		log.Info("site rendered", "dir", dir, "files", len(out.Paths()), "took", time.Since(start).Round(time.Millisecond))

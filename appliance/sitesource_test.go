@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -29,5 +30,26 @@ func TestRenderedSiteClose(t *testing.T) {
 	}
 	if _, err := fs.ReadFile(r.FS(), "big.txt"); err == nil {
 		t.Error("the source tree is still open after Close")
+	}
+}
+
+// TestRenderedHeadersChecked: a site whose _headers file is bad does
+// not render (islet build stops there, not the appliance at its start).
+func TestRenderedHeadersChecked(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "_config.yml"), []byte("include: [_headers]\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "index.md"), []byte("---\n---\nhi\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "_headers"), []byte("/*\n  X-Frame-Options: DENY\n"), 0o644)
+	r, err := RenderSite(context.Background(), src, nil)
+	if err != nil {
+		t.Fatalf("a good _headers: %v", err)
+	}
+	if _, err := fs.ReadFile(r.FS(), "_headers"); err != nil {
+		t.Errorf("the rendered site has no _headers: %v", err)
+	}
+	r.Close()
+	os.WriteFile(filepath.Join(src, "_headers"), []byte("/*\n  X-Frame-Options: DENY\n  Content-Length: 3\n"), 0o644)
+	if _, err := RenderSite(context.Background(), src, nil); err == nil || !strings.Contains(err.Error(), "_headers:3: header Content-Length") {
+		t.Errorf("a bad _headers: error %v, want _headers:3", err)
 	}
 }

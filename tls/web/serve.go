@@ -30,10 +30,12 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if q := r.URL.RawQuery; q != "" {
 			redirect += "?" + q
 		}
+		s.headers.apply(w.Header(), r.URL.Path)
 		http.Redirect(w, r, redirect, http.StatusMovedPermanently)
 	case f == nil:
 		s.serveNotFound(w, r)
 	case f.redirect != "":
+		s.headers.apply(w.Header(), r.URL.Path)
 		http.Redirect(w, r, f.redirect, http.StatusMovedPermanently)
 	default:
 		s.serveFile(w, r, f, http.StatusOK)
@@ -79,6 +81,7 @@ func (s *Site) lookup(p string) (*file, string) {
 
 func (s *Site) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	if s.notFound == nil {
+		s.headers.apply(w.Header(), r.URL.Path)
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
@@ -117,6 +120,7 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 	if status != http.StatusOK {
 		h["Cache-Control"] = hNoCache
 		h["Content-Length"] = length
+		s.headers.apply(h, r.URL.Path)
 		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
 			w.Write(data)
@@ -136,6 +140,7 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 	if f.hLastMod != nil {
 		h["Last-Modified"] = f.hLastMod
 	}
+	s.headers.apply(h, r.URL.Path) // the site's own rules win
 	if data != nil && plainRequest(r) {
 		h["Accept-Ranges"] = hBytes
 		h["Content-Length"] = length

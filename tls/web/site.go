@@ -31,6 +31,7 @@ type Site struct {
 	fsys     fs.FS
 	files    map[string]*file // by slash path without the leading slash
 	notFound *file            // the site's 404.html, if any
+	headers  pathHeaders      // from the site's _headers file
 
 	stopHashing context.CancelFunc // ends hashLarge
 	hashed      chan struct{}      // closed when hashLarge is over
@@ -189,6 +190,17 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 		}
 	}
 	s.notFound = s.files["404.html"]
+	if hf, ok := s.files[HeadersFile]; ok {
+		data := hf.data
+		if data == nil {
+			return nil, fmt.Errorf("site: %s: larger than %d KiB", HeadersFile, maxHeadersFile>>10)
+		}
+		if s.headers, err = parseHeadersFile(data); err != nil {
+			return nil, fmt.Errorf("site: %w", err)
+		}
+		delete(s.files, HeadersFile)
+		log.Info("site: headers per path from "+HeadersFile, "rules", len(s.headers))
+	}
 	if len(large) == 0 {
 		close(s.hashed)
 		return s, nil

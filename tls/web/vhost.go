@@ -26,6 +26,11 @@ type Host struct {
 	// HSTS is "on" or "off" for Strict-Transport-Security; empty means
 	// on for site hosts and off for redirect hosts.
 	HSTS string
+	// Headers are set on every response for these names
+	// (Content-Security-Policy, Permissions-Policy, a longer HSTS...);
+	// they replace the defaults (Referrer-Policy, HSTS), and a site's
+	// _headers rules replace them in turn.
+	Headers map[string]string
 }
 
 func (h *Host) hsts() bool {
@@ -69,8 +74,9 @@ func (d *dateCache) get() []string {
 }
 
 type route struct {
-	host   Host
-	target *url.URL // Redirect, parsed
+	host    Host
+	target  *url.URL   // Redirect, parsed
+	headers headerList // host.Headers, checked
 }
 
 // HSTS for one year, subdomains left to the operator; the referrer
@@ -104,6 +110,10 @@ func NewRouter(site http.Handler, hosts []Host, defaultHost string) (*Router, er
 			return nil, fmt.Errorf("web: host %s: hsts must be on or off", h.Names[0])
 		}
 		r := &route{host: h}
+		var err error
+		if r.headers, err = NewHeaderList(h.Headers); err != nil {
+			return nil, fmt.Errorf("web: host %s: headers: %v", h.Names[0], err)
+		}
 		if h.Redirect != "" {
 			u, err := url.Parse(h.Redirect)
 			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -185,22 +195,17 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if rte.host.hsts() {
+		h["Strict-Transport-Security"] = hHSTS
+	}
+	rte.headers.apply(h)
 	switch {
 	case rte.target != nil:
-		if rte.host.hsts() {
-			h["Strict-Transport-Security"] = hHSTS
-		}
 		http.Redirect(w, r, redirectURL(rte.target, r.URL), rte.host.Status)
 	case rte.host.Canonical != "" && name != normalizeHost(rte.host.Canonical):
-		if rte.host.hsts() {
-			h["Strict-Transport-Security"] = hHSTS
-		}
 		u := url.URL{Scheme: "https", Host: withPort(rte.host.Canonical, r.Host), Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 	default:
-		if rte.host.hsts() {
-			h["Strict-Transport-Security"] = hHSTS
-		}
 		rt.site.Load().h.ServeHTTP(w, r)
 	}
 }
