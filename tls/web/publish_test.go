@@ -20,7 +20,7 @@ func TestPublishedFiles(t *testing.T) {
 		"sub/page.html":                       {Data: []byte("page")},
 		".well-known/security.txt":            {Data: []byte("Contact: mailto:a@example.org")},
 		"sub/.well-known/x":                   {Data: []byte("not the top")},
-		"_headers":                            {Data: []byte("/*\n  X-Frame-Options: DENY")},
+		"_redirects":                          {Data: []byte("/a /b")},
 		"_static/app.js":                      {Data: []byte("js")},
 		".nojekyll":                           {Data: []byte("")},
 		".well-known/acme-challenge/.dotfile": {Data: []byte("s")},
@@ -43,7 +43,7 @@ func TestPublishedFiles(t *testing.T) {
 		refused []string
 	}{
 		{"rendered tree", rendered, nil,
-			[]string{"/", "/sub/page.html", "/.well-known/security.txt", "/_headers", "/_static/app.js"},
+			[]string{"/", "/sub/page.html", "/.well-known/security.txt", "/_redirects", "/_static/app.js"},
 			[]string{"/.git/config", "/.git/HEAD", "/%2egit/config", "/%2Egit/HEAD", "/.env", "/.htaccess", "/sub/.secret", "/sub/.cache/x.txt",
 				"/sub/.well-known/x", "/.nojekyll", "/.well-known/acme-challenge/.dotfile"}},
 		{"rendered tree with exceptions", rendered, []string{".nojekyll", "sub/.cache"},
