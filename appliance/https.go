@@ -39,6 +39,13 @@ type HTTPSOptions struct {
 	// between 128 and 65536 (a client that stopped reading a download
 	// holds about 400 KB).
 	MaxConns int
+	// ClientConns bounds one client's connections to each listener
+	// (0: MaxConns/8, 8 to 64); a client is an address's
+	// ClientIPv4Bits or ClientIPv6Bits prefix (0: 32 and 64).
+	ClientConns                    int
+	ClientIPv4Bits, ClientIPv6Bits int
+
+	maxOpenFiles int // the site's large files open at once; 0: web's default
 }
 
 // maxConns is o's connection limit, or the one the memory affords.
@@ -47,6 +54,18 @@ func (o *HTTPSOptions) maxConns() int {
 		return o.MaxConns
 	}
 	return min(max(int(meminfo.Total()>>20), 128), 65536)
+}
+
+// streamCost is what one request in flight may hold when its client
+// stops reading: a 64 KiB chunk of a file, the HTTP/2 stream's buffers
+// and the handler's goroutine (measured: about 80 KB per stalled stream
+// on a large file, 14 KB on a small page; bench/README.md).
+const streamCost = 96 << 10
+
+// maxStreams is how many requests may be in flight at once: a quarter
+// of the memory in stalled streams at most.
+func maxStreams() int {
+	return min(max(int(meminfo.Total()/4/streamCost), 256), 1<<16)
 }
 
 func (o *HTTPSOptions) enabled() bool {
@@ -125,7 +144,7 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 		return fail(err)
 	}
 	if site != nil {
-		if s.site, err = web.NewSite(site, web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https"), Include: o.SiteInclude}); err != nil {
+		if s.site, err = web.NewSite(site, web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: log.With("component", "https"), Include: o.SiteInclude, MaxOpenFiles: o.maxOpenFiles}); err != nil {
 			return fail(err)
 		}
 	}
@@ -142,7 +161,8 @@ func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions,
 		return fmt.Errorf("appliance: https: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(s.ln.Addr().String())
-	cfg := web.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: cm, HTTPSPort: port, MaxConns: o.maxConns(), Logger: log}
+	cfg := web.Config{Hosts: hosts, DefaultHost: o.DefaultHost, Certs: cm, HTTPSPort: port, MaxConns: o.maxConns(),
+		ClientConns: o.ClientConns, ClientIPv4Bits: o.ClientIPv4Bits, ClientIPv6Bits: o.ClientIPv6Bits, MaxStreams: maxStreams(), Logger: log}
 	if handler != nil {
 		cfg.Site = handler
 	}

@@ -56,6 +56,16 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.ZonesDir == "" && !opt.HTTPS.enabled() {
 		return errors.New("nothing to serve: give zones, a site or hosts")
 	}
+	nofile := raiseFileLimit()
+	if hostNet(opt.Net.Net) {
+		// Every connection is a descriptor: the limits must fit.
+		tcp := opt.DNS.TCPMaxConns
+		if tcp == 0 {
+			tcp = zones.DefaultTCPMaxConns
+		}
+		b := budgetFiles(nofile, opt.HTTPS.maxConns(), tcp, log)
+		opt.HTTPS.MaxConns, opt.DNS.TCPMaxConns, opt.HTTPS.maxOpenFiles = b.https, b.tcp, b.files
+	}
 	// The network comes up (DHCP takes round trips) while the zones
 	// load and the site is indexed.
 	type opened struct {

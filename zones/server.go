@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"islet.dev/islet/internal/fair"
 )
 
 // Config is how a Server answers. The zero value is usable: defaults are
@@ -33,19 +35,30 @@ type Config struct {
 	// TCPIdleTimeout closes TCP connections idle that long (RFC 7766
 	// §6.2.3); 10 s by default.
 	TCPIdleTimeout time.Duration
-	// TCPMaxConns bounds concurrent TCP connections; 512 by default.
+	// TCPMaxConns bounds concurrent TCP connections; 512 by default. At
+	// the cap a new client's connection is taken from the client holding
+	// the most, and idle connections are closed sooner the fuller it is.
 	TCPMaxConns int
-	Logger      *slog.Logger
+	// TCPClientConns bounds one client's TCP connections (0:
+	// TCPMaxConns/8, 8 to 64); a client is an IPv4 address and an IPv6
+	// /64 unless ClientIPv4Bits and ClientIPv6Bits say otherwise.
+	TCPClientConns                 int
+	ClientIPv4Bits, ClientIPv6Bits int
+	Logger                         *slog.Logger
 }
+
+// DefaultTCPMaxConns is Config.TCPMaxConns when it is zero.
+const DefaultTCPMaxConns = 512
 
 // Server answers DNS queries over UDP and TCP from a Set of zones. The
 // Set can be swapped at any time; a query sees either the old or the new
 // one, never a mix. Methods are safe for concurrent use.
 type Server struct {
-	cfg   Config
-	set   atomic.Pointer[Set]
-	conns atomic.Int64
-	log   *slog.Logger
+	cfg    Config
+	set    atomic.Pointer[Set]
+	conns  *fair.Limiter // TCP connections, of every listener
+	warned atomic.Int64  // unix seconds of the last warning that it is full
+	log    *slog.Logger
 
 	// ACME DNS-01 records (challenge.go), by lowercase wire name; nil
 	// when none, so the query path pays one atomic load.
@@ -71,7 +84,7 @@ func New(cfg Config, set *Set) (*Server, error) {
 		cfg.TCPIdleTimeout = 10 * time.Second
 	}
 	if cfg.TCPMaxConns == 0 {
-		cfg.TCPMaxConns = 512
+		cfg.TCPMaxConns = DefaultTCPMaxConns
 	}
 	if cfg.CookieSecret == [16]byte{} {
 		if _, err := rand.Read(cfg.CookieSecret[:]); err != nil {
@@ -82,6 +95,8 @@ func New(cfg Config, set *Set) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dns")}
+	s.conns = fair.New(fair.Config{Max: cfg.TCPMaxConns, PerClient: cfg.TCPClientConns,
+		IPv4Bits: cfg.ClientIPv4Bits, IPv6Bits: cfg.ClientIPv6Bits, Idle: cfg.TCPIdleTimeout})
 	s.set.Store(set)
 	return s, nil
 }

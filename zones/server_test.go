@@ -3,6 +3,8 @@ package zones_test
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -231,6 +233,9 @@ func readFull(c net.Conn, b []byte) (int, error) {
 	return n, nil
 }
 
+// TestTCPIdleTimeoutAndLimit: a client at its share of TCP connections
+// has its oldest idle one closed for its new one; an idle connection is
+// closed after the idle timeout.
 func TestTCPIdleTimeoutAndLimit(t *testing.T) {
 	addr := conformanceServer(t, zones.Config{TCPIdleTimeout: 300 * time.Millisecond, TCPMaxConns: 2})
 	var conns []net.Conn
@@ -243,21 +248,104 @@ func TestTCPIdleTimeoutAndLimit(t *testing.T) {
 		conns = append(conns, c)
 		time.Sleep(20 * time.Millisecond) // accepted in order
 	}
-	// The third connection is over the limit: closed at once.
-	conns[2].SetReadDeadline(time.Now().Add(time.Second))
+	// The third connection is over the limit: the oldest idle one goes.
+	conns[0].SetReadDeadline(time.Now().Add(time.Second))
 	start := time.Now()
-	if _, err := conns[2].Read(make([]byte, 1)); err == nil || time.Since(start) > 250*time.Millisecond {
-		t.Errorf("connection over the limit: err=%v after %v", err, time.Since(start))
+	if _, err := conns[0].Read(make([]byte, 1)); err == nil || time.Since(start) > 250*time.Millisecond {
+		t.Errorf("the oldest idle connection, over the limit: err=%v after %v", err, time.Since(start))
+	}
+	if _, err := tcpExchange(conns[2], "example.com.", dns.TypeSOA); err != nil {
+		t.Errorf("the newest connection: %v", err)
 	}
 	// An idle connection is closed after the idle timeout.
-	conns[0].SetReadDeadline(time.Now().Add(3 * time.Second))
+	conns[1].SetReadDeadline(time.Now().Add(3 * time.Second))
 	start = time.Now()
-	_, err := conns[0].Read(make([]byte, 1))
+	_, err := conns[1].Read(make([]byte, 1))
 	if err == nil {
 		t.Fatal("idle connection got data")
 	}
 	if d := time.Since(start); d < 150*time.Millisecond || d > 2*time.Second {
 		t.Errorf("idle connection closed after %v, want about 300ms", d)
+	}
+}
+
+// tcpExchange asks one question on an open DNS TCP connection.
+func tcpExchange(c net.Conn, name string, qtype uint16) (*dns.Msg, error) {
+	c.SetDeadline(time.Now().Add(time.Second))
+	dc := &dns.Conn{Conn: c}
+	m := new(dns.Msg).SetQuestion(name, qtype)
+	if err := dc.WriteMsg(m); err != nil {
+		return nil, err
+	}
+	return dc.ReadMsg()
+}
+
+// TestTCPOneClientFlood: one client's silent, reconnecting TCP
+// connections never keep a second client's TCP queries out.
+func TestTCPOneClientFlood(t *testing.T) {
+	addr := conformanceServer(t, zones.Config{TCPMaxConns: 64})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var held atomic.Int64
+	var mu sync.Mutex
+	var flood []net.Conn
+	defer func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	}()
+	for w := 0; w < 6; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: time.Second}
+			for i := 0; i < 100 && ctx.Err() == nil; i++ {
+				if c, err := d.Dial("tcp", addr); err == nil {
+					mu.Lock()
+					flood = append(flood, c)
+					mu.Unlock()
+					held.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}, Timeout: time.Second}
+	failed, worst := 0, time.Duration(0)
+	for i := 0; i < 40; i++ {
+		start := time.Now()
+		c, err := d.Dial("tcp", addr)
+		if err == nil {
+			var m *dns.Msg
+			m, err = tcpExchange(c, "example.com.", dns.TypeSOA)
+			c.Close()
+			if err == nil && m.Rcode != dns.RcodeSuccess {
+				err = fmt.Errorf("rcode %d", m.Rcode)
+			}
+		}
+		if took := time.Since(start); err != nil || took > time.Second {
+			failed++
+		} else {
+			worst = max(worst, took)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	// The flooding client keeps its share (64/8) and no more.
+	open := 0
+	for _, c := range flood {
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
+			open++
+		}
+	}
+	t.Logf("%d flood connections opened, %d still open; the second client: %d of 40 failed, slowest %v", held.Load(), open, failed, worst)
+	if failed > 0 {
+		t.Errorf("the second client had %d of 40 TCP queries fail or take over 1 s", failed)
+	}
+	if open > 8 {
+		t.Errorf("the flooding client holds %d connections, over its share of 8", open)
 	}
 }
 

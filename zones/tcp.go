@@ -10,6 +10,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"islet.dev/islet/internal/fair"
 )
 
 // tcpWriteTimeout bounds how long a client may take to read a response.
@@ -38,6 +40,9 @@ func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
 	})
 	defer stop()
 	defer wg.Wait()
+	sweepCtx, endSweep := context.WithCancel(ctx)
+	defer endSweep()
+	go s.conns.SweepIdle(sweepCtx)
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -66,30 +71,43 @@ func (s *Server) ServeStream(ctx context.Context, ln net.Listener) error {
 			s.log.Info("accepting DNS connections again")
 		}
 		backoff = 0
-		if s.conns.Add(1) > int64(s.cfg.TCPMaxConns) {
-			s.conns.Add(-1)
-			c.Close()
+		fc, how := s.conns.Admit(c)
+		if how != fair.Admitted {
+			s.warnFull()
+		}
+		if fc == nil {
 			continue
 		}
 		mu.Lock()
-		open[c] = struct{}{}
+		open[fc] = struct{}{}
 		mu.Unlock()
 		if ctx.Err() != nil {
-			c.SetDeadline(time.Unix(1, 0))
+			fc.SetDeadline(time.Unix(1, 0))
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(c)
+			s.serveConn(fc)
 			mu.Lock()
-			delete(open, c)
+			delete(open, fc)
 			mu.Unlock()
-			s.conns.Add(-1)
 		}()
 	}
 }
 
-func (s *Server) serveConn(c net.Conn) {
+// warnFull says, at most once a minute, that the TCP connection limits
+// are reached.
+func (s *Server) warnFull() {
+	now := time.Now().Unix()
+	if last := s.warned.Load(); now-last < 60 || !s.warned.CompareAndSwap(last, now) {
+		return
+	}
+	cfg, st := s.conns.Config(), s.conns.Stats()
+	s.log.Warn("TCP connection limits reached: new connections refused, or taken from the clients holding the most",
+		"limit", cfg.Max, "per_client", cfg.PerClient, "open", st.Open, "clients", st.Clients, "refused", st.Refused, "evicted", st.Evicted)
+}
+
+func (s *Server) serveConn(c *fair.Conn) {
 	defer c.Close()
 	client := addrOf(c.RemoteAddr())
 	r := bufio.NewReaderSize(c, 4096)
@@ -100,9 +118,13 @@ func (s *Server) serveConn(c net.Conn) {
 	var lenBuf [2]byte
 	for {
 		c.SetReadDeadline(time.Now().Add(s.cfg.TCPIdleTimeout))
+		if r.Buffered() == 0 {
+			c.SetIdle(true) // waiting: may be closed for another client
+		}
 		if _, err := io.ReadFull(r, lenBuf[:]); err != nil {
 			return
 		}
+		c.SetIdle(false)
 		n := int(binary.BigEndian.Uint16(lenBuf[:]))
 		if cap(in) < n {
 			in = make([]byte, n)

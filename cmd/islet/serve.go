@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,17 +24,20 @@ const letsEncryptDefault = certs.LetsEncrypt
 
 // serveFlags are the boot-time settings shared by "serve" and "run".
 type serveFlags struct {
-	dns          string
-	minimal      bool
-	ednsSize     int
-	nsid         string
-	chaos        bool
-	identity     string
-	cookieSecret string
-	tcpIdle      time.Duration
-	tcpMaxConns  int
-	udpSockets   int
-	logLevel     string
+	dns              string
+	minimal          bool
+	ednsSize         int
+	nsid             string
+	chaos            bool
+	identity         string
+	cookieSecret     string
+	tcpIdle          time.Duration
+	tcpMaxConns      int
+	tcpClientConns   int
+	httpsClientConns int
+	clientPrefix     string
+	udpSockets       int
+	logLevel         string
 
 	site          string
 	siteSrc       string
@@ -87,7 +91,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.identity, "identity", "", "identity for CHAOS id.server (default: the host name)")
 	fs.StringVar(&f.cookieSecret, "cookie-secret", "", "32 hex digits keying DNS cookies; share it between anycast servers (default: random)")
 	fs.DurationVar(&f.tcpIdle, "tcp-idle-timeout", 10*time.Second, "close idle DNS TCP connections after this long")
-	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 512, "most concurrent DNS TCP connections")
+	fs.IntVar(&f.tcpMaxConns, "tcp-max-conns", 512, "most concurrent DNS TCP connections; when reached, a new client's connection is taken from the client holding the most")
+	fs.IntVar(&f.tcpClientConns, "tcp-client-conns", 0, "most concurrent DNS TCP connections of one client (`N`; default: an eighth of --tcp-max-conns, 8 to 64)")
+	fs.StringVar(&f.clientPrefix, "client-prefix", "32,64", "what one client is, for the per-client limits: `V4,V6` prefix lengths (32,64: an IPv4 address, an IPv6 /64)")
 	fs.IntVar(&f.udpSockets, "udp-sockets", 0, "UDP sockets (SO_REUSEPORT) for DNS; 0: one per core")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 
@@ -106,7 +112,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.certCache, "cert-cache", "", "`DIR` keeping the ACME account and certificates across restarts")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "certificate chain `FILE` (PEM) to serve instead of ACME")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "private key `FILE` (PEM) of --tls-cert")
-	fs.IntVar(&f.httpsMaxConns, "https-max-conns", 0, "most concurrent connections to HTTPS, and to HTTP apart; one over is closed (`N`; default: one per MiB of memory)")
+	fs.IntVar(&f.httpsMaxConns, "https-max-conns", 0, "most concurrent connections to HTTPS, and to HTTP apart; when reached, a new client's connection is taken from the client holding the most (`N`; default: one per MiB of memory)")
+	fs.IntVar(&f.httpsClientConns, "https-client-conns", 0, "most concurrent connections of one client to HTTPS, and to HTTP apart (`N`; default: an eighth of --https-max-conns, 8 to 64)")
 
 	fs.StringVar(&f.net, "net", "host", "network: host (the kernel's sockets), tap:NAME or packet:IFNAME (the userspace stack on that link; listen addresses then keep only their port)")
 	fs.StringVar(&f.ipv4, "ipv4", "", "`ADDR/LEN` of the userspace stack, e.g. 10.0.0.2/24, or none (IPv6 only); without it, DHCP")
@@ -164,7 +171,7 @@ func (f *serveFlags) httpsOptions() appliance.HTTPSOptions {
 		HTTPAddr:    f.http, HTTPSAddr: f.https,
 		ACMEDirectory: f.acmeDirectory, ACMEEmail: f.acmeEmail, ACMECAFile: f.acmeCA,
 		CertCache: f.certCache, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		MaxConns: f.httpsMaxConns,
+		MaxConns: f.httpsMaxConns, ClientConns: f.httpsClientConns,
 	}
 	if f.acmeStaging {
 		o.ACMEDirectory = letsEncryptStaging
@@ -208,6 +215,21 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	opt.DNS.Version = "islet"
 	opt.DNS.TCPIdleTimeout = f.tcpIdle
 	opt.DNS.TCPMaxConns = f.tcpMaxConns
+	opt.DNS.TCPClientConns = f.tcpClientConns
+	v4, v6, err := parseClientPrefix(f.clientPrefix)
+	if err != nil {
+		return opt, err
+	}
+	opt.DNS.ClientIPv4Bits, opt.DNS.ClientIPv6Bits = v4, v6
+	opt.HTTPS.ClientIPv4Bits, opt.HTTPS.ClientIPv6Bits = v4, v6
+	for _, c := range []struct {
+		flag string
+		n    int
+	}{{"--tcp-client-conns", f.tcpClientConns}, {"--https-client-conns", f.httpsClientConns}} {
+		if c.n < 0 {
+			return opt, fmt.Errorf("%s: %d is below 0 (0: the default)", c.flag, c.n)
+		}
+	}
 	if opt.DNS.Identity == "" {
 		opt.DNS.Identity, _ = os.Hostname()
 	}
@@ -326,4 +348,15 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// parseClientPrefix reads --client-prefix: "V4,V6" prefix lengths.
+func parseClientPrefix(v string) (int, int, error) {
+	a, b, ok := strings.Cut(v, ",")
+	v4, err4 := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(a), "/"))
+	v6, err6 := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(b), "/"))
+	if !ok || err4 != nil || err6 != nil || v4 < 1 || v4 > 32 || v6 < 1 || v6 > 128 {
+		return 0, 0, fmt.Errorf("--client-prefix: %q is not V4,V6 prefix lengths (1..32,1..128), e.g. 32,64", v)
+	}
+	return v4, v6, nil
 }

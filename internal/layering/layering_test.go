@@ -55,14 +55,15 @@ var allowed = []struct {
 	// Shared helpers below every capability: they import no package
 	// of the module.
 	{"internal/pool", nil},
+	{"internal/fair", nil},
 	{"internal/meminfo", nil},
-	{"zones", []string{"internal/pool"}},
+	{"zones", []string{"internal/pool", "internal/fair"}},
 	{"site", []string{"site", "internal/pool"}}, // site/liquid, site/markup, site/plugins inside
 	{"tls/certs", []string{"internal/pool"}},
-	{"tls/web", []string{"internal/pool"}},
+	{"tls/web", []string{"internal/pool", "internal/fair"}},
 	{"images", []string{"internal/pool"}},
 	{"appliance/netstack", []string{"internal/meminfo"}},
-	{"appliance", []string{"appliance", "zones", "site", "tls/certs", "tls/web", "internal/meminfo", "internal/pool"}},
+	{"appliance", []string{"appliance", "zones", "site", "tls/certs", "tls/web", "internal/meminfo", "internal/pool", "internal/fair"}},
 	{"cmd", []string{"appliance", "images", "zones", "site", "tls/certs", "tls/web"}},
 	{"internal", []string{"internal", "zones", "site", "tls/certs", "tls/web", "appliance", "images"}},
 }

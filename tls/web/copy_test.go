@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 // sizesReader records the size of each read asked of it.
@@ -26,7 +27,7 @@ func TestChunkedCopy(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789"), 30000)
 	src := &sizesReader{r: bytes.NewReader(data)}
 	w := httptest.NewRecorder()
-	n, err := io.Copy(chunkedCopy{w}, io.LimitReader(src, int64(len(data))))
+	n, err := io.Copy(chunkedCopy{w, time.Second}, io.LimitReader(src, int64(len(data))))
 	if err != nil || n != int64(len(data)) || !bytes.Equal(w.Body.Bytes(), data) {
 		t.Fatalf("copied %d of %d (%v), body equal: %v", n, len(data), err, bytes.Equal(w.Body.Bytes(), data))
 	}

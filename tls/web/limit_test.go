@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"islet.dev/islet/internal/fair"
 )
 
 // TestLimitedConnCloseWrite: a connection under the limit half-closes
@@ -15,7 +17,7 @@ func TestLimitedConnCloseWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln := limit(inner, 1, slog.New(slog.DiscardHandler))
+	ln := &fairListener{Listener: inner, l: fair.New(fair.Config{Max: 1}), log: slog.New(slog.DiscardHandler)}
 	defer ln.Close()
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

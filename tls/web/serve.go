@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -123,7 +124,7 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 		s.headers.apply(h, r.URL.Path)
 		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
-			w.Write(data)
+			stallWriter{w, s.stallFor(r)}.Write(data)
 		}
 		return
 	}
@@ -146,7 +147,7 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 		h["Content-Length"] = length
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
-			w.Write(data)
+			stallWriter{w, s.stallFor(r)}.Write(data)
 		}
 		return
 	}
@@ -164,7 +165,19 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 		}
 	}
 	if data != nil {
-		http.ServeContent(w, r, "", f.modTime, bytes.NewReader(data))
+		http.ServeContent(chunkedCopy{w, s.stallFor(r)}, r, "", f.modTime, bytes.NewReader(data))
+		return
+	}
+	select {
+	case s.opens <- struct{}{}:
+		defer func() { <-s.opens }()
+	default:
+		// Every place for an open file is taken (clients that read
+		// slowly): this one is asked to come back.
+		h["Retry-After"] = hRetryAfter
+		h["Content-Length"] = hZero
+		delete(h, "Etag")
+		w.WriteHeader(http.StatusServiceUnavailable)
 		return
 	}
 	rf, err := s.fsys.Open(f.name)
@@ -178,7 +191,20 @@ func (s *Site) serveFile(w http.ResponseWriter, r *http.Request, f *file, status
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	http.ServeContent(chunkedCopy{w}, r, "", f.modTime, rs)
+	http.ServeContent(chunkedCopy{w, s.stallFor(r)}, r, "", f.modTime, rs)
+}
+
+// stallFor is how long one write of a response to r may wait for its
+// client. An HTTP/2 stream gets the stall timeout: its buffers are
+// ours. An HTTP/1 response gets six times as long (60 s by default, as
+// nginx's send_timeout): the kernel's socket buffer holds what is
+// written, and a writer waiting on a full one is woken only once a good
+// part of it has drained, which over a slow link takes seconds.
+func (s *Site) stallFor(r *http.Request) time.Duration {
+	if r.ProtoMajor == 1 {
+		return 6 * s.stall
+	}
+	return s.stall
 }
 
 // plainRequest: no precondition and no range, the common case.

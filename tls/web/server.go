@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"islet.dev/islet/internal/fair"
 )
 
 // Config is the HTTPS front-end's configuration.
@@ -25,9 +27,24 @@ type Config struct {
 	// (slow clients); 10 s when zero.
 	ReadHeaderTimeout time.Duration
 	// MaxConns bounds the concurrent connections of each listener
-	// (HTTPS, and HTTP apart); 4096 when zero. One over it is closed.
+	// (HTTPS, and HTTP apart); 4096 when zero. At the cap, a new
+	// client's connection is taken from the client holding the most,
+	// and idle connections are closed sooner the fuller it is.
 	MaxConns int
-	Logger   *slog.Logger
+	// ClientConns bounds one client's connections (0: MaxConns/8, 8 to
+	// 64); a client is an IPv4 address and an IPv6 /64 unless
+	// ClientIPv4Bits and ClientIPv6Bits say otherwise.
+	ClientConns                    int
+	ClientIPv4Bits, ClientIPv6Bits int
+	// MaxStreams and ClientStreams bound the requests in flight (HTTP/2
+	// streams and HTTP/1 requests) of all clients and of one; 0: no
+	// global cap, and one connection's worth (100) per client.
+	MaxStreams, ClientStreams int
+	// StallTimeout is how long a response may wait for its client to
+	// start reading it (the site's own writes each get as long, see
+	// SiteOptions.StallTimeout); 0: 10 s.
+	StallTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // Certificates is what the server needs of a certificate source
@@ -48,10 +65,16 @@ const (
 	readHeaderTimeout = 10 * time.Second // also bounds the TLS handshake
 	readTimeout       = 30 * time.Second
 	writeTimeout      = 5 * time.Minute // a large download over a slow link
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
-	maxStreams        = 100 // HTTP/2 concurrent streams per connection
-	shutdownGrace     = 5 * time.Second
+	// stallTimeout is how long one write of a response (copyChunk of a
+	// file, or a whole small one) may wait for the client to read: an
+	// HTTP/2 stream whose peer keeps its window shut is reset then, and
+	// gives back its buffers and open file, instead of holding them for
+	// writeTimeout.
+	stallTimeout   = 10 * time.Second
+	idleTimeout    = 2 * time.Minute
+	maxHeaderBytes = 64 << 10
+	maxStreams     = 100 // HTTP/2 concurrent streams per connection
+	shutdownGrace  = 5 * time.Second
 )
 
 // Server serves HTTPS and, on a plain HTTP listener, ACME HTTP-01 and
@@ -72,6 +95,9 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = readHeaderTimeout
+	}
+	if cfg.StallTimeout <= 0 {
+		cfg.StallTimeout = defaultStallTimeout
 	}
 	rt, err := NewRouter(cfg.Site, cfg.Hosts, cfg.DefaultHost)
 	if err != nil {
@@ -104,7 +130,9 @@ func (s *Server) TLSConfig() *ctls.Config {
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	srv := &http.Server{
-		Handler:           refuseTransferCoding(h),
+		Handler:           refuseTransferCoding(shareStreams(h, s.cfg.StallTimeout)),
+		ConnState:         trackIdle,
+		ConnContext:       withConn,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -124,7 +152,7 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 func (s *Server) ServeHTTPS(ctx context.Context, ln net.Listener) error {
 	srv := s.httpServer(s.router)
 	srv.TLSConfig = s.TLSConfig()
-	return serveUntil(ctx, srv, ctls.NewListener(limit(ln, s.cfg.MaxConns, s.log), srv.TLSConfig))
+	return serveUntil(ctx, srv, ctls.NewListener(s.share(ctx, ln), srv.TLSConfig))
 }
 
 // ServeHTTP serves port 80 on ln until ctx ends: ACME HTTP-01 answers,
@@ -142,7 +170,24 @@ func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener) error {
 		u := url.URL{Scheme: "https", Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 		http.Redirect(w, r, u.String(), http.StatusMovedPermanently)
 	})
-	return serveUntil(ctx, s.httpServer(s.cfg.Certs.HTTPHandler(toHTTPS)), limit(ln, s.cfg.MaxConns, s.log))
+	return serveUntil(ctx, s.httpServer(s.cfg.Certs.HTTPHandler(toHTTPS)), s.share(ctx, ln))
+}
+
+// share puts ln's connections under their own fair.Limiter, whose idle
+// sweep runs until ctx ends.
+func (s *Server) share(ctx context.Context, ln net.Listener) net.Listener {
+	max := s.cfg.MaxConns
+	if max <= 0 {
+		max = defaultMaxConns
+	}
+	streams := s.cfg.ClientStreams
+	if streams <= 0 {
+		streams = maxStreams
+	}
+	l := fair.New(fair.Config{Max: max, PerClient: s.cfg.ClientConns, IPv4Bits: s.cfg.ClientIPv4Bits, IPv6Bits: s.cfg.ClientIPv6Bits,
+		Idle: idleTimeout, MaxStreams: s.cfg.MaxStreams, PerClientStreams: streams})
+	go l.SweepIdle(ctx)
+	return &fairListener{Listener: ln, l: l, log: s.log}
 }
 
 func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {

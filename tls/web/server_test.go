@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	ctls "crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -184,69 +186,88 @@ func TestSlowClients(t *testing.T) {
 	}
 }
 
-// TestConnectionLimit: past MaxConns a new connection is closed at
-// once, those open are served on, and a place freed is taken again.
+// dialFrom opens a TLS connection to addr from a loopback address of
+// its own (127.0.0.0/8 is all loopback): one client per address.
+func dialFrom(t *testing.T, from, addr string, pool *x509.CertPool) (*ctls.Conn, error) {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 3 * time.Second}
+	return ctls.DialWithDialer(d, "tcp", addr, &ctls.Config{RootCAs: pool, ServerName: "example.org", NextProtos: []string{"http/1.1"}})
+}
+
+// get1 sends one HTTP/1.1 request on c and reads the status line.
+func get1(c *ctls.Conn) error {
+	c.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(c, "GET /contact HTTP/1.1\r\nHost: example.org\r\n\r\n"); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// TestConnectionLimit: at MaxConns a new client's connection is taken
+// from the client holding the most (its oldest idle one); a client that
+// would then hold as many as the others is refused at once; those left
+// are served on.
 func TestConnectionLimit(t *testing.T) {
-	addr, _, pool := startHTTPSWith(t, func(c *Config) { c.MaxConns = 2 })
-	dial := func() *ctls.Conn {
-		t.Helper()
-		c, err := ctls.Dial("tcp", addr, &ctls.Config{RootCAs: pool, ServerName: "example.org", NextProtos: []string{"http/1.1"}})
-		if err != nil {
-			t.Fatalf("a connection within the limit: %v", err)
-		}
-		return c
-	}
-	get := func(c *ctls.Conn) error {
-		c.SetDeadline(time.Now().Add(3 * time.Second))
-		if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: example.org\r\n\r\n"); err != nil {
-			return err
-		}
-		buf := make([]byte, 12)
-		if _, err := io.ReadFull(c, buf); err != nil {
-			return err
-		}
-		if string(buf) != "HTTP/1.1 200" {
-			return fmt.Errorf("got %q", buf)
-		}
-		return nil
-	}
-	a, b := dial(), dial()
-	defer a.Close()
-	defer b.Close()
-	over, err := net.Dial("tcp", addr)
+	addr, _, pool := startHTTPSWith(t, func(c *Config) { c.MaxConns = 2; c.ClientConns = 2 })
+	a, err := dialFrom(t, "127.0.0.2", addr, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Close()
+	if err := get1(a); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // a idles before b
+	b, err := dialFrom(t, "127.0.0.2", addr, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := get1(b); err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialFrom(t, "127.0.0.3", addr, pool)
+	if err != nil {
+		t.Fatalf("a new client while another held every place: %v", err)
+	}
+	defer c.Close()
+	if err := get1(c); err != nil {
+		t.Fatalf("a new client while another held every place: %v", err)
+	}
+	if err := get1(a); err == nil {
+		t.Error("the heavier client's oldest idle connection was not the one closed")
+	}
+	if err := get1(b); err != nil {
+		t.Errorf("the heavier client's other connection: %v", err)
+	}
+	over, err := net.DialTCP("tcp", &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}, net.TCPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
 	over.SetReadDeadline(time.Now().Add(3 * time.Second))
 	start := time.Now()
 	if n, err := over.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("the third connection was not closed (read %d, %v)", n, err)
+		t.Errorf("a connection that would make its client the heaviest was not closed (read %d, %v)", n, err)
 	} else if d := time.Since(start); d > time.Second {
-		t.Errorf("the third connection was closed only after %v", d)
+		t.Errorf("it was closed only after %v", d)
 	}
-	over.Close()
-	for _, c := range []*ctls.Conn{a, b} {
-		if err := get(c); err != nil {
+	for _, x := range []*ctls.Conn{b, c} {
+		if err := get1(x); err != nil {
 			t.Errorf("a connection within the limit: %v", err)
 		}
 	}
-	b.Close()
-	var c *ctls.Conn
-	for i := 0; i < 50 && c == nil; i++ { // the server sees b's end a moment later
-		conn, err := ctls.Dial("tcp", addr, &ctls.Config{RootCAs: pool, ServerName: "example.org", NextProtos: []string{"http/1.1"}})
-		if err == nil && get(conn) == nil {
-			c = conn
-			break
-		}
-		if conn != nil {
-			conn.Close()
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if c == nil {
-		t.Fatal("the place a closed connection left was not taken again")
-	}
-	c.Close()
 }
 
 // TestCurl checks as a user would: HTTP/2, brotli and gzip, a redirect.

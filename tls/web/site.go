@@ -32,6 +32,8 @@ type Site struct {
 	files    map[string]*file // by slash path without the leading slash
 	notFound *file            // the site's 404.html, if any
 	headers  pathHeaders      // from the site's _headers file
+	stall    time.Duration    // SiteOptions.StallTimeout
+	opens    chan struct{}    // a place per large file open, SiteOptions.MaxOpenFiles
 
 	stopHashing context.CancelFunc // ends hashLarge
 	hashed      chan struct{}      // closed when hashLarge is over
@@ -109,6 +111,17 @@ type SiteOptions struct {
 	// Logger, if set, hears how the hashing of large files went and
 	// what was left unpublished.
 	Logger *slog.Logger
+	// StallTimeout is how long one write of a response (64 KiB of a
+	// file, or a whole smaller one) may wait for the client to read; 0:
+	// 10 s. An HTTP/2 stream whose peer keeps its window shut is reset
+	// then, and an HTTP/1 connection closed, giving back the buffers and
+	// the open file they held, instead of holding them for the 5-minute
+	// write timeout.
+	StallTimeout time.Duration
+	// MaxOpenFiles bounds the large files (over 4 MiB, read per
+	// request) open at once; a request for one past it gets 503 with
+	// Retry-After. 0: 256.
+	MaxOpenFiles int
 	// Include names files that are published although their names say
 	// otherwise (dotfiles; "_" names in a tree that looks like a Jekyll
 	// source): patterns matching a path from the root or a name at any
@@ -117,9 +130,11 @@ type SiteOptions struct {
 }
 
 const (
-	maxInMemory   = 4 << 20 // larger files are read from the FS per request
-	minCompress   = 256     // smaller files are not worth compressing
-	brotliQuality = 9
+	defaultStallTimeout = 10 * time.Second
+	defaultMaxOpenFiles = 256
+	maxInMemory         = 4 << 20 // larger files are read from the FS per request
+	minCompress         = 256     // smaller files are not worth compressing
+	brotliQuality       = 9
 )
 
 // NewSite indexes fsys. Symlinks and other non-regular files are never
@@ -128,7 +143,14 @@ const (
 // that looks like a Jekyll source, the names starting with "_" (see
 // publishFilter), unless opt.Include names them.
 func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
-	s := &Site{fsys: fsys, files: map[string]*file{}, stopHashing: func() {}, hashed: make(chan struct{})}
+	s := &Site{fsys: fsys, files: map[string]*file{}, stopHashing: func() {}, hashed: make(chan struct{}), stall: opt.StallTimeout}
+	if s.stall <= 0 {
+		s.stall = defaultStallTimeout
+	}
+	if opt.MaxOpenFiles <= 0 {
+		opt.MaxOpenFiles = defaultMaxOpenFiles
+	}
+	s.opens = make(chan struct{}, opt.MaxOpenFiles)
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
