@@ -58,9 +58,10 @@ func (o *HTTPSOptions) maxConns() int {
 
 // streamCost is what one request in flight may hold when its client
 // stops reading: a 64 KiB chunk of a file, the HTTP/2 stream's buffers
-// and the handler's goroutine (measured: about 80 KB per stalled stream
-// on a large file, 14 KB on a small page; bench/README.md).
-const streamCost = 96 << 10
+// and the handler's goroutine, about 100 KB live (measured: 190 KB of
+// resident memory per stalled stream on a large file with the
+// collector's headroom; bench/README.md).
+const streamCost = 128 << 10
 
 // maxStreams is how many requests may be in flight at once: a quarter
 // of the memory in stalled streams at most.
