@@ -6,8 +6,9 @@
 # on loopback with the same self-signed certificate, with its packaged
 # defaults (nginx: Debian's worker_connections 768; Caddy 2.6's
 # defaults; islet serve's). For each attack (internal/hostile: silent
-# connects, idle HTTP/2 connections, HTTP/2 streams that never open
-# their window) and each N in NS, one client at 127.0.0.2 keeps N
+# connects, idle HTTP/1.1 and HTTP/2 connections, downloads never read
+# over HTTP/1.1 and HTTP/2 streams that never open their window) and
+# each N in NS, one client at 127.0.0.2 keeps N
 # attacking connections up for DURATION seconds while another at
 # 127.0.0.3 asks for the page every 100 ms on a new connection; a
 # request that fails or takes over a second counts against the server.
@@ -15,12 +16,12 @@
 # memory (VmRSS summed over the server's processes), then the smallest N
 # that hurt each server.
 #
-# Environment: NS ("50 200 800 1600"), ATTACKS ("silent idle-h2
-# stall-h2"), DURATION (8), SERVERS ("islet nginx caddy").
+# Environment: NS ("50 200 800 1600"), ATTACKS ("silent idle-h1
+# idle-h2 stall-h1 stall-h2"), DURATION (8), SERVERS ("islet nginx caddy").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS=${NS:-50 200 800 1600}
-ATTACKS=${ATTACKS:-silent idle-h2 stall-h2}
+ATTACKS=${ATTACKS:-silent idle-h1 idle-h2 stall-h1 stall-h2}
 DURATION=${DURATION:-8}
 SERVERS=${SERVERS:-islet nginx caddy}
 export PATH="$PATH:/usr/sbin:/sbin"

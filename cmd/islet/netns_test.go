@@ -77,6 +77,29 @@ func TestServeOnSLAACAddress(t *testing.T) {
 	v.check(t, slaac.String())
 }
 
+// TestHostileOnPacketLink: on the userspace stack too, one client's
+// attack (from 10.86.0.3) leaves a second client (10.86.0.1) served:
+// downloads never read over HTTP/2 and HTTP/1.1, silent connects, idle
+// connections of both.
+func TestHostileOnPacketLink(t *testing.T) {
+	v := serveOnVeth(t, "86")
+	if out, err := v.in("ip", "addr", "add", "10.86.0.3/24", "dev", v.peer); err != nil {
+		t.Fatalf("second address: %v %s", err, out)
+	}
+	hostile := filepath.Join(t.TempDir(), "hostile")
+	if out, err := exec.Command("go", "build", "-o", hostile, "../../internal/hostile").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, attack := range []string{"stall-h2", "stall-h1", "silent", "idle-h1", "idle-h2"} {
+		out, err := v.in(hostile, "-addr", v.addr+":443", "-host", "veth.example", "-attack", attack, "-n", "200",
+			"-from", "10.86.0.3", "-bystander", "10.86.0.1", "-for", "4s")
+		t.Logf("%s", out)
+		if err != nil || !strings.Contains(out, "bystander_failed=0 ") || strings.Contains(out, "bystander_ok=0 ") {
+			t.Errorf("%s: the second client was not served: %v\n%s", attack, err, v.stderr.String())
+		}
+	}
+}
+
 // vethIslet is islet serving on the host end of a veth pair whose other
 // end, peer, is in the namespace ns with 10.N.0.1/24, fd82::1/64 and
 // fd83::1/64.
@@ -127,6 +150,7 @@ func serveOnVeth(t *testing.T, n string, args ...string) *vethIslet {
 	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
 	os.WriteFile(filepath.Join(dir, "zones", "veth.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A "+addr+"\nwww A "+addr+"\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "site", "index.html"), []byte("<h1>veth</h1>"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site", "big.bin"), make([]byte, 5<<20), 0o644) // read per request
 	cmd := exec.Command(bin, append([]string{"serve", "--net", "packet:" + host, "--ipv4", addr + "/24",
 		"--zones", filepath.Join(dir, "zones"), "--dns", ":53", "--site", filepath.Join(dir, "site"),
 		"--https", ":443", "--http", "", "--acme-directory", "off"}, args...)...)

@@ -5,10 +5,12 @@
 //
 //	go run ./internal/hostile -addr 127.0.0.1:8443 -attack stall-h2 -n 200 -for 8s
 //
-// Attacks: silent (TCP connects that send nothing), idle-h2 (HTTP/2
-// connections with one finished request each), stall-h2 (HTTP/2
-// connections with 100 streams each on -path whose window is never
-// opened), ranges (GETs of -path with 16,000 one-byte ranges). Dropped
+// Attacks: silent (TCP connects that send nothing), idle-h1 and idle-h2
+// (connections kept alive after one finished request), stall-h1 (a GET
+// of -path whose response is never read, with a small receive buffer),
+// stall-h2 (HTTP/2 connections with 100 streams each on -path whose
+// window is never opened), ranges (GETs of -path with 16,000 one-byte
+// ranges). Dropped
 // connections are opened again, so that n are kept up.
 package main
 
@@ -27,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -42,7 +45,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.addr, "addr", "127.0.0.1:8443", "the server's HTTPS address")
-	flag.StringVar(&o.attack, "attack", "stall-h2", "silent, idle-h2, stall-h2 or ranges")
+	flag.StringVar(&o.attack, "attack", "stall-h2", "silent, idle-h1, idle-h2, stall-h1, stall-h2 or ranges")
 	flag.StringVar(&o.path, "path", "/big.bin", "what stall-h2 and ranges ask for")
 	flag.StringVar(&o.host, "host", "example.org", "the Host and SNI name")
 	flag.StringVar(&o.from, "from", "127.0.0.2", "the attacker's address")
@@ -65,7 +68,7 @@ func main() {
 					continue
 				}
 				opened.Add(1)
-				waitClosed(ctx, c)
+				waitClosed(ctx, c, o)
 				c.Close()
 			}
 		}()
@@ -141,6 +144,31 @@ func attack(ctx context.Context, o options) net.Conn {
 			}
 		}()
 		return c
+	case "idle-h1", "stall-h1":
+		d := dialer(o.from)
+		d.Control = smallReceiveBuffer
+		c, err := ctls.DialWithDialer(d, "tcp", o.addr, tlsConf(o, "http/1.1"))
+		if err != nil {
+			return nil
+		}
+		path := "/"
+		if o.attack == "stall-h1" {
+			path = o.path
+		}
+		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+o.host+"\r\n\r\n"); err != nil {
+			c.Close()
+			return nil
+		}
+		if o.attack == "idle-h1" {
+			resp, err := http.ReadResponse(bufioReader(c), nil)
+			if err != nil {
+				c.Close()
+				return nil
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return c
 	case "ranges":
 		c, err := ctls.DialWithDialer(dialer(o.from), "tcp", o.addr, tlsConf(o, "http/1.1"))
 		if err != nil {
@@ -172,12 +200,24 @@ func attack(ctx context.Context, o options) net.Conn {
 	return nil
 }
 
+// smallReceiveBuffer keeps a stalled download's receive window small,
+// as a client that stopped reading over a slow link has it.
+func smallReceiveBuffer(_, _ string, rc syscall.RawConn) error {
+	return rc.Control(func(fd uintptr) {
+		syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 16<<10)
+	})
+}
+
 // waitClosed returns when the server closed c (a read fails) or ctx ends.
-func waitClosed(ctx context.Context, c net.Conn) {
+func waitClosed(ctx context.Context, c net.Conn, o options) {
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
-	if _, ok := c.(*ctls.Conn); ok {
+	if _, ok := c.(*ctls.Conn); ok && o.attack != "idle-h1" && o.attack != "stall-h1" {
 		<-ctx.Done() // the attack's reader owns it
+		return
+	}
+	if o.attack == "stall-h1" {
+		<-ctx.Done() // never reads: whether the server closed it shows when it is read
 		return
 	}
 	io.Copy(io.Discard, c)
