@@ -29,6 +29,7 @@ type config struct {
 	drafts       bool
 	time         time.Time
 	loc          *time.Location
+	now          func() time.Time // what "now" is in a date filter
 	collections  []*collection
 	defaults     []frontDefault
 	paginate     int
@@ -117,7 +118,7 @@ func readConfig(src fs.FS, opt Options) (*config, error) {
 		if !ok {
 			return nil, fmt.Errorf("_config.yml: time %q is not a date", t)
 		}
-		c.time = pt
+		c.time = pt.In(c.loc) // in the site's zone, whatever offset it was written with
 	case nil:
 		c.time = opt.Now
 		if c.time.IsZero() {
@@ -128,6 +129,13 @@ func readConfig(src fs.FS, opt Options) (*config, error) {
 		return nil, fmt.Errorf("_config.yml: time must be a date")
 	}
 	r.Set("time", c.time)
+	// "now" in a date filter is the wall clock, as in Jekyll, unless the
+	// build is pinned to a time (SOURCE_DATE_EPOCH): then that.
+	c.now = time.Now
+	if !opt.Now.IsZero() {
+		fixed := opt.Now
+		c.now = func() time.Time { return fixed }
+	}
 
 	if err := c.readCollections(); err != nil {
 		return nil, err

@@ -88,7 +88,7 @@ func (d *document) setupDocument() error {
 			if !ok {
 				return fmt.Errorf("%s: front matter date %q is not a date", d.site.keyLine(d.rel, "date"), t)
 			}
-			d.date = pt
+			d.date = pt.In(c.loc) // Jekyll's parse_date: Time.parse(…).localtime
 		default:
 			return fmt.Errorf("%s: front matter date must be a date", d.site.keyLine(d.rel, "date"))
 		}

@@ -36,7 +36,7 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 			if in == nil || in == "" {
 				return in, nil
 			}
-			t, ok := liquid.ToTime(in, func() time.Time { return s.cfg.time }, s.cfg.loc)
+			t, ok := liquid.ToTime(in, s.cfg.now, s.cfg.loc)
 			if !ok {
 				return nil, fmt.Errorf("invalid date '%v': could not convert to a time", liquid.ToString(in))
 			}

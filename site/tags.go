@@ -6,7 +6,6 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"time"
 
 	"islet.dev/islet/site/liquid"
 	"islet.dev/islet/site/markup"
@@ -15,7 +14,7 @@ import (
 func (s *Site) newEngine() *liquid.Engine {
 	e := liquid.New()
 	e.Location = s.cfg.loc
-	e.Now = func() time.Time { return s.cfg.time }
+	e.Now = s.cfg.now
 	e.RegisterTag("include", func(markup string) (liquid.Node, error) { return s.parseInclude(markup, false) })
 	e.RegisterTag("include_relative", func(markup string) (liquid.Node, error) { return s.parseInclude(markup, true) })
 	e.RegisterTag("link", func(markup string) (liquid.Node, error) { return &linkTag{s: s, arg: strings.TrimSpace(markup)}, nil })

@@ -234,8 +234,8 @@ func readFull(c net.Conn, b []byte) (int, error) {
 }
 
 // TestTCPIdleTimeoutAndLimit: a client at its share of TCP connections
-// has its oldest idle one closed for its new one; an idle connection is
-// closed after the idle timeout.
+// whose others have been idle less than a second has its new one closed
+// at once; an idle connection is closed after the idle timeout.
 func TestTCPIdleTimeoutAndLimit(t *testing.T) {
 	addr := conformanceServer(t, zones.Config{TCPIdleTimeout: 300 * time.Millisecond, TCPMaxConns: 2})
 	var conns []net.Conn
@@ -248,19 +248,18 @@ func TestTCPIdleTimeoutAndLimit(t *testing.T) {
 		conns = append(conns, c)
 		time.Sleep(20 * time.Millisecond) // accepted in order
 	}
-	// The third connection is over the limit: the oldest idle one goes.
-	conns[0].SetReadDeadline(time.Now().Add(time.Second))
+	conns[2].SetReadDeadline(time.Now().Add(time.Second))
 	start := time.Now()
-	if _, err := conns[0].Read(make([]byte, 1)); err == nil || time.Since(start) > 250*time.Millisecond {
-		t.Errorf("the oldest idle connection, over the limit: err=%v after %v", err, time.Since(start))
+	if _, err := conns[2].Read(make([]byte, 1)); err == nil || time.Since(start) > 250*time.Millisecond {
+		t.Errorf("connection over the limit: err=%v after %v", err, time.Since(start))
 	}
-	if _, err := tcpExchange(conns[2], "example.com.", dns.TypeSOA); err != nil {
-		t.Errorf("the newest connection: %v", err)
+	if _, err := tcpExchange(conns[1], "example.com.", dns.TypeSOA); err != nil {
+		t.Errorf("a connection within the limit: %v", err)
 	}
 	// An idle connection is closed after the idle timeout.
-	conns[1].SetReadDeadline(time.Now().Add(3 * time.Second))
+	conns[0].SetReadDeadline(time.Now().Add(3 * time.Second))
 	start = time.Now()
-	_, err := conns[1].Read(make([]byte, 1))
+	_, err := conns[0].Read(make([]byte, 1))
 	if err == nil {
 		t.Fatal("idle connection got data")
 	}

@@ -121,9 +121,13 @@ const (
 	Refused                 // closed
 )
 
+// minIdleToEvict is how long a client's connection must have been idle
+// before a new one of the same client, at its cap, takes its place.
+const minIdleToEvict = time.Second
+
 // Admit takes nc in, or closes it and returns nil. A client at its own
-// cap has its oldest idle connection closed for the new one, or the new
-// one refused when none of its connections is idle. At the global cap,
+// cap has its oldest idle connection closed for the new one (if it has
+// been idle a second), or the new one refused. At the global cap,
 // a connection of the client holding the most goes (an idle one first,
 // else its oldest), unless the newcomer would then hold as many: then
 // the newcomer is refused.
@@ -139,7 +143,13 @@ func (l *Limiter) Admit(nc net.Conn) (*Conn, Outcome) {
 	}
 	switch {
 	case len(cl.conns) >= l.cfg.PerClient:
-		victim = cl.oldest(true)
+		// Its own idle connection goes for the new one (a browser
+		// behind a busy NAT), but not one just opened: a client that
+		// opens connections and sends nothing would have each new one
+		// close the one before, and make the server work for every one.
+		if v := cl.oldest(true); v != nil && time.Since(time.Unix(0, v.idleSince.Load())) >= minIdleToEvict {
+			victim = v
+		}
 	case l.total >= l.cfg.Max:
 		heavy := l.heaviest()
 		if heavy != nil && heavy != cl && len(heavy.conns) > len(cl.conns)+1 {

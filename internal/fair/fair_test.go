@@ -47,15 +47,19 @@ func TestPerClientCap(t *testing.T) {
 		t.Fatal("another client was refused")
 	}
 	conns[1].SetIdle(true)
+	if c, _ := admit(t, l, "192.0.2.1"); c != nil {
+		t.Fatal("a client at its cap had a connection idle for less than a second closed for a new one")
+	}
+	conns[1].idleSince.Store(time.Now().Add(-2 * minIdleToEvict).UnixNano())
 	c, _ := admit(t, l, "192.0.2.1")
 	if c == nil {
-		t.Fatal("a client at its cap with an idle connection was refused")
+		t.Fatal("a client at its cap with a connection idle for 2 s was refused")
 	}
 	if !raws[1].closed.Load() || raws[0].closed.Load() || raws[2].closed.Load() {
 		t.Errorf("the idle connection was not the one closed: %v %v %v", raws[0].closed.Load(), raws[1].closed.Load(), raws[2].closed.Load())
 	}
-	if st := l.Stats(); st.Open != 4 || st.Refused != 1 || st.Evicted != 1 {
-		t.Errorf("stats %+v, want 4 open, 1 refused, 1 evicted", st)
+	if st := l.Stats(); st.Open != 4 || st.Refused != 2 || st.Evicted != 1 {
+		t.Errorf("stats %+v, want 4 open, 2 refused, 1 evicted", st)
 	}
 }
 
