@@ -20,9 +20,10 @@ import (
 // $JEKYLL_ENV, "production" when unset: an appliance serves the real
 // site. site.time is _config.yml's time:, else $SOURCE_DATE_EPOCH,
 // else now.
+// Warnings go to log; strict makes them errors (islet build).
 // The guest binary (build tag guest) has no renderer: it serves the
 // tree islet build rendered.
-func RenderSite(ctx context.Context, dir string, log *slog.Logger) (RenderedSite, error) {
+func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) (RenderedSite, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
@@ -33,7 +34,7 @@ func RenderSite(ctx context.Context, dir string, log *slog.Logger) (RenderedSite
 	if env == "" {
 		env = "production"
 	}
-	opt := site.Options{Environment: env}
+	opt := site.Options{Environment: env, Strict: strict}
 	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -52,7 +53,10 @@ func RenderSite(ctx context.Context, dir string, log *slog.Logger) (RenderedSite
 		return nil, fmt.Errorf("%s: rendered site: %w", dir, err)
 	}
 	if log != nil {
-		log.Info("site rendered", "dir", dir, "files", len(out.Paths()), "took", time.Since(start).Round(time.Millisecond))
+		for _, w := range out.Warnings {
+			log.Warn(w.String(), "component", "site")
+		}
+		log.Info("site rendered", "dir", dir, "files", len(out.Paths()), "warnings", len(out.Warnings), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return renderedSite{out, root}, nil
 }

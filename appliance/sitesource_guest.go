@@ -19,6 +19,6 @@ type RenderedSite interface {
 var errGuestRender = errors.New("the appliance image serves the site islet build rendered; it does not render")
 
 // RenderSite is not part of the guest binary.
-func RenderSite(context.Context, string, *slog.Logger) (RenderedSite, error) {
+func RenderSite(context.Context, string, bool, *slog.Logger) (RenderedSite, error) {
 	return nil, errGuestRender
 }

@@ -18,7 +18,7 @@ func TestRenderedSiteClose(t *testing.T) {
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "index.md"), []byte("---\n---\nhi\n"), 0o644)
 	os.WriteFile(filepath.Join(src, "big.txt"), []byte("a static file, read when served\n"), 0o644)
-	r, err := RenderSite(context.Background(), src, nil)
+	r, err := RenderSite(context.Background(), src, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestRenderedHeadersChecked(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "_config.yml"), []byte("include: [_headers]\n"), 0o644)
 	os.WriteFile(filepath.Join(src, "index.md"), []byte("---\n---\nhi\n"), 0o644)
 	os.WriteFile(filepath.Join(src, "_headers"), []byte("/*\n  X-Frame-Options: DENY\n"), 0o644)
-	r, err := RenderSite(context.Background(), src, nil)
+	r, err := RenderSite(context.Background(), src, false, nil)
 	if err != nil {
 		t.Fatalf("a good _headers: %v", err)
 	}
@@ -49,7 +49,7 @@ func TestRenderedHeadersChecked(t *testing.T) {
 	}
 	r.Close()
 	os.WriteFile(filepath.Join(src, "_headers"), []byte("/*\n  X-Frame-Options: DENY\n  Content-Length: 3\n"), 0o644)
-	if _, err := RenderSite(context.Background(), src, nil); err == nil || !strings.Contains(err.Error(), "_headers:3: header Content-Length") {
+	if _, err := RenderSite(context.Background(), src, false, nil); err == nil || !strings.Contains(err.Error(), "_headers:3: header Content-Length") {
 		t.Errorf("a bad _headers: error %v, want _headers:3", err)
 	}
 }

@@ -29,6 +29,7 @@ type config struct {
 	drafts       bool
 	time         time.Time
 	loc          *time.Location
+	warnings     []Warning // found while reading the configuration
 	now          func() time.Time // what "now" is in a date filter
 	collections  []*collection
 	defaults     []frontDefault
@@ -50,6 +51,8 @@ type Options struct {
 	Environment string    // jekyll.environment; "development" when empty
 	Now         time.Time // site.time when _config.yml has no time:; the current time when zero
 	ThemeDir    string    // the folder of the site's theme: (default: the installed gem)
+	// Strict makes the render fail when it has warnings (see Warning).
+	Strict bool
 	// StateDir, if set, keeps what this render did for the next one:
 	// documents whose sources (and what they read) did not change are
 	// not rendered again, and Output.WriteChanged writes only what
@@ -102,6 +105,9 @@ func readConfig(src fs.FS, opt Options) (*config, error) {
 	c.paginate, _ = get(r, "paginate").(int)
 	c.paginatePath = getString(r, "paginate_path")
 
+	if err := c.checkJekyll4(data); err != nil {
+		return nil, err
+	}
 	c.loc = time.UTC
 	if tz := getString(r, "timezone"); tz != "" {
 		loc, err := time.LoadLocation(tz)
@@ -268,4 +274,40 @@ func scopeMatches(scope, rel string) bool {
 		return ok
 	}
 	return rel == scope || strings.HasPrefix(rel, scope+"/")
+}
+
+// checkJekyll4 refuses what Jekyll 4 refuses, with its reason, and
+// notes what it only warns about. data is _config.yml, for lines.
+func (c *config) checkJekyll4(data []byte) error {
+	r := c.raw
+	line := func(key string) int {
+		for i, l := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(l, key+":") {
+				return i + 1
+			}
+		}
+		return 0
+	}
+	at := func(key string) string {
+		if n := line(key); n > 0 {
+			return fmt.Sprintf("_config.yml:%d", n)
+		}
+		return "_config.yml"
+	}
+	if md := getString(r, "markdown"); md != "" && !strings.EqualFold(md, "kramdown") {
+		return fmt.Errorf("%s: markdown: %q is not a valid Markdown processor; the processors available are: kramdown", at("markdown"), md)
+	}
+	if getBool(r, "relative_permalinks", false) {
+		return fmt.Errorf("%s: relative_permalinks: since v3.0, permalinks for pages in subfolders must be relative to the site source directory, not the parent directory (https://jekyllrb.com/docs/upgrading/)", at("relative_permalinks"))
+	}
+	switch hl := strings.ToLower(getString(r, "highlighter")); hl {
+	case "", "rouge":
+	case "pygments":
+		c.warnings = append(c.warnings, Warning{File: "_config.yml", Line: line("highlighter"),
+			Msg: "highlighter: pygments: the highlight tag no longer renders with Pygments; Rouge's classes are written instead, as Jekyll 4 does"})
+	default:
+		c.warnings = append(c.warnings, Warning{File: "_config.yml", Line: line("highlighter"),
+			Msg: fmt.Sprintf("highlighter: %q is not one Jekyll 4 has; Rouge's classes are written instead", hl)})
+	}
+	return nil
 }

@@ -47,6 +47,10 @@ func TestErrors(t *testing.T) {
 		{"missing layout in a layout", map[string]string{"a.html": "---\nlayout: d\n---\nx", "_layouts/d.html": "---\nlayout: gone\n---\n{{ content }}"}, "_layouts/d.html:2: layout \"gone\" does not exist"},
 		{"timezone", map[string]string{"_config.yml": "timezone: Mars/Olympus\n"}, "timezone \"Mars/Olympus\""},
 		{"plugin not built in", map[string]string{"_config.yml": "plugins: [jekyll-feed, jekyll-gist]\n"}, "_config.yml: plugin \"jekyll-gist\" is not built into islet (it has jekyll-redirect-from, jekyll-paginate, jekyll-feed, jekyll-sitemap, jekyll-seo-tag)"},
+		{"markdown processor", map[string]string{"_config.yml": "title: x\nmarkdown: redcarpet\n"}, `_config.yml:2: markdown: "redcarpet" is not a valid Markdown processor; the processors available are: kramdown`},
+		{"relative permalinks", map[string]string{"_config.yml": "relative_permalinks: true\n"}, "_config.yml:1: relative_permalinks: since v3.0, permalinks for pages in subfolders must be relative to the site source directory"},
+		{"Ruby symbol in the config", map[string]string{"_config.yml": "sass:\n  style: :compressed\n"}, "_config.yml:2: :compressed is a Ruby symbol, which Jekyll's YAML loader refuses"},
+		{"Ruby symbol in front matter", map[string]string{"a.md": "---\ntitle: x\nkind: :note\n---\n"}, "a.md:3: :note is a Ruby symbol"},
 		{"gem not built in", map[string]string{"_config.yml": "gems:\n  - jekyll-mentions\n"}, "plugin \"jekyll-mentions\" is not built into islet"},
 	}
 	for _, tt := range tests {

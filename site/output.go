@@ -30,6 +30,10 @@ type Output struct {
 	state     *renderState
 	prevFiles map[string]string
 	Reused    int // documents taken from the previous render
+
+	// Warnings are the render's warnings, by file and line (those of
+	// documents taken from a previous render are not repeated).
+	Warnings []Warning
 }
 
 // copySource is a static file: copied from a file system on demand.

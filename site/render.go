@@ -151,6 +151,9 @@ func (s *Site) convert(d *document, content string) (string, error) {
 // renderDocument renders content, converts it and places it in its
 // layouts.
 func (s *Site) renderDocument(d *document) error {
+	if s.cfg.markdownExt[strings.ToLower(d.ext)] {
+		s.checkKramdown(d)
+	}
 	vars := s.payload(d)
 	content, err := s.renderLiquid(d, d.body, d.bodyLine, vars)
 	if err != nil {

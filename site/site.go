@@ -39,6 +39,7 @@ type Site struct {
 	includes  sync.Map // name → *includeEntry
 	md        *markup.Markdown
 	log       *slog.Logger
+	warnings  warnings
 
 	depMu     sync.Mutex
 	deps      map[*document]map[*document]bool // reader → documents whose content it read
@@ -62,6 +63,9 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 		return nil, err
 	}
 	s := &Site{src: src, cfg: cfg, opt: opt, layouts: map[string]*layout{}, log: log, published: map[*collection][]*document{}}
+	for _, w := range cfg.warnings {
+		s.warnings.add(w)
+	}
 	if name := getString(cfg.raw, "theme"); name != "" {
 		t, err := findTheme(name, opt.ThemeDir)
 		if err != nil {
@@ -99,6 +103,10 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	out, err := s.renderAll(ctx)
 	if err != nil {
 		return nil, err
+	}
+	out.Warnings = s.warnings.sorted()
+	if opt.Strict && len(out.Warnings) > 0 {
+		return nil, &StrictError{Warnings: out.Warnings}
 	}
 	if opt.StateDir != "" {
 		out.stateDir = opt.StateDir

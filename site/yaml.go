@@ -91,6 +91,12 @@ func fromNode(file string, line int, n *yaml.Node) (any, error) {
 }
 
 func scalar(file string, line int, n *yaml.Node) (any, error) {
+	// A plain scalar starting with ":" is a Ruby symbol to Psych, and
+	// Jekyll's safe loader refuses the class: the build stops.
+	if n.Style == 0 && n.ShortTag() == "!!str" && len(n.Value) > 1 && n.Value[0] == ':' {
+		return nil, fmt.Errorf("%s:%d: %s is a Ruby symbol, which Jekyll's YAML loader refuses (Tried to load unspecified class: Symbol): write %s, or quote it",
+			file, line+n.Line-1, n.Value, strings.TrimPrefix(n.Value, ":"))
+	}
 	switch n.ShortTag() {
 	case "!!null":
 		return nil, nil

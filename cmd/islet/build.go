@@ -96,7 +96,7 @@ func build(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr
 	var site fs.FS
 	if cfg.SiteDir() != "" {
 		start := time.Now()
-		rendered, err := appliance.RenderSite(ctx, cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)))
+		rendered, err := appliance.RenderSite(ctx, cfg.SiteDir(), true, slog.New(slog.NewTextHandler(stderr, nil)))
 		if err != nil {
 			fmt.Fprintf(stderr, "islet build: %v\nislet build: nothing was built\n", err)
 			return images.Result{}, 1

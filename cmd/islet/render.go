@@ -23,6 +23,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	unpublished := fs.Bool("unpublished", false, "render documents marked published: false")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	themeDir := fs.String("theme-dir", "", "`DIR` of the site's theme (default: the installed gem)")
+	strict := fs.Bool("strict", false, "fail when the render has warnings (what islet does otherwise than Jekyll, what Jekyll itself warns about)")
 	cacheDir := fs.String("cache", "", "`DIR` remembering what was rendered: unchanged documents are not rendered again, unchanged files not rewritten")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet render [flags] SRC DST\n\nRenders the Jekyll source tree SRC into DST, as jekyll build -s SRC -d DST does.\nDST is replaced only when the whole render succeeds. jekyll.environment is\n$JEKYLL_ENV (default development).")
@@ -52,6 +53,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	opt := site.Options{
 		Drafts: *drafts, Future: *future, Unpublished: *unpublished, Environment: os.Getenv("JEKYLL_ENV"), ThemeDir: *themeDir,
+		Strict: *strict,
 	}
 	var hash string
 	cache := site.Cache{Dir: *cacheDir}
@@ -73,6 +75,9 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "islet render: %s: %v\n", fs.Arg(0), err)
 		return 1
 	}
+	for _, w := range out.Warnings {
+		fmt.Fprintln(stderr, w)
+	}
 	if err := out.WriteChanged(fs.Arg(1)); err != nil {
 		fmt.Fprintf(stderr, "islet render: %v\n", err)
 		return 1
@@ -87,6 +92,10 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	if out.Reused > 0 {
 		reused = fmt.Sprintf(" (%d documents unchanged)", out.Reused)
 	}
-	fmt.Fprintf(stdout, "rendered %d files into %s in %v%s\n", len(out.Paths()), fs.Arg(1), time.Since(start).Round(time.Millisecond), reused)
+	warned := ""
+	if n := len(out.Warnings); n > 0 {
+		warned = fmt.Sprintf(", %d warning(s) (--strict makes them errors)", n)
+	}
+	fmt.Fprintf(stdout, "rendered %d files into %s in %v%s%s\n", len(out.Paths()), fs.Arg(1), time.Since(start).Round(time.Millisecond), reused, warned)
 	return 0
 }

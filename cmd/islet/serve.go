@@ -308,7 +308,7 @@ func forwardReloads(ctx context.Context, hup <-chan os.Signal) (reload <-chan st
 // renderForServing renders a Jekyll source until ctx ends (Ctrl-C stops
 // a long render); on failure it says why and returns the exit code.
 func renderForServing(ctx context.Context, cmd, dir string, log *slog.Logger, stderr io.Writer) (appliance.RenderedSite, int) {
-	rendered, err := appliance.RenderSite(ctx, dir, log)
+	rendered, err := appliance.RenderSite(ctx, dir, false, log)
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintf(stderr, "%s: interrupted\n", cmd)

@@ -40,7 +40,7 @@ func (paginate) Generate(s Site) error {
 		}
 	}
 	if tpl == nil {
-		s.Logger().Warn("pagination is on, but there is no index.html to paginate")
+		s.Warn("_config.yml", 0, "paginate: pagination is on, but there is no index.html to use as its template: skipped, as jekyll-paginate skips it")
 		return nil
 	}
 	var posts []any

@@ -33,6 +33,9 @@ type Site interface {
 	// JSON writes a value as Ruby's to_json does.
 	JSON(v any) string
 	Logger() *slog.Logger
+	// Warn records a render warning about file (a source path) at line
+	// (0: the whole file).
+	Warn(file string, line int, msg string)
 
 	// Pages lists the pages, generated ones included, in order.
 	Pages() []Page

@@ -1,0 +1,50 @@
+package site
+
+import (
+	"regexp"
+	"strings"
+)
+
+// unsupportedKramdown are the kramdown constructs islet's Markdown does
+// not implement, each with what it writes instead: found in a
+// document's source, they are warnings (file:line), never a silent
+// difference.
+var unsupportedKramdown = []struct {
+	re  *regexp.Regexp
+	msg string
+}{
+	{regexp.MustCompile(`^\s*\{:\s*toc\s*\}\s*$`), "kramdown's {:toc} is not implemented: the list it marks is written as it is, not as the table of contents (ul#markdown-toc)"},
+	{regexp.MustCompile(`\$\$`), "kramdown's math ($$…$$) is not implemented: it is written as text, not as MathJax's \\[…\\] and \\(…\\)"},
+	{regexp.MustCompile(`<[A-Za-z][^>]*\smarkdown=["']?(span|block|0)\b`), `kramdown's markdown="span", "block" and "0" are not implemented: the element's content is left as islet's HTML block rule leaves it`},
+	{regexp.MustCompile(`\{::(options|comment|nomarkdown)\b`), "kramdown's {::options}, {::comment} and {::nomarkdown} extensions are not implemented: written as text"},
+	{regexp.MustCompile(`^\s*\{:[A-Za-z][\w-]*:\s`), "kramdown's attribute list definitions ({:name: …}) are not implemented: references to them add nothing"},
+}
+
+// checkKramdown warns about each unsupported kramdown construct in a
+// Markdown document's source, outside fenced code, once per construct
+// and line.
+func (s *Site) checkKramdown(d *document) {
+	fence := ""
+	for i, line := range strings.Split(d.body, "\n") {
+		t := strings.TrimLeft(line, " ")
+		if fence != "" {
+			if strings.HasPrefix(t, fence) && strings.TrimSpace(strings.TrimLeft(t, fence[:1])) == "" {
+				fence = ""
+			}
+			continue
+		}
+		if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
+			n := len(t) - len(strings.TrimLeft(t, t[:1]))
+			fence = strings.Repeat(t[:1], n)
+			continue
+		}
+		if strings.HasPrefix(line, "    ") || strings.HasPrefix(line, "\t") {
+			continue // indented code (or a continuation; the common case is code)
+		}
+		for _, u := range unsupportedKramdown {
+			if u.re.MatchString(line) {
+				s.warnf(d.rel, d.bodyLine+i, "%s", u.msg)
+			}
+		}
+	}
+}

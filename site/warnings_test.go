@@ -1,0 +1,53 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestWarnings: what islet does otherwise than Jekyll, and what Jekyll
+// itself warns about, is a warning with file and line; --strict makes
+// the render fail with all of them.
+func TestWarnings(t *testing.T) {
+	files := map[string]string{
+		"_config.yml": "title: x\nhighlighter: pygments\nplugins: [jekyll-paginate]\npaginate: 2\n",
+		"about.md":    "---\ntitle: about\n---\n* TOC\n{:toc}\n\n## One\n\nEuler: $$e^{i\\pi}+1=0$$\n\n<div markdown=\"span\">*x*</div>\n\n```\n$$ in a fence is code\n{:toc}\n```\n\n    $$ indented code\n\n{::comment}\nnot shown\n{:/comment}\n\n{:ref: .note}\n",
+		"plain.md":    "---\n---\nNothing to say about *this* one.\n",
+		"page.html":   "---\n---\n$$ is not Markdown here\n",
+	}
+	want := []string{
+		"_config.yml: warning: paginate: pagination is on, but there is no index.html",
+		"_config.yml:2: warning: highlighter: pygments",
+		"about.md:5: warning: kramdown's {:toc} is not implemented",
+		"about.md:9: warning: kramdown's math ($$…$$) is not implemented",
+		"about.md:11: warning: kramdown's markdown=\"span\"",
+		"about.md:20: warning: kramdown's {::options}, {::comment} and {::nomarkdown}",
+		"about.md:24: warning: kramdown's attribute list definitions",
+	}
+	out, err := Render(context.Background(), mapFS(files), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range out.Warnings {
+		got = append(got, w.String())
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d warnings, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+	for i := range min(len(got), len(want)) {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("warning %d: %q, want it to start with %q", i, got[i], want[i])
+		}
+	}
+	_, err = Render(context.Background(), mapFS(files), Options{Strict: true}, nil)
+	var se *StrictError
+	if !errors.As(err, &se) || len(se.Warnings) != len(want) || !strings.Contains(err.Error(), "about.md:5: warning:") {
+		t.Errorf("--strict: error %v, want a StrictError with the %d warnings", err, len(want))
+	}
+	if _, err := Render(context.Background(), mapFS(map[string]string{"plain.md": files["plain.md"]}), Options{Strict: true}, nil); err != nil {
+		t.Errorf("--strict on a site without warnings: %v", err)
+	}
+}
