@@ -29,7 +29,7 @@ type config struct {
 	drafts       bool
 	time         time.Time
 	loc          *time.Location
-	warnings     []Warning // found while reading the configuration
+	warnings     []Warning        // found while reading the configuration
 	now          func() time.Time // what "now" is in a date filter
 	collections  []*collection
 	defaults     []frontDefault
