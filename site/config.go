@@ -300,6 +300,10 @@ func (c *config) checkJekyll4(data []byte) error {
 	if getBool(r, "relative_permalinks", false) {
 		return fmt.Errorf("%s: relative_permalinks: since v3.0, permalinks for pages in subfolders must be relative to the site source directory, not the parent directory (https://jekyllrb.com/docs/upgrading/)", at("relative_permalinks"))
 	}
+	if getBool(r, "lsi", false) {
+		c.warnings = append(c.warnings, Warning{File: "_config.yml", Line: line("lsi"),
+			Msg: "lsi: related posts by latent semantic indexing are not implemented: site.related_posts is the ten most recent posts, as Jekyll gives it without lsi"})
+	}
 	switch hl := strings.ToLower(getString(r, "highlighter")); hl {
 	case "", "rouge":
 	case "pygments":

@@ -95,8 +95,12 @@ func layoutName(v any) string {
 // payload is the outermost scope of a render.
 func (s *Site) payload(d *document) map[string]any {
 	env := s.env()
+	var site any = s.drop
+	if d.col != nil && d.col.label == "posts" {
+		site = relatedSite{s.drop, s.relatedPosts(d)}
+	}
 	return map[string]any{
-		"site":      s.drop,
+		"site":      site,
 		"page":      d.drop,
 		"layout":    nil,
 		"content":   nil,
@@ -283,4 +287,33 @@ func (s *Site) keyLine(file, key string) string {
 		}
 	}
 	return file
+}
+
+// relatedSite is site as a post's templates see it: site.related_posts
+// is the post's own (Jekyll's Renderer#assign_related_posts!); for
+// other documents it is nil.
+type relatedSite struct {
+	site    *liquid.Map
+	related []any
+}
+
+func (r relatedSite) Get(key string) (any, bool) {
+	if key == "related_posts" {
+		return r.related, true
+	}
+	return r.site.Get(key)
+}
+
+// relatedPosts are the ten most recent posts other than d, newest first,
+// as Jekyll's RelatedPosts computes them without lsi:
+// (site.posts.docs.last(11).reverse - [post]).first(10).
+func (s *Site) relatedPosts(d *document) []any {
+	posts := s.published[d.col] // oldest first
+	out := make([]any, 0, 10)
+	for i := len(posts) - 1; i >= max(len(posts)-11, 0) && len(out) < 10; i-- {
+		if posts[i] != d {
+			out = append(out, posts[i].drop)
+		}
+	}
+	return out
 }

@@ -174,7 +174,7 @@ func (s *Site) prepare() error {
 	}
 	site.Set("posts", postList)
 	s.drop = site
-	site.Set("related_posts", []any{})
+	site.Set("related_posts", nil) // a post's own: relatedSite
 	pageList, htmlPages := []any{}, []any{}
 	for _, p := range s.pages {
 		pageList = append(pageList, p.drop)
@@ -282,7 +282,6 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 	for _, col := range s.cfg.collections {
 		docs = append(docs, s.published[col]...)
 	}
-	posts := s.published[s.collection("posts")]
 	fresh := func(list []*document) []*document {
 		var out []*document
 		for _, d := range list {
@@ -292,7 +291,9 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		}
 		return out
 	}
-	if err := parallel(ctx, fresh(posts), func(d *document) error { return s.renderExcerpt(d) }); err != nil {
+	// Every collection document has an excerpt (Jekyll 4's
+	// Document#generate_excerpt?), posts and the rest alike.
+	if err := parallel(ctx, fresh(docs), func(d *document) error { return s.renderExcerpt(d) }); err != nil {
 		return nil, err
 	}
 	if err := parallel(ctx, fresh(docs), func(d *document) error { return s.renderDocument(d) }); err != nil {
