@@ -271,6 +271,19 @@ func (s *Site) staticDrop(f *staticFile) *liquid.Map {
 		m.Set("collection", nil)
 	}
 	m.Set("url", f.url())
+	// Front-matter defaults reach static files too, below the drop's
+	// own keys (Jekyll's StaticFileDrop falls back to the file's data).
+	typ := ""
+	if f.col != nil {
+		typ = f.col.label
+	}
+	defaults := s.cfg.defaultsFor(f.rel, typ)
+	for _, k := range defaults.Keys() {
+		if _, own := m.Get(k); !own {
+			v, _ := defaults.Get(k)
+			m.Set(k, v)
+		}
+	}
 	f.drop = m
 	return m
 }
