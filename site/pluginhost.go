@@ -63,6 +63,7 @@ func (p pluginSite) AbsoluteURL(u string) string            { return p.s.absolut
 func (p pluginSite) Markdownify(t string) (string, error)   { return p.s.md.Convert(t) }
 func (p pluginSite) Logger() *slog.Logger                   { return p.s.log }
 func (p pluginSite) Warn(file string, line int, msg string) { p.s.warnf(file, line, "%s", msg) }
+func (p pluginSite) KeyLine(rel, key string) int            { return p.s.keyLineNo(rel, key) }
 
 func (p pluginSite) JSON(v any) string {
 	var b bytes.Buffer

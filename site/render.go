@@ -269,6 +269,14 @@ func pagerOf(d *document) any {
 // keyLine is "file:line" of a front-matter key in a source or layout
 // file, or just the file when the line cannot be found.
 func (s *Site) keyLine(file, key string) string {
+	if n := s.keyLineNo(file, key); n > 0 {
+		return fmt.Sprintf("%s:%d", file, n)
+	}
+	return file
+}
+
+// keyLineNo is the line of key in file's front matter, 0 when not found.
+func (s *Site) keyLineNo(file, key string) int {
 	fsys := s.src
 	name := file
 	if s.theme != nil && strings.HasPrefix(file, s.theme.name+":") {
@@ -276,17 +284,17 @@ func (s *Site) keyLine(file, key string) string {
 	}
 	src, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return file
+		return 0
 	}
 	for i, line := range strings.Split(string(src), "\n") {
 		if i > 0 && (line == "---" || line == "...") {
 			break
 		}
 		if strings.HasPrefix(line, key+":") {
-			return fmt.Sprintf("%s:%d", file, i+1)
+			return i + 1
 		}
 	}
-	return file
+	return 0
 }
 
 // relatedSite is site as a post's templates see it: site.related_posts

@@ -12,10 +12,12 @@ import (
 // the render fail with all of them.
 func TestWarnings(t *testing.T) {
 	files := map[string]string{
-		"_config.yml": "title: x\nhighlighter: pygments\nplugins: [jekyll-paginate]\npaginate: 2\n",
+		"_config.yml": "title: x\nhighlighter: pygments\nplugins: [jekyll-paginate, jekyll-redirect-from]\npaginate: 2\n",
 		"about.md":    "---\ntitle: about\n---\n* TOC\n{:toc}\n\n## One\n\nEuler: $$e^{i\\pi}+1=0$$\n\n<div markdown=\"span\">*x*</div>\n\n```\n$$ in a fence is code\n{:toc}\n```\n\n    $$ indented code\n\n{::comment}\nnot shown\n{:/comment}\n\n{:ref: .note}\n",
 		"plain.md":    "---\n---\nNothing to say about *this* one.\n",
 		"page.html":   "---\n---\n$$ is not Markdown here\n",
+		"a.md":        "---\nredirect_from: /old/\n---\n",
+		"b.md":        "---\ntitle: b\nredirect_from: [/old/]\n---\n",
 	}
 	want := []string{
 		"_config.yml: warning: paginate: pagination is on, but there is no index.html",
@@ -25,6 +27,7 @@ func TestWarnings(t *testing.T) {
 		"about.md:11: warning: kramdown's markdown=\"span\"",
 		"about.md:20: warning: kramdown's {::options}, {::comment} and {::nomarkdown}",
 		"about.md:24: warning: kramdown's attribute list definitions",
+		"b.md:3: warning: redirect_from /old/ is also a.md's",
 	}
 	out, err := Render(context.Background(), mapFS(files), Options{}, nil)
 	if err != nil {

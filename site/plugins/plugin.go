@@ -36,6 +36,9 @@ type Site interface {
 	// Warn records a render warning about file (a source path) at line
 	// (0: the whole file).
 	Warn(file string, line int, msg string)
+	// KeyLine is the line of key in the front matter of the source file
+	// rel, 0 when it is not there.
+	KeyLine(rel, key string) int
 
 	// Pages lists the pages, generated ones included, in order.
 	Pages() []Page

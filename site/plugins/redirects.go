@@ -1,6 +1,7 @@
 package plugins
 
 import (
+	"fmt"
 	"strings"
 
 	"islet.dev/islet/site/liquid"
@@ -46,11 +47,26 @@ func (redirectFrom) Generate(s Site) error {
 		m.Set("to", to)
 		return m
 	}
+	type stub struct {
+		page Page
+		by   string // the document whose redirect_from made it
+	}
+	stubs := map[string]stub{}
 	for _, d := range append(s.Documents(), s.Pages()...) {
 		for _, from := range listOfAny(liquid.Lookup(d.Data(), "redirect_from")) {
 			from = "/" + strings.TrimPrefix(from, "/")
 			to := target(d.URL())
+			if prev, ok := stubs[from]; ok {
+				// Jekyll writes both stubs, the later last: that one is
+				// what the folder holds.
+				s.Warn(d.Rel(), s.KeyLine(d.Rel(), "redirect_from"), fmt.Sprintf("redirect_from %s is also %s's: the redirect to this document's URL is written, as Jekyll writes the later one", from, prev.by))
+				prev.page.Data().Set("redirect", redirectData(from, to))
+				stubs[from] = stub{prev.page, d.Rel()}
+				redirects.Set(from, to)
+				continue
+			}
 			p := s.AddPage("redirect.html", "", "jekyll-redirect-from")
+			stubs[from] = stub{p, d.Rel()}
 			p.Data().Set("sitemap", false)
 			p.Data().Set("layout", "redirect")
 			p.Data().Set("permalink", from)
