@@ -30,7 +30,9 @@ var (
 	preBlock = regexp.MustCompile(`(?s)<pre[ >].*?</pre>`)
 	preMark  = regexp.MustCompile("\x00[0-9]+\x00")
 	// a path in a source map's "sources"
-	mapSourcePath = regexp.MustCompile(`"(?:[^"\s]*/)?([^"/\s]+\.s[ac]ss)"`)
+	// a source map's source outside the site's own folders (a theme's):
+	// Jekyll names it from where the gem is installed
+	mapSourcePath = regexp.MustCompile(`"(?:\.\./[^"\s]*/|[^_."\s][^"\s]*/)([^"/\s]+\.s[ac]ss)"`)
 )
 
 // normalise makes two renders comparable: whitespace between and
@@ -41,8 +43,9 @@ var (
 func normalise(name string, b []byte) string {
 	s := string(b)
 	if strings.HasSuffix(name, ".css.map") {
-		// Source maps name their sources by paths relative to where
-		// the theme gem is installed: only the file names compare.
+		// Source maps name a theme's sources by paths relative to
+		// where the gem is installed: only their file names compare;
+		// the site's own (_sass/…) compare whole.
 		s = mapSourcePath.ReplaceAllString(s, `"$1"`)
 	}
 	if !isText(name) {

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -104,4 +105,50 @@ func (s *Site) sassOptions() (sassOptions, error) {
 		return o, fmt.Errorf("_config.yml: sass: sourcemap must be always, never or development")
 	}
 	return o, nil
+}
+
+// sourcesFromRoot rewrites a source map's sources that name imported
+// files (found: their virtual paths, "/_sass/theme/_base.scss") as
+// paths from the site's root, as Jekyll writes them
+// ("_sass/theme/_base.scss"). libsass writes them relative to the
+// process's working folder ("../../_sass/…"), so that the map depended
+// on where islet ran.
+func sourcesFromRoot(sourceMap string, found []string) string {
+	start := strings.Index(sourceMap, `"sources": [`)
+	if start < 0 || len(found) == 0 {
+		return sourceMap
+	}
+	end := strings.Index(sourceMap[start:], "]")
+	if end < 0 {
+		return sourceMap
+	}
+	end += start
+	block := sourceMap[start:end]
+	var out strings.Builder
+	for _, line := range strings.SplitAfter(block, "\n") {
+		body := strings.TrimSpace(line)
+		body = strings.TrimSuffix(body, ",")
+		if len(body) < 2 || body[0] != '"' {
+			out.WriteString(line)
+			continue
+		}
+		var src string
+		if err := json.Unmarshal([]byte(body), &src); err != nil {
+			out.WriteString(line)
+			continue
+		}
+		trimmed := src
+		for strings.HasPrefix(trimmed, "../") {
+			trimmed = trimmed[3:]
+		}
+		for _, abs := range found {
+			if rel := strings.TrimPrefix(abs, "/"); rel == trimmed && rel != src {
+				enc, _ := json.Marshal(rel)
+				line = strings.Replace(line, body, string(enc), 1)
+				break
+			}
+		}
+		out.WriteString(line)
+	}
+	return sourceMap[:start] + out.String() + sourceMap[end:]
 }

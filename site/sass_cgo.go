@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/bep/golibsass/libsass"
 )
@@ -23,15 +24,29 @@ func (s *Site) compileSass(d *document, content string) (css, sourceMap string, 
 	roots := s.sassRoots()
 	self := "/" + d.rel
 	base := strings.TrimSuffix(path.Base(d.rel), d.ext)
+	// libsass names the importing file by the @import that brought it
+	// in, not by where it was found: resolved maps one to the other, so
+	// that an import relative to a partial (@import "./variables" in
+	// _sass/theme/_base.scss) is looked up beside it first.
+	resolved := map[string]string{}
+	var mu sync.Mutex
 	opt := libsass.Options{
 		OutputStyle: styles[o.style],
 		Precision:   5,
 		SassSyntax:  d.ext == ".sass",
 		ImportResolver: func(url, prev string) (string, string, bool) {
-			if prev == "stdin" || prev == "" {
+			mu.Lock()
+			defer mu.Unlock()
+			if p, ok := resolved[prev]; ok {
+				prev = p
+			} else {
 				prev = self
 			}
-			return s.resolveImport(append([]sassRoot{{s.src, path.Dir(d.rel), "/" + path.Dir(d.rel)}}, roots...), url, prev)
+			abs, data, ok := s.resolveImport(append([]sassRoot{{s.src, path.Dir(d.rel), "/" + path.Dir(d.rel)}}, roots...), url, prev)
+			if ok {
+				resolved[url] = abs
+			}
+			return abs, data, ok
 		},
 	}
 	if o.sourcemap {
@@ -45,5 +60,9 @@ func (s *Site) compileSass(d *document, content string) (css, sourceMap string, 
 	if err != nil {
 		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
 	}
-	return r.CSS, r.SourceMapContent, nil
+	var found []string
+	for _, abs := range resolved {
+		found = append(found, abs)
+	}
+	return r.CSS, sourcesFromRoot(r.SourceMapContent, found), nil
 }
