@@ -15,6 +15,7 @@ func (s *Site) newEngine() *liquid.Engine {
 	e := liquid.New()
 	e.Location = s.cfg.loc
 	e.Now = s.cfg.now
+	e.Warn = func(file string, line int, msg string) { s.warnf(file, line, "%s", msg) }
 	e.RegisterTag("include", func(markup string) (liquid.Node, error) { return s.parseInclude(markup, false) })
 	e.RegisterTag("include_relative", func(markup string) (liquid.Node, error) { return s.parseInclude(markup, true) })
 	e.RegisterTag("link", func(markup string) (liquid.Node, error) { return &linkTag{s: s, arg: strings.TrimSpace(markup)}, nil })

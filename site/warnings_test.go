@@ -54,3 +54,29 @@ func TestWarnings(t *testing.T) {
 		t.Errorf("--strict on a site without warnings: %v", err)
 	}
 }
+
+// TestLaxLiquid: a condition only Ruby Liquid's lax parser reads
+// ({% if {{x}} %}) renders as Jekyll renders it, with a warning; with
+// --strict it is an error; one the lax parser cannot read either stays
+// an error.
+func TestLaxLiquid(t *testing.T) {
+	files := map[string]string{"index.html": "---\n---\n{% assign x = 1 %}\n{% if {{x}} == 1 %}one{% endif %}"}
+	out, err := Render(context.Background(), mapFS(files), Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := out.ReadFile("index.html")
+	if strings.TrimSpace(string(b)) != "one" {
+		t.Errorf("rendered %q, want one", b)
+	}
+	if len(out.Warnings) != 1 || !strings.HasPrefix(out.Warnings[0].String(), `index.html:4: warning: Liquid syntax error: unexpected character { in "{{x}} == 1"; read as Ruby Liquid's lax parser reads it: "x == 1"`) {
+		t.Errorf("warnings %v", out.Warnings)
+	}
+	if _, err := Render(context.Background(), mapFS(files), Options{Strict: true}, nil); err == nil {
+		t.Error("--strict rendered a lax condition")
+	}
+	bad := map[string]string{"index.html": "---\n---\n{% if == %}x{% endif %}"}
+	if _, err := Render(context.Background(), mapFS(bad), Options{}, nil); err == nil || !strings.Contains(err.Error(), "index.html:3:") {
+		t.Errorf("a condition neither parser reads: %v", err)
+	}
+}

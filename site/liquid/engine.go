@@ -39,6 +39,10 @@ type Engine struct {
 	Location *time.Location
 	// MaxOutput bounds one render's output, in bytes.
 	MaxOutput int
+	// Warn, if set, hears what the parser accepted as Ruby Liquid's lax
+	// parser would, which the strict one rejects (file and line of the
+	// tag). When nil, such markup is an error.
+	Warn func(file string, line int, msg string)
 }
 
 // New returns an engine with Liquid's standard tags and filters.

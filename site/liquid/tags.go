@@ -210,6 +210,15 @@ func (p *tplParser) parseIf(t *rawTok) (*ifNode, error) {
 		if markup != "\x00else" {
 			c, err := parseCondition(markup)
 			if err != nil {
+				// Jekyll warns and reads it with Ruby Liquid's lax
+				// parser: so does islet, when that gives a condition.
+				lax, changed := laxCondition(markup)
+				if lc, lerr := parseCondition(lax); changed && lerr == nil && p.e.Warn != nil {
+					p.e.Warn(p.name, line, fmt.Sprintf("Liquid syntax error: %v in \"%s\"; read as Ruby Liquid's lax parser reads it: \"%s\"", err, strings.TrimSpace(markup), lax))
+					c, err = lc, nil
+				}
+			}
+			if err != nil {
 				return nil, p.wrap(line, fmt.Errorf("%v in \"%s\"", err, strings.TrimSpace(markup)))
 			}
 			cond = c
