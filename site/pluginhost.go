@@ -39,6 +39,11 @@ func (s *Site) registerPluginTags(e *liquid.Engine) {
 		for name, parse := range p.Tags(pluginSite{s}) {
 			e.RegisterTag(name, parse)
 		}
+		if a, ok := p.(interface{ Aliases() map[string]string }); ok {
+			for name, to := range a.Aliases() {
+				e.AliasTag(name, to)
+			}
+		}
 	}
 }
 
@@ -141,6 +146,11 @@ func (p pluginSite) AddPage(rel, body, plugin string) plugins.Page {
 	return pluginPage{p.s.generatedPage(rel, body, plugin)}
 }
 
+func (p pluginSite) HasLayout(name string) bool {
+	_, ok := p.s.layouts[name]
+	return ok
+}
+
 func (p pluginSite) AddLayout(name, rel, body string) error {
 	if _, ok := p.s.layouts[name]; ok {
 		return nil
@@ -173,13 +183,21 @@ func slicesContains(list []string, s string) bool {
 // pluginPage is a document as a plugin sees it (plugins.Page).
 type pluginPage struct{ d *document }
 
-func (p pluginPage) Rel() string                { return p.d.rel }
-func (p pluginPage) URL() string                { return p.d.url }
-func (p pluginPage) Data() *liquid.Map          { return p.d.data }
-func (p pluginPage) Drop() any                  { return p.d.drop }
-func (p pluginPage) SetBody(body string)        { p.d.body = body }
-func (p pluginPage) Relocate() error            { return p.d.computeURL() }
-func (p pluginPage) Generated() string          { return p.d.generated }
+func (p pluginPage) Rel() string         { return p.d.rel }
+func (p pluginPage) URL() string         { return p.d.url }
+func (p pluginPage) Data() *liquid.Map   { return p.d.data }
+func (p pluginPage) Drop() any           { return p.d.drop }
+func (p pluginPage) SetBody(body string) { p.d.body = body }
+func (p pluginPage) Relocate() error     { return p.d.computeURL() }
+func (p pluginPage) Generated() string   { return p.d.generated }
+func (p pluginPage) Markdown() bool      { return p.d.site.cfg.markdownExt[strings.ToLower(p.d.ext)] }
+func (p pluginPage) Body() string        { return p.d.body }
+func (p pluginPage) Collection() string {
+	if p.d.col == nil {
+		return ""
+	}
+	return p.d.col.label
+}
 func (p pluginPage) Paginate(pager *liquid.Map) { p.d.pager = pager }
 
 // CopyAt adds a copy of the page at url (ending in "/") listing pager's

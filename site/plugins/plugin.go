@@ -63,6 +63,8 @@ type Site interface {
 	// AddLayout adds a layout of that name unless the site has one;
 	// rel names it in errors.
 	AddLayout(name, rel, body string) error
+	// HasLayout reports whether the site (or its theme) has the layout.
+	HasLayout(name string) bool
 }
 
 // Page is a page or document of the site.
@@ -79,6 +81,12 @@ type Page interface {
 	Relocate() error
 	// Generated is the plugin that made the page; "" for the site's own.
 	Generated() string
+	// Markdown reports whether the page is converted as Markdown.
+	Markdown() bool
+	// Collection is the label of the page's collection; "" for a page.
+	Collection() string
+	// Body is the page's content before Liquid and conversion.
+	Body() string
 	// Paginate makes the page a pager (paginator is its paginator
 	// variable); CopyAt adds a copy of it at url with paginator.
 	Paginate(paginator *liquid.Map)

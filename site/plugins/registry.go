@@ -8,7 +8,8 @@ import (
 // builtin lists the plugins islet has, in the order their generators
 // run, as Jekyll orders them: redirects first, the sitemap last (it
 // lists what the others add).
-var builtin = []Plugin{redirectFrom{}, paginate{}, feed{}, sitemap{}, seo{}}
+var builtin = []Plugin{redirectFrom{}, paginate{}, feed{}, sitemap{}, seo{},
+	includeCache{}, avatar{}, titlesFromHeadings{}, defaultLayout{}}
 
 // Lookup returns the plugin of that name; a plugin islet does not have
 // is an error naming those it has, rather than a silently different
