@@ -146,6 +146,42 @@ func (p pluginSite) AddPage(rel, body, plugin string) plugins.Page {
 	return pluginPage{p.s.generatedPage(rel, body, plugin)}
 }
 
+func (p pluginSite) MarkdownStatics() []string {
+	var out []string
+	for _, f := range p.s.static {
+		if f.fsys == nil && f.col == nil && p.s.cfg.markdownExt[strings.ToLower(extOf(f.rel))] {
+			out = append(out, f.rel)
+		}
+	}
+	return out
+}
+
+func (p pluginSite) PageFromStatic(rel string) (plugins.Page, error) {
+	src, err := fs.ReadFile(p.s.src, rel)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	s := p.s
+	d := &document{site: s, rel: rel, body: string(src), bodyLine: 1, ext: extOf(rel),
+		bodyHash: hashBytes(src)}
+	d.data = s.cfg.defaultsFor(rel, "pages")
+	if err := d.computeURL(); err != nil {
+		return nil, err
+	}
+	d.drop = &docDrop{d}
+	s.pages = append(s.pages, d)
+	return pluginPage{d}, nil
+}
+
+func (p pluginSite) RemoveStatic(rel string) {
+	for i, f := range p.s.static {
+		if f.rel == rel && f.fsys == nil {
+			p.s.static = append(p.s.static[:i], p.s.static[i+1:]...)
+			return
+		}
+	}
+}
+
 func (p pluginSite) HasLayout(name string) bool {
 	_, ok := p.s.layouts[name]
 	return ok

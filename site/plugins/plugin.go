@@ -65,6 +65,14 @@ type Site interface {
 	AddLayout(name, rel, body string) error
 	// HasLayout reports whether the site (or its theme) has the layout.
 	HasLayout(name string) bool
+	// MarkdownStatics lists the site's own static files (no front
+	// matter, outside collections) that Markdown converts, by rel.
+	MarkdownStatics() []string
+	// PageFromStatic makes a page of the static file at rel, its whole
+	// text the body, as Jekyll's Page.new does for a file without front
+	// matter (the static file stays unless RemoveStatic).
+	PageFromStatic(rel string) (Page, error)
+	RemoveStatic(rel string)
 }
 
 // Page is a page or document of the site.

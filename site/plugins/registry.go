@@ -6,9 +6,11 @@ import (
 )
 
 // builtin lists the plugins islet has, in the order their generators
-// run, as Jekyll orders them: redirects first, the sitemap last (it
-// lists what the others add).
-var builtin = []Plugin{redirectFrom{}, paginate{}, feed{}, sitemap{}, seo{},
+// run, as Jekyll orders them by priority: the pages made of Markdown
+// without front matter and of READMEs (normal, low) first, then
+// redirects, the sitemap after what adds pages; titles and layouts
+// (lowest) at the end.
+var builtin = []Plugin{optionalFrontMatter{}, readmeIndex{}, redirectFrom{}, paginate{}, feed{}, sitemap{}, seo{},
 	includeCache{}, avatar{}, titlesFromHeadings{}, defaultLayout{}}
 
 // Lookup returns the plugin of that name; a plugin islet does not have
