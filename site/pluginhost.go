@@ -65,6 +65,7 @@ var _ plugins.Site = pluginSite{}
 func (p pluginSite) Config() *liquid.Map                    { return p.s.cfg.raw }
 func (p pluginSite) Drop() *liquid.Map                      { return p.s.drop }
 func (p pluginSite) AbsoluteURL(u string) string            { return p.s.absoluteURL(u) }
+func (p pluginSite) RelativeURL(u string) string            { return p.s.relativeURL(u) }
 func (p pluginSite) Markdownify(t string) (string, error)   { return p.s.md.Convert(t) }
 func (p pluginSite) Logger() *slog.Logger                   { return p.s.log }
 func (p pluginSite) Warn(file string, line int, msg string) { p.s.warnf(file, line, "%s", msg) }

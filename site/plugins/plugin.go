@@ -28,6 +28,8 @@ type Site interface {
 	// …); it is complete once the pages render, not during Generate.
 	Drop() *liquid.Map
 	AbsoluteURL(path string) string
+	// RelativeURL is the relative_url filter: baseurl prepended.
+	RelativeURL(path string) string
 	// Markdownify converts Markdown as the site's converter does.
 	Markdownify(text string) (string, error)
 	// JSON writes a value as Ruby's to_json does.
