@@ -51,6 +51,9 @@ func normalise(name string, b []byte) string {
 	if !isText(name) {
 		return s
 	}
+	// jekyll-gist offline writes the false its logger returned where the
+	// <noscript> copy would be (site/COMPAT.md); islet writes nothing.
+	s = strings.ReplaceAll(s, `false<script src="https://gist.github.com/`, `<script src="https://gist.github.com/`)
 	var pres []string
 	s = preBlock.ReplaceAllStringFunc(s, func(m string) string {
 		if plain := spanTag.ReplaceAllString(m, ""); plain != m {

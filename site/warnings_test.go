@@ -80,3 +80,26 @@ func TestLaxLiquid(t *testing.T) {
 		t.Errorf("a condition neither parser reads: %v", err)
 	}
 }
+
+// TestGistWarning: a gist's <noscript> copy, which a render cannot
+// fetch, is a warning once per gist, and none with gist: {noscript:
+// false}.
+func TestGistWarning(t *testing.T) {
+	page := "---\n---\n{% gist octocat/1 %}{% gist octocat/1 a.md %}{% gist octocat/2 %}"
+	for _, tc := range []struct {
+		config string
+		want   int
+	}{{"plugins: [jekyll-gist]\n", 2}, {"plugins: [jekyll-gist]\ngist:\n  noscript: false\n", 0}} {
+		out, err := Render(context.Background(), mapFS(map[string]string{"_config.yml": tc.config, "g.html": page}), Options{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Warnings) != tc.want {
+			t.Errorf("%q: %d warnings, want %d: %v", tc.config, len(out.Warnings), tc.want, out.Warnings)
+		}
+		b, _ := out.ReadFile("g.html")
+		if want := `<script src="https://gist.github.com/octocat/1.js"> </script><script src="https://gist.github.com/octocat/1.js?file=a.md"> </script><script src="https://gist.github.com/octocat/2.js"> </script>`; strings.TrimSpace(string(b)) != want {
+			t.Errorf("%q: %s", tc.config, b)
+		}
+	}
+}
