@@ -179,7 +179,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		line(`<meta name="description" content="%s" />`, description)
 		line(`<meta property="og:description" content="%s" />`, description)
 	}
-	if liquid.Truthy(liquid.Lookup(site, "url")) || true {
+	if liquid.Truthy(liquid.Lookup(site, "url")) { // "" is truthy, absent is not, as Liquid has it
 		line(`<link rel="canonical" href="%s" />`, canonical)
 		line(`<meta property="og:url" content="%s" />`, canonical)
 	}
