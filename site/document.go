@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"islet.dev/islet/site/liquid"
@@ -40,6 +41,8 @@ type document struct {
 	deps      []string          // what a reused document read, from that state
 	index     int               // place among its collection's published documents; -1: none
 	rendered  bool
+	order     int         // a page's place in site.pages, for what it sees of others
+	rerender  atomic.Bool // it read a page before it that was not rendered yet
 	once      sync.Once
 	drop      *docDrop
 }
@@ -198,6 +201,19 @@ func (p *docDrop) GetIn(c *liquid.Context, key string) (any, bool) {
 	case "content", "excerpt", "output":
 		if reader, ok := c.Registers["page"].(*document); ok && reader != p.d {
 			p.d.site.dependsOn(reader, p.d)
+			// Jekyll renders pages one after the other: a page sees
+			// the content of the pages before it rendered, and of
+			// those after it as written. Pages render in parallel
+			// here, so a page that read one before it is rendered
+			// again once they all are (renderAll).
+			if key == "content" && reader.isPage() && p.d.isPage() && reader.col == nil && p.d.col == nil && p.d.generated == "" {
+				if p.d.order > reader.order {
+					return p.d.body, true
+				}
+				if !p.d.rendered {
+					reader.rerender.Store(true)
+				}
+			}
 		}
 	}
 	return p.get(key)

@@ -315,11 +315,23 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 	for _, d := range docs {
 		d.rendered = true
 	}
+	for i, d := range s.pages {
+		d.order = i
+	}
 	if err := parallel(ctx, fresh(s.pages), func(d *document) error { return s.renderDocument(d) }); err != nil {
 		return nil, err
 	}
 	for _, d := range s.pages {
 		d.rendered = true
+	}
+	// Pages that read a page before them too early, again, in order:
+	// now they see its rendered content, as in Jekyll's sequential render.
+	for _, d := range s.pages {
+		if d.rerender.Load() {
+			if err := s.renderDocument(d); err != nil {
+				return nil, err
+			}
+		}
 	}
 	out := newOutput()
 	add := func(dest, from string, data []byte, fsys fs.FS, srcPath string) error {
