@@ -120,6 +120,27 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 	r("smartify", 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
 		return s.md.Smartify(liquid.ToString(in))
 	})
+	// sassify and scssify: the site's Sass converter (style, load
+	// paths) on a string, without a source map.
+	for name, ext := range map[string]string{"sassify": ".sass", "scssify": ".scss"} {
+		r(name, 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
+			css, _, err := s.compileSassMap(&document{site: s, rel: name + ext, ext: ext}, liquid.ToString(in), false)
+			if err != nil {
+				return nil, err
+			}
+			return css, nil
+		})
+	}
+	r("strip_index", 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
+		if in == nil {
+			return nil, nil
+		}
+		u := liquid.ToString(in)
+		if u == "" {
+			return in, nil
+		}
+		return indexSuffix.ReplaceAllString(u, "/"), nil
+	})
 	r("slugify", 0, 1, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		if in == nil {
 			return nil, nil
@@ -589,3 +610,6 @@ func writeJSON(b *bytes.Buffer, v any, depth int) {
 		writeJSON(b, liquid.ToString(x), depth)
 	}
 }
+
+// indexSuffix is what Jekyll's strip_index takes off a URL.
+var indexSuffix = regexp.MustCompile(`/index\.html?$`)

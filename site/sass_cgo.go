@@ -15,10 +15,17 @@ import (
 // Debian's Jekyll uses through sassc) and returns the CSS and, when
 // asked for, the source map.
 func (s *Site) compileSass(d *document, content string) (css, sourceMap string, err error) {
+	return s.compileSassMap(d, content, true)
+}
+
+// compileSassMap is compileSass; withMap false makes no source map
+// whatever the configuration says (the sassify and scssify filters).
+func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, sourceMap string, err error) {
 	o, err := s.sassOptions()
 	if err != nil {
 		return "", "", err
 	}
+	o.sourcemap = o.sourcemap && withMap
 	styles := map[string]libsass.OutputStyle{"nested": libsass.NestedStyle, "expanded": libsass.ExpandedStyle,
 		"compact": libsass.CompactStyle, "compressed": libsass.CompressedStyle}
 	roots := s.sassRoots()
