@@ -236,7 +236,10 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		line(`<meta name="google-site-verification" content="%s" />`, v)
 	}
 
-	ld := map[string]any{"@context": "https://schema.org", "@type": typ, "headline": pageTitle, "url": canonical}
+	ld := map[string]any{"@context": "https://schema.org", "@type": typ, "url": canonical}
+	if pageTitle != "" { // an empty string is nil to the plugin's format_string, and left out
+		ld["headline"] = pageTitle
+	}
 	if name != "" {
 		ld["name"] = name
 	}
