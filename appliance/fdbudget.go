@@ -20,9 +20,11 @@ type fileBudget struct {
 // budgetFiles fits the connection limits into limit descriptors: the
 // HTTPS and HTTP listeners' (https each), DNS over TCP's (tcp) and the
 // site's large files, beside fdReserve. What does not fit is scaled down
-// in proportion, with a warning, so that no descriptor runs out: an
-// accept that fails for want of one fails for every client.
-func budgetFiles(limit uint64, https, tcp int, log *slog.Logger) fileBudget {
+// in proportion, so that no descriptor runs out: an accept that fails
+// for want of one fails for every client. Lowering limits the user set
+// (explicit) is a warning; lowering the defaults (one connection per
+// MiB of memory) is routine, for the debug log.
+func budgetFiles(limit uint64, https, tcp int, explicit bool, log *slog.Logger) fileBudget {
 	b := fileBudget{https: https, tcp: tcp, files: maxOpenFiles}
 	if limit == 0 {
 		return b
@@ -36,7 +38,11 @@ func budgetFiles(limit uint64, https, tcp int, log *slog.Logger) fileBudget {
 	f := float64(max(avail, 0)) / float64(need)
 	b.https = max(int(float64(https)*f), 8)
 	b.tcp = max(int(float64(tcp)*f), 8)
-	log.Warn("the open-file limit is too low for the connection limits: they are lowered (raise it with ulimit -n or LimitNOFILE=)",
+	say := log.Debug
+	if explicit {
+		say = log.Warn
+	}
+	say("the open-file limit is too low for the connection limits: they are lowered (raise it with ulimit -n or LimitNOFILE=)",
 		"nofile", limit, "https_max_conns", b.https, "tcp_max_conns", b.tcp, "large_files", b.files)
 	return b
 }

@@ -23,7 +23,7 @@ func TestBudgetFiles(t *testing.T) {
 		{20000, 24576, 512, fileBudget{9706, 202, maxOpenFiles}},    // a host with 24 GiB and 20000 files
 		{64, 4096, 512, fileBudget{8, 8, 8}},                        // floors
 	} {
-		got := budgetFiles(tc.limit, tc.https, tc.tcp, log)
+		got := budgetFiles(tc.limit, tc.https, tc.tcp, true, log)
 		if got != tc.want {
 			t.Errorf("limit %d, https %d, tcp %d: %+v, want %+v", tc.limit, tc.https, tc.tcp, got, tc.want)
 		}

@@ -63,7 +63,8 @@ func Run(ctx context.Context, opt Options) error {
 		if tcp == 0 {
 			tcp = zones.DefaultTCPMaxConns
 		}
-		b := budgetFiles(nofile, opt.HTTPS.maxConns(), tcp, log)
+		explicit := opt.HTTPS.MaxConns > 0 || opt.DNS.TCPMaxConns > 0 && opt.DNS.TCPMaxConns != zones.DefaultTCPMaxConns
+		b := budgetFiles(nofile, opt.HTTPS.maxConns(), tcp, explicit, log)
 		opt.HTTPS.MaxConns, opt.DNS.TCPMaxConns, opt.HTTPS.maxOpenFiles = b.https, b.tcp, b.files
 	}
 	// The network comes up (DHCP takes round trips) while the zones
