@@ -63,7 +63,7 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		if in == nil {
 			return nil, nil
 		}
-		return xmlEscape(liquid.ToString(in)), nil
+		return xmlEscape(liquid.RubyToS(in)), nil // input.to_s: an array as Ruby writes it
 	})
 	r("cgi_escape", 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
 		return url.QueryEscape(liquid.ToString(in)), nil

@@ -16,6 +16,7 @@ func FuzzRender(f *testing.F) {
 		"---\ndate: 2020-13-45\n---\n",
 		"---\n---\n{% include a.html x=\"1\" %}{% highlight ruby linenos %}x{% endhighlight %}",
 		"no front matter {{ x }}",
+		"---\n---\n1. a\n  * b\n * c\n2. d\n- e\n 1. f\n\n* * *\n",
 	} {
 		f.Add(s)
 	}

@@ -88,6 +88,16 @@ func toS(v any) string {
 	return fmt.Sprint(v)
 }
 
+// RubyToS is Ruby's to_s, which Jekyll's filters call where Liquid's
+// output would join an array: an array is written as inspect writes it
+// (["a", "b"]).
+func RubyToS(v any) string {
+	if a, ok := v.([]any); ok {
+		return inspect(a)
+	}
+	return ToString(v)
+}
+
 // inspect is Ruby 3.1's inspect, used for to_s of hashes and inside
 // arrays.
 func inspect(v any) string {
