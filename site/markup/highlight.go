@@ -19,7 +19,10 @@ func Highlight(lang, code string) string {
 		name = a
 	}
 	var lexer chroma.Lexer
-	if name != "" && name != "plaintext" {
+	switch {
+	case name == "liquid":
+		lexer = liquidLexer
+	case name != "" && name != "plaintext":
 		lexer = lexers.Get(name)
 	}
 	if lexer == nil {
