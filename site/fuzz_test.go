@@ -17,6 +17,7 @@ func FuzzRender(f *testing.F) {
 		"---\n---\n{% include a.html x=\"1\" %}{% highlight ruby linenos %}x{% endhighlight %}",
 		"no front matter {{ x }}",
 		"---\n---\n1. a\n  * b\n * c\n2. d\n- e\n 1. f\n\n* * *\n",
+		"---\n---\n{: .a}\npara\n\n{: #b}\n\n## h\n{: .c}\n",
 	} {
 		f.Add(s)
 	}

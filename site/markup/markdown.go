@@ -66,6 +66,7 @@ func (htmlBlockNoInterrupt) CanInterruptParagraph() bool { return false }
 // Convert renders Markdown to HTML.
 func (m *Markdown) Convert(src string) (string, error) {
 	src = nestOtherLists(src)
+	src = moveLeadingIALs(src)
 	src, ab, raw := preprocess(src)
 	ctx := parser.NewContext()
 	if ab != nil {
