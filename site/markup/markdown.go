@@ -48,7 +48,7 @@ func NewMarkdown() *Markdown {
 				parser.WithHeadingAttribute(),
 			)),
 			goldmark.WithExtensions(
-				extension.Table, extension.Strikethrough, extension.TaskList, extension.Footnote,
+				extension.Table, strikethrough{}, taskList{}, extension.Footnote,
 				extension.DefinitionList,
 				extension.NewTypographer(extension.WithTypographicSubstitutions(subs)),
 			),
