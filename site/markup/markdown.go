@@ -50,7 +50,7 @@ func NewMarkdown() *Markdown {
 			goldmark.WithExtensions(
 				extension.Table, strikethrough{}, taskList{}, extension.Footnote,
 				extension.DefinitionList,
-				extension.NewTypographer(extension.WithTypographicSubstitutions(subs)),
+				extension.NewTypographer(extension.WithTypographicSubstitutions(subs)), openingQuote{},
 			),
 			goldmark.WithRendererOptions(html.WithUnsafe(), html.WithXHTML(),
 				renderer.WithNodeRenderers(util.Prioritized(&kramdownRenderer{}, 100))),
