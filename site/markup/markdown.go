@@ -84,6 +84,7 @@ type kramdownTransformer struct{}
 
 func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc parser.Context) {
 	src := reader.Source()
+	rawSpans(doc, src)
 	applyIALs(doc, pc)
 	angleQuoteSpaces(doc, src)
 	applySpanIALs(doc, src)
