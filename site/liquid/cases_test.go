@@ -93,6 +93,8 @@ var cases = []struct {
 	{name: "echo", src: "{% echo 'a' | upcase %}"},
 	{name: "liquid-tag", src: "{% liquid\n  assign x = 3\n  if x > 2\n    echo 'big'\n  else\n    echo 'small'\n  endif\n  for i in (1..2)\n    echo i\n  endfor\n%}"},
 	{name: "raw", src: "{% raw %}{{ x }} {% if %}{% endraw %}{{ 1 }}"},
+	{name: "raw ends inside an open tag", src: "{% raw %}{% foo {% endraw %} after"},
+	{name: "raw ends inside an open output", src: "{% raw %}{{ x {% endraw %} b{{ 2 }}"},
 	{name: "comment", src: "a{% comment %} {{ x }} {% if %} {% endcomment %}b{% # inline %}c"},
 	{name: "ifchanged", src: "{% for i in a %}{% ifchanged %}{{ i }}{% endifchanged %}{% endfor %}", vars: `{"a":[1,1,2,2,1]}`},
 	{name: "tablerow", src: "{% tablerow i in (1..5) cols: 2 %}{{ i }}{{ tablerowloop.col }}{% endtablerow %}"},

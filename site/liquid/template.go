@@ -3,6 +3,7 @@ package liquid
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -177,7 +178,12 @@ func tokenize(src string, line int) ([]rawTok, error) {
 					}
 				}
 				tk := src[:tokEnd]
-				if src[1] == '%' && tokEnd >= 4 && isEndraw(tk) {
+				// Ruby Liquid ends raw at a token that ends with
+				// {% endraw %}, even one that opened earlier ({% foo
+				// {% endraw %}, {{ x {% endraw %}): what comes before
+				// the endraw is raw text.
+				if m := endrawSuffix.FindStringSubmatchIndex(tk); m != nil {
+					b.WriteString(tk[:m[3]])
 					line += strings.Count(tk, "\n")
 					src = src[tokEnd:]
 					trimNext = strings.HasSuffix(tk, "-%}")
@@ -197,14 +203,10 @@ func tokenize(src string, line int) ([]rawTok, error) {
 	return toks, nil
 }
 
-func isEndraw(tk string) bool {
-	s := strings.TrimLeft(tk[2:len(tk)-2], " \t\n\r\f\v")
-	if !strings.HasPrefix(s, "endraw") {
-		return false
-	}
-	rest := s[len("endraw"):]
-	return rest == "" || !isWord(rest[0])
-}
+// endrawSuffix is a token that ends with the endraw tag; group 1 is
+// what comes before it.
+var endrawSuffix = regexp.MustCompile(`(?s)\A(.*)\{%-?\s*endraw\s*-?%\}\z`)
+
 
 func indexStart(s string) int {
 	for i := 0; i+1 < len(s); i++ {
