@@ -207,7 +207,6 @@ func tokenize(src string, line int) ([]rawTok, error) {
 // what comes before it.
 var endrawSuffix = regexp.MustCompile(`(?s)\A(.*)\{%-?\s*endraw\s*-?%\}\z`)
 
-
 func indexStart(s string) int {
 	for i := 0; i+1 < len(s); i++ {
 		if s[i] == '{' && (s[i+1] == '{' || s[i+1] == '%') {
