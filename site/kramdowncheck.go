@@ -3,6 +3,8 @@ package site
 import (
 	"regexp"
 	"strings"
+
+	"islet.dev/islet/site/markup"
 )
 
 // unsupportedKramdown are the kramdown constructs islet's Markdown does
@@ -24,18 +26,9 @@ var unsupportedKramdown = []struct {
 // Markdown document's source, outside fenced code, once per construct
 // and line.
 func (s *Site) checkKramdown(d *document) {
-	fence := ""
+	var fences markup.Fences
 	for i, line := range strings.Split(d.body, "\n") {
-		t := strings.TrimLeft(line, " ")
-		if fence != "" {
-			if strings.HasPrefix(t, fence) && strings.TrimSpace(strings.TrimLeft(t, fence[:1])) == "" {
-				fence = ""
-			}
-			continue
-		}
-		if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
-			n := len(t) - len(strings.TrimLeft(t, t[:1]))
-			fence = strings.Repeat(t[:1], n)
+		if fences.Code(line) {
 			continue
 		}
 		if strings.HasPrefix(line, "    ") || strings.HasPrefix(line, "\t") {

@@ -9,7 +9,7 @@ import (
 // {:toc}, not an attribute list definition ({:name: …}).
 var blockIALLine = regexp.MustCompile(`^ {0,3}\{:(?:\s*[.#][^}]*|\s+[^}:]*)\}\s*$`)
 
-// paragraphStart: a line that does not open another kind of block.
+// otherBlock is a line that opens a block other than a paragraph.
 var otherBlock = regexp.MustCompile(`^(?: {4}|\t| {0,3}(?:#|>|[*+-][ \t]|\d+\.[ \t]|` + "```" + `|~~~|<|\||\{:))`)
 
 // moveLeadingIALs applies kramdown's rule for a block IAL written on
@@ -25,20 +25,11 @@ func moveLeadingIALs(src string) string {
 	lines := strings.SplitAfter(src, "\n")
 	trimmed := func(i int) string { return strings.TrimRight(lines[i], "\r\n") }
 	prevBlank := true
-	fence := ""
+	var fences Fences
 	for i := 0; i < len(lines); i++ {
 		body := trimmed(i)
-		if m := fenceLine.FindStringSubmatch(body); m != nil {
-			switch {
-			case fence == "":
-				fence = m[1][:1]
-			case strings.HasPrefix(m[1], fence):
-				fence = ""
-			}
+		if fences.Code(body) {
 			prevBlank = false
-			continue
-		}
-		if fence != "" {
 			continue
 		}
 		if prevBlank && blockIALLine.MatchString(body) {

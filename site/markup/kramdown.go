@@ -63,21 +63,11 @@ func preprocess(src string) (string, *abbreviations, []string) {
 	lines := strings.SplitAfter(src, "\n")
 	var out strings.Builder
 	var ab *abbreviations
-	fence := ""
+	var fences Fences
 	for i := 0; i < len(lines); i++ {
 		ln := lines[i]
 		body := strings.TrimRight(ln, "\r\n")
-		if m := fenceLine.FindStringSubmatch(body); m != nil {
-			switch {
-			case fence == "":
-				fence = m[1][:1]
-			case strings.HasPrefix(m[1], fence):
-				fence = ""
-			}
-			out.WriteString(ln)
-			continue
-		}
-		if fence != "" {
+		if fences.Code(body) {
 			out.WriteString(ln)
 			continue
 		}

@@ -45,21 +45,11 @@ func nestOtherLists(src string) string {
 	// a region of lines moved right by shift: from a nested list of the
 	// other kind to a blank line or the next item of a list around it
 	shift, regionLevel := 0, 0
-	fence := ""
+	var fences Fences
 	for _, ln := range lines {
 		body := strings.TrimRight(ln, "\r\n")
-		if m := fenceLine.FindStringSubmatch(body); m != nil {
-			switch {
-			case fence == "":
-				fence = m[1][:1]
-			case strings.HasPrefix(m[1], fence):
-				fence = ""
-			}
+		if fences.Code(body) {
 			stack, shift = nil, 0
-			out.WriteString(ln)
-			continue
-		}
-		if fence != "" {
 			out.WriteString(ln)
 			continue
 		}
