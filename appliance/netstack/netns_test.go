@@ -661,8 +661,12 @@ func TestPacketLinkThinsACKsUnderLoss(t *testing.T) {
 	if c.FastRetransmit.Value()+c.SACKRecovery.Value() == 0 {
 		t.Errorf("no fast retransmit or SACK recovery on a lossy link (timeouts %d, resent %d)", c.Timeouts.Value(), c.Retransmits.Value())
 	}
-	if took > 25*time.Second {
-		t.Errorf("8 MB over a link losing one frame in 50 took %v (timeouts %d)", took, c.Timeouts.Value())
+	// Most losses are repaired from duplicate ACKs and SACK, not by
+	// waiting for the retransmission timer. (A wall-clock bound here
+	// measured the machine: 13 s alone, 26 s beside the other packages'
+	// tests, most of it the timers' waits.)
+	if recovered := c.FastRetransmit.Value() + c.SACKRecovery.Value(); c.Timeouts.Value() > recovered {
+		t.Errorf("8 MB over a link losing one frame in 50: %d timeouts, more than the %d losses repaired without one (took %v)", c.Timeouts.Value(), recovered, took)
 	}
 	if st.acksThinned() == 0 {
 		t.Errorf("no ACK was left out")
