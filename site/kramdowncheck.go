@@ -15,7 +15,6 @@ var unsupportedKramdown = []struct {
 	re  *regexp.Regexp
 	msg string
 }{
-	{regexp.MustCompile(`^\s*\{:\s*toc\s*\}\s*$`), "kramdown's {:toc} is not implemented: the list it marks is written as it is, not as the table of contents (ul#markdown-toc)"},
 	{regexp.MustCompile(`\$\$`), "kramdown's math ($$…$$) is not implemented: it is written as text, not as MathJax's \\[…\\] and \\(…\\)"},
 	{regexp.MustCompile(`<[A-Za-z][^>]*\smarkdown=["']?(span|block|0)\b`), `kramdown's markdown="span", "block" and "0" are not implemented: the element's content is left as islet's HTML block rule leaves it`},
 	{regexp.MustCompile(`\{::(options|comment|nomarkdown)\b`), "kramdown's {::options}, {::comment} and {::nomarkdown} extensions are not implemented: written as text"},

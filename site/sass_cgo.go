@@ -36,6 +36,7 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 	// that an import relative to a partial (@import "./variables" in
 	// _sass/theme/_base.scss) is looked up beside it first.
 	resolved := map[string]string{}
+	var found []string
 	var mu sync.Mutex
 	opt := libsass.Options{
 		OutputStyle: styles[o.style],
@@ -51,7 +52,11 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 			}
 			abs, data, ok := s.resolveImport(append([]sassRoot{{s.src, path.Dir(d.rel), "/" + path.Dir(d.rel)}}, roots...), url, prev)
 			if ok {
+				// libsass names it later by the url as written, or
+				// with a leading "./" dropped (support/support)
 				resolved[url] = abs
+				resolved[path.Clean(url)] = abs
+				found = append(found, abs) // the same url may name other files from elsewhere
 			}
 			return abs, data, ok
 		},
@@ -66,10 +71,6 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 	r, err := t.Execute(content)
 	if err != nil {
 		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
-	}
-	var found []string
-	for _, abs := range resolved {
-		found = append(found, abs)
 	}
 	return r.CSS, sourcesFromRoot(r.SourceMapContent, found), nil
 }

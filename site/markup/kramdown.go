@@ -1,6 +1,7 @@
 package markup
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -20,7 +21,7 @@ var (
 	fenceLine    = regexp.MustCompile("^ {0,3}(```+|~~~+)")
 	markdownAttr = regexp.MustCompile(`^(\s*<([A-Za-z][A-Za-z0-9]*)\b[^>]*?)\s+markdown=("1"|'1'|"block"|'block')([^>]*>)(.*)$`)
 	ialLine      = regexp.MustCompile(`^[ \t]*\{:((?:[^}"']|"[^"]*"|'[^']*')*)\}[ \t]*$`)
-	ialItem      = regexp.MustCompile(`([.#])([\w-]+)|([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S+))`)
+	ialItem      = regexp.MustCompile(`([.#])([\w-]+)|([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S+))|([\w-]+)`)
 )
 
 // abbreviations maps each abbreviation to its title.
@@ -90,6 +91,13 @@ func preprocess(src string) (string, *abbreviations, []string) {
 					i = end
 					continue
 				}
+				if endsWithCloseTag(lines[end]) && end+1 < len(lines) && strings.TrimSpace(lines[end+1]) != "" {
+					// kramdown's HTML block ends at its close tag; a
+					// CommonMark one only at a blank line
+					out.WriteString(block + "\n")
+					i = end
+					continue
+				}
 			}
 		}
 		if m := markdownAttr.FindStringSubmatch(body); m != nil {
@@ -119,6 +127,9 @@ func preprocess(src string) (string, *abbreviations, []string) {
 			out.WriteString(inner.String())
 			if j < len(lines) {
 				out.WriteString("\n" + lines[j])
+				if endsWithCloseTag(lines[j]) && j+1 < len(lines) && strings.TrimSpace(lines[j+1]) != "" {
+					out.WriteString("\n") // the block ends at its close tag
+				}
 			}
 			i = j
 			continue
@@ -141,6 +152,13 @@ func htmlBlockEnd(lines []string, i int, tag string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// endsWithCloseTag says whether a line ends with an HTML close tag.
+func endsWithCloseTag(line string) bool {
+	t := strings.TrimRight(line, " \t\r\n")
+	i := strings.LastIndex(t, "</")
+	return i >= 0 && strings.HasSuffix(t, ">") && !strings.ContainsAny(t[i+2:len(t)-1], "<> ")
 }
 
 func blankInside(lines []string) bool {
@@ -175,7 +193,10 @@ func restoreHTML(html string, raw []string) string {
 // attributes wait in the parse context for applyIALs.
 type ialTransformer struct{}
 
-var ialKey = parser.NewContextKey()
+var (
+	ialKey     = parser.NewContextKey()
+	ialNextKey = parser.NewContextKey()
+)
 
 type pendingIAL struct {
 	attrs string
@@ -188,6 +209,21 @@ func (ialTransformer) Transform(node *ast.Paragraph, reader text.Reader, pc pars
 		return
 	}
 	src := reader.Source()
+	if lines.Len() > 1 {
+		first := lines.At(0)
+		if m := ialLine.FindStringSubmatch(strings.TrimRight(string(first.Value(src)), "\r\n")); m != nil {
+			// an IAL opening a paragraph: kramdown gives it to the block
+			// right before it, or after a blank line (or first in a
+			// quote or list item) to the paragraph it opens
+			lines.SetSliced(1, lines.Len())
+			node.SetLines(lines)
+			if prev := node.PreviousSibling(); prev != nil && !blankLineBefore(src, first.Start) {
+				setIAL(prev, m[1])
+			} else {
+				addPendingIAL(pc, src, lines.At(0).Start, pendingIAL{attrs: m[1]})
+			}
+		}
+	}
 	last := lines.At(lines.Len() - 1)
 	m := ialLine.FindStringSubmatch(strings.TrimRight(string(last.Value(src)), "\r\n"))
 	if m == nil {
@@ -195,7 +231,15 @@ func (ialTransformer) Transform(node *ast.Paragraph, reader text.Reader, pc pars
 	}
 	if lines.Len() == 1 {
 		prev := node.PreviousSibling()
-		if prev == nil {
+		if prev == nil || blankLineBefore(src, last.Start) {
+			// first in a quote or list item, or after a blank line: for
+			// the block after it, which is not parsed yet (nextIALs)
+			next, _ := pc.Get(ialNextKey).(map[ast.Node]string)
+			if next == nil {
+				next = map[ast.Node]string{}
+				pc.Set(ialNextKey, next)
+			}
+			next[node] = m[1]
 			return
 		}
 		setIAL(prev, m[1])
@@ -204,12 +248,35 @@ func (ialTransformer) Transform(node *ast.Paragraph, reader text.Reader, pc pars
 	}
 	lines.SetSliced(0, lines.Len()-1)
 	node.SetLines(lines)
+	addPendingIAL(pc, src, lines.At(0).Start, pendingIAL{attrs: m[1], lazy: lineStart(src, last.Start)})
+}
+
+// addPendingIAL keeps an IAL for the paragraph starting at start (past
+// the spaces goldmark trims later), after any it already has.
+func addPendingIAL(pc parser.Context, src []byte, start int, p pendingIAL) {
+	for start < len(src) && (src[start] == ' ' || src[start] == '\t') {
+		start++
+	}
 	pending, _ := pc.Get(ialKey).(map[int]pendingIAL)
 	if pending == nil {
 		pending = map[int]pendingIAL{}
 		pc.Set(ialKey, pending)
 	}
-	pending[lines.At(0).Start] = pendingIAL{attrs: m[1], lazy: lineStart(src, last.Start)}
+	if old, ok := pending[start]; ok {
+		p.attrs = old.attrs + " " + p.attrs
+	}
+	pending[start] = p
+}
+
+// blankLineBefore says whether the line before the one holding offset
+// is blank, quote markers aside (or there is none).
+func blankLineBefore(src []byte, offset int) bool {
+	i := bytes.LastIndexByte(src[:offset], '\n')
+	if i < 0 {
+		return true
+	}
+	j := bytes.LastIndexByte(src[:i], '\n')
+	return len(bytes.Trim(src[j+1:i], " \t\r>")) == 0
 }
 
 // applyIALs gives the attribute lists the paragraph transformer took
@@ -253,6 +320,12 @@ func setIAL(target ast.Node, attrs string) {
 			}
 		case a[1] == "#":
 			target.SetAttributeString("id", []byte(a[2]))
+		case a[7] != "":
+			// a reference: toc is the one kramdown defines; others
+			// name attribute list definitions (warned about)
+			if a[7] == "toc" {
+				target.SetAttributeString(tocAttr, []byte("1"))
+			}
 		default:
 			target.SetAttributeString(a[3], []byte(a[4]+a[5]+a[6]))
 		}

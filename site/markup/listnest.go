@@ -34,11 +34,15 @@ func nestOtherLists(src string) string {
 	type item struct {
 		ordered bool
 		col     int // of the item's text
+		indent  int // of its marker
 	}
 	var stack []item // the open list items, outermost first, while no blank line comes
+	// where the items of the list at level k may start (up to 3 more):
+	// the outermost list's own indent (it may sit in an indented
+	// block, such as a definition's), a nested one's parent's text
 	base := func(k int) int {
 		if k == 0 {
-			return 0
+			return min(stack[0].indent, 3)
 		}
 		return stack[k-1].col
 	}
@@ -93,7 +97,7 @@ func nestOtherLists(src string) string {
 			switch {
 			case ordered == x.ordered && indent-base(k) <= 3 && indent < x.col:
 				// another item of that list
-				stack = append(stack[:k], item{ordered, indent + marker})
+				stack = append(stack[:k], item{ordered, indent + marker, indent})
 				placed = true
 			case indent >= x.col:
 				// inside that item: look further in
@@ -107,12 +111,12 @@ func nestOtherLists(src string) string {
 				}
 				shift += d
 				ln = strings.Repeat(" ", d) + ln
-				stack = append(stack[:k+1], item{ordered, x.col + marker})
+				stack = append(stack[:k+1], item{ordered, x.col + marker, x.col})
 				placed = true
 			}
 		}
 		if !placed {
-			stack = append(stack, item{ordered, indent + marker})
+			stack = append(stack, item{ordered, indent + marker, indent})
 		}
 		out.WriteString(ln)
 	}

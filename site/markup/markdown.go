@@ -65,8 +65,10 @@ func (htmlBlockNoInterrupt) CanInterruptParagraph() bool { return false }
 
 // Convert renders Markdown to HTML.
 func (m *Markdown) Convert(src string) (string, error) {
+	src = lineEnds(src)
 	src = nestOtherLists(src)
 	src = moveLeadingIALs(src)
+	src = splitAtIALs(src)
 	src, ab, raw := preprocess(src)
 	ctx := parser.NewContext()
 	if ab != nil {
@@ -76,7 +78,22 @@ func (m *Markdown) Convert(src string) (string, error) {
 	if err := m.md.Convert([]byte(src), &buf, parser.WithContext(ctx)); err != nil {
 		return "", err
 	}
-	return restoreHTML(buf.String(), raw), nil
+	out := buf.String()
+	if req, ok := ctx.Get(tocKey).(*tocRequest); ok {
+		out = writeTOC(out, req)
+	}
+	return restoreHTML(out, raw), nil
+}
+
+// lineEnds turns every CRLF and lone CR into LF, as kramdown does to its
+// whole source before parsing. A CR that highlighted code put before a
+// tag (a comment's token ends before its LF, as Rouge cuts it) so
+// becomes a line of its own, as in Jekyll.
+func lineEnds(src string) string {
+	if !strings.Contains(src, "\r") {
+		return src
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(src, "\r\n", "\n"), "\r", "\n")
 }
 
 // kramdownTransformer adds header IDs and task-list classes.
@@ -86,6 +103,7 @@ func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc p
 	src := reader.Source()
 	rawSpans(doc, src)
 	applyIALs(doc, pc)
+	nextIALs(doc, src, pc)
 	angleQuoteSpaces(doc, src)
 	applySpanIALs(doc, src)
 	if ab, ok := pc.Get(abbrKey).(*abbreviations); ok {
@@ -98,6 +116,11 @@ func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc p
 			return ast.WalkContinue, nil
 		}
 		switch x := n.(type) {
+		case *ast.Emphasis:
+			// ***x***: kramdown puts strong outside, CommonMark em
+			if inner, ok := x.FirstChild().(*ast.Emphasis); ok && x.ChildCount() == 1 && x.Level == 1 && inner.Level == 2 {
+				x.Level, inner.Level = 2, 1
+			}
 		case *ast.Heading:
 			if _, ok := x.AttributeString("id"); !ok {
 				id := headerID(plainText(x, src))
@@ -131,6 +154,7 @@ func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc p
 		}
 		return ast.WalkContinue, nil
 	})
+	findTOC(doc, pc)
 }
 
 func itoa(n int) string {
@@ -198,6 +222,7 @@ func (r *kramdownRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer
 	reg.Register(east.KindFootnoteList, r.footnoteList)
 	reg.Register(east.KindTableCell, r.tableCell)
 	reg.Register(east.KindTaskCheckBox, r.taskCheckBox)
+	reg.Register(kindTOC, r.toc)
 }
 
 func (r *kramdownRenderer) codeSpan(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -223,7 +248,7 @@ func (r *kramdownRenderer) codeSpan(w util.BufWriter, src []byte, n ast.Node, en
 			raw.Write(s.Value)
 		}
 	}
-	w.WriteString(escapeText(raw.String()))
+	w.WriteString(escapeCode(raw.String())) // kramdown leaves quotes as they are
 	w.WriteString("</code>")
 	return ast.WalkSkipChildren, nil
 }
@@ -246,7 +271,18 @@ func (r *kramdownRenderer) codeBlock(w util.BufWriter, src []byte, n ast.Node, e
 		seg := lines.At(i)
 		code.Write(seg.Value(src))
 	}
-	w.WriteString(rougeBlock(lang, code.String()))
+	if lang != "" && !rougeNames[lang] {
+		// Rouge has no lexer of that name: kramdown writes the block
+		// unhighlighted, the IAL's attributes on the pre
+		w.WriteString("<pre")
+		for _, a := range n.Attributes() {
+			v, _ := a.Value.([]byte)
+			w.WriteString(" " + string(a.Name) + `="` + escapeText(string(v)) + `"`)
+		}
+		w.WriteString(`><code class="language-` + escapeText(lang) + `">` + escapeCode(strings.TrimSuffix(code.String(), "\n")) + "\n</code></pre>\n")
+		return ast.WalkSkipChildren, nil
+	}
+	w.WriteString(rougeBlock(lang, code.String(), n.Attributes()))
 	w.WriteString("\n")
 	return ast.WalkSkipChildren, nil
 }
@@ -271,14 +307,19 @@ func (r *kramdownRenderer) footnoteBacklink(w util.BufWriter, _ []byte, n ast.No
 		return ast.WalkContinue, nil
 	}
 	x := n.(*east.FootnoteBacklink)
+	if x.RefIndex > 0 {
+		return ast.WalkContinue, nil // goldmark adds one per reference; the first writes them all
+	}
 	label, _ := x.AttributeString("label")
 	l := escapeText(string(label.([]byte)))
 	for i := 0; i < max(1, x.RefCount); i++ {
 		ref := "fnref:" + l
+		sup := ""
 		if i > 0 {
 			ref += ":" + itoa(i)
+			sup = "<sup>" + itoa(i+1) + "</sup>"
 		}
-		w.WriteString("\u00a0<a href=\"#" + ref + `" class="reversefootnote" role="doc-backlink">&#8617;</a>`)
+		w.WriteString("\u00a0<a href=\"#" + ref + `" class="reversefootnote" role="doc-backlink">&#8617;` + sup + `</a>`)
 	}
 	return ast.WalkContinue, nil
 }
