@@ -51,7 +51,7 @@ func TestErrors(t *testing.T) {
 		{"relative permalinks", map[string]string{"_config.yml": "relative_permalinks: true\n"}, "_config.yml:1: relative_permalinks: since v3.0, permalinks for pages in subfolders must be relative to the site source directory"},
 		{"Ruby symbol in the config", map[string]string{"_config.yml": "sass:\n  style: :compressed\n"}, "_config.yml:2: :compressed is a Ruby symbol, which Jekyll's YAML loader refuses"},
 		{"Ruby symbol in front matter", map[string]string{"a.md": "---\ntitle: x\nkind: :note\n---\n"}, "a.md:3: :note is a Ruby symbol"},
-		{"gem not built in", map[string]string{"_config.yml": "gems:\n  - jekyll-mentions\n"}, "plugin \"jekyll-mentions\" is not built into islet"},
+		{"gem not built in", map[string]string{"_config.yml": "gems:\n  - jekyll-spaceship\n"}, "plugin \"jekyll-spaceship\" is not built into islet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -229,6 +229,8 @@ func (p pluginPage) Relocate() error     { return p.d.computeURL() }
 func (p pluginPage) Generated() string   { return p.d.generated }
 func (p pluginPage) Markdown() bool      { return p.d.site.cfg.markdownExt[strings.ToLower(p.d.ext)] }
 func (p pluginPage) Body() string        { return p.d.body }
+func (p pluginPage) OutputExt() string   { return p.d.outputExt() }
+func (p pluginPage) Written() bool       { return p.d.col == nil || p.d.col.output }
 func (p pluginPage) Collection() string {
 	if p.d.col == nil {
 		return ""

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 
+	"islet.dev/islet/site/plugins"
+
 	"islet.dev/islet/site/liquid"
 )
 
@@ -197,6 +199,13 @@ func (s *Site) renderDocument(d *document) error {
 		out = w.String()
 		from = l.rel
 		name = l.parent
+	}
+	for _, p := range s.plugins {
+		if pr, ok := p.(plugins.PostRenderer); ok {
+			if out, err = pr.PostRender(pluginSite{s}, pluginPage{d}, out); err != nil {
+				return fmt.Errorf("%s: %s: %w", d.rel, p.Name(), err)
+			}
+		}
 	}
 	d.output = out
 	return nil

@@ -17,6 +17,13 @@ type Plugin interface {
 	Generate(s Site) error
 }
 
+// A PostRenderer changes the output of each page and document once its
+// layouts are applied (Jekyll's :post_render hook for pages and
+// documents), in the order the plugins are listed.
+type PostRenderer interface {
+	PostRender(s Site, p Page, output string) (string, error)
+}
+
 // TagParser parses a tag's markup into a node rendered on each use.
 type TagParser = func(markup string) (liquid.Node, error)
 
@@ -97,6 +104,11 @@ type Page interface {
 	Collection() string
 	// Body is the page's content before Liquid and conversion.
 	Body() string
+	// OutputExt is the extension of the written file (.html for
+	// Markdown); Written whether the page is written out (a page, or a
+	// document of a collection with output).
+	OutputExt() string
+	Written() bool
 	// Paginate makes the page a pager (paginator is its paginator
 	// variable); CopyAt adds a copy of it at url with paginator.
 	Paginate(paginator *liquid.Map)

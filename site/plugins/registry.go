@@ -11,7 +11,7 @@ import (
 // redirects, the sitemap after what adds pages; titles and layouts
 // (lowest) at the end.
 var builtin = []Plugin{optionalFrontMatter{}, readmeIndex{}, redirectFrom{}, paginate{}, feed{}, sitemap{}, seo{},
-	includeCache{}, avatar{}, titlesFromHeadings{}, defaultLayout{}, relativeLinks{}, gist{}}
+	includeCache{}, avatar{}, titlesFromHeadings{}, defaultLayout{}, relativeLinks{}, gist{}, mentions{}}
 
 // Lookup returns the plugin of that name; a plugin islet does not have
 // is an error naming those it has, rather than a silently different
