@@ -21,7 +21,9 @@ func FuzzReserialize(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		link := func(login string) string { return `<a href="https://github.com/` + login + `" class="user-mention">@` + login + "</a>" }
+		link := func(login string) string {
+			return `<a href="https://github.com/` + login + `" class="user-mention">@` + login + "</a>"
+		}
 		filter := func(text string, skipped bool) string {
 			if skipped {
 				return text
