@@ -39,10 +39,8 @@ func (s *Site) registerPluginTags(e *liquid.Engine) {
 		for name, parse := range p.Tags(pluginSite{s}) {
 			e.RegisterTag(name, parse)
 		}
-		if a, ok := p.(interface{ Aliases() map[string]string }); ok {
-			for name, to := range a.Aliases() {
-				e.AliasTag(name, to)
-			}
+		if ci, ok := p.(interface{ CachedInclude() string }); ok {
+			e.RegisterTag(ci.CachedInclude(), func(markup string) (liquid.Node, error) { return s.parseCachedInclude(markup) })
 		}
 	}
 }

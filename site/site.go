@@ -37,6 +37,8 @@ type Site struct {
 	drop      *liquid.Map // site.*
 	published map[*collection][]*document
 	includes  sync.Map // name → *includeEntry
+	// cachedIncludes are include_cached outputs by file and arguments
+	cachedIncludes sync.Map
 	md        *markup.Markdown
 	log       *slog.Logger
 	warnings  warnings

@@ -40,9 +40,45 @@ var (
 type includeTag struct {
 	s        *Site
 	relative bool
+	cached   bool // include_cached: the output is reused for equal arguments
 	file     string
 	fileTpl  *liquid.Template // when the name holds {{ }}
 	params   *string
+}
+
+// plainValue says whether v is made of strings, numbers, booleans, nil,
+// arrays and hashes only, so that its inspect tells equal arguments
+// apart (a page or document passed to an include is not).
+func plainValue(v any) bool {
+	switch v := v.(type) {
+	case nil, string, int, float64, bool:
+		return true
+	case []any:
+		for _, e := range v {
+			if !plainValue(e) {
+				return false
+			}
+		}
+		return true
+	case *liquid.Map:
+		for _, k := range v.Keys() {
+			e, _ := v.Get(k)
+			if !plainValue(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// parseCachedInclude parses jekyll-include-cache's include_cached.
+func (s *Site) parseCachedInclude(markup string) (liquid.Node, error) {
+	n, err := s.parseInclude(markup, false)
+	if t, ok := n.(*includeTag); ok {
+		t.cached = true
+	}
+	return n, err
 }
 
 func (s *Site) parseInclude(markup string, relative bool) (liquid.Node, error) {
@@ -105,33 +141,58 @@ func (t *includeTag) Render(c *liquid.Context, w *strings.Builder) error {
 		return err
 	}
 	defer leave()
-	return c.Stack(func() error {
-		if t.params != nil {
-			params := liquid.NewMap()
-			ps := *t.params
-			for _, m := range includeParam.FindAllStringSubmatchIndex(ps, -1) {
-				key := ps[m[2]:m[3]]
-				switch {
-				case m[4] >= 0:
-					params.Set(key, strings.ReplaceAll(ps[m[4]:m[5]], `\"`, `"`))
-				case m[6] >= 0:
-					params.Set(key, strings.ReplaceAll(ps[m[6]:m[7]], `\'`, `'`))
-				default:
-					x, err := liquid.ParseExpr(ps[m[8]:m[9]])
-					if err != nil {
-						return err
-					}
-					v, err := x.Eval(c)
-					if err != nil {
-						return err
-					}
-					params.Set(key, v)
+	var params *liquid.Map
+	if t.params != nil {
+		params = liquid.NewMap()
+		ps := *t.params
+		for _, m := range includeParam.FindAllStringSubmatchIndex(ps, -1) {
+			key := ps[m[2]:m[3]]
+			switch {
+			case m[4] >= 0:
+				params.Set(key, strings.ReplaceAll(ps[m[4]:m[5]], `\"`, `"`))
+			case m[6] >= 0:
+				params.Set(key, strings.ReplaceAll(ps[m[6]:m[7]], `\'`, `'`))
+			default:
+				x, err := liquid.ParseExpr(ps[m[8]:m[9]])
+				if err != nil {
+					return err
 				}
+				v, err := x.Eval(c)
+				if err != nil {
+					return err
+				}
+				params.Set(key, v)
 			}
-			c.Set("include", params)
 		}
-		return tpl.RenderTo(c, w)
-	})
+	}
+	render := func(w *strings.Builder) error {
+		return c.Stack(func() error {
+			if params != nil {
+				c.Set("include", params)
+			}
+			return tpl.RenderTo(c, w)
+		})
+	}
+	// An incremental render tracks what each document reads, which a
+	// reused output would hide: there include_cached renders each time.
+	if !t.cached || t.s.opt.StateDir != "" || (params != nil && !plainValue(params)) {
+		return render(w)
+	}
+	key := rel
+	if params != nil {
+		key += "\x00" + liquid.Inspect(params)
+	}
+	if v, ok := t.s.cachedIncludes.Load(key); ok {
+		w.WriteString(v.(string))
+		return nil
+	}
+	var b strings.Builder
+	if err := render(&b); err != nil {
+		return err
+	}
+	v, _ := t.s.cachedIncludes.LoadOrStore(key, b.String())
+	w.WriteString(v.(string))
+	return nil
 }
 
 // include parses an include file once per render.

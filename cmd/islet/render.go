@@ -25,6 +25,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	themeDir := fs.String("theme-dir", "", "`DIR` of the site's theme (default: the installed gem)")
 	strict := fs.Bool("strict", false, "fail when the render has warnings (what islet does otherwise than Jekyll, what Jekyll itself warns about)")
 	cacheDir := fs.String("cache", "", "`DIR` remembering what was rendered: unchanged documents are not rendered again, unchanged files not rewritten")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to `FILE` (for go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet render [flags] SRC DST\n\nRenders the Jekyll source tree SRC into DST, as jekyll build -s SRC -d DST does.\nDST is replaced only when the whole render succeeds. jekyll.environment is\n$JEKYLL_ENV (default development).")
 		fs.PrintDefaults()
@@ -42,6 +43,14 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "islet render: --cpu-profile: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
 	root, err := os.OpenRoot(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "islet render: %v\n", err)

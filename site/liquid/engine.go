@@ -31,7 +31,6 @@ type Engine struct {
 	filters map[string]filterDef
 	tags    map[string]TagFunc
 	blocks  map[string]BlockFunc
-	aliases map[string]string
 	// Partial loads the template of an include or render tag.
 	Partial func(name string) (*Template, error)
 	// Now is the time "now" and "today" mean for the date filter.
@@ -62,15 +61,6 @@ func (e *Engine) RegisterFilter(name string, min, max int, f FilterFunc) {
 
 // RegisterTag adds a custom tag without a body.
 func (e *Engine) RegisterTag(name string, f TagFunc) { e.tags[name] = f }
-
-// AliasTag makes name another name of the tag to (include_cached of
-// include).
-func (e *Engine) AliasTag(name, to string) {
-	if e.aliases == nil {
-		e.aliases = map[string]string{}
-	}
-	e.aliases[name] = to
-}
 
 // RegisterBlock adds a custom block tag closed by end<name>.
 func (e *Engine) RegisterBlock(name string, f BlockFunc) { e.blocks[name] = f }

@@ -9,9 +9,6 @@ import (
 // parseTag parses one tag. It returns a nil node for a tag the caller
 // must handle (end tags, else, when, unknown names).
 func (p *tplParser) parseTag(t *rawTok) (node, bool, error) {
-	if to, ok := p.e.aliases[t.name]; ok {
-		t.name = to
-	}
 	switch t.name {
 	case "assign":
 		return p.parseAssign(t)

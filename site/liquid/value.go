@@ -98,6 +98,9 @@ func RubyToS(v any) string {
 	return ToString(v)
 }
 
+// Inspect is Ruby's inspect of a value.
+func Inspect(v any) string { return inspect(v) }
+
 // inspect is Ruby 3.1's inspect, used for to_s of hashes and inside
 // arrays.
 func inspect(v any) string {

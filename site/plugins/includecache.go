@@ -1,16 +1,15 @@
 package plugins
 
 // includeCache is jekyll-include-cache: {% include_cached %} is an
-// include whose output the plugin keeps for equal arguments. islet
-// parses each include once per render and renders it in microseconds,
-// so the tag is include under another name, with the same output.
+// include whose output is rendered once for each set of arguments and
+// reused on every page that passes the same ones (a site's navigation,
+// rendered once instead of once per page). The site implements the tag;
+// the plugin names it.
 type includeCache struct{}
 
 func (includeCache) Name() string                   { return "jekyll-include-cache" }
 func (includeCache) Tags(Site) map[string]TagParser { return nil }
 func (includeCache) Generate(Site) error            { return nil }
 
-// Aliases makes include_cached an include.
-func (includeCache) Aliases() map[string]string {
-	return map[string]string{"include_cached": "include"}
-}
+// CachedInclude names the tag the site makes a cached include.
+func (includeCache) CachedInclude() string { return "include_cached" }
