@@ -39,9 +39,9 @@ type Site struct {
 	includes  sync.Map // name → *includeEntry
 	// cachedIncludes are include_cached outputs by file and arguments
 	cachedIncludes sync.Map
-	md        *markup.Markdown
-	log       *slog.Logger
-	warnings  warnings
+	md             *markup.Markdown
+	log            *slog.Logger
+	warnings       warnings
 
 	depMu     sync.Mutex
 	deps      map[*document]map[*document]bool // reader → documents whose content it read
