@@ -38,6 +38,9 @@ func Highlight(lang, code string) string {
 	}
 	var b strings.Builder
 	toks := it.Tokens()
+	if cssLike[name] {
+		toks = atRules(toks)
+	}
 	if !strings.HasSuffix(code, "\n") {
 		toks = trimAddedLF(toks)
 	}
@@ -132,4 +135,24 @@ func trimAddedLF(toks []chroma.Token) []chroma.Token {
 		return toks
 	}
 	return toks
+}
+
+// cssLike are the languages whose at-rules Rouge reads as one keyword.
+var cssLike = map[string]bool{"css": true, "scss": true, "sass": true, "less": true}
+
+// atRules joins chroma's "@" and the keyword after it (@import, @media)
+// into one keyword token, as Rouge's CSS lexers make them: the text a
+// page's HTML holds then reads "@import" inside one span, as in Jekyll
+// (where a plugin such as jekyll-mentions looks at it).
+func atRules(toks []chroma.Token) []chroma.Token {
+	out := toks[:0:0]
+	for i := 0; i < len(toks); i++ {
+		if toks[i].Value == "@" && i+1 < len(toks) && toks[i+1].Type.InCategory(chroma.Keyword) {
+			out = append(out, chroma.Token{Type: toks[i+1].Type, Value: "@" + toks[i+1].Value})
+			i++
+			continue
+		}
+		out = append(out, toks[i])
+	}
+	return out
 }

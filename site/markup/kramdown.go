@@ -181,7 +181,7 @@ func restoreHTML(html string, raw []string) string {
 		var n int
 		fmt.Sscanf(m, "<!--islet-html-%d-->", &n)
 		if n < len(raw) {
-			return raw[n]
+			return kramdownTags(raw[n])
 		}
 		return m
 	})

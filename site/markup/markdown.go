@@ -223,6 +223,39 @@ func (r *kramdownRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer
 	reg.Register(east.KindTableCell, r.tableCell)
 	reg.Register(east.KindTaskCheckBox, r.taskCheckBox)
 	reg.Register(kindTOC, r.toc)
+	reg.Register(ast.KindRawHTML, r.rawHTML)
+	reg.Register(ast.KindHTMLBlock, r.htmlBlock)
+}
+
+// rawHTML writes an inline tag as kramdown writes it (kramdownTags).
+func (r *kramdownRenderer) rawHTML(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkSkipChildren, nil
+	}
+	x := n.(*ast.RawHTML)
+	var b strings.Builder
+	for i := 0; i < x.Segments.Len(); i++ {
+		seg := x.Segments.At(i)
+		b.Write(seg.Value(src))
+	}
+	w.WriteString(kramdownTags(b.String()))
+	return ast.WalkSkipChildren, nil
+}
+
+// htmlBlock writes an HTML block with its tags as kramdown writes them.
+func (r *kramdownRenderer) htmlBlock(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+	x := n.(*ast.HTMLBlock)
+	if entering {
+		var b strings.Builder
+		for i := 0; i < x.Lines().Len(); i++ {
+			seg := x.Lines().At(i)
+			b.Write(seg.Value(src))
+		}
+		w.WriteString(kramdownTags(b.String()))
+	} else if x.HasClosure() {
+		w.WriteString(kramdownTags(string(x.ClosureLine.Value(src))))
+	}
+	return ast.WalkContinue, nil
 }
 
 func (r *kramdownRenderer) codeSpan(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {

@@ -132,6 +132,7 @@ func reserialize(src string, skip map[string]bool, text func(escaped string, ski
 		case html.DoctypeToken:
 			b.WriteString("<!DOCTYPE " + string(z.Text()) + ">")
 		case html.StartTagToken, html.SelfClosingTagToken:
+			bare := valuelessAttrs(z.Raw())
 			tok := z.Token()
 			name := tok.Data
 			if name != "script" && name != "style" {
@@ -142,7 +143,7 @@ func reserialize(src string, skip map[string]bool, text func(escaped string, ski
 			}
 			b.WriteString("<" + name)
 			for _, a := range tok.Attr {
-				writeLibxmlAttr(&b, name, a)
+				writeLibxmlAttr(&b, name, a, bare[a.Key])
 			}
 			b.WriteString(">")
 			if voidElements[name] {
@@ -187,16 +188,17 @@ func escapeLibxmlText(s string) string {
 var libxmlTextEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // writeLibxmlAttr writes one attribute as libxml2's HTML serialiser
-// does: a boolean attribute's name alone; a URL (href, action, src, and
+// does: a boolean attribute's name alone, and an attribute written
+// without a value (bare); a URL (href, action, src, and
 // name on a) with its leading blanks dropped and percent-escaped, other
 // values entity-escaped; quoted with ' when the value holds a " but no '.
-func writeLibxmlAttr(b *strings.Builder, elem string, a html.Attribute) {
+func writeLibxmlAttr(b *strings.Builder, elem string, a html.Attribute, bare bool) {
 	name := a.Key
 	if a.Namespace != "" {
 		name = a.Namespace + ":" + a.Key
 	}
 	b.WriteString(" " + name)
-	if booleanAttrs[name] {
+	if booleanAttrs[name] || bare {
 		return
 	}
 	var v string
@@ -230,3 +232,61 @@ func uriEscape(s string) string {
 	}
 	return b.String()
 }
+
+// valuelessAttrs names the attributes of the raw start tag that have no
+// value (<a data-proofer-ignore href="…">), which libxml2 writes as
+// their name alone.
+func valuelessAttrs(raw []byte) map[string]bool {
+	var out map[string]bool
+	i := 1
+	for i < len(raw) && !isHTMLSpace(raw[i]) && raw[i] != '>' && raw[i] != '/' {
+		i++
+	}
+	for i < len(raw) {
+		for i < len(raw) && (isHTMLSpace(raw[i]) || raw[i] == '/') {
+			i++
+		}
+		if i >= len(raw) || raw[i] == '>' {
+			break
+		}
+		j := i
+		for j < len(raw) && !isHTMLSpace(raw[j]) && raw[j] != '=' && raw[j] != '>' && !(raw[j] == '/' && j > i) {
+			j++
+		}
+		name := strings.ToLower(string(raw[i:j]))
+		k := j
+		for k < len(raw) && isHTMLSpace(raw[k]) {
+			k++
+		}
+		if k < len(raw) && raw[k] == '=' {
+			k++
+			for k < len(raw) && isHTMLSpace(raw[k]) {
+				k++
+			}
+			if k < len(raw) && (raw[k] == '"' || raw[k] == '\'') {
+				q := raw[k]
+				k++
+				for k < len(raw) && raw[k] != q {
+					k++
+				}
+				k++
+			} else {
+				for k < len(raw) && !isHTMLSpace(raw[k]) && raw[k] != '>' {
+					k++
+				}
+			}
+			i = k
+			continue
+		}
+		if out == nil {
+			out = map[string]bool{}
+		}
+		if _, seen := out[name]; !seen {
+			out[name] = true
+		}
+		i = j
+	}
+	return out
+}
+
+func isHTMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' }
