@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -224,6 +225,10 @@ func (s *Site) prepare() error {
 	}
 	site.Set("static_files", statics)
 	site.Set("documents", nonNilList(docs))
+	// site.collections is sorted by label, as Jekyll's site drop sorts it
+	slices.SortStableFunc(cols, func(a, b any) int {
+		return strings.Compare(liquid.ToString(get(a, "label")), liquid.ToString(get(b, "label")))
+	})
 	site.Set("collections", nonNilList(cols))
 	site.Set("html_files", []any{})
 	site.Set("data", s.data)

@@ -2,6 +2,7 @@ package markup
 
 import (
 	"bytes"
+	"html"
 	"strings"
 	"unicode"
 
@@ -11,7 +12,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/renderer"
-	"github.com/yuin/goldmark/renderer/html"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
 )
@@ -34,8 +35,8 @@ func NewMarkdown() *Markdown {
 	}
 	blocks := parser.DefaultBlockParsers()
 	for i, b := range blocks {
-		if b.Priority == 900 { // HTML blocks: in kramdown they do not end a paragraph
-			blocks[i] = util.Prioritized(htmlBlockNoInterrupt{b.Value.(parser.BlockParser)}, 900)
+		if b.Priority == 900 { // HTML blocks, as kramdown starts them
+			blocks[i] = util.Prioritized(htmlBlockKramdown{b.Value.(parser.BlockParser)}, 900)
 		}
 	}
 	newMD := func() goldmark.Markdown {
@@ -52,16 +53,65 @@ func NewMarkdown() *Markdown {
 				extension.DefinitionList,
 				extension.NewTypographer(extension.WithTypographicSubstitutions(subs)), openingQuote{},
 			),
-			goldmark.WithRendererOptions(html.WithUnsafe(), html.WithXHTML(),
+			goldmark.WithRendererOptions(gmhtml.WithUnsafe(), gmhtml.WithXHTML(),
 				renderer.WithNodeRenderers(util.Prioritized(&kramdownRenderer{}, 100))),
 		)
 	}
 	return &Markdown{md: newMD()}
 }
 
-type htmlBlockNoInterrupt struct{ parser.BlockParser }
+// htmlBlockKramdown starts HTML blocks where kramdown does: a line that
+// starts with one of kramdown's span elements (<img>, <a>, <span>, …)
+// is paragraph text, wrapped in <p>; a line that starts with another
+// element's tag ends the paragraph before it, a comment does not.
+type htmlBlockKramdown struct{ parser.BlockParser }
 
-func (htmlBlockNoInterrupt) CanInterruptParagraph() bool { return false }
+func (htmlBlockKramdown) CanInterruptParagraph() bool { return true }
+
+func (b htmlBlockKramdown) Open(parent ast.Node, reader text.Reader, pc parser.Context) (ast.Node, parser.State) {
+	line, _ := reader.PeekLine()
+	name, isTag := leadingTag(line)
+	if isTag && spanElements[name] {
+		return nil, parser.NoChildren
+	}
+	if !isTag && ast.IsParagraph(pc.LastOpenedBlock().Node) {
+		return nil, parser.NoChildren
+	}
+	return b.BlockParser.Open(parent, reader, pc)
+}
+
+// spanElements are kramdown's HTML span elements.
+var spanElements = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields("a abbr acronym b big bdo br button cite code del dfn em i img input ins kbd label mark option q rb rbc rp rt rtc ruby s samp select small span strike strong sub sup textarea tt u var") {
+		m[n] = true
+	}
+	return m
+}()
+
+// leadingTag is the name of the start or end tag a line starts with
+// (after up to three spaces), in lower case.
+func leadingTag(line []byte) (string, bool) {
+	i := 0
+	for i < len(line) && i < 3 && line[i] == ' ' {
+		i++
+	}
+	if i >= len(line) || line[i] != '<' {
+		return "", false
+	}
+	i++
+	if i < len(line) && line[i] == '/' {
+		i++
+	}
+	j := i
+	for j < len(line) && (isTagLetter(line[j]) || (j > i && (line[j] >= '0' && line[j] <= '9' || line[j] == '-'))) {
+		j++
+	}
+	if j == i {
+		return "", false
+	}
+	return strings.ToLower(string(line[i:j])), true
+}
 
 // Convert renders Markdown to HTML.
 func (m *Markdown) Convert(src string) (string, error) {
@@ -179,7 +229,9 @@ func plainText(n ast.Node, src []byte) string {
 		}
 		switch x := c.(type) {
 		case *ast.Text:
-			b.Write(x.Segment.Value(src))
+			// kramdown's raw text has entities as the characters
+			// they stand for (&amp; is &, which the id drops)
+			b.WriteString(html.UnescapeString(string(x.Segment.Value(src))))
 			if x.SoftLineBreak() {
 				b.WriteByte('\n')
 			}
