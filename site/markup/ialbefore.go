@@ -132,6 +132,9 @@ func nextIALs(doc *ast.Document, src []byte, pc parser.Context) {
 			}
 			if s := n.NextSibling(); s != nil {
 				setIAL(s, attrs)
+				if n.HasBlankPreviousLines() {
+					s.SetBlankPreviousLines(true) // the blank line was before the IAL
+				}
 			}
 			n.Parent().RemoveChild(n.Parent(), n)
 		}
@@ -151,6 +154,9 @@ func nextIALs(doc *ast.Document, src []byte, pc parser.Context) {
 		attrs := strings.TrimSuffix(strings.TrimPrefix(line, ialNextOpen), ialNextClose)
 		if next := m.NextSibling(); next != nil {
 			setIAL(next, attrs)
+			if m.HasBlankPreviousLines() {
+				next.SetBlankPreviousLines(true) // the blank line was before the IAL
+			}
 		}
 		m.Parent().RemoveChild(m.Parent(), m)
 	}

@@ -3,6 +3,8 @@ package markup
 import (
 	"regexp"
 	"strings"
+
+	"github.com/yuin/goldmark/ast"
 )
 
 // listItemStart is a list item's first line as kramdown reads one: its
@@ -121,4 +123,138 @@ func nestOtherLists(src string) string {
 		out.WriteString(ln)
 	}
 	return out.String()
+}
+
+// fencesInItems applies kramdown's reading of a fence written right
+// under a list item's text, with no blank line between and less
+// indented than the text: the code is a lazy part of that item (a
+// numbered how-to with a command under each step), where CommonMark
+// ends the list. Such a fence, through its closing line, is indented to
+// the item's text here.
+func fencesInItems(src string) string {
+	if !strings.Contains(src, "```") && !strings.Contains(src, "~~~") {
+		return src
+	}
+	lines := strings.SplitAfter(src, "\n")
+	col := -1 // the text column of the item the last lines belong to
+	shift := 0
+	var fences Fences
+	changed := false
+	for i, ln := range lines {
+		body := strings.TrimRight(ln, "\r\n")
+		open := fences.open != ""
+		if fences.Code(body) {
+			if !open && col >= 0 {
+				indent := len(body) - len(strings.TrimLeft(body, " "))
+				if indent < col {
+					shift = col - indent
+				}
+			}
+			if shift > 0 {
+				lines[i] = strings.Repeat(" ", shift) + ln
+				changed = true
+			}
+			if open && fences.open == "" { // closed
+				shift = 0
+			}
+			continue
+		}
+		switch {
+		case strings.TrimSpace(body) == "":
+			col = -1
+		default:
+			if m := listItemStart.FindStringSubmatch(body); m != nil && !thematicBreak.MatchString(body) {
+				col = len(m[1]) + len(m[2]) + len(m[3])
+			}
+		}
+	}
+	if !changed {
+		return src
+	}
+	return strings.Join(lines, "")
+}
+
+// itemParagraphs applies kramdown's rule for the <p> around a list
+// item's text, item by item where CommonMark decides for the whole list
+// (tight or loose): an item's first paragraph is written bare unless a
+// blank line follows it inside the item (or before the next item); the
+// last item's only when some item before it is bare too, or it is the
+// only one. Later paragraphs always get <p>. So a list whose items are
+// separated by blank lines but hold a nested list right under their
+// text ("- a\n  - sub\n\n- b") is written without <p>, as kramdown does.
+func itemParagraphs(doc *ast.Document) {
+	var lists []*ast.List
+	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if l, ok := n.(*ast.List); ok && entering {
+			lists = append(lists, l)
+		}
+		return ast.WalkContinue, nil
+	})
+	for _, l := range lists {
+		var items []ast.Node
+		for c := l.FirstChild(); c != nil; c = c.NextSibling() {
+			items = append(items, c)
+		}
+		bare := make([]bool, len(items))
+		for i, it := range items {
+			first := it.FirstChild()
+			if !isParagraphLike(first) {
+				continue
+			}
+			blankAfter := false
+			if next := first.NextSibling(); next != nil {
+				blankAfter = next.HasBlankPreviousLines()
+			} else if i+1 < len(items) {
+				blankAfter = items[i+1].HasBlankPreviousLines()
+			}
+			bare[i] = !blankAfter
+			if bare[i] && i == len(items)-1 && len(items) > 1 {
+				some := false
+				for j := 0; j < i; j++ {
+					if !isParagraphLike(items[j].FirstChild()) || bare[j] {
+						some = true
+					}
+				}
+				bare[i] = some
+			}
+		}
+		for i, it := range items {
+			for c, k := it.FirstChild(), 0; c != nil; c, k = c.NextSibling(), k+1 {
+				if !isParagraphLike(c) {
+					continue
+				}
+				c = setParagraph(it, c, !(k == 0 && bare[i]))
+			}
+		}
+	}
+}
+
+func isParagraphLike(n ast.Node) bool {
+	return n != nil && (n.Kind() == ast.KindParagraph || n.Kind() == ast.KindTextBlock)
+}
+
+// setParagraph makes n a Paragraph (with <p>) or a TextBlock (bare),
+// returning the node now in its place.
+func setParagraph(parent, n ast.Node, para bool) ast.Node {
+	if (n.Kind() == ast.KindParagraph) == para {
+		return n
+	}
+	var repl ast.Node
+	if para {
+		repl = ast.NewParagraph()
+	} else {
+		repl = ast.NewTextBlock()
+	}
+	repl.SetLines(n.Lines())
+	repl.SetBlankPreviousLines(n.HasBlankPreviousLines())
+	for _, a := range n.Attributes() {
+		repl.SetAttribute(a.Name, a.Value)
+	}
+	for c := n.FirstChild(); c != nil; {
+		next := c.NextSibling()
+		repl.AppendChild(repl, c)
+		c = next
+	}
+	parent.ReplaceChild(parent, n, repl)
+	return repl
 }

@@ -117,6 +117,7 @@ func leadingTag(line []byte) (string, bool) {
 func (m *Markdown) Convert(src string) (string, error) {
 	src = lineEnds(src)
 	src = nestOtherLists(src)
+	src = fencesInItems(src)
 	src = moveLeadingIALs(src)
 	src = splitAtIALs(src)
 	src, ab, raw := preprocess(src)
@@ -154,6 +155,7 @@ func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc p
 	rawSpans(doc, src)
 	applyIALs(doc, pc)
 	nextIALs(doc, src, pc)
+	itemParagraphs(doc)
 	angleQuoteSpaces(doc, src)
 	applySpanIALs(doc, src)
 	if ab, ok := pc.Get(abbrKey).(*abbreviations); ok {
