@@ -408,7 +408,23 @@ func (c *collection) sort() {
 		})
 		return
 	}
-	sort.SliceStable(c.docs, func(i, j int) bool { return c.docs[i].rel < c.docs[j].rel })
+	// Jekyll's Document#<=>: by date when both have one in their front
+	// matter, else (or when equal) by path. With some dated and some not
+	// the order is not a total one and Ruby's sort algorithm decides;
+	// a stable sort decides here (site/COMPAT.md).
+	sort.SliceStable(c.docs, func(i, j int) bool {
+		a, b := c.docs[i], c.docs[j]
+		if a.hasDate() && b.hasDate() && !a.date.Equal(b.date) {
+			return a.date.Before(b.date)
+		}
+		return a.rel < b.rel
+	})
+}
+
+// hasDate says whether the document's front matter gives a date.
+func (d *document) hasDate() bool {
+	v, ok := d.data.Get("date")
+	return ok && v != nil
 }
 
 // staticFile is a file copied unchanged.
