@@ -8,8 +8,9 @@ import (
 // back in its own form: names in lower case, every attribute quoted
 // with " and escaped (an & that starts no entity, <, > and "), an
 // attribute without a value given "", and elements without content
-// closed with " />". Text between the tags, comments and the content of
-// script, style and textarea are left as they were. kramdownTags does
+// closed with " />". Text between the tags has its <, > and bare &
+// escaped; comments and the content of script, style and textarea are
+// left as they were. kramdownTags does
 // the same to the raw HTML islet's Markdown passes through.
 
 // voidTags are kramdown's elements without a body.
@@ -32,10 +33,10 @@ func kramdownTags(s string) string {
 	for i := 0; i < len(s); {
 		lt := strings.IndexByte(s[i:], '<')
 		if lt < 0 {
-			b.WriteString(s[i:])
+			b.WriteString(escapeHTMLText(s[i:]))
 			break
 		}
-		b.WriteString(s[i : i+lt])
+		b.WriteString(escapeHTMLText(s[i : i+lt]))
 		i += lt
 		switch {
 		case strings.HasPrefix(s[i:], "<!--"):
@@ -49,7 +50,7 @@ func kramdownTags(s string) string {
 		case i+1 < len(s) && isTagLetter(s[i+1]):
 			name, n, ok := writeStartTag(&b, s[i:])
 			if !ok {
-				b.WriteByte('<')
+				b.WriteString("&lt;")
 				i++
 				continue
 			}
@@ -73,15 +74,41 @@ func kramdownTags(s string) string {
 				k++
 			}
 			if k >= len(s) || s[k] != '>' {
-				b.WriteByte('<')
+				b.WriteString("&lt;")
 				i++
 				continue
 			}
 			b.WriteString("</" + strings.ToLower(s[i+2:j]) + ">")
 			i = k + 1
 		default:
-			b.WriteByte('<')
+			b.WriteString("&lt;")
 			i++
+		}
+	}
+	return b.String()
+}
+
+// escapeHTMLText escapes text between tags as kramdown writes it: <, >
+// and every & that does not start an entity; quotes stay.
+func escapeHTMLText(t string) string {
+	if !strings.ContainsAny(t, "<>&") {
+		return t
+	}
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		switch c := t[i]; c {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			if entityAt(t[i:]) {
+				b.WriteByte('&')
+			} else {
+				b.WriteString("&amp;")
+			}
+		default:
+			b.WriteByte(c)
 		}
 	}
 	return b.String()

@@ -15,7 +15,8 @@ var rawSpanOpen = regexp.MustCompile(`(?i)^<(code|kbd|samp|var|script|style|math
 // rawSpans gives the content of such elements, written inline in a
 // paragraph, back as it was written: no emphasis, no typographic
 // dashes or quotes (<code>a -- b</code> stays a -- b), as kramdown
-// leaves it.
+// leaves it; its <, > and bare & escaped but for script, style and
+// math.
 func rawSpans(doc ast.Node, src []byte) {
 	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering || n.Type() != ast.TypeBlock {
@@ -51,7 +52,13 @@ func rawSpans(doc ast.Node, src []byte) {
 				n.RemoveChild(n, x)
 				x = next
 			}
-			raw := ast.NewString(append([]byte(nil), src[from:to]...))
+			content := string(src[from:to])
+			switch string(bytes.ToLower(m[1])) {
+			case "script", "style", "math":
+			default:
+				content = escapeHTMLText(content) // text, as kramdown writes it
+			}
+			raw := ast.NewString([]byte(content))
 			raw.SetRaw(true)
 			raw.SetCode(true)
 			n.InsertAfter(n, c, raw)
