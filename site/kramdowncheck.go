@@ -16,7 +16,6 @@ var unsupportedKramdown = []struct {
 	msg string
 }{
 	{regexp.MustCompile(`\$\$`), "kramdown's math ($$…$$) is not implemented: it is written as text, not as MathJax's \\[…\\] and \\(…\\)"},
-	{regexp.MustCompile(`<[A-Za-z][^>]*\smarkdown=["']?(span|block|0)\b`), `kramdown's markdown="span", "block" and "0" are not implemented: the element's content is left as islet's HTML block rule leaves it`},
 	{regexp.MustCompile(`\{::(options|comment|nomarkdown)\b`), "kramdown's {::options}, {::comment} and {::nomarkdown} extensions are not implemented: written as text"},
 	{regexp.MustCompile(`^\s*\{:[A-Za-z][\w-]*:\s`), "kramdown's attribute list definitions ({:name: …}) are not implemented: references to them add nothing"},
 }

@@ -23,7 +23,6 @@ func TestWarnings(t *testing.T) {
 		"_config.yml: warning: paginate: pagination is on, but there is no index.html",
 		"_config.yml:2: warning: highlighter: pygments",
 		"about.md:9: warning: kramdown's math ($$…$$) is not implemented",
-		"about.md:11: warning: kramdown's markdown=\"span\"",
 		"about.md:20: warning: kramdown's {::options}, {::comment} and {::nomarkdown}",
 		"about.md:24: warning: kramdown's attribute list definitions",
 		"b.md:3: warning: redirect_from /old/ is also a.md's",

@@ -116,6 +116,7 @@ func leadingTag(line []byte) (string, bool) {
 // Convert renders Markdown to HTML.
 func (m *Markdown) Convert(src string) (string, error) {
 	src = lineEnds(src)
+	src = m.spanMarkdown(src)
 	src = nestOtherLists(src)
 	src = fencesInItems(src)
 	src = moveLeadingIALs(src)
