@@ -15,7 +15,6 @@ var unsupportedKramdown = []struct {
 	re  *regexp.Regexp
 	msg string
 }{
-	{regexp.MustCompile(`\$\$`), "kramdown's math ($$…$$) is not implemented: it is written as text, not as MathJax's \\[…\\] and \\(…\\)"},
 	{regexp.MustCompile(`\{::(options|comment|nomarkdown)\b`), "kramdown's {::options}, {::comment} and {::nomarkdown} extensions are not implemented: written as text"},
 	{regexp.MustCompile(`^\s*\{:[A-Za-z][\w-]*:\s`), "kramdown's attribute list definitions ({:name: …}) are not implemented: references to them add nothing"},
 }

@@ -49,7 +49,7 @@ func NewMarkdown() *Markdown {
 				parser.WithHeadingAttribute(),
 			)),
 			goldmark.WithExtensions(
-				extension.Table, strikethrough{}, taskList{}, extension.Footnote,
+				extension.Table, strikethrough{}, taskList{}, extension.Footnote, math{},
 				extension.DefinitionList,
 				extension.NewTypographer(extension.WithTypographicSubstitutions(subs)), openingQuote{},
 			),
@@ -157,6 +157,7 @@ func (kramdownTransformer) Transform(doc *ast.Document, reader text.Reader, pc p
 	applyIALs(doc, pc)
 	nextIALs(doc, src, pc)
 	itemParagraphs(doc)
+	displayMath(doc, src)
 	angleQuoteSpaces(doc, src)
 	applySpanIALs(doc, src)
 	if ab, ok := pc.Get(abbrKey).(*abbreviations); ok {
