@@ -90,9 +90,14 @@ func TestHostileOnPacketLink(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", hostile, "../../internal/hostile").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// A lockout fails every request of the second client. The 3 s
+	// allowed each one (bench/hostile.sh allows 1 s) is for the machine:
+	// islet here shares two CPUs with the other packages' tests of a go
+	// test ./..., and a request answered in 1.1 s while they run was
+	// counted a failure on one run in ten.
 	for _, attack := range []string{"stall-h2", "stall-h1", "silent", "idle-h1", "idle-h2"} {
 		out, err := v.in(hostile, "-addr", v.addr+":443", "-host", "veth.example", "-attack", attack, "-n", "200",
-			"-from", "10.86.0.3", "-bystander", "10.86.0.1", "-for", "4s")
+			"-from", "10.86.0.3", "-bystander", "10.86.0.1", "-for", "4s", "-timeout", "3s")
 		t.Logf("%s", out)
 		if err != nil || !strings.Contains(out, "bystander_failed=0 ") || strings.Contains(out, "bystander_ok=0 ") {
 			t.Errorf("%s: the second client was not served: %v\n%s", attack, err, v.stderr.String())

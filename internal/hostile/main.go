@@ -39,7 +39,7 @@ import (
 type options struct {
 	addr, attack, path, host, from, by string
 	n                                  int
-	dur                                time.Duration
+	dur, timeout                       time.Duration
 }
 
 func main() {
@@ -52,6 +52,7 @@ func main() {
 	flag.StringVar(&o.by, "bystander", "127.0.0.3", "the second client's address")
 	flag.IntVar(&o.n, "n", 100, "attacking connections kept up")
 	flag.DurationVar(&o.dur, "for", 8*time.Second, "how long")
+	flag.DurationVar(&o.timeout, "timeout", time.Second, "a bystander request not answered within this has failed")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), o.dur)
 	defer cancel()
@@ -233,7 +234,7 @@ func bystand(ctx context.Context, o options) (ok, failed int, lat []time.Duratio
 		ForceAttemptHTTP2: true,
 		DisableKeepAlives: true,
 	}
-	c := &http.Client{Transport: tr, Timeout: time.Second}
+	c := &http.Client{Transport: tr, Timeout: o.timeout}
 	for ctx.Err() == nil {
 		start := time.Now()
 		resp, err := c.Get("https://" + o.host + "/")
@@ -245,9 +246,13 @@ func bystand(ctx context.Context, o options) (ok, failed int, lat []time.Duratio
 			}
 		}
 		d := time.Since(start)
-		if err != nil || d > time.Second {
+		if err != nil || d > o.timeout {
 			if ctx.Err() == nil {
 				failed++
+				if err == nil {
+					err = fmt.Errorf("answered after %v", d.Round(time.Millisecond))
+				}
+				fmt.Fprintf(os.Stderr, "bystander: %v\n", err)
 			}
 		} else {
 			ok++
