@@ -2,6 +2,8 @@ package markup
 
 import (
 	"strings"
+
+	"github.com/yuin/goldmark/ast"
 )
 
 // kramdown parses the HTML in a Markdown document and writes its tags
@@ -248,4 +250,35 @@ func indexFold(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// addAttributes adds attrs to the start tag written by kramdownTags: a
+// class is added to the tag's own, another attribute replaces its.
+func addAttributes(tag string, attrs []ast.Attribute) string {
+	end := len(tag) - 1
+	if strings.HasSuffix(tag, " />") {
+		end = len(tag) - 3
+	}
+	if end < 1 || !strings.HasPrefix(tag, "<") || strings.HasPrefix(tag, "</") {
+		return tag
+	}
+	head, tail := tag[:end], tag[end:]
+	for _, a := range attrs {
+		name := string(a.Name)
+		v, _ := a.Value.([]byte)
+		val := string(v)
+		key := " " + name + `="`
+		if i := strings.Index(head, key); i >= 0 {
+			j := strings.IndexByte(head[i+len(key):], '"')
+			if j >= 0 {
+				old := head[i+len(key) : i+len(key)+j]
+				if name == "class" {
+					val = old + " " + val
+				}
+				head = head[:i] + head[i+len(key)+j+1:]
+			}
+		}
+		head += key + escapeAttr(val) + `"`
+	}
+	return head + tail
 }

@@ -443,6 +443,14 @@ func applySpanIALs(doc *ast.Document, src []byte) {
 			continue
 		}
 		end := t.Segment.Start + m[1]
+		if r, ok := prev.(*ast.RawHTML); ok {
+			// after an HTML element: the attributes are its start tag's
+			open := openingTag(r, src)
+			if open == nil {
+				continue
+			}
+			prev = open
+		}
 		setIAL(prev, string(src[t.Segment.Start+m[2]:t.Segment.Start+m[3]]))
 		// drop the inline nodes that spell the list
 		for n := ast.Node(t); n != nil; {
@@ -470,4 +478,41 @@ func applySpanIALs(doc *ast.Document, src []byte) {
 			n = next
 		}
 	}
+}
+
+// openingTag finds, for the raw HTML end tag closing, the start tag of
+// its element among the inline nodes before it; nil when there is none
+// (or closing is not an end tag).
+func openingTag(closing *ast.RawHTML, src []byte) *ast.RawHTML {
+	text := func(r *ast.RawHTML) string {
+		var b strings.Builder
+		for i := 0; i < r.Segments.Len(); i++ {
+			seg := r.Segments.At(i)
+			b.Write(seg.Value(src))
+		}
+		return b.String()
+	}
+	name, isTag := leadingTag([]byte(text(closing)))
+	if !isTag || !strings.HasPrefix(text(closing), "</") {
+		return nil
+	}
+	depth := 0
+	for n := closing.PreviousSibling(); n != nil; n = n.PreviousSibling() {
+		r, ok := n.(*ast.RawHTML)
+		if !ok {
+			continue
+		}
+		t := text(r)
+		if nm, ok := leadingTag([]byte(t)); !ok || nm != name {
+			continue
+		}
+		if strings.HasPrefix(t, "</") {
+			depth++
+		} else if depth == 0 {
+			return r
+		} else {
+			depth--
+		}
+	}
+	return nil
 }

@@ -294,7 +294,11 @@ func (r *kramdownRenderer) rawHTML(w util.BufWriter, src []byte, n ast.Node, ent
 		seg := x.Segments.At(i)
 		b.Write(seg.Value(src))
 	}
-	w.WriteString(kramdownTags(b.String()))
+	tag := kramdownTags(b.String())
+	if attrs := x.Attributes(); len(attrs) > 0 {
+		tag = addAttributes(tag, attrs) // a span IAL after the element
+	}
+	w.WriteString(tag)
 	return ast.WalkSkipChildren, nil
 }
 
