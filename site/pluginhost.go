@@ -61,6 +61,7 @@ type pluginSite struct{ s *Site }
 var _ plugins.Site = pluginSite{}
 
 func (p pluginSite) Config() *liquid.Map                    { return p.s.cfg.raw }
+func (p pluginSite) Environment() string                    { return p.s.env() }
 func (p pluginSite) Drop() *liquid.Map                      { return p.s.drop }
 func (p pluginSite) AbsoluteURL(u string) string            { return p.s.absoluteURL(u) }
 func (p pluginSite) RelativeURL(u string) string            { return p.s.relativeURL(u) }

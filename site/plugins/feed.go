@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"islet.dev/islet/site/liquid"
@@ -18,6 +19,8 @@ const feedTemplate = `<?xml version="1.0" encoding="utf-8"?>
 <updated>{{ site.time | date_to_xmlschema }}</updated>
 <id>{{ page.url | absolute_url | xml_escape }}</id>
 {%- assign feed_title = site.title | default: site.name -%}
+{%- if page.collection != "posts" %}{% assign feed_part = page.collection | capitalize %}{% assign feed_title = feed_title | append: " | " | append: feed_part %}{% endif -%}
+{%- if page.category %}{% assign feed_part = page.category | capitalize %}{% assign feed_title = feed_title | append: " | " | append: feed_part %}{% endif -%}
 {%- if feed_title %}<title type="html">{{ feed_title | smartify | xml_escape }}</title>{% endif -%}
 {%- if site.description %}<subtitle>{{ site.description | xml_escape }}</subtitle>{% endif -%}
 {%- if site.author -%}
@@ -26,7 +29,8 @@ const feedTemplate = `<?xml version="1.0" encoding="utf-8"?>
 {%- if site.author.uri %}<uri>{{ site.author.uri | xml_escape }}</uri>{% endif -%}
 </author>
 {%- endif -%}
-{%- assign entries = site.posts -%}
+{%- if page.tags %}{% assign entries = site.tags[page.tags] %}{% else %}{% assign entries = site[page.collection] %}{% endif -%}
+{%- if page.category %}{% assign entries = entries | where: "categories", page.category %}{% endif -%}
 {%- unless site.show_drafts %}{% assign entries = entries | where_exp: "post", "post.draft != true" %}{% endunless -%}
 {%- assign entries = entries | sort: "date" | reverse -%}
 {%- assign entries_limit = site.feed.posts_limit | default: 10 -%}
@@ -62,7 +66,10 @@ const feedTemplate = `<?xml version="1.0" encoding="utf-8"?>
 </feed>
 `
 
-// feed is jekyll-feed: an Atom feed of the posts, and {% feed_meta %}.
+// feed is jekyll-feed: an Atom feed of the posts (feed.path), one per
+// category listed in feed.categories (/feed/CATEGORY.xml), one per
+// collection in feed.collections (/feed/LABEL.xml, and its categories),
+// one per tag with feed.tags (/feed/by_tag/TAG.xml), and {% feed_meta %}.
 type feed struct{}
 
 func (feed) Name() string { return "jekyll-feed" }
@@ -71,16 +78,139 @@ func (feed) Tags(s Site) map[string]TagParser {
 	return map[string]TagParser{"feed_meta": func(string) (liquid.Node, error) { return feedMeta{s}, nil }}
 }
 
-// Generate adds the feed page unless the site has its own.
+// feedCollection is one collection jekyll-feed writes feeds for.
+type feedCollection struct {
+	name       string
+	path       string // its main feed's, "" for the default
+	categories []string
+}
+
+// Generate adds the feed pages the site does not have itself, in the
+// order jekyll-feed adds them: each collection's category feeds, then
+// its own; then the tag feeds.
 func (feed) Generate(s Site) error {
-	p := feedPath(s)
-	if s.SourceExists(p) {
+	cfg := liquid.Lookup(s.Config(), "feed")
+	if liquid.LookupBool(cfg, "disable_in_development", false) && s.Environment() == "development" {
 		return nil
 	}
-	d := s.AddPage(p, feedTemplate, "jekyll-feed")
-	d.Data().Set("sitemap", false)
-	d.Data().Set("collection", "posts")
+	add := func(p, collection string, category, tag any) {
+		p = strings.TrimPrefix(p, "/")
+		if s.SourceExists(p) {
+			return
+		}
+		d := s.AddPage(p, feedTemplate, "jekyll-feed")
+		d.Data().Set("sitemap", false)
+		d.Data().Set("xsl", s.SourceExists("feed.xslt.xml"))
+		d.Data().Set("collection", collection)
+		d.Data().Set("category", category)
+		d.Data().Set("tags", tag)
+	}
+	for _, c := range feedCollections(s) {
+		prefix := "/feed/" + c.name
+		if c.name == "posts" {
+			prefix = "/feed"
+		}
+		for _, cat := range c.categories {
+			add(prefix+"/"+cat+".xml", c.name, cat, nil)
+		}
+		main := c.path
+		if main == "" {
+			main = prefix + ".xml"
+		}
+		add(main, c.name, nil, nil)
+	}
+	if tagsCfg := liquid.Lookup(cfg, "tags"); liquid.Truthy(tagsCfg) {
+		for _, t := range feedTags(s, tagsCfg) {
+			path := liquid.LookupString(tagsCfg, "path")
+			if path == "" {
+				path = "/feed/by_tag/"
+			}
+			add(path+t+".xml", "posts", nil, t)
+		}
+	}
 	return nil
+}
+
+// feedCollections are feed.collections (a list or a mapping), posts
+// last unless listed, posts taking feed.path and feed.categories.
+func feedCollections(s Site) []feedCollection {
+	cfg := liquid.Lookup(s.Config(), "feed")
+	var out []feedCollection
+	hasPosts := false
+	one := func(name string, meta any) feedCollection {
+		c := feedCollection{name: name, path: liquid.LookupString(meta, "path")}
+		for _, x := range lookupList(meta, "categories") {
+			c.categories = appendUnique(c.categories, liquid.ToString(x))
+		}
+		return c
+	}
+	switch v := liquid.Lookup(cfg, "collections").(type) {
+	case []any:
+		for _, x := range v {
+			out = append(out, feedCollection{name: liquid.ToString(x)})
+		}
+	case *liquid.Map:
+		for _, k := range v.Keys() {
+			meta, _ := v.Get(k)
+			out = append(out, one(k, meta))
+		}
+	}
+	for i := range out {
+		if out[i].name == "posts" {
+			hasPosts = true
+			if out[i].path == "" {
+				out[i].path = liquid.LookupString(cfg, "path")
+			}
+			if out[i].categories == nil {
+				out[i].categories = one("posts", cfg).categories
+			}
+		}
+	}
+	if !hasPosts {
+		out = append(out, one("posts", cfg))
+	}
+	return out
+}
+
+// feedTags are the tags jekyll-feed writes a feed for: feed.tags.only
+// (default every tag of the posts) but feed.tags.except, those made of
+// letters, digits and _ only.
+func feedTags(s Site, cfg any) []string {
+	var only []string
+	if list := lookupList(cfg, "only"); list != nil {
+		for _, x := range list {
+			only = append(only, liquid.ToString(x))
+		}
+	} else {
+		posts := s.Posts()
+		for i := len(posts) - 1; i >= 0; i-- { // oldest first, as site.tags is filled
+			for _, t := range lookupList(posts[i].Data(), "tags") {
+				only = appendUnique(only, liquid.ToString(t))
+			}
+		}
+	}
+	except := map[string]bool{}
+	for _, x := range lookupList(cfg, "except") {
+		except[liquid.ToString(x)] = true
+	}
+	var out []string
+	for _, t := range only {
+		if !except[t] && feedTagName.MatchString(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var feedTagName = regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
 }
 
 func feedPath(s Site) string {
@@ -112,4 +242,10 @@ func (f feedMeta) Render(c *liquid.Context, w *strings.Builder) error {
 	}
 	w.WriteString(" />")
 	return nil
+}
+
+// lookupList is v[key] when it is a list.
+func lookupList(v any, key string) []any {
+	l, _ := liquid.Lookup(v, key).([]any)
+	return l
 }

@@ -31,6 +31,9 @@ type TagParser = func(markup string) (liquid.Node, error)
 type Site interface {
 	// Config is _config.yml, Jekyll's defaults filled in.
 	Config() *liquid.Map
+	// Environment is jekyll.environment (JEKYLL_ENV, development by
+	// default).
+	Environment() string
 	// Drop is the site variable templates see (site.posts, site.data,
 	// …); it is complete once the pages render, not during Generate.
 	Drop() *liquid.Map
