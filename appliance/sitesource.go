@@ -34,7 +34,7 @@ func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) 
 	if env == "" {
 		env = "production"
 	}
-	opt := site.Options{Environment: env, Strict: strict}
+	opt := site.Options{Environment: env, Strict: strict, Getenv: os.Getenv}
 	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {

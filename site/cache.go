@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"islet.dev/islet/site/plugins"
 )
 
 // InputHash is a content hash of everything a render reads: every file
@@ -19,6 +21,11 @@ import (
 func InputHash(src fs.FS, opt Options) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "islet-render 1\x00%v\x00%v\x00%v\x00%s\x00%s\x00", opt.Drafts, opt.Future, opt.Unpublished, opt.Environment, opt.ThemeDir)
+	if opt.Getenv != nil {
+		for _, k := range plugins.GitHubMetadataEnv {
+			fmt.Fprintf(h, "%s=%s\x00", k, opt.Getenv(k))
+		}
+	}
 	if err := hashTree(h, src, "site"); err != nil {
 		return "", err
 	}

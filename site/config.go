@@ -58,6 +58,10 @@ type Options struct {
 	// not rendered again, and Output.WriteChanged writes only what
 	// changed.
 	StateDir string
+	// Getenv reads the environment variables plugins read as Jekyll's
+	// do (jekyll-github-metadata's PAGES_REPO_NWO, PAGES_ENV, …); nil
+	// reads none.
+	Getenv func(string) string
 }
 
 func readConfig(src fs.FS, opt Options) (*config, error) {

@@ -46,7 +46,7 @@ func TestErrors(t *testing.T) {
 		{"bad date", map[string]string{"_posts/2020-01-01-x.md": "---\ntitle: x\ndate: someday\n---\n"}, "_posts/2020-01-01-x.md:3: front matter date \"someday\" is not a date"},
 		{"missing layout in a layout", map[string]string{"a.html": "---\nlayout: d\n---\nx", "_layouts/d.html": "---\nlayout: gone\n---\n{{ content }}"}, "_layouts/d.html:2: layout \"gone\" does not exist"},
 		{"timezone", map[string]string{"_config.yml": "timezone: Mars/Olympus\n"}, "timezone \"Mars/Olympus\""},
-		{"plugin not built in", map[string]string{"_config.yml": "plugins: [jekyll-feed, jekyll-archives]\n"}, `_config.yml: plugin "jekyll-archives" is not built into islet (it has jekyll-optional-front-matter, jekyll-readme-index, jekyll-redirect-from,`},
+		{"plugin not built in", map[string]string{"_config.yml": "plugins: [jekyll-feed, jekyll-archives]\n"}, `_config.yml: plugin "jekyll-archives" is not built into islet (it has jekyll-github-metadata, jekyll-optional-front-matter, jekyll-readme-index,`},
 		{"markdown processor", map[string]string{"_config.yml": "title: x\nmarkdown: redcarpet\n"}, `_config.yml:2: markdown: "redcarpet" is not a valid Markdown processor; the processors available are: kramdown`},
 		{"relative permalinks", map[string]string{"_config.yml": "relative_permalinks: true\n"}, "_config.yml:1: relative_permalinks: since v3.0, permalinks for pages in subfolders must be relative to the site source directory"},
 		{"Ruby symbol in the config", map[string]string{"_config.yml": "sass:\n  style: :compressed\n"}, "_config.yml:2: :compressed is a Ruby symbol, which Jekyll's YAML loader refuses"},

@@ -51,6 +51,9 @@ func (s *Site) generate() error {
 		if err := p.Generate(pluginSite{s}); err != nil {
 			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
+		// a generator may set url and baseurl (jekyll-github-metadata)
+		s.cfg.baseurl = strings.TrimSuffix(getString(s.cfg.raw, "baseurl"), "/")
+		s.cfg.url = strings.TrimSuffix(getString(s.cfg.raw, "url"), "/")
 	}
 	return nil
 }
@@ -60,8 +63,15 @@ type pluginSite struct{ s *Site }
 
 var _ plugins.Site = pluginSite{}
 
-func (p pluginSite) Config() *liquid.Map                    { return p.s.cfg.raw }
-func (p pluginSite) Environment() string                    { return p.s.env() }
+func (p pluginSite) Config() *liquid.Map                   { return p.s.cfg.raw }
+func (p pluginSite) Environment() string                   { return p.s.env() }
+func (p pluginSite) ReadSource(rel string) ([]byte, error) { return fs.ReadFile(p.s.src, rel) }
+func (p pluginSite) Getenv(key string) string {
+	if p.s.opt.Getenv == nil {
+		return ""
+	}
+	return p.s.opt.Getenv(key)
+}
 func (p pluginSite) Drop() *liquid.Map                      { return p.s.drop }
 func (p pluginSite) AbsoluteURL(u string) string            { return p.s.absoluteURL(u) }
 func (p pluginSite) RelativeURL(u string) string            { return p.s.relativeURL(u) }

@@ -62,7 +62,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	opt := site.Options{
 		Drafts: *drafts, Future: *future, Unpublished: *unpublished, Environment: os.Getenv("JEKYLL_ENV"), ThemeDir: *themeDir,
-		Strict: *strict,
+		Strict: *strict, Getenv: os.Getenv,
 	}
 	var hash string
 	cache := site.Cache{Dir: *cacheDir}

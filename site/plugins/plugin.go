@@ -34,6 +34,10 @@ type Site interface {
 	// Environment is jekyll.environment (JEKYLL_ENV, development by
 	// default).
 	Environment() string
+	// Getenv is an environment variable of the render ("" when unset).
+	Getenv(key string) string
+	// ReadSource reads a file of the source tree (.git/HEAD).
+	ReadSource(rel string) ([]byte, error)
 	// Drop is the site variable templates see (site.posts, site.data,
 	// …); it is complete once the pages render, not during Generate.
 	Drop() *liquid.Map

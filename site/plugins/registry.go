@@ -6,11 +6,13 @@ import (
 )
 
 // builtin lists the plugins islet has, in the order their generators
-// run, as Jekyll orders them by priority: the pages made of Markdown
+// run, as Jekyll orders them by priority: the site's GitHub metadata
+// first (set when the site is made, before any generator); the pages
+// made of Markdown
 // without front matter and of READMEs (normal, low) first, then
 // redirects, the sitemap after what adds pages; titles and layouts
 // (lowest) at the end.
-var builtin = []Plugin{optionalFrontMatter{}, readmeIndex{}, redirectFrom{}, paginate{}, feed{}, sitemap{}, seo{},
+var builtin = []Plugin{githubMetadata{}, optionalFrontMatter{}, readmeIndex{}, redirectFrom{}, paginate{}, feed{}, sitemap{}, seo{},
 	includeCache{}, avatar{}, titlesFromHeadings{}, defaultLayout{}, relativeLinks{}, gist{}, mentions{}}
 
 // Lookup returns the plugin of that name; a plugin islet does not have
