@@ -14,7 +14,8 @@ import (
 
 // openingQuote gives single quotes kramdown's smart-quote rules where
 // goldmark's typographer gives others: after a space, an opening
-// bracket, a dash or a double quote (or at the start), before a letter,
+// bracket, a dash or a double quote (or at the start), and right after a
+// code span or an HTML tag (`code`'d is ‘d), before a letter,
 // it opens (‘lorem ipsum’, ‘twas: goldmark makes ’twas, ’em and ’n’ of
 // those); after anything else it closes or is an apostrophe (’), also
 // where goldmark, having lost count of the quotes opened here, leaves
@@ -36,7 +37,7 @@ func (openingQuoteParser) Parse(parent gast.Node, block text.Reader, pc parser.C
 	line, _ := block.PeekLine()
 	var q string
 	switch {
-	case unicode.IsSpace(before) || strings.ContainsRune("[{(-\"", before):
+	case unicode.IsSpace(before) || strings.ContainsRune("[{(-\"`>", before):
 		if len(line) < 2 {
 			return nil
 		}
