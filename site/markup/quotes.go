@@ -46,6 +46,9 @@ func (openingQuoteParser) Parse(parent gast.Node, block text.Reader, pc parser.C
 			return nil
 		}
 		q = "‘"
+		if (before == '`' || before == '>') && next == 's' && (len(line) == 2 || !isWordByte(line[2])) {
+			q = "’" // kramdown: a quote before s and a word's end closes (`html-proofer`'s)
+		}
 	case unicode.IsLetter(before) || unicode.IsDigit(before) || strings.ContainsRune(".,!?;:)]}*_%", before):
 		q = "’"
 	default:
@@ -58,3 +61,7 @@ func (openingQuoteParser) Parse(parent gast.Node, block text.Reader, pc parser.C
 }
 
 func (openingQuoteParser) CloseBlock(gast.Node, parser.Context) {}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+}
