@@ -86,6 +86,9 @@ func preprocess(src string) (string, *abbreviations, []string) {
 			if end, ok := htmlBlockEnd(lines, i, strings.ToLower(m[1])); ok && end > i {
 				block := strings.Join(lines[i:end+1], "")
 				if strings.Contains(block, "\n\n") || strings.Contains(block, "\n \n") || blankInside(lines[i:end+1]) {
+					if i > 0 && strings.TrimSpace(lines[i-1]) != "" {
+						out.WriteString("\n") // the element ends the paragraph before it; its placeholder would not
+					}
 					out.WriteString(fmt.Sprintf("<!--islet-html-%d-->\n", len(raw)))
 					raw = append(raw, strings.TrimRight(block, "\n"))
 					i = end

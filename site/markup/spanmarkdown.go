@@ -97,7 +97,15 @@ func (m *Markdown) spanElement(s string) (string, int) {
 		}
 		inner := body[:end]
 		if mode != "0" {
-			html, err := m.Convert(inner)
+			// span content: one paragraph's text, whatever its lines'
+			// indentation or blank lines
+			var text []string
+			for _, ln := range strings.Split(inner, "\n") {
+				if t := strings.TrimSpace(ln); t != "" {
+					text = append(text, t)
+				}
+			}
+			html, err := m.Convert(strings.Join(text, "\n"))
 			if err == nil {
 				inner = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(html), "<p>"), "</p>")
 			}
