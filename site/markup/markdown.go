@@ -453,6 +453,9 @@ func (r *kramdownRenderer) tableCell(w util.BufWriter, _ []byte, n ast.Node, ent
 			w.WriteString(` style="text-align: center"`)
 		}
 		w.WriteString(">")
+		if n.ChildCount() == 0 {
+			w.WriteString("\u00a0") // kramdown's empty cell: a no-break space
+		}
 	} else {
 		w.WriteString("</" + tag + ">\n")
 	}
