@@ -18,6 +18,9 @@ func FuzzRender(f *testing.F) {
 		"no front matter {{ x }}",
 		"---\n---\n1. a\n  * b\n * c\n2. d\n- e\n 1. f\n\n* * *\n",
 		"---\n---\n{: .a}\npara\n\n{: #b}\n\n## h\n{: .c}\n",
+		"---\n---\n* TOC\n{:toc}\n\n# a\n\n### b &amp; c\n\n$$x < y$$ and\n\n$$\nz\n$$\n",
+		"---\n---\n<div markdown=\"1\">\n*a*\n</div>\n<p markdown=\"1\">\n  `b`'s\n</p>\n<span markdown=\"0\">c</span>\n\n{: .q}\n> d\n",
+		"---\n---\n1. a\n```sh\nb\n```\n2. c\n\n- d\n  - e\n\n- f\n\n| g |   |\n|---|---|\n<br>x<img src=y>\r\n",
 	} {
 		f.Add(s)
 	}
