@@ -38,3 +38,49 @@ func (s *Site) checkKramdown(d *document) {
 		}
 	}
 }
+
+// What kramdown would have consumed but islet's Markdown left in its
+// output: a markdown attribute on an element nested where islet does
+// not read it, an attribute list it found no element for.
+var (
+	leftMarkdownAttr = regexp.MustCompile(`<[A-Za-z][^<>]*\smarkdown=["']?(1|block|span|0)\b`)
+	leftIAL          = regexp.MustCompile(`\{:[ \t]*[.#][^{}<>\n]*\}`)
+	codeOrPre        = regexp.MustCompile(`(?s)<(pre|code)\b.*?</(pre|code)>`)
+)
+
+// checkKramdownOutput warns about those in a Markdown document's
+// output, at the source line that holds them when it can tell.
+func (s *Site) checkKramdownOutput(d *document, html string) {
+	if !strings.Contains(html, "markdown=") && !strings.Contains(html, "{:") {
+		return
+	}
+	text := codeOrPre.ReplaceAllString(html, "")
+	for _, c := range []struct {
+		re  *regexp.Regexp
+		msg string
+	}{
+		{leftMarkdownAttr, "an element's markdown attribute was not read (it is nested where islet does not look for it): its content is written as it is, where kramdown parses it"},
+		{leftIAL, "an attribute list was written as text: islet found no element for it, where kramdown gives it to the one before or after"},
+	} {
+		seen := map[string]bool{}
+		for _, m := range c.re.FindAllString(text, -1) {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			// the line: where the source holds what was left, when once
+			line := 0
+			needles := []string{m}
+			if i := strings.Index(m, "markdown="); i > 0 {
+				needles = append(needles, m[i:])
+			}
+			for _, needle := range needles {
+				if n := strings.Count(d.body, needle); n == 1 {
+					line = d.bodyLine + strings.Count(d.body[:strings.Index(d.body, needle)], "\n")
+					break
+				}
+			}
+			s.warnf(d.rel, line, "%s", c.msg)
+		}
+	}
+}

@@ -139,6 +139,7 @@ func (s *Site) convert(d *document, content string) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("%s: markdown: %w", d.rel, err)
 		}
+		s.checkKramdownOutput(d, out)
 		return out, nil
 	}
 	if d.ext == ".scss" || d.ext == ".sass" {
