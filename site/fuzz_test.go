@@ -21,6 +21,7 @@ func FuzzRender(f *testing.F) {
 		"---\n---\n* TOC\n{:toc}\n\n# a\n\n### b &amp; c\n\n$$x < y$$ and\n\n$$\nz\n$$\n",
 		"---\n---\n<div markdown=\"1\">\n*a*\n</div>\n<p markdown=\"1\">\n  `b`'s\n</p>\n<span markdown=\"0\">c</span>\n\n{: .q}\n> d\n",
 		"---\n---\n1. a\n```sh\nb\n```\n2. c\n\n- d\n  - e\n\n- f\n\n| g |   |\n|---|---|\n<br>x<img src=y>\r\n",
+		"---\n---\n{:n: .x #y}\np\n{: n}\n{::comment}a{:/comment} {::nomarkdown}*b*{:/nomarkdown}\n{::options toc_levels=\"1..2\" /}\n{::nomarkdown}\n<i>\n{:/nomarkdown}\n",
 	} {
 		f.Add(s)
 	}

@@ -15,9 +15,12 @@ var unsupportedKramdown = []struct {
 	re  *regexp.Regexp
 	msg string
 }{
-	{regexp.MustCompile(`\{::(options|comment|nomarkdown)\b`), "kramdown's {::options}, {::comment} and {::nomarkdown} extensions are not implemented: written as text"},
-	{regexp.MustCompile(`^\s*\{:[A-Za-z][\w-]*:\s`), "kramdown's attribute list definitions ({:name: …}) are not implemented: references to them add nothing"},
 }
+
+var (
+	kramdownExtension = regexp.MustCompile(`\{::([A-Za-z_]+)([^}]*)\}`)
+	optionKey         = regexp.MustCompile(`([A-Za-z_]+)=`)
+)
 
 // checkKramdown warns about each unsupported kramdown construct in a
 // Markdown document's source, outside fenced code, once per construct
@@ -34,6 +37,19 @@ func (s *Site) checkKramdown(d *document) {
 		for _, u := range unsupportedKramdown {
 			if u.re.MatchString(line) {
 				s.warnf(d.rel, d.bodyLine+i, "%s", u.msg)
+			}
+		}
+		for _, m := range kramdownExtension.FindAllStringSubmatch(line, -1) {
+			switch m[1] {
+			case "comment", "nomarkdown":
+			case "options":
+				for _, kv := range optionKey.FindAllStringSubmatch(m[2], -1) {
+					if kv[1] != "toc_levels" {
+						s.warnf(d.rel, d.bodyLine+i, "kramdown's {::options %s=…}: islet reads only toc_levels there; the option is left as Jekyll's configuration sets it", kv[1])
+					}
+				}
+			default:
+				s.warnf(d.rel, d.bodyLine+i, "kramdown's {::%s} extension is not implemented: written as text", m[1])
 			}
 		}
 	}

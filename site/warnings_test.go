@@ -13,7 +13,7 @@ import (
 func TestWarnings(t *testing.T) {
 	files := map[string]string{
 		"_config.yml": "title: x\nhighlighter: pygments\nplugins: [jekyll-paginate, jekyll-redirect-from]\npaginate: 2\n",
-		"about.md":    "---\ntitle: about\n---\n* TOC\n{:toc}\n\n## One\n\nEuler: $$e^{i\\pi}+1=0$$\n\n<div markdown=\"span\">*x*</div>\n\n```\n$$ in a fence is code\n{:toc}\n```\n\n    $$ indented code\n\n{::comment}\nnot shown\n{:/comment}\n\n{:ref: .note}\n",
+		"about.md":    "---\ntitle: about\n---\n* TOC\n{:toc}\n\n## One\n\nEuler: $$e^{i\\pi}+1=0$$\n\n<div markdown=\"span\">*x*</div>\n\n```\n$$ in a fence is code\n{:toc}\n```\n\n    $$ indented code\n\n{::comment}\nnot shown\n{:/comment}\n\n{::options auto_ids=\"false\" toc_levels=\"2\" /}\n{::foo}x{:/foo}\n",
 		"plain.md":    "---\n---\nNothing to say about *this* one.\n",
 		"page.html":   "---\n---\n$$ is not Markdown here\n",
 		"a.md":        "---\nredirect_from: /old/\n---\n",
@@ -22,8 +22,8 @@ func TestWarnings(t *testing.T) {
 	want := []string{
 		"_config.yml: warning: paginate: pagination is on, but there is no index.html",
 		"_config.yml:2: warning: highlighter: pygments",
-		"about.md:20: warning: kramdown's {::options}, {::comment} and {::nomarkdown}",
-		"about.md:24: warning: kramdown's attribute list definitions",
+		"about.md:24: warning: kramdown's {::options auto_ids=…}",
+		"about.md:25: warning: kramdown's {::foo} extension is not implemented",
 		"b.md:3: warning: redirect_from /old/ is also a.md's",
 	}
 	out, err := Render(context.Background(), mapFS(files), Options{}, nil)
@@ -44,7 +44,7 @@ func TestWarnings(t *testing.T) {
 	}
 	_, err = Render(context.Background(), mapFS(files), Options{Strict: true}, nil)
 	var se *StrictError
-	if !errors.As(err, &se) || len(se.Warnings) != len(want) || !strings.Contains(err.Error(), "about.md:20: warning:") {
+	if !errors.As(err, &se) || len(se.Warnings) != len(want) || !strings.Contains(err.Error(), "about.md:24: warning:") {
 		t.Errorf("--strict: error %v, want a StrictError with the %d warnings", err, len(want))
 	}
 	if _, err := Render(context.Background(), mapFS(map[string]string{"plain.md": files["plain.md"]}), Options{Strict: true}, nil); err != nil {

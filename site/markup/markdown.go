@@ -116,6 +116,7 @@ func leadingTag(line []byte) (string, bool) {
 // Convert renders Markdown to HTML.
 func (m *Markdown) Convert(src string) (string, error) {
 	src = lineEnds(src)
+	src, kept, tocLevels := extensions(src)
 	src = m.spanMarkdown(src)
 	src = nestOtherLists(src)
 	src = fencesInItems(src)
@@ -123,6 +124,9 @@ func (m *Markdown) Convert(src string) (string, error) {
 	src = splitAtIALs(src)
 	src, ab, raw := preprocess(src)
 	ctx := parser.NewContext()
+	if tocLevels != nil {
+		ctx.Set(tocLevelsKey, tocLevels)
+	}
 	if ab != nil {
 		ctx.Set(abbrKey, ab)
 	}
@@ -134,7 +138,7 @@ func (m *Markdown) Convert(src string) (string, error) {
 	if req, ok := ctx.Get(tocKey).(*tocRequest); ok {
 		out = writeTOC(out, req)
 	}
-	return restoreHTML(out, raw), nil
+	return restoreRaw(restoreHTML(out, raw), kept), nil
 }
 
 // lineEnds turns every CRLF and lone CR into LF, as kramdown does to its

@@ -23,8 +23,9 @@ const tocAttr = "islet-toc"
 const tocPlaceholder = "<!--islet-toc-->"
 
 var (
-	kindTOC = ast.NewNodeKind("TOC")
-	tocKey  = parser.NewContextKey()
+	kindTOC      = ast.NewNodeKind("TOC")
+	tocKey       = parser.NewContextKey()
+	tocLevelsKey = parser.NewContextKey() // map[int]bool from {::options toc_levels}
 )
 
 // tocNode replaces the marked list in the tree.
@@ -54,6 +55,7 @@ type tocRequest struct {
 // findTOC replaces the first list marked toc with a tocNode and notes
 // the headings to list.
 func findTOC(doc *ast.Document, pc parser.Context) {
+	levels, _ := pc.Get(tocLevelsKey).(map[int]bool)
 	var list *ast.List
 	var headings []tocHeading
 	ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -70,7 +72,7 @@ func findTOC(doc *ast.Document, pc parser.Context) {
 			id, _ := x.AttributeString("id")
 			class, _ := x.AttributeString("class")
 			cls, _ := class.([]byte)
-			if b, ok := id.([]byte); ok && len(b) > 0 && !noTOC.Match(cls) {
+			if b, ok := id.([]byte); ok && len(b) > 0 && !noTOC.Match(cls) && (levels == nil || levels[x.Level]) {
 				headings = append(headings, tocHeading{x.Level, string(b)})
 			}
 		}
