@@ -14,8 +14,7 @@ import (
 var unsupportedKramdown = []struct {
 	re  *regexp.Regexp
 	msg string
-}{
-}
+}{}
 
 var (
 	kramdownExtension = regexp.MustCompile(`\{::([A-Za-z_]+)([^}]*)\}`)
