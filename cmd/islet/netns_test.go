@@ -94,7 +94,7 @@ func TestHostileOnPacketLink(t *testing.T) {
 	// allowed each one (bench/hostile.sh allows 1 s) is for the machine:
 	// islet here shares two CPUs with the other packages' tests of a go
 	// test ./..., and a request answered in 1.1 s while they run was
-	// counted a failure on one run in ten.
+	// counted a failure once in eight runs.
 	for _, attack := range []string{"stall-h2", "stall-h1", "silent", "idle-h1", "idle-h2"} {
 		out, err := v.in(hostile, "-addr", v.addr+":443", "-host", "veth.example", "-attack", attack, "-n", "200",
 			"-from", "10.86.0.3", "-bystander", "10.86.0.1", "-for", "4s", "-timeout", "3s")
