@@ -41,6 +41,7 @@ type document struct {
 	deps      []string          // what a reused document read, from that state
 	index     int               // place among its collection's published documents; -1: none
 	rendered  bool
+	dated     bool        // its front matter gives a date (the others get site.time)
 	order     int         // a page's place in site.pages, for what it sees of others
 	rerender  atomic.Bool // it read a page before it that was not rendered yet
 	once      sync.Once
@@ -83,6 +84,7 @@ func (d *document) setupDocument() error {
 		d.slug = s
 	}
 	if v := get(d.data, "date"); v != nil {
+		d.dated = true
 		switch t := v.(type) {
 		case time.Time:
 			d.date = t.In(c.loc)

@@ -410,22 +410,58 @@ func (c *collection) sort() {
 	}
 	// Jekyll's Document#<=>: by date when both have one in their front
 	// matter, else (or when equal) by path. With some dated and some not
-	// the order is not a total one and Ruby's sort algorithm decides;
-	// a stable sort decides here (site/COMPAT.md).
-	sort.SliceStable(c.docs, func(i, j int) bool {
-		a, b := c.docs[i], c.docs[j]
+	// that is not a total order, and the algorithm decides: Ruby sorts
+	// with the C library's qsort_r, glibc's merge sort (rubySort), from
+	// the order the files were read in (by path).
+	sort.SliceStable(c.docs, func(i, j int) bool { return c.docs[i].rel < c.docs[j].rel })
+	rubySort(c.docs, func(a, b *document) int {
 		if a.hasDate() && b.hasDate() && !a.date.Equal(b.date) {
-			return a.date.Before(b.date)
+			return a.date.Compare(b.date)
 		}
-		return a.rel < b.rel
+		return strings.Compare(a.rel, b.rel)
 	})
 }
 
-// hasDate says whether the document's front matter gives a date.
-func (d *document) hasDate() bool {
-	v, ok := d.data.Get("date")
-	return ok && v != nil
+// rubySort sorts s as Array#sort! does on glibc (Debian's Ruby): its
+// qsort_r is a top-down merge sort, halves of n/2 and n-n/2, each merge
+// taking from the left while cmp is <= 0. For a comparison that is a
+// total order it is any stable sort; for one that is not (Jekyll's
+// documents, partly dated) it gives the order Jekyll gives.
+func rubySort[T any](s []T, cmp func(a, b T) int) {
+	if len(s) < 2 {
+		return
+	}
+	tmp := make([]T, len(s))
+	var msort func(b []T)
+	msort = func(b []T) {
+		n := len(b)
+		if n <= 1 {
+			return
+		}
+		n1 := n / 2
+		l, r := b[:n1], b[n1:]
+		msort(l)
+		msort(r)
+		out := tmp[:0]
+		i, j := 0, 0
+		for i < len(l) && j < len(r) {
+			if cmp(l[i], r[j]) <= 0 {
+				out = append(out, l[i])
+				i++
+			} else {
+				out = append(out, r[j])
+				j++
+			}
+		}
+		out = append(out, l[i:]...)
+		copy(b, out) // what is left of r is in place already
+	}
+	msort(s)
 }
+
+// hasDate says whether the document's front matter gave a date when
+// it was read (Jekyll sorts before it dates the others).
+func (d *document) hasDate() bool { return d.dated }
 
 // staticFile is a file copied unchanged.
 type staticFile struct {
