@@ -43,14 +43,12 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "islet render: --cpu-profile: %v\n", err)
-			return 2
-		}
-		defer stop()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet render: --cpu-profile: %v\n", err)
+		return 2
 	}
+	defer stopProfile()
 	root, err := os.OpenRoot(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "islet render: %v\n", err)

@@ -272,14 +272,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		defer rendered.Close()
 		opt.HTTPS.SiteFS = rendered.FS()
 	}
-	if *cpuProfile != "" {
-		stop, err := startCPUProfile(*cpuProfile)
-		if err != nil {
-			fmt.Fprintf(stderr, "islet serve: --cpu-profile: %v\n", err)
-			return 2
-		}
-		defer stop()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet serve: --cpu-profile: %v\n", err)
+		return 2
 	}
+	defer stopProfile()
 	return serveUntilSignal(ctx, opt, stdout, stderr)
 }
 

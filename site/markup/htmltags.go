@@ -92,29 +92,7 @@ func kramdownTags(s string) string {
 
 // escapeHTMLText escapes text between tags as kramdown writes it: <, >
 // and every & that does not start an entity; quotes stay.
-func escapeHTMLText(t string) string {
-	if !strings.ContainsAny(t, "<>&") {
-		return t
-	}
-	var b strings.Builder
-	for i := 0; i < len(t); i++ {
-		switch c := t[i]; c {
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			if entityAt(t[i:]) {
-				b.WriteByte('&')
-			} else {
-				b.WriteString("&amp;")
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
+func escapeHTMLText(t string) string { return escapeKeepingEntities(t, false) }
 
 // writeStartTag writes the start tag at the beginning of s, returning
 // its name, its length in s, and false when s holds no whole tag there.
@@ -191,25 +169,25 @@ func writeStartTag(b *strings.Builder, s string) (string, int, bool) {
 
 // escapeAttr escapes an attribute value as kramdown does: <, >, " and
 // every & that does not start an entity.
-func escapeAttr(v string) string {
-	if !strings.ContainsAny(v, `<>"&`) {
-		return v
+func escapeAttr(v string) string { return escapeKeepingEntities(v, true) }
+
+// escapeKeepingEntities escapes <, >, every & that does not start an
+// entity and, with quot, ".
+func escapeKeepingEntities(s string, quot bool) string {
+	if !strings.ContainsAny(s, "<>&") && !(quot && strings.Contains(s, `"`)) {
+		return s
 	}
 	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; c {
-		case '<':
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<':
 			b.WriteString("&lt;")
-		case '>':
+		case c == '>':
 			b.WriteString("&gt;")
-		case '"':
+		case c == '"' && quot:
 			b.WriteString("&quot;")
-		case '&':
-			if entityAt(v[i:]) {
-				b.WriteByte('&')
-			} else {
-				b.WriteString("&amp;")
-			}
+		case c == '&' && !entityAt(s[i:]):
+			b.WriteString("&amp;")
 		default:
 			b.WriteByte(c)
 		}

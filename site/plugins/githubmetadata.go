@@ -106,10 +106,8 @@ func (githubMetadata) Generate(s Site) error {
 		return errNoRepository
 	}
 	s.Logger().Warn("jekyll-github-metadata: no network: site.github holds what the repository's name and the environment give, GitHub's API is not asked", "repository", nwo)
-	owner, name, _ := strings.Cut(nwo, "/")
-	if i := strings.LastIndexByte(nwo, '/'); i >= 0 {
-		name = nwo[i+1:]
-	}
+	owner, _, _ := strings.Cut(nwo, "/")
+	name := nwo[strings.LastIndexByte(nwo, '/')+1:] // the plugin's split("/").first and .last
 	env := s.Getenv("PAGES_ENV")
 	if env == "" {
 		env = s.Environment()
