@@ -164,10 +164,10 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		if _, isList := args[1].([]any); isList {
 			return in, nil
 		}
-		prop := liquid.ToString(args[0])
+		path, target := strings.Split(liquid.ToString(args[0]), "."), targetOf(args[1])
 		out := []any{}
 		for _, x := range list {
-			if matchesTarget(itemProperty(c, x, prop), args[1]) {
+			if target.matches(itemProperty(c, x, path)) {
 				out = append(out, x)
 			}
 		}
@@ -178,9 +178,9 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		if !ok || args[0] == nil {
 			return in, nil
 		}
-		prop := liquid.ToString(args[0])
+		path, target := strings.Split(liquid.ToString(args[0]), "."), targetOf(args[1])
 		for _, x := range list {
-			if matchesTarget(itemProperty(c, x, prop), args[1]) {
+			if target.matches(itemProperty(c, x, path)) {
 				return x, nil
 			}
 		}
@@ -231,7 +231,7 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 	r("group_by", 1, 1, func(c *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		list, _ := listInput(in)
 		prop := liquid.ToString(args[0])
-		return groups(list, func(x any) (any, error) { return liquid.ToString(itemProperty(c, x, prop)), nil })
+		return groups(list, func(x any) (any, error) { return liquid.ToString(itemProperty(c, x, strings.Split(prop, "."))), nil })
 	})
 	r("group_by_exp", 2, 2, func(c *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		list, _ := listInput(in)
@@ -409,26 +409,40 @@ func listInput(in any) ([]any, bool) {
 	return nil, false
 }
 
-// itemProperty reads a property, with dots for nested ones.
-func itemProperty(c *liquid.Context, x any, prop string) any {
-	for _, p := range strings.Split(prop, ".") {
+// itemProperty reads a property, its path split at the dots for
+// nested ones.
+func itemProperty(c *liquid.Context, x any, path []string) any {
+	for _, p := range path {
 		x = liquid.PropertyIn(c, x, p)
 	}
 	return x
 }
 
-// matchesTarget is Jekyll's compare_property_vs_target.
-func matchesTarget(prop, target any) bool {
-	if target == nil {
+// target is the value where and find compare a property with, turned
+// into a string once for the whole list.
+type target struct {
+	isNil bool
+	s     string
+}
+
+func targetOf(v any) target {
+	if v == nil {
+		return target{isNil: true}
+	}
+	return target{s: liquid.ToString(v)}
+}
+
+// matches is Jekyll's compare_property_vs_target.
+func (t target) matches(prop any) bool {
+	if t.isNil {
 		return prop == nil
 	}
-	t := liquid.ToString(target)
 	if s, ok := prop.(string); ok {
-		return s == t
+		return s == t.s
 	}
 	if a, ok := prop.([]any); ok {
 		for _, x := range a {
-			if liquid.ToString(x) == t {
+			if liquid.ToString(x) == t.s {
 				return true
 			}
 		}
@@ -437,7 +451,7 @@ func matchesTarget(prop, target any) bool {
 	if prop == nil {
 		return false
 	}
-	return liquid.ToString(prop) == t
+	return liquid.ToString(prop) == t.s
 }
 
 func groups(list []any, key func(any) (any, error)) (any, error) {
@@ -506,7 +520,7 @@ func jekyllSort(c *liquid.Context, in any, args []any) (any, error) {
 		})
 		return list, err
 	}
-	prop := liquid.ToString(args[0])
+	path := strings.Split(liquid.ToString(args[0]), ".")
 	order := -1
 	if len(args) > 1 {
 		switch liquid.ToString(args[1]) {
@@ -518,7 +532,7 @@ func jekyllSort(c *liquid.Context, in any, args []any) (any, error) {
 		}
 	}
 	sort.SliceStable(list, func(i, j int) bool {
-		a, b := itemProperty(c, list[i], prop), itemProperty(c, list[j], prop)
+		a, b := itemProperty(c, list[i], path), itemProperty(c, list[j], path)
 		switch {
 		case a == nil && b == nil:
 			return false

@@ -84,6 +84,9 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	if err := s.read(ctx); err != nil {
 		return nil, err
 	}
+	if done := s.prewarmLexers(); done != nil {
+		defer func() { <-done }()
+	}
 	if err := s.readLayouts(); err != nil {
 		return nil, err
 	}
@@ -293,6 +296,33 @@ func (s *Site) staticDrop(f *staticFile) *liquid.Map {
 	}
 	f.drop = m
 	return m
+}
+
+// prewarmLexers starts compiling, on a goroutine of its own, the
+// lexers of the languages the documents' code is in, and returns a
+// channel closed when it is done (nil when there is no code): the
+// compile (tens of milliseconds for a large lexer) then runs beside
+// the rest of the preparation instead of in the first render that
+// highlights.
+func (s *Site) prewarmLexers() <-chan struct{} {
+	langs := map[string]bool{}
+	for _, d := range s.pages {
+		markup.CodeLanguages(d.body, langs)
+	}
+	for _, col := range s.cfg.collections {
+		for _, d := range col.docs {
+			markup.CodeLanguages(d.body, langs)
+		}
+	}
+	if len(langs) == 0 {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		markup.Prewarm(langs)
+	}()
+	return done
 }
 
 // renderAll renders excerpts, then collection documents, then pages,

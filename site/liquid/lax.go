@@ -26,13 +26,9 @@ func laxCondition(markup string) (string, bool) {
 			parts = append(parts, f)
 			continue
 		}
-		if p, err := newParser(f); err == nil {
-			if _, err := p.expression(); err == nil {
-				if _, err := p.consume(tEnd); err == nil {
-					parts = append(parts, f)
-					continue
-				}
-			}
+		if _, ok := laxExpression(f); ok {
+			parts = append(parts, f)
+			continue
 		}
 		changed = true
 		names := laxName.FindAllString(f, -1)
@@ -50,4 +46,75 @@ func laxCondition(markup string) (string, bool) {
 		parts = append(parts, b.String())
 	}
 	return strings.Join(parts, " "), changed
+}
+
+var (
+	// Ruby Liquid's For::Syntax and TagAttributes, its QuotedFragment
+	// spelt out.
+	laxFor       = regexp.MustCompile(`\A\s*(\[[^\]]+\]|[\w-]+\??)\s+in\s+((?:"[^"]*"|'[^']*'|[^\s,|'"])+)\s*(reversed)?`)
+	laxAttribute = regexp.MustCompile(`(\w[\w-]*)\s*:\s*((?:"[^"]*"|'[^']*'|[^\s,|'"])+)`)
+)
+
+// laxForLoop is a for tag's header as Ruby Liquid's lax parser reads it.
+type laxForLoop struct {
+	node   *forNode
+	markup string // the header as it was read, for the warning
+}
+
+// laxForHeader reads a for tag's markup the strict parser rejected as
+// Ruby Liquid's lax parser does: the variable, "in" and the collection
+// up to the first space, comma or pipe, then reversed; limit and
+// offset wherever they appear as name: value, other such pairs
+// ignored. False when even that does not read it.
+func laxForHeader(markup string) (laxForLoop, bool) {
+	m := laxFor.FindStringSubmatch(markup)
+	if m == nil {
+		return laxForLoop{}, false
+	}
+	coll, ok := laxExpression(m[2])
+	if !ok {
+		return laxForLoop{}, false
+	}
+	n := &forNode{variable: m[1], collection: coll, name: m[1] + "-" + m[2], reversed: m[3] != ""}
+	read := []string{m[1], "in", m[2]}
+	if n.reversed {
+		read = append(read, "reversed")
+	}
+	for _, a := range laxAttribute.FindAllStringSubmatch(markup, -1) {
+		switch a[1] {
+		case "offset":
+			if a[2] == "continue" {
+				n.continued = true
+				read = append(read, "offset: continue")
+				continue
+			}
+			if n.offset, ok = laxExpression(a[2]); !ok {
+				return laxForLoop{}, false
+			}
+		case "limit":
+			if n.limit, ok = laxExpression(a[2]); !ok {
+				return laxForLoop{}, false
+			}
+		default:
+			continue
+		}
+		read = append(read, a[1]+": "+a[2])
+	}
+	return laxForLoop{node: n, markup: strings.Join(read, " ")}, true
+}
+
+// laxExpression parses one fragment as an expression.
+func laxExpression(fragment string) (expr, bool) {
+	p, err := newParser(fragment)
+	if err != nil {
+		return nil, false
+	}
+	e, err := p.expression()
+	if err != nil {
+		return nil, false
+	}
+	if _, err := p.consume(tEnd); err != nil {
+		return nil, false
+	}
+	return e, true
 }

@@ -58,6 +58,7 @@ func convertNumbers(v any) any {
 func renderCase(t testing.TB, name, src, vars string, partials map[string]string) (string, error) {
 	e := New()
 	e.Location = time.UTC
+	e.Warn = func(string, int, string) {} // Ruby Liquid runs with error_mode warn, as in Jekyll
 	e.Partial = func(n string) (*Template, error) {
 		s, ok := partials[n]
 		if !ok {

@@ -1,6 +1,7 @@
 package liquid
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -70,6 +71,45 @@ type forNode struct {
 }
 
 func (p *tplParser) parseFor(t *rawTok) (*forNode, error) {
+	n, err := p.parseForHeader(t)
+	if err != nil {
+		// Jekyll warns and reads it with Ruby Liquid's lax parser
+		// ({% for p in site.pages | sort: "x" %} loops over site.pages,
+		// unsorted): so does islet.
+		lax, ok := laxForHeader(t.markup)
+		if !ok || p.e.Warn == nil {
+			return nil, err
+		}
+		p.e.Warn(p.name, t.line, fmt.Sprintf("Liquid syntax error: %v in \"%s\"; read as Ruby Liquid's lax parser reads it: \"%s\"",
+			errors.Unwrap(err), strings.TrimSpace(t.markup), lax.markup))
+		n = lax.node
+		n.line = t.line
+	}
+	b, stop, err := p.parseBlock(t, "else", "endfor")
+	if err != nil {
+		return nil, err
+	}
+	n.b = b
+	n.blank = b.blank
+	if stop.name == "else" {
+		els, _, err := p.parseBlock(t, "endfor")
+		if err != nil {
+			return nil, err
+		}
+		n.els = els
+		n.blank = n.blank && els.blank
+	}
+	if n.blank {
+		n.b.removeBlankStrings()
+		if n.els != nil {
+			n.els.removeBlankStrings()
+		}
+	}
+	return n, nil
+}
+
+// parseForHeader reads the markup of a for tag with the strict parser.
+func (p *tplParser) parseForHeader(t *rawTok) (*forNode, error) {
 	pp, err := newParser(t.markup)
 	if err != nil {
 		return nil, p.wrap(t.line, err)
@@ -114,26 +154,6 @@ func (p *tplParser) parseFor(t *rawTok) (*forNode, error) {
 	}
 	if _, err := pp.consume(tEnd); err != nil {
 		return nil, p.wrap(t.line, err)
-	}
-	b, stop, err := p.parseBlock(t, "else", "endfor")
-	if err != nil {
-		return nil, err
-	}
-	n.b = b
-	n.blank = b.blank
-	if stop.name == "else" {
-		els, _, err := p.parseBlock(t, "endfor")
-		if err != nil {
-			return nil, err
-		}
-		n.els = els
-		n.blank = n.blank && els.blank
-	}
-	if n.blank {
-		n.b.removeBlankStrings()
-		if n.els != nil {
-			n.els.removeBlankStrings()
-		}
 	}
 	return n, nil
 }

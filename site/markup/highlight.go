@@ -12,6 +12,21 @@ import (
 var rougeAliases = map[string]string{"shell": "bash", "console": "bash", "sh": "bash", "plaintext": "plaintext", "text": "plaintext", "html+erb": "erb", "ocaml": "ocaml",
 	"objective_c": "objective-c", "obj_c": "objc", "common_lisp": "common-lisp", "shell_session": "shell-session", "pascal": "objectpascal"}
 
+// lexerFor is the lexer for a lower-case language name, nil for plain
+// text.
+func lexerFor(name string) chroma.Lexer {
+	if a, ok := rougeAliases[name]; ok {
+		name = a
+	}
+	switch {
+	case name == "liquid":
+		return liquidLexer
+	case name != "" && name != "plaintext":
+		return lexers.Get(name)
+	}
+	return nil
+}
+
 // Highlight tokenises code with chroma and writes it as Rouge's HTML
 // formatter does: a span per token with the short class name, plain
 // text unwrapped. An unknown language is escaped and left plain.
@@ -20,13 +35,7 @@ func Highlight(lang, code string) string {
 	if a, ok := rougeAliases[name]; ok {
 		name = a
 	}
-	var lexer chroma.Lexer
-	switch {
-	case name == "liquid":
-		lexer = liquidLexer
-	case name != "" && name != "plaintext":
-		lexer = lexers.Get(name)
-	}
+	lexer := lexerFor(name)
 	if lexer == nil {
 		return escapeCode(code)
 	}
