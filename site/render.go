@@ -143,7 +143,13 @@ func (s *Site) convert(d *document, content string) (string, error) {
 		return out, nil
 	}
 	if d.ext == ".scss" || d.ext == ".sass" {
-		css, sourceMap, err := s.compileSass(d, content)
+		var css, sourceMap string
+		var err error
+		if j := s.earlySass(d); j != nil {
+			css, sourceMap, err = j.css, j.sourceMap, j.err
+		} else {
+			css, sourceMap, err = s.compileSass(d, content)
+		}
 		if err != nil {
 			return "", err
 		}

@@ -47,6 +47,8 @@ type Site struct {
 	depMu     sync.Mutex
 	deps      map[*document]map[*document]bool // reader → documents whose content it read
 	untracked atomic.Bool                      // content was read outside a render
+
+	sassJobs map[*document]*sassJob // set before the render stages, read-only during them
 }
 
 type includeEntry struct {
@@ -341,6 +343,8 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		}
 		return out
 	}
+	wait := s.startSass(fresh(s.pages))
+	defer wait()
 	// Every collection document has an excerpt (Jekyll 4's
 	// Document#generate_excerpt?), posts and the rest alike.
 	if err := parallel(ctx, fresh(docs), func(d *document) error { return s.renderExcerpt(d) }); err != nil {
