@@ -17,8 +17,17 @@
 # pages, a paginated index (jekyll-paginate), the feed and the sitemap
 # (POSTS defaults to 600 there).
 #
+# SRC=DIR measures an existing Jekyll source tree instead (your own
+# site, or a theme's demo): nothing is generated, the tree is copied to
+# the work folder, and the two outputs are compared by file list only.
+# Set JEKYLL_ENV/TZ as the site needs; islet's theme gems come from the
+# same places as Jekyll's.
+#
+# Wall times are read from bash's EPOCHREALTIME (microseconds), peak RSS
+# from /usr/bin/time.
+#
 # Environment: ROUNDS (3), POSTS (1000; 600 for SHAPE=archive), PAGES
-# (100), SHAPE (plain or archive).
+# (100), SHAPE (plain or archive), SRC (an existing site).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -32,6 +41,11 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/islet" ./cmd/islet
+if [ -n "${SRC:-}" ]; then
+  cp -r "$SRC" "$work/src"
+  rm -rf "$work/src/.jekyll-cache" "$work/src/_site"
+  SHAPE="$(basename "$SRC")"
+else
 python3 - "$work/src" "$POSTS" "$PAGES" "$SHAPE" <<'PY'
 import os, random, sys, datetime
 src, posts, pages, shape = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -86,36 +100,49 @@ for i in range(posts):
 for i in range(pages):
     w(f"pages/page-{i}.md", f"---\ntitle: Page {i}\n---\n# Page {i}\n\n{para(120)}\n\n{para(60)}\n")
 PY
+fi
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 : >"$work/jekyll.txt"; : >"$work/islet.txt"
+export JEKYLL_ENV=${JEKYLL_ENV:-production}
+# timed CMD...: runs CMD, prints "seconds peak-KiB"
+timed() {
+  local start=$EPOCHREALTIME
+  /usr/bin/time -f "%M" -o "$work/t" "$@" >/dev/null
+  local end=$EPOCHREALTIME
+  echo "$(awk -v a="$start" -v b="$end" 'BEGIN {printf "%.3f", b - a}') $(cat "$work/t")"
+}
 for r in $(seq "$ROUNDS"); do
   rm -rf "$work/out-j"
-  /usr/bin/time -f "%e %M" -o "$work/t" env JEKYLL_ENV=production jekyll build -q -s "$work/src" -d "$work/out-j" --disable-disk-cache
-  read -r s kb <"$work/t"; echo "$s $kb" >>"$work/jekyll.txt"; echo "round $r: jekyll build  ${s}s  $((kb / 1024)) MiB"
+  read -r s kb < <(cd "$work/src" && timed jekyll build -q -d "$work/out-j" --disable-disk-cache)
+  echo "$s $kb" >>"$work/jekyll.txt"; echo "round $r: jekyll build  ${s}s  $((kb / 1024)) MiB"
   rm -rf "$work/out-i"
-  /usr/bin/time -f "%e %M" -o "$work/t" env JEKYLL_ENV=production "$work/islet" render "$work/src" "$work/out-i" >/dev/null
-  read -r s kb <"$work/t"; echo "$s $kb" >>"$work/islet.txt"; echo "round $r: islet render  ${s}s  $((kb / 1024)) MiB"
+  read -r s kb < <(cd "$work/src" && timed "$work/islet" render . "$work/out-i")
+  echo "$s $kb" >>"$work/islet.txt"; echo "round $r: islet render  ${s}s  $((kb / 1024)) MiB"
 done
 if ! diff <(cd "$work/out-j" && find . -type f | sort) <(cd "$work/out-i" && find . -type f | sort) >/dev/null; then
-  echo "the two outputs hold different files"; exit 1
+  echo "the two outputs hold different files"
+  [ -n "${SRC:-}" ] || exit 1
 fi
 files=$(cd "$work/out-i" && find . -type f | wc -l)
 jt=$(cut -d' ' -f1 "$work/jekyll.txt" | median); it=$(cut -d' ' -f1 "$work/islet.txt" | median)
 jm=$(cut -d' ' -f2 "$work/jekyll.txt" | median); im=$(cut -d' ' -f2 "$work/islet.txt" | median)
-echo "site ($SHAPE): $POSTS posts, $PAGES pages, $files files written by both"
+if [ -n "${SRC:-}" ]; then
+  echo "site $SRC: $files files written by islet"
+else
+  echo "site ($SHAPE): $POSTS posts, $PAGES pages, $files files written by both"
+fi
 echo "median wall time: jekyll ${jt}s, islet ${it}s; jekyll/islet = $(awk -v a="$jt" -v b="$it" 'BEGIN {printf "%.1f", (b > 0 ? a / b : 0)}')"
 echo "median peak RSS: jekyll $((${jm%.*} / 1024)) MiB, islet $((${im%.*} / 1024)) MiB"
 "$work/islet" render --cache "$work/cache" "$work/src" "$work/out-i" >/dev/null
 : >"$work/nochange.txt"
 for r in $(seq "$ROUNDS"); do
-  /usr/bin/time -f "%e" -o "$work/t" "$work/islet" render --cache "$work/cache" "$work/src" "$work/out-i" >/dev/null
-  cat "$work/t" >>"$work/nochange.txt"
+  timed "$work/islet" render --cache "$work/cache" "$work/src" "$work/out-i" | cut -d' ' -f1 >>"$work/nochange.txt"
 done
 echo "no-change rebuild (islet render --cache): median $(median <"$work/nochange.txt")s"
+[ -n "${SRC:-}" ] && exit 0
 : >"$work/onepost.txt"
 for r in $(seq "$ROUNDS"); do
   echo "An edit, round $r." >>"$work/src/_posts/2020-01-0$((r % 9 + 1))-post-$((r % 9)).md"
-  /usr/bin/time -f "%e" -o "$work/t" "$work/islet" render --cache "$work/cache" "$work/src" "$work/out-i" >/dev/null
-  cat "$work/t" >>"$work/onepost.txt"
+  timed "$work/islet" render --cache "$work/cache" "$work/src" "$work/out-i" | cut -d' ' -f1 >>"$work/onepost.txt"
 done
 echo "rebuild after one post's text changed (islet render --cache): median $(median <"$work/onepost.txt")s"
