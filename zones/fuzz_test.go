@@ -1,10 +1,14 @@
 package zones
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/binary"
+	"net"
 	"net/netip"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -109,6 +113,78 @@ func FuzzLoadZone(f *testing.F) {
 							}
 						}
 					}
+				}
+			}
+		}
+	})
+}
+
+// discard is a connection that takes every write deadline.
+type discard struct{ net.Conn }
+
+func (discard) SetWriteDeadline(time.Time) error { return nil }
+
+// FuzzTransfer feeds arbitrary packets to a server that has a TSIG key
+// and lets the client transfer: the signed-query path over UDP and TCP
+// and the transfer path over TCP. Nothing may panic; every message
+// written must unpack and carry the query's ID.
+func FuzzTransfer(f *testing.F) {
+	set, _, err := LoadDir("testdata/conformance")
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, err := ParseTSIGKey("hmac-sha256:k.example:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==")
+	if err != nil {
+		f.Fatal(err)
+	}
+	acl, _ := ParseTransferACL("2001:db8::/32")
+	keyed, _ := ParseTransferACL("192.0.2.0/24@k.example")
+	srv, err := New(Config{TSIGKeys: []TSIGKey{key}, AllowTransfer: []TransferACL{acl, keyed}}, set)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range []*dns.Msg{
+		new(dns.Msg).SetAxfr("example.com."),
+		new(dns.Msg).SetIxfr("example.com.", 1, "ns.example.com.", "hm.example.com."),
+		new(dns.Msg).SetQuestion("www.example.com.", dns.TypeA),
+		new(dns.Msg).SetAxfr("nowhere.example."),
+	} {
+		p, _ := m.Pack()
+		f.Add(p, true)
+		m.SetTsig(key.Name, key.Algorithm, 300, time.Now().Unix())
+		p, _, err := dns.TsigGenerate(m, key.Secret, "", false)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p, true)
+		f.Add(p, false)
+	}
+	sc := newScratch()
+	clients := []netip.Addr{netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("198.51.100.1")}
+	f.Fuzz(func(t *testing.T, pkt []byte, tcp bool) {
+		for _, client := range clients {
+			var resps [][]byte
+			if tcp && isTransfer(pkt) {
+				var b bytes.Buffer
+				w := bufio.NewWriter(&b)
+				srv.serveTransfer(discard{}, w, pkt, client)
+				for rest := b.Bytes(); len(rest) > 0; {
+					if len(rest) < 2 || len(rest) < 2+int(binary.BigEndian.Uint16(rest)) {
+						t.Fatalf("a transfer's message is cut: % x", rest)
+					}
+					n := int(binary.BigEndian.Uint16(rest))
+					resps, rest = append(resps, rest[2:2+n]), rest[2+n:]
+				}
+			} else if resp := srv.handle(pkt, make([]byte, 0, 512), sc, client, tcp); resp != nil {
+				resps = append(resps, resp)
+			}
+			for _, resp := range resps {
+				var m dns.Msg
+				if err := m.Unpack(resp); err != nil {
+					t.Fatalf("response does not unpack: %v\n% x", err, resp)
+				}
+				if m.Id != binary.BigEndian.Uint16(pkt) || !m.Response {
+					t.Fatalf("response id %d / QR %v for query id %d", m.Id, m.Response, binary.BigEndian.Uint16(pkt))
 				}
 			}
 		}

@@ -18,6 +18,7 @@ const (
 
 	typeOPT  = 41
 	typeTSIG = 250
+	typeIXFR = 251
 )
 
 var errFormat = errors.New("malformed query")
@@ -86,8 +87,15 @@ func parseQuery(pkt []byte, q *query, lowerBuf []byte) error {
 	q.qclass = binary.BigEndian.Uint16(pkt[off+2:])
 	q.question = pkt[12 : off+4]
 	off += 4
-	if an != 0 || ns != 0 {
+	if an != 0 || ns != 0 && q.qtype != typeIXFR {
 		return errFormat
+	}
+	// an IXFR carries the client's SOA in its authority section (RFC 1995)
+	for range ns {
+		var err error
+		if off, err = skipRecord(pkt, off); err != nil {
+			return err
+		}
 	}
 	for i := 0; i < int(ar); i++ {
 		var err error
@@ -183,4 +191,17 @@ func skipName(pkt []byte, off int) (int, error) {
 		off += 1 + l
 	}
 	return 0, errFormat
+}
+
+// skipRecord returns the offset after the resource record at off.
+func skipRecord(pkt []byte, off int) (int, error) {
+	off, err := skipName(pkt, off)
+	if err != nil || off+10 > len(pkt) {
+		return 0, errFormat
+	}
+	off += 10 + int(binary.BigEndian.Uint16(pkt[off+8:]))
+	if off > len(pkt) {
+		return 0, errFormat
+	}
+	return off, nil
 }

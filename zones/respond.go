@@ -34,14 +34,28 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 		return s.bare(out, q, dns.RcodeNotImplemented, sc, client)
 	case q.edns && q.ednsVersion > 0:
 		return s.bare(out, q, dns.RcodeBadVers, sc, client)
-	case q.tsig: // no keys are configured: RFC 8945 §5.2.2
+	case q.tsig && len(s.keys) == 0: // RFC 8945 §5.2.2
 		return s.bare(out, q, dns.RcodeNotAuth, sc, client)
+	case q.tsig:
+		return s.signedQuery(pkt, out, sc, client, tcp)
 	}
 	switch q.qtype {
 	case typeOPT, typeTSIG, dns.TypeTKEY:
 		return s.bare(out, q, dns.RcodeFormatError, sc, client)
 	case dns.TypeAXFR, dns.TypeIXFR:
-		return s.bare(out, q, dns.RcodeRefused, sc, client)
+		if len(s.cfg.AllowTransfer) == 0 {
+			return s.bare(out, q, dns.RcodeRefused, sc, client)
+		}
+		// over TCP, serveTransfer has them
+		m := new(dns.Msg)
+		if m.Unpack(pkt) != nil {
+			return s.header(out, q, dns.RcodeFormatError)
+		}
+		wire, err := s.transferOverUDP(m, client, nil).PackBuffer(out[:0])
+		if err != nil {
+			return s.header(out, q, dns.RcodeServerFailure)
+		}
+		return wire
 	}
 	switch q.qclass {
 	case dns.ClassINET:

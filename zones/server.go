@@ -1,9 +1,11 @@
 package zones
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +47,22 @@ type Config struct {
 	TCPClientConns                 int
 	ClientIPv4Bits, ClientIPv6Bits int
 	Logger                         *slog.Logger
+
+	// TSIGKeys are the keys requests may be signed with (RFC 8945); a
+	// signed request is answered signed. Without keys, a signed request
+	// gets NOTAUTH.
+	TSIGKeys []TSIGKey
+	// AllowTransfer lists who may transfer the zones (AXFR and IXFR);
+	// nobody when empty.
+	AllowTransfer []TransferACL
+	// Notify lists the secondaries told of every zone loaded or
+	// changed (RFC 1996), besides the zones' own name servers when
+	// NotifyNS is set and transfers are allowed to anyone.
+	Notify   []NotifyTarget
+	NotifyNS bool
+	// Dial opens the UDP sockets NOTIFY goes out on (the userspace
+	// stack's, in the guest); net.Dialer's when nil.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // DefaultTCPMaxConns is Config.TCPMaxConns when it is zero.
@@ -64,6 +82,10 @@ type Server struct {
 	// when none, so the query path pays one atomic load.
 	challenges atomic.Pointer[map[string][]string]
 	chmu       sync.Mutex
+
+	keys      map[string]*TSIGKey // by lowercase name
+	transfers chan struct{}       // a slot per transfer being served
+	notifier  notifier
 }
 
 // New checks cfg and returns a Server answering from set. It does no I/O.
@@ -94,7 +116,23 @@ func New(cfg Config, set *Set) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dns")}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dns"), keys: map[string]*TSIGKey{}, transfers: make(chan struct{}, maxTransfers)}
+	for i, k := range cfg.TSIGKeys {
+		if _, dup := s.keys[k.Name]; dup {
+			return nil, fmt.Errorf("zones: new server: TSIG key %s given twice", k.Name)
+		}
+		s.keys[k.Name] = &cfg.TSIGKeys[i]
+	}
+	for _, a := range cfg.AllowTransfer {
+		if _, ok := s.keys[a.Key]; a.Key != "" && !ok {
+			return nil, fmt.Errorf("zones: new server: transfers allowed to %s with key %s, which is not given", a.Prefix, a.Key)
+		}
+	}
+	for _, n := range cfg.Notify {
+		if _, ok := s.keys[n.Key]; n.Key != "" && !ok {
+			return nil, fmt.Errorf("zones: new server: notify %s with key %s, which is not given", n.Addr, n.Key)
+		}
+	}
 	s.conns = fair.New(fair.Config{Max: cfg.TCPMaxConns, PerClient: cfg.TCPClientConns,
 		IPv4Bits: cfg.ClientIPv4Bits, IPv6Bits: cfg.ClientIPv6Bits, Idle: cfg.TCPIdleTimeout})
 	s.set.Store(set)

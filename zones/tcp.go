@@ -133,6 +133,12 @@ func (s *Server) serveConn(c *fair.Conn) {
 		if _, err := io.ReadFull(r, in); err != nil {
 			return
 		}
+		if isTransfer(in) {
+			if err := s.serveTransfer(c, w, in, client); err != nil {
+				return
+			}
+			continue
+		}
 		resp := s.handle(in, out, sc, client, true)
 		if resp == nil {
 			continue

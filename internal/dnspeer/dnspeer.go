@@ -165,3 +165,91 @@ func waitReady(t testing.TB, addr, origin, logFile string) {
 	more, _ := os.ReadFile(logFile + ".out")
 	t.Fatalf("%s did not answer for %s within 15s; log:\n%s%s", addr, origin, logs, more)
 }
+
+// Key is a TSIG key as the peers' configurations name it.
+type Key struct {
+	Name      string // e.g. "xfr.example."
+	Algorithm string // e.g. "hmac-sha256"
+	Secret    string // base64
+}
+
+// StartNSDSecondary runs nsd on port as a secondary of origin: it
+// transfers the zone from primary (host:port) signed with key, takes
+// NOTIFY from the primary's address signed with it, and lets anyone on
+// loopback transfer the zone from it. It returns once nsd answers for
+// the zone, that is once the first transfer is done.
+func StartNSDSecondary(t testing.TB, port int, origin, primary string, key Key) string {
+	t.Helper()
+	bin := testpeer.Require(t, "nsd")
+	dir := t.TempDir()
+	host, pport, _ := net.SplitHostPort(primary)
+	conf := fmt.Sprintf(`server:
+  ip-address: 127.0.0.1@%d
+  username: ""
+  chroot: ""
+  zonesdir: ""
+  database: ""
+  pidfile: "%[2]s/nsd.pid"
+  xfrdfile: "%[2]s/xfrd.state"
+  zonelistfile: "%[2]s/zone.list"
+  logfile: "%[2]s/nsd.log"
+  verbosity: 2
+  rrl-ratelimit: 0
+  server-count: 1
+remote-control:
+  control-enable: no
+key:
+  name: %[3]q
+  algorithm: %[4]s
+  secret: %[5]q
+zone:
+  name: %[6]q
+  zonefile: "%[2]s/secondary.zone"
+  request-xfr: %[7]s@%[8]s %[3]s
+  allow-notify: %[7]s %[3]s
+  provide-xfr: 127.0.0.1 NOKEY
+`, port, dir, key.Name, key.Algorithm, key.Secret, origin, host, pport)
+	return launch(t, dir, "nsd", conf, port, origin, bin, "-d", "-c")
+}
+
+// StartKnotSecondary is StartNSDSecondary with knotd.
+func StartKnotSecondary(t testing.TB, port int, origin, primary string, key Key) string {
+	t.Helper()
+	bin := testpeer.Require(t, "knotd")
+	dir := t.TempDir()
+	host, pport, _ := net.SplitHostPort(primary)
+	conf := fmt.Sprintf(`server:
+  listen: 127.0.0.1@%d
+  rundir: %[2]s
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: %[2]s/db
+log:
+  - target: %[2]s/knot.log
+    any: info
+key:
+  - id: %[3]s
+    algorithm: %[4]s
+    secret: %[5]s
+remote:
+  - id: primary
+    address: %[7]s@%[8]s
+    key: %[3]s
+acl:
+  - id: notify_from_primary
+    address: %[7]s
+    key: %[3]s
+    action: notify
+  - id: transfer_out
+    address: 127.0.0.1
+    action: transfer
+zone:
+  - domain: %[6]q
+    master: primary
+    acl: [notify_from_primary, transfer_out]
+    file: %[2]s/secondary.zone
+`, port, dir, key.Name, key.Algorithm, key.Secret, origin, host, pport)
+	return launch(t, dir, "knot", conf, port, origin, bin, "-c")
+}

@@ -1,0 +1,265 @@
+package zones
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// TransferACL lets the addresses of Prefix transfer the zones; with Key
+// set, only with requests signed by that key.
+type TransferACL struct {
+	Prefix netip.Prefix
+	Key    string // a TSIGKey's Name, or ""
+}
+
+// ParseTransferACL reads PREFIX[@KEYNAME]; an address alone is a
+// prefix of its full length.
+func ParseTransferACL(s string) (TransferACL, error) {
+	p, key, _ := strings.Cut(s, "@")
+	var a TransferACL
+	if strings.Contains(p, "/") {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return a, fmt.Errorf("%q: want PREFIX[@KEYNAME]: %w", s, err)
+		}
+		a.Prefix = pfx.Masked()
+	} else {
+		addr, err := netip.ParseAddr(p)
+		if err != nil {
+			return a, fmt.Errorf("%q: want PREFIX[@KEYNAME]: %w", s, err)
+		}
+		a.Prefix = netip.PrefixFrom(addr, addr.BitLen())
+	}
+	if key != "" {
+		a.Key = strings.ToLower(dns.Fqdn(key))
+	}
+	return a, nil
+}
+
+// maxTransfers bounds the zone transfers served at once; more wait.
+const maxTransfers = 8
+
+// transferMessageSize is the most octets of records put in one message
+// of a transfer (RFC 5936 allows 65535; NSD and Knot use about this).
+const transferMessageSize = 16 << 10
+
+// transferAllowed reports whether client may transfer with the request
+// c checked (nil: unsigned). A request with a bad signature has already
+// been answered.
+func (s *Server) transferAllowed(client netip.Addr, c *tsigCheck) bool {
+	client = client.Unmap()
+	for _, a := range s.cfg.AllowTransfer {
+		if !a.Prefix.Contains(client) {
+			continue
+		}
+		if a.Key == "" || c != nil && c.key != nil && c.key.Name == a.Key {
+			return true
+		}
+	}
+	return false
+}
+
+// transferZone is the zone a transfer request names, nil when the name
+// is not the apex of one.
+func (s *Server) transferZone(m *dns.Msg) *Zone {
+	z := s.set.Load().ZoneFor(m.Question[0].Name)
+	if z == nil || !strings.EqualFold(z.Origin, dns.Fqdn(m.Question[0].Name)) {
+		return nil
+	}
+	return z
+}
+
+// transferOverUDP answers an IXFR (or AXFR) request that came over UDP:
+// IXFR with the zone's SOA alone, which tells a client behind the
+// current serial to come back over TCP (RFC 1995 §2); AXFR is refused
+// (RFC 5936 §4.2).
+func (s *Server) transferOverUDP(m *dns.Msg, client netip.Addr, c *tsigCheck) *dns.Msg {
+	r := new(dns.Msg)
+	z := s.transferZone(m)
+	switch {
+	case m.Question[0].Qtype == dns.TypeAXFR || !s.transferAllowed(client, c):
+		return r.SetRcode(m, dns.RcodeRefused)
+	case z == nil:
+		return r.SetRcode(m, dns.RcodeNotAuth)
+	}
+	r.SetReply(m)
+	r.Authoritative = true
+	r.Answer = []dns.RR{z.soa}
+	return r
+}
+
+// isTransfer reports whether pkt is a query for AXFR or IXFR, without
+// unpacking it.
+func isTransfer(pkt []byte) bool {
+	if len(pkt) < 12 || binary.BigEndian.Uint16(pkt[4:]) != 1 || pkt[2]&0xf8 != 0 {
+		return false
+	}
+	off := 12
+	for off < len(pkt) && pkt[off] != 0 {
+		if pkt[off]&0xc0 != 0 {
+			return false
+		}
+		off += int(pkt[off]) + 1
+	}
+	if off+3 > len(pkt) {
+		return false
+	}
+	t := binary.BigEndian.Uint16(pkt[off+1:])
+	return t == dns.TypeAXFR || t == dns.TypeIXFR
+}
+
+// serveTransfer answers an AXFR or IXFR request over TCP (RFC 5936,
+// RFC 1995): the whole zone, SOA first and last, in as many messages as
+// it takes, each signed when the request was (RFC 8945 §5.3.1). An IXFR
+// from a client at the current serial or later gets the SOA alone; one
+// behind it gets the whole zone, as islet keeps no history of changes.
+func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client netip.Addr) error {
+	m := new(dns.Msg)
+	if err := m.Unpack(pkt); err != nil || len(m.Question) != 1 {
+		r := new(dns.Msg)
+		r.Id = binary.BigEndian.Uint16(pkt)
+		r.Response, r.Rcode = true, dns.RcodeFormatError
+		return writeMessages(c, w, []*dns.Msg{r}, nil)
+	}
+	var check *tsigCheck
+	if m.IsTsig() != nil {
+		if len(s.keys) == 0 {
+			return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeNotAuth)}, nil)
+		}
+		ch := s.verifyTSIG(pkt, m)
+		check = &ch
+		if ch.error != 0 {
+			s.log.Info("transfer refused: TSIG check failed", "client", client, "zone", m.Question[0].Name, "key", ch.req.Hdr.Name, "error", dns.RcodeToString[int(ch.error)])
+			return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeNotAuth)}, check)
+		}
+	}
+	q := m.Question[0]
+	z := s.transferZone(m)
+	switch {
+	case !s.transferAllowed(client, check):
+		s.log.Info("transfer refused", "client", client, "zone", q.Name, "type", dns.TypeToString[q.Qtype], "key", keyName(check))
+		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeRefused)}, check)
+	case z == nil || q.Qclass != dns.ClassINET:
+		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeNotAuth)}, check)
+	}
+	select {
+	case s.transfers <- struct{}{}:
+		defer func() { <-s.transfers }()
+	case <-time.After(tcpWriteTimeout):
+		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeServerFailure)}, check)
+	}
+	var records []dns.RR
+	if q.Qtype == dns.TypeIXFR && ixfrCurrent(m, z.soa.Serial) {
+		records = []dns.RR{z.soa}
+	} else {
+		records = z.transferRecords()
+	}
+	msgs := splitTransfer(m, records)
+	start := time.Now()
+	if err := writeMessages(c, w, msgs, check); err != nil {
+		s.log.Info("transfer cut short", "client", client, "zone", z.Origin, "err", err)
+		return err
+	}
+	s.log.Info("zone transferred", "client", client, "zone", z.Origin, "type", dns.TypeToString[q.Qtype], "serial", z.soa.Serial,
+		"records", len(records), "messages", len(msgs), "key", keyName(check), "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func keyName(c *tsigCheck) string {
+	if c == nil || c.key == nil {
+		return ""
+	}
+	return c.key.Name
+}
+
+// ixfrCurrent reports whether the IXFR request m comes from a client at
+// serial or later (RFC 1982 arithmetic).
+func ixfrCurrent(m *dns.Msg, serial uint32) bool {
+	if len(m.Ns) == 0 {
+		return false
+	}
+	soa, ok := m.Ns[0].(*dns.SOA)
+	if !ok {
+		return false
+	}
+	d := soa.Serial - serial
+	return d == 0 || d < 1<<31
+}
+
+// transferRecords lists the zone's records for a transfer: the SOA,
+// the others (RRs' order), and the SOA again.
+func (z *Zone) transferRecords() []dns.RR {
+	all := z.RRs()
+	out := make([]dns.RR, 0, len(all)+1)
+	out = append(out, z.soa)
+	for _, rr := range all {
+		if rr.Header().Rrtype != dns.TypeSOA {
+			out = append(out, rr)
+		}
+	}
+	return append(out, z.soa)
+}
+
+// splitTransfer puts records into the messages of a transfer answering
+// m, each within transferMessageSize (counted uncompressed, so the
+// packed ones are smaller); the question goes in the first only.
+func splitTransfer(m *dns.Msg, records []dns.RR) []*dns.Msg {
+	var msgs []*dns.Msg
+	var cur *dns.Msg
+	size := 0
+	for _, rr := range records {
+		n := dns.Len(rr)
+		if cur == nil || size+n > transferMessageSize && len(cur.Answer) > 0 {
+			cur = new(dns.Msg)
+			cur.SetReply(m)
+			cur.Authoritative = true
+			cur.Compress = true
+			if len(msgs) > 0 {
+				cur.Question = nil
+			}
+			msgs = append(msgs, cur)
+			size = 0
+		}
+		cur.Answer = append(cur.Answer, rr)
+		size += n
+	}
+	return msgs
+}
+
+// writeMessages writes msgs to a TCP connection, each with its length,
+// signed for the request c checked when it is not nil: the first with
+// the request's MAC, the others chained to the one before, timers only.
+func writeMessages(c net.Conn, w *bufio.Writer, msgs []*dns.Msg, check *tsigCheck) error {
+	mac := ""
+	for i, r := range msgs {
+		var wire []byte
+		var err error
+		if check != nil {
+			wire, mac, err = check.sign(r, mac, i > 0)
+		} else {
+			wire, err = r.Pack()
+		}
+		if err != nil {
+			return fmt.Errorf("pack: %w", err)
+		}
+		if len(wire) > 65535 {
+			return errors.New("a message of the transfer is over 64 KiB")
+		}
+		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+		var l [2]byte
+		binary.BigEndian.PutUint16(l[:], uint16(len(wire)))
+		w.Write(l[:])
+		if _, err := w.Write(wire); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}
