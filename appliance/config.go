@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"islet.dev/islet/tls/web"
+	"islet.dev/islet/zones"
 )
 
 // ConfigFile is the name of the appliance's compile-time configuration.
@@ -33,7 +34,34 @@ type Config struct {
 	} `yaml:"acme"`
 	DNS struct {
 		Minimal bool `yaml:"minimal"`
+		// Notify and AllowTransfer are NOTIFY targets
+		// (ADDR:PORT[@KEYNAME]) and transfer ACLs (PREFIX[@KEYNAME]);
+		// the keys' secrets are not here but in a keys file.
+		Notify        []string `yaml:"notify"`
+		AllowTransfer []string `yaml:"allow-transfer"`
 	} `yaml:"dns"`
+}
+
+// Transfers parses dns.allow-transfer and dns.notify.
+func (c *Config) Transfers() ([]zones.TransferACL, []zones.NotifyTarget, error) {
+	file := filepath.Join(c.Dir, ConfigFile)
+	var acl []zones.TransferACL
+	for _, v := range c.DNS.AllowTransfer {
+		a, err := zones.ParseTransferACL(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: dns: allow-transfer: %w", file, err)
+		}
+		acl = append(acl, a)
+	}
+	var notify []zones.NotifyTarget
+	for _, v := range c.DNS.Notify {
+		n, err := zones.ParseNotifyTarget(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: dns: notify: %w", file, err)
+		}
+		notify = append(notify, n)
+	}
+	return acl, notify, nil
 }
 
 // HostConfig is one entry of hosts: names that serve the site, or names
@@ -141,6 +169,9 @@ func (c *Config) Check() []error {
 	}
 	if _, err := web.NewRouter(site, c.TLSHosts(), ""); err != nil {
 		errs = append(errs, fmt.Errorf("%s: hosts: %v", file, strings.TrimPrefix(err.Error(), "web: ")))
+	}
+	if _, _, err := c.Transfers(); err != nil {
+		errs = append(errs, err)
 	}
 	return errs
 }

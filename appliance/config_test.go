@@ -82,3 +82,38 @@ func TestHostsConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestTransfersConfig: dns.allow-transfer and dns.notify in islet.yml
+// parse into ACLs and NOTIFY targets, and bad ones are reported by
+// Check with the file's name.
+func TestTransfersConfig(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("dns:\n  allow-transfer: [192.0.2.0/24@xfr, 2001:db8::53]\n  notify: [\"192.0.2.2:53@xfr\"]\n"), 0o644)
+	c, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl, notify, err := c.Transfers()
+	if err != nil || len(acl) != 2 || acl[0].Key != "xfr." || acl[1].Prefix.Bits() != 128 || len(notify) != 1 || notify[0].Addr.Port() != 53 {
+		t.Errorf("Transfers() = %v, %v, %v", acl, notify, err)
+	}
+	dnsErrors := func() []error {
+		var out []error
+		for _, err := range c.Check() {
+			if strings.Contains(err.Error(), ": dns: ") {
+				out = append(out, err)
+			}
+		}
+		return out
+	}
+	if errs := dnsErrors(); len(errs) != 0 {
+		t.Errorf("Check() = %v", errs)
+	}
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("dns:\n  notify: [ns1.example]\n"), 0o644)
+	if c, err = LoadConfig(dir); err != nil {
+		t.Fatal(err)
+	}
+	if errs := dnsErrors(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "islet.yml: dns: notify:") {
+		t.Errorf("Check() of a bad notify = %v", errs)
+	}
+}

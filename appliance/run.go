@@ -101,6 +101,12 @@ func Run(ctx context.Context, opt Options) error {
 		if set, err = loadZones(opt.ZonesDir, log); err != nil {
 			return fail(err)
 		}
+		if !hostNet(opt.Net.Net) {
+			// NOTIFY leaves over the userspace stack, once it is up.
+			opt.DNS.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return netw.dialer()(ctx, network, addr)
+			}
+		}
 		if srv, err = zones.New(opt.DNS, set); err != nil {
 			return fail(err)
 		}
@@ -184,6 +190,9 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.Ready != nil {
 		opt.Ready(ready)
 	}
+	if srv != nil {
+		serve(func() error { srv.Notify(ctx, set.Zones()); return nil })
+	}
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
@@ -197,8 +206,11 @@ func Run(ctx context.Context, opt Options) error {
 				continue
 			}
 			if set, err := loadZones(opt.ZonesDir, log); err == nil {
-				srv.Swap(set)
+				old := srv.Swap(set)
 				log.Info("zones reloaded", "component", "dns", "zones", len(set.Zones()))
+				if changed := changedZones(old, set); len(changed) > 0 {
+					serve(func() error { srv.Notify(ctx, changed); return nil })
+				}
 			} else {
 				log.Error("reload failed; still serving the zones loaded before", "component", "dns", "err", err)
 			}
@@ -209,6 +221,18 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	return nil
+}
+
+// changedZones are the zones of set that old does not hold with the
+// same serial: those the secondaries are told of.
+func changedZones(old, set *zones.Set) []*zones.Zone {
+	var out []*zones.Zone
+	for _, z := range set.Zones() {
+		if o := old.ZoneFor(z.Origin); o == nil || o.Origin != z.Origin || o.Serial() != z.Serial() {
+			out = append(out, z)
+		}
+	}
+	return out
 }
 
 // loadZones loads a zones folder, logging each diagnostic and each zone.

@@ -144,7 +144,7 @@ func (s *Server) notifyOne(ctx context.Context, z *Zone, t NotifyTarget) {
 		var r *dns.Msg
 		if r, err = s.sendNotify(ctx, z, t, key); err == nil {
 			if r.Rcode != dns.RcodeSuccess {
-				s.log.Warn("NOTIFY answered with an error", "zone", z.Origin, "secondary", t.Addr, "rcode", dns.RcodeToString[r.Rcode])
+				s.log.Info("NOTIFY answered with an error", "zone", z.Origin, "secondary", t.Addr, "rcode", dns.RcodeToString[r.Rcode])
 			} else {
 				s.log.Debug("NOTIFY answered", "zone", z.Origin, "secondary", t.Addr, "serial", z.soa.Serial, "try", try)
 			}

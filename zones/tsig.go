@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -152,4 +153,35 @@ func (s *Server) signedQuery(pkt, out []byte, sc *scratch, client netip.Addr, tc
 		}
 	}
 	return append(out[:0], wire...)
+}
+
+// ReadTSIGKeys reads keys from a file of lines in ParseTSIGKey's form;
+// blank lines and lines starting with # are skipped. Errors name the
+// file and line. The file must not be readable by others than its
+// owner: it holds secrets.
+func ReadTSIGKeys(file string) ([]TSIGKey, error) {
+	st, err := os.Stat(file)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s: holds secrets but is readable by others (mode %v): chmod 600 it", file, st.Mode().Perm())
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var keys []TSIGKey
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, err := ParseTSIGKey(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", file, i+1, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }

@@ -201,4 +201,19 @@ func TestParseTransferFlags(t *testing.T) {
 	if _, err := zones.ParseNotifyTarget("ns.example:53"); err == nil {
 		t.Error("ParseNotifyTarget took a host name")
 	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "keys")
+	os.WriteFile(file, []byte("# comment\n\nk1:"+xfrSecret+"\n  hmac-sha1:k2:"+xfrSecret+"  \n"), 0o600)
+	if keys, err := zones.ReadTSIGKeys(file); err != nil || len(keys) != 2 || keys[1].Algorithm != dns.HmacSHA1 {
+		t.Errorf("ReadTSIGKeys = %v, %v", keys, err)
+	}
+	os.Chmod(file, 0o640)
+	if _, err := zones.ReadTSIGKeys(file); err == nil || !strings.Contains(err.Error(), "readable by others") {
+		t.Errorf("ReadTSIGKeys of a file others can read: %v", err)
+	}
+	os.Chmod(file, 0o600)
+	os.WriteFile(file, []byte("k1:"+xfrSecret+"\nk2\n"), 0o600)
+	if _, err := zones.ReadTSIGKeys(file); err == nil || !strings.Contains(err.Error(), file+":2: ") {
+		t.Errorf("ReadTSIGKeys of a bad line: %v", err)
+	}
 }

@@ -74,6 +74,10 @@ func readPowerKey(r io.Reader) bool {
 // stateMount is where the state disk is mounted.
 const stateMount = "/state"
 
+// tsigKeysFile, on the state disk, holds the TSIG keys in the form of
+// islet serve's --tsig-keys file.
+const tsigKeysFile = "tsig.keys"
+
 // stateDiskLabel is the label islet build gives the state disk's ext4.
 const stateDiskLabel = "islet-state"
 

@@ -7,9 +7,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -20,6 +22,7 @@ import (
 
 	"islet.dev/islet/appliance"
 	"islet.dev/islet/internal/meminfo"
+	"islet.dev/islet/zones"
 )
 
 // Run runs islet as PID 1 of the appliance image: it mounts what the
@@ -68,6 +71,12 @@ func Run() error {
 	}
 	if cache := mountStateDisk(log); cache != "" {
 		opt.HTTPS.CertCache = cache // unmounted by halt
+		// The TSIG keys' secrets live on the state disk, never in the image.
+		if keys, err := zones.ReadTSIGKeys(filepath.Join(stateMount, tsigKeysFile)); err == nil {
+			opt.DNS.TSIGKeys = keys
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			log.Error("TSIG keys not read: signed requests get NOTAUTH", "component", "guest", "err", err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -39,6 +39,9 @@ func guestOptions(root string, p map[string]string, log *slog.Logger) (appliance
 		Net:      appliance.NetOptions{Net: "packet:eth0"},
 	}
 	opt.DNS.Minimal = cfg.DNS.Minimal
+	if opt.DNS.AllowTransfer, opt.DNS.Notify, err = cfg.Transfers(); err != nil {
+		return opt, err
+	}
 	if v, ok := p["net"]; ok {
 		opt.Net.Net = v
 	}

@@ -51,6 +51,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opt.DNS.Minimal = opt.DNS.Minimal || cfg.DNS.Minimal
+	acl, notify, err := cfg.Transfers()
+	if err != nil {
+		fmt.Fprintf(stderr, "islet run: %v\n", err)
+		return 1
+	}
+	opt.DNS.AllowTransfer = append(opt.DNS.AllowTransfer, acl...)
+	opt.DNS.Notify = append(opt.DNS.Notify, notify...)
 	// On a development host the names do not point here: certificates
 	// are self-signed unless an ACME directory is asked for.
 	if !flagSet(fs, "acme-directory") && !f.acmeStaging {

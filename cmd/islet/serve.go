@@ -18,6 +18,7 @@ import (
 	"islet.dev/islet/appliance"
 	"islet.dev/islet/tls/certs"
 	"islet.dev/islet/tls/web"
+	"islet.dev/islet/zones"
 )
 
 const letsEncryptDefault = certs.LetsEncrypt
@@ -38,6 +39,11 @@ type serveFlags struct {
 	clientPrefix     string
 	udpSockets       int
 	logLevel         string
+	tsigKeys         listFlag
+	tsigKeysFile     string
+	allowTransfer    listFlag
+	notify           listFlag
+	notifyNS         bool
 
 	site          string
 	siteSrc       string
@@ -64,6 +70,16 @@ type serveFlags struct {
 	pcap        string
 	sendMemory  string
 	resolver    string
+}
+
+// listFlag collects a repeatable flag's values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
 }
 
 // redirectFlags collects repeated --redirect FROM=URL flags.
@@ -96,6 +112,11 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.clientPrefix, "client-prefix", "32,64", "what one client is, for the per-client limits: `V4,V6` prefix lengths (32,64: an IPv4 address, an IPv6 /64)")
 	fs.IntVar(&f.udpSockets, "udp-sockets", 0, "UDP sockets (SO_REUSEPORT) for DNS; 0: one per core")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Var(&f.tsigKeys, "tsig-key", "TSIG key `[ALG:]NAME:SECRET` (dig -y's form; ALG hmac-sha256 unless hmac-sha512, -sha384, -sha224 or -sha1) that requests may be signed with (repeatable)")
+	fs.StringVar(&f.tsigKeysFile, "tsig-keys", "", "`FILE` of --tsig-key values, one a line (mode 600)")
+	fs.Var(&f.allowTransfer, "allow-transfer", "`PREFIX[@KEYNAME]` that may transfer the zones (AXFR, IXFR), signing with KEYNAME when given (repeatable; none: no transfers)")
+	fs.Var(&f.notify, "notify", "secondary `ADDR:PORT[@KEYNAME]` sent a NOTIFY, signed with KEYNAME when given, whenever a zone loads (repeatable)")
+	fs.BoolVar(&f.notifyNS, "notify-ns", true, "NOTIFY the zones' own name servers too (their addresses in the zone), when transfers are allowed")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
 	fs.StringVar(&f.siteInclude, "site-include", "", "`NAMES` (comma-separated paths, names or globs) of dotfiles, and of _ names in a tree that looks like a Jekyll source, that --site serves nonetheless (as Jekyll's include:); .well-known always is")
@@ -233,6 +254,9 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	if opt.DNS.Identity == "" {
 		opt.DNS.Identity, _ = os.Hostname()
 	}
+	if err := f.transferOptions(&opt.DNS); err != nil {
+		return opt, err
+	}
 	if f.cookieSecret != "" {
 		b, err := hex.DecodeString(f.cookieSecret)
 		if err != nil || len(b) != 16 {
@@ -357,4 +381,38 @@ func parseClientPrefix(v string) (int, int, error) {
 		return 0, 0, fmt.Errorf("--client-prefix: %q is not V4,V6 prefix lengths (1..32,1..128), e.g. 32,64", v)
 	}
 	return v4, v6, nil
+}
+
+// transferOptions reads the TSIG keys, transfer ACLs and NOTIFY targets.
+func (f *serveFlags) transferOptions(c *zones.Config) error {
+	for _, v := range f.tsigKeys {
+		k, err := zones.ParseTSIGKey(v)
+		if err != nil {
+			return fmt.Errorf("--tsig-key: %w", err)
+		}
+		c.TSIGKeys = append(c.TSIGKeys, k)
+	}
+	if f.tsigKeysFile != "" {
+		keys, err := zones.ReadTSIGKeys(f.tsigKeysFile)
+		if err != nil {
+			return fmt.Errorf("--tsig-keys: %w", err)
+		}
+		c.TSIGKeys = append(c.TSIGKeys, keys...)
+	}
+	for _, v := range f.allowTransfer {
+		a, err := zones.ParseTransferACL(v)
+		if err != nil {
+			return fmt.Errorf("--allow-transfer: %w", err)
+		}
+		c.AllowTransfer = append(c.AllowTransfer, a)
+	}
+	for _, v := range f.notify {
+		n, err := zones.ParseNotifyTarget(v)
+		if err != nil {
+			return fmt.Errorf("--notify: %w", err)
+		}
+		c.Notify = append(c.Notify, n)
+	}
+	c.NotifyNS = f.notifyNS
+	return nil
 }
