@@ -16,7 +16,7 @@ import (
 	"islet.dev/islet/zones"
 )
 
-// TestSecondaries: NSD and Knot, configured as secondaries of islet
+// TestSecondaries: NSD, Knot and BIND, configured as secondaries of islet
 // with a TSIG key, transfer the zone at start (AXFR, every message
 // signed), and after a reload and islet's signed NOTIFY serve the new
 // serial within 3 s; what they then serve is what islet serves.
@@ -24,9 +24,9 @@ func TestSecondaries(t *testing.T) {
 	dir := t.TempDir()
 	set := loadDir(t, bigZone(t, dir, 1, 2000))
 	key := dnspeer.Key{Name: xfrKeyName, Algorithm: "hmac-sha256", Secret: xfrSecret}
-	nsdPort, knotPort := dnspeer.FreePort(t), dnspeer.FreePort(t)
+	nsdPort, knotPort, bindPort := dnspeer.FreePort(t), dnspeer.FreePort(t), dnspeer.FreePort(t)
 	cfg := xfrConfig("127.0.0.1@" + xfrKeyName)
-	for _, port := range []int{nsdPort, knotPort} {
+	for _, port := range []int{nsdPort, knotPort, bindPort} {
 		n, err := zones.ParseNotifyTarget(fmt.Sprintf("127.0.0.1:%d@%s", port, xfrKeyName))
 		if err != nil {
 			t.Fatal(err)
@@ -37,6 +37,7 @@ func TestSecondaries(t *testing.T) {
 	secondaries := map[string]string{
 		"nsd":  dnspeer.StartNSDSecondary(t, nsdPort, "example.com.", primary, key),
 		"knot": dnspeer.StartKnotSecondary(t, knotPort, "example.com.", primary, key),
+		"bind": dnspeer.StartBINDSecondary(t, bindPort, "example.com.", primary, key),
 	}
 	for name, addr := range secondaries {
 		if got := soaSerial(t, addr); got != 1 {

@@ -253,3 +253,42 @@ zone:
 `, port, dir, key.Name, key.Algorithm, key.Secret, origin, host, pport)
 	return launch(t, dir, "knot", conf, port, origin, bin, "-c")
 }
+
+// StartBINDSecondary is StartNSDSecondary with named (BIND 9).
+func StartBINDSecondary(t testing.TB, port int, origin, primary string, key Key) string {
+	t.Helper()
+	bin := testpeer.Require(t, "named")
+	dir := t.TempDir()
+	host, pport, _ := net.SplitHostPort(primary)
+	conf := fmt.Sprintf(`options {
+  directory "%[2]s";
+  pid-file "%[2]s/named.pid";
+  listen-on port %[1]d { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  allow-transfer { 127.0.0.1; };
+  notify no;
+};
+key %[3]q {
+  algorithm %[4]s;
+  secret %[5]q;
+};
+zone %[6]q {
+  type secondary;
+  file "%[2]s/secondary.zone";
+  primaries port %[8]s { %[7]s key %[3]q; };
+  allow-notify { %[7]s; };
+};
+logging {
+  channel file { file "%[2]s/named.log"; severity info; print-time yes; };
+  category default { file; };
+  category xfer-in { file; };
+  category notify { file; };
+};
+`, port, dir, key.Name, key.Algorithm, key.Secret, origin, host, pport)
+	user := []string{}
+	if os.Geteuid() == 0 {
+		user = []string{"-u", "root"}
+	}
+	return launch(t, dir, "named", conf, port, origin, append(append([]string{bin, "-g"}, user...), "-c")...)
+}
