@@ -17,6 +17,10 @@ import (
 // Options are the boot-time settings of a running appliance.
 type Options struct {
 	ZonesDir   string
+	// JournalDir keeps the zones' history for IXFR across restarts;
+	// "": in memory only. There is a history only when transfers are
+	// allowed.
+	JournalDir string
 	DNSAddrs   []string // host:port to serve on, UDP and TCP each
 	UDPSockets int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
 	DNS        zones.Config
@@ -100,6 +104,12 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.ZonesDir != "" {
 		if set, err = loadZones(opt.ZonesDir, log); err != nil {
 			return fail(err)
+		}
+		if len(opt.DNS.AllowTransfer) > 0 {
+			if opt.DNS.Journal, err = zones.NewJournal(opt.JournalDir, 0); err != nil {
+				return fail(err)
+			}
+			recordJournal(opt.DNS.Journal, nil, set, log)
 		}
 		if !hostNet(opt.Net.Net) {
 			// NOTIFY leaves over the userspace stack, once it is up.
@@ -206,6 +216,7 @@ func Run(ctx context.Context, opt Options) error {
 				continue
 			}
 			if set, err := loadZones(opt.ZonesDir, log); err == nil {
+				recordJournal(opt.DNS.Journal, srv.Zones(), set, log)
 				old := srv.Swap(set)
 				log.Info("zones reloaded", "component", "dns", "zones", len(set.Zones()))
 				if changed := changedZones(old, set); len(changed) > 0 {
@@ -221,6 +232,30 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	return nil
+}
+
+// recordJournal keeps, in j, what changed from old (nil: the versions
+// the journal kept) to set, before set is served: a zone changed under
+// an old serial is given a new one there.
+func recordJournal(j *zones.Journal, old, set *zones.Set, log *slog.Logger) {
+	if j == nil {
+		return
+	}
+	for _, z := range set.Zones() {
+		var prev *zones.Zone
+		if old != nil {
+			if o := old.ZoneFor(z.Origin); o != nil && o.Origin == z.Origin {
+				prev = o
+			}
+		}
+		msg, err := j.Record(prev, z)
+		if msg != "" {
+			log.Warn(msg, "component", "dns", "zone", z.Origin)
+		}
+		if err != nil {
+			log.Error("IXFR history not kept: secondaries get whole zones", "component", "dns", "zone", z.Origin, "err", err)
+		}
+	}
 }
 
 // changedZones are the zones of set that old does not hold with the

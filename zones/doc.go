@@ -16,10 +16,9 @@
 // DO bit (RFC 4035, RFC 5155): RRSIGs, DS in referrals and NSEC or NSEC3
 // denial proofs, as the signer wrote them.
 //
-// Zones go to secondaries by transfer: AXFR over TCP (RFC 5936), IXFR
-// (RFC 1995) answered with the whole zone or the SOA alone, as no
-// history of changes is kept yet, to the addresses and keys of
-// [Config].AllowTransfer. Requests signed with a [TSIGKey] (RFC 8945)
+// Zones go to secondaries by transfer: AXFR over TCP (RFC 5936), and
+// IXFR (RFC 1995) from the differences a [Journal] kept between the
+// versions served, to the addresses and keys of [Config].AllowTransfer. Requests signed with a [TSIGKey] (RFC 8945)
 // are verified and answered signed, every message of a transfer too.
 // [Server.Notify] tells secondaries of a zone loaded or changed
 // (RFC 1996).

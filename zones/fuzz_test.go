@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -186,6 +187,34 @@ func FuzzTransfer(f *testing.F) {
 				if m.Id != binary.BigEndian.Uint16(pkt) || !m.Response {
 					t.Fatalf("response id %d / QR %v for query id %d", m.Id, m.Response, binary.BigEndian.Uint16(pkt))
 				}
+			}
+		}
+	})
+}
+
+// FuzzJournalFile reads arbitrary journal files: a damaged one is an
+// error, never a panic, and one that reads gives differences that
+// follow one another.
+func FuzzJournalFile(f *testing.F) {
+	f.Add("; from 1 to 2\nexample.com.\t3600\tIN\tSOA\tns1.example.com. hm.example.com. 1 2 3 4 5\nexample.com.\t3600\tIN\tSOA\tns1.example.com. hm.example.com. 2 2 3 4 5\n-www.example.com.\t3600\tIN\tA\t192.0.2.1\n+www.example.com.\t3600\tIN\tA\t192.0.2.2\n")
+	f.Add("; from 1 to 2\n-x A 1.2.3.4\n")
+	f.Add("+nothing before\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		dir := t.TempDir()
+		j, err := NewJournal(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(j.file("example.com.", ".journal"), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.loadDeltas("example.com."); err != nil {
+			return
+		}
+		zj := j.zones["example.com."]
+		for i, d := range zj.deltas {
+			if d.from == nil || d.to == nil || i > 0 && zj.deltas[i-1].to.Serial != d.from.Serial {
+				t.Fatalf("difference %d read as %+v", i, d)
 			}
 		}
 	})

@@ -60,6 +60,9 @@ type Config struct {
 	// NotifyNS is set and transfers are allowed to anyone.
 	Notify   []NotifyTarget
 	NotifyNS bool
+	// Journal has the zones' history for IXFR; nil: IXFR from an older
+	// serial gets the whole zone.
+	Journal *Journal
 	// Dial opens the UDP sockets NOTIFY goes out on (the userspace
 	// stack's, in the guest); net.Dialer's when nil.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)

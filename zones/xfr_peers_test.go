@@ -5,8 +5,10 @@ package zones_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,8 +20,9 @@ import (
 
 // TestSecondaries: NSD, Knot and BIND, configured as secondaries of islet
 // with a TSIG key, transfer the zone at start (AXFR, every message
-// signed), and after a reload and islet's signed NOTIFY serve the new
-// serial within 3 s; what they then serve is what islet serves.
+// signed), and after a reload and islet's signed NOTIFY get the
+// difference by IXFR and serve the new serial within 3 s; what they then
+// serve is what islet serves.
 func TestSecondaries(t *testing.T) {
 	dir := t.TempDir()
 	set := loadDir(t, bigZone(t, dir, 1, 2000))
@@ -33,6 +36,16 @@ func TestSecondaries(t *testing.T) {
 		}
 		cfg.Notify = append(cfg.Notify, n)
 	}
+	j, err := zones.NewJournal("", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Journal = j
+	var logs lockedLog
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	if _, err := j.Record(nil, set.Zones()[0]); err != nil {
+		t.Fatal(err)
+	}
 	primary, srv := startServer(t, set, cfg)
 	secondaries := map[string]string{
 		"nsd":  dnspeer.StartNSDSecondary(t, nsdPort, "example.com.", primary, key),
@@ -45,9 +58,14 @@ func TestSecondaries(t *testing.T) {
 		}
 	}
 
-	// A new version of the zone: a record changed, one added.
+	// A new version of the zone: a record changed, one added, which
+	// the secondaries get by IXFR.
 	bigZone(t, dir, 2, 2001)
+	prev := set.Zones()[0]
 	set = loadDir(t, dir)
+	if _, err := j.Record(prev, set.Zones()[0]); err != nil {
+		t.Fatal(err)
+	}
 	srv.Swap(set)
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -61,6 +79,9 @@ func TestSecondaries(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		t.Logf("%s serves serial 2 %v after the NOTIFY", name, time.Since(start).Round(time.Millisecond))
+	}
+	if n := strings.Count(logs.String(), `type="IXFR, 1 changes"`); n != len(secondaries) {
+		t.Errorf("%d incremental transfers, want one per secondary; islet's log:\n%s", n, logs.String())
 	}
 	want := zoneText(t, primary, xfrSecret)
 	for name, addr := range secondaries {
@@ -110,4 +131,23 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// lockedLog is a log written by the server's goroutines and read by the
+// test.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

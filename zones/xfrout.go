@@ -120,7 +120,8 @@ func isTransfer(pkt []byte) bool {
 // RFC 1995): the whole zone, SOA first and last, in as many messages as
 // it takes, each signed when the request was (RFC 8945 §5.3.1). An IXFR
 // from a client at the current serial or later gets the SOA alone; one
-// behind it gets the whole zone, as islet keeps no history of changes.
+// behind it the differences since its serial when the journal has them
+// all, else the whole zone.
 func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client netip.Addr) error {
 	m := new(dns.Msg)
 	if err := m.Unpack(pkt); err != nil || len(m.Question) != 1 {
@@ -157,10 +158,18 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeServerFailure)}, check)
 	}
 	var records []dns.RR
-	if q.Qtype == dns.TypeIXFR && ixfrCurrent(m, z.soa.Serial) {
-		records = []dns.RR{z.soa}
-	} else {
+	kind := "AXFR"
+	switch from, ok := ixfrSerial(m); {
+	case q.Qtype != dns.TypeIXFR || !ok:
 		records = z.transferRecords()
+	case from == z.soa.Serial || z.soa.Serial-from >= 1<<31:
+		records, kind = []dns.RR{z.soa}, "IXFR, up to date"
+	default:
+		if deltas, ok := s.cfg.Journal.since(z.Origin, from, z.soa.Serial); ok {
+			records, kind = ixfrRecords(z.soa, deltas), fmt.Sprintf("IXFR, %d changes", len(deltas))
+		} else {
+			records, kind = z.transferRecords(), "IXFR answered with the whole zone"
+		}
 	}
 	msgs := splitTransfer(m, records)
 	start := time.Now()
@@ -168,7 +177,7 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 		s.log.Info("transfer cut short", "client", client, "zone", z.Origin, "err", err)
 		return err
 	}
-	s.log.Info("zone transferred", "client", client, "zone", z.Origin, "type", dns.TypeToString[q.Qtype], "serial", z.soa.Serial,
+	s.log.Info("zone transferred", "client", client, "zone", z.Origin, "type", kind, "serial", z.soa.Serial,
 		"records", len(records), "messages", len(msgs), "key", keyName(check), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -180,18 +189,30 @@ func keyName(c *tsigCheck) string {
 	return c.key.Name
 }
 
-// ixfrCurrent reports whether the IXFR request m comes from a client at
-// serial or later (RFC 1982 arithmetic).
-func ixfrCurrent(m *dns.Msg, serial uint32) bool {
+// ixfrSerial is the serial of the SOA an IXFR request carries.
+func ixfrSerial(m *dns.Msg) (uint32, bool) {
 	if len(m.Ns) == 0 {
-		return false
+		return 0, false
 	}
 	soa, ok := m.Ns[0].(*dns.SOA)
 	if !ok {
-		return false
+		return 0, false
 	}
-	d := soa.Serial - serial
-	return d == 0 || d < 1<<31
+	return soa.Serial, true
+}
+
+// ixfrRecords is an incremental transfer (RFC 1995 §4): the current
+// SOA, each difference as its old SOA, the records deleted, its new
+// SOA and the records added, and the current SOA again.
+func ixfrRecords(soa *dns.SOA, deltas []delta) []dns.RR {
+	out := []dns.RR{soa}
+	for _, d := range deltas {
+		out = append(out, d.from)
+		out = append(out, d.del...)
+		out = append(out, d.to)
+		out = append(out, d.add...)
+	}
+	return append(out, soa)
 }
 
 // transferRecords lists the zone's records for a transfer: the SOA,

@@ -217,3 +217,98 @@ func TestParseTransferFlags(t *testing.T) {
 		t.Errorf("ReadTSIGKeys of a bad line: %v", err)
 	}
 }
+
+// writeZone writes example.com with serial and a www address, and loads
+// it.
+func writeZone(t *testing.T, dir string, serial int, www string) *zones.Set {
+	t.Helper()
+	text := fmt.Sprintf("$TTL 3600\n@ SOA ns1 hostmaster %d 7200 3600 1209600 300\n@ NS ns1\nns1 A 192.0.2.53\nwww A %s\nmail A 192.0.2.25\n", serial, www)
+	if err := os.WriteFile(filepath.Join(dir, "example.com.zone"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return loadDir(t, dir)
+}
+
+// TestIXFRJournal: after changes the journal recorded, an IXFR from an
+// older serial gets the differences (RFC 1995 §4), chained; a change
+// without a new serial is served under a new one; the history survives
+// a restart, and a history that does not reach back gets the whole zone.
+func TestIXFRJournal(t *testing.T) {
+	zdir, jdir := t.TempDir(), t.TempDir()
+	j, err := zones.NewJournal(jdir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(j *zones.Journal, prev, z *zones.Zone) string {
+		t.Helper()
+		msg, err := j.Record(prev, z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg
+	}
+	set1 := writeZone(t, zdir, 1, "192.0.2.80")
+	z1 := set1.Zones()[0]
+	record(j, nil, z1)
+	set2 := writeZone(t, zdir, 2, "192.0.2.81")
+	z2 := set2.Zones()[0]
+	record(j, z1, z2)
+	// changed, serial kept: served as a later one
+	set3 := writeZone(t, zdir, 2, "192.0.2.82")
+	z3 := set3.Zones()[0]
+	if msg := record(j, z2, z3); !strings.Contains(msg, "serving it as serial") || z3.Serial() <= 2 {
+		t.Errorf("a change under the same serial: %q, serial %d", msg, z3.Serial())
+	}
+	cfg := xfrConfig("127.0.0.1")
+	cfg.Journal = j
+	addr, _ := startServer(t, set3, cfg)
+	text := func(rrs []dns.RR) string {
+		var b strings.Builder
+		for _, rr := range rrs {
+			h := rr.Header()
+			switch v := rr.(type) {
+			case *dns.SOA:
+				fmt.Fprintf(&b, "SOA %d\n", v.Serial)
+			case *dns.A:
+				fmt.Fprintf(&b, "%s %s\n", h.Name, v.A)
+			}
+		}
+		return b.String()
+	}
+	s3 := z3.Serial()
+	rrs, _, err := transfer(addr, dns.TypeIXFR, 1, "")
+	want := fmt.Sprintf("SOA %d\nSOA 1\nwww.example.com. 192.0.2.80\nSOA 2\nwww.example.com. 192.0.2.81\nSOA 2\nwww.example.com. 192.0.2.81\nSOA %d\nwww.example.com. 192.0.2.82\nSOA %d\n", s3, s3, s3)
+	if err != nil || text(rrs) != want {
+		t.Errorf("IXFR from 1: %v\n%s\nwant\n%s", err, text(rrs), want)
+	}
+	rrs, _, err = transfer(addr, dns.TypeIXFR, 2, "")
+	if err != nil || len(rrs) != 6 {
+		t.Errorf("IXFR from 2: %v, %d records, want 6:\n%s", err, len(rrs), text(rrs))
+	}
+	if rrs, _, err := transfer(addr, dns.TypeIXFR, 0, ""); err != nil || len(rrs) != 6 || !strings.Contains(text(rrs), "mail.example.com.") {
+		t.Errorf("IXFR from a serial the history does not know: %v\n%s\nwant the whole zone", err, text(rrs))
+	}
+
+	// A restart: the zone file still says serial 2, as the served
+	// version was 2 made later; then an edit under that serial again.
+	j2, err := zones.NewJournal(jdir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set4 := writeZone(t, zdir, 2, "192.0.2.82")
+	z4 := set4.Zones()[0]
+	if msg := record(j2, nil, z4); msg != "" || z4.Serial() != s3 {
+		t.Errorf("after a restart, the same records: %q, serial %d, want %d as served before", msg, z4.Serial(), s3)
+	}
+	set5 := writeZone(t, zdir, 2, "192.0.2.83")
+	z5 := set5.Zones()[0]
+	record(j2, z4, z5)
+	if z5.Serial() <= s3 {
+		t.Errorf("after a restart, a change under the file's old serial is served as %d, not after %d", z5.Serial(), s3)
+	}
+	cfg.Journal = j2
+	addr2, _ := startServer(t, set5, cfg)
+	if rrs, _, err := transfer(addr2, dns.TypeIXFR, 1, ""); err != nil || len(rrs) != 14 {
+		t.Errorf("IXFR from 1 after a restart: %v, %d records, want 14 (three differences):\n%s", err, len(rrs), text(rrs))
+	}
+}

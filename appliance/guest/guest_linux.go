@@ -71,6 +71,7 @@ func Run() error {
 	}
 	if cache := mountStateDisk(log); cache != "" {
 		opt.HTTPS.CertCache = cache // unmounted by halt
+		opt.JournalDir = filepath.Join(stateMount, "journal")
 		// The TSIG keys' secrets live on the state disk, never in the image.
 		if keys, err := zones.ReadTSIGKeys(filepath.Join(stateMount, tsigKeysFile)); err == nil {
 			opt.DNS.TSIGKeys = keys

@@ -44,6 +44,7 @@ type serveFlags struct {
 	allowTransfer    listFlag
 	notify           listFlag
 	notifyNS         bool
+	secondaryDir     string
 
 	site          string
 	siteSrc       string
@@ -116,6 +117,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tsigKeysFile, "tsig-keys", "", "`FILE` of --tsig-key values, one a line (mode 600)")
 	fs.Var(&f.allowTransfer, "allow-transfer", "`PREFIX[@KEYNAME]` that may transfer the zones (AXFR, IXFR), signing with KEYNAME when given (repeatable; none: no transfers)")
 	fs.Var(&f.notify, "notify", "secondary `ADDR:PORT[@KEYNAME]` sent a NOTIFY, signed with KEYNAME when given, whenever a zone loads (repeatable)")
+	fs.StringVar(&f.secondaryDir, "secondary-dir", "", "`DIR` keeping what transfers need across restarts: the zones' history, so that secondaries get IXFR after one (default: in memory)")
 	fs.BoolVar(&f.notifyNS, "notify-ns", true, "NOTIFY the zones' own name servers too (their addresses in the zone), when transfers are allowed")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
@@ -217,6 +219,7 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})),
 	}
 	opt.HTTPS = f.httpsOptions()
+	opt.JournalDir = f.secondaryDir
 	if f.httpsMaxConns < 0 {
 		return opt, fmt.Errorf("--https-max-conns: %d is below 0 (0: from the memory)", f.httpsMaxConns)
 	}

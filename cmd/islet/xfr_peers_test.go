@@ -19,20 +19,21 @@ import (
 
 // TestServeSecondary: "islet serve" with a keys file, a transfer ACL
 // and a NOTIFY target feeds an NSD secondary: the first transfer at
-// NSD's start, and after an edit and SIGHUP the new serial, driven by
-// islet's NOTIFY.
+// NSD's start (AXFR), and after an edit and SIGHUP the new serial,
+// driven by islet's NOTIFY, by IXFR; an edit that kept the serial is
+// served, and followed, under a later one.
 func TestServeSecondary(t *testing.T) {
 	bin := buildIslet(t)
 	dir := t.TempDir()
 	zones := filepath.Join(dir, "zones")
 	os.Mkdir(zones, 0o755)
-	zone := func(serial int) {
-		text := fmt.Sprintf("$TTL 60\n@ SOA ns hm %d 3600 600 86400 60\n NS ns\nns A 192.0.2.1\ninfo TXT \"serial %d\"\n", serial, serial)
+	zone := func(serial int, info string) {
+		text := fmt.Sprintf("$TTL 60\n@ SOA ns hm %d 3600 600 86400 60\n NS ns\nns A 192.0.2.1\ninfo TXT %q\n", serial, info)
 		if err := os.WriteFile(filepath.Join(zones, "xfr.example"), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	zone(1)
+	zone(1, "first")
 	const secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ=="
 	keys := filepath.Join(dir, "tsig.keys")
 	if err := os.WriteFile(keys, []byte("# secondaries\nhmac-sha256:xfr.key.:"+secret+"\n"), 0o600); err != nil {
@@ -66,16 +67,30 @@ func TestServeSecondary(t *testing.T) {
 	}
 	nsd := dnspeer.StartNSDSecondary(t, nsdPort, "xfr.example.", addr,
 		dnspeer.Key{Name: "xfr.key.", Algorithm: "hmac-sha256", Secret: secret})
-	zone(2)
-	cmd.Process.Signal(syscall.SIGHUP)
-	start := time.Now()
-	for serial(nsd) != 2 {
-		if time.Since(start) > 3*time.Second {
-			t.Fatalf("NSD serves serial %d 3 s after the reload; islet's log:\n%s", serial(nsd), stderr.String())
+	follow := func(want func(uint32) bool) {
+		t.Helper()
+		cmd.Process.Signal(syscall.SIGHUP)
+		start := time.Now()
+		for !want(serial(nsd)) || serial(nsd) != serial(addr) {
+			if time.Since(start) > 3*time.Second {
+				t.Fatalf("NSD serves serial %d, islet %d, 3 s after the reload; islet's log:\n%s", serial(nsd), serial(addr), stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
-	if log := stderr.String(); !strings.Contains(log, `msg="zone transferred"`) || !strings.Contains(log, "key=xfr.key.") {
-		t.Errorf("the transfers were not logged with their key:\n%s", log)
+	zone(2, "second")
+	follow(func(s uint32) bool { return s == 2 })
+	// changed, and the serial forgotten: islet serves a later one
+	zone(2, "third")
+	follow(func(s uint32) bool { return s > 2 })
+	log := stderr.String()
+	for _, want := range []string{`type=AXFR`, `type="IXFR, 1 changes"`, "key=xfr.key.", "changed but its serial 2 is not newer than the 2 served before: serving it as serial"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("islet's log lacks %q:\n%s", want, log)
+		}
+	}
+	r, err := dns.Exchange(new(dns.Msg).SetQuestion("info.xfr.example.", dns.TypeTXT), nsd)
+	if err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[0] != "third" {
+		t.Errorf("NSD answers %v, %v; want the third version", r, err)
 	}
 }
