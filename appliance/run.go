@@ -16,7 +16,7 @@ import (
 
 // Options are the boot-time settings of a running appliance.
 type Options struct {
-	ZonesDir   string
+	ZonesDir string
 	// JournalDir keeps the zones' history for IXFR across restarts;
 	// "": in memory only. There is a history only when transfers are
 	// allowed.
