@@ -42,6 +42,8 @@ func (s *Set) respond(l lookup, qname string, qtype uint16, o answerOpts, p proo
 	switch l.kind {
 	case kindRefused:
 		r.rcode, r.aa = dns.RcodeRefused, false
+	case kindExpired:
+		r.rcode, r.aa = dns.RcodeServerFailure, false
 	case kindReferral:
 		r.aa = false
 		s.referral(r, l.z, l.n)

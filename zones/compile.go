@@ -106,8 +106,11 @@ func (s *Set) blobFor(l lookup, qtype uint16, o answerOpts, p proof) *blob {
 	if l.kind == kindDNAME {
 		return nil
 	}
-	if l.kind == kindRefused {
+	switch l.kind {
+	case kindRefused:
 		return s.refused
+	case kindExpired:
+		return s.servfail
 	}
 	key := blobKey(l, qtype, o)
 	if p != (proof{}) {

@@ -3,9 +3,12 @@ package zones_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -124,4 +127,56 @@ func render(r *dns.Msg) string {
 		b.WriteString(sec.name + ":\n  " + strings.Join(lines, "\n  ") + "\n")
 	}
 	return b.String()
+}
+
+// zoneText is the zone transferred from addr, one record a line,
+// lowercase and sorted, the closing SOA left out.
+func zoneText(t *testing.T, addr, secret string) string {
+	t.Helper()
+	rrs, _, err := transfer(addr, dns.TypeAXFR, 0, secret)
+	if err != nil {
+		t.Fatalf("AXFR from %s: %v", addr, err)
+	}
+	var lines []string
+	for _, rr := range rrs[:len(rrs)-1] {
+		lines = append(lines, strings.ToLower(rr.String()))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "\n")
+}
+
+// lineDiff lists the lines only one side has.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for _, l := range w {
+		if !slices.Contains(g, l) {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	for _, l := range g {
+		if !slices.Contains(w, l) {
+			fmt.Fprintf(&b, "+ %s\n", l)
+		}
+	}
+	return b.String()
+}
+
+// lockedLog is a log written by the server's goroutines and read by the
+// test.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -12,6 +12,7 @@ const (
 	kindNXDomain             // the name does not exist; n is the apex
 	kindReferral             // at or below the delegation n
 	kindDNAME                // below the DNAME owner n (RFC 6672)
+	kindExpired              // in a secondary zone past its expire time
 )
 
 // lookup is where a query lands: its kind, the zone and the node that
@@ -31,6 +32,9 @@ func (s *Set) find(qw string, qtype uint16) lookup {
 	z := s.closestZone(qw)
 	if z == nil {
 		return lookup{kind: kindRefused}
+	}
+	if z.expired.Load() {
+		return lookup{kind: kindExpired}
 	}
 	if qtype == dns.TypeDS && qw == z.wire {
 		// DS lives in the parent, at the cut (RFC 4035 §3.1.4.1).

@@ -22,6 +22,9 @@ func newScratch() *scratch { return &scratch{opt: make([]byte, 0, 128)} }
 // out[:0]. It returns nil when nothing should be sent (runt packets and
 // responses). Every packet, however malformed, gets here safely.
 func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp bool) []byte {
+	if len(pkt) >= 12 && pkt[2]&0x80 == 0 && int(pkt[2]>>3&0xf) == dns.OpcodeNotify && s.following() {
+		return s.notifyQuery(pkt, out, client)
+	}
 	q := &sc.q
 	err := parseQuery(pkt, q, sc.lower[:])
 	if len(pkt) < 12 || q.flags&flagQR != 0 {

@@ -86,8 +86,10 @@ type Server struct {
 	challenges atomic.Pointer[map[string][]string]
 	chmu       sync.Mutex
 
-	keys      map[string]*TSIGKey // by lowercase name
-	transfers chan struct{}       // a slot per transfer being served
+	swapMu    sync.Mutex           // orders Swap and the followers' swaps
+	followers map[string]*follower // secondary zones by origin, under swapMu
+	keys      map[string]*TSIGKey  // by lowercase name
+	transfers chan struct{}        // a slot per transfer being served
 	notifier  notifier
 }
 
@@ -119,7 +121,8 @@ func New(cfg Config, set *Set) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dns"), keys: map[string]*TSIGKey{}, transfers: make(chan struct{}, maxTransfers)}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "dns"), keys: map[string]*TSIGKey{}, transfers: make(chan struct{}, maxTransfers),
+		followers: map[string]*follower{}}
 	for i, k := range cfg.TSIGKeys {
 		if _, dup := s.keys[k.Name]; dup {
 			return nil, fmt.Errorf("zones: new server: TSIG key %s given twice", k.Name)
@@ -142,8 +145,18 @@ func New(cfg Config, set *Set) (*Server, error) {
 	return s, nil
 }
 
-// Swap makes set the zones answered from now on and returns the old one.
-func (s *Server) Swap(set *Set) *Set { return s.set.Swap(set) }
+// Swap makes set the zones answered from now on, with the secondary
+// zones Follow keeps, and returns the old one.
+func (s *Server) Swap(set *Set) *Set {
+	s.swapMu.Lock()
+	defer s.swapMu.Unlock()
+	for _, f := range s.followers {
+		if f.zone != nil {
+			set = set.With(f.zone)
+		}
+	}
+	return s.set.Swap(set)
+}
 
 // Zones returns the set being answered from.
 func (s *Server) Zones() *Set { return s.set.Load() }

@@ -13,14 +13,19 @@ type Set struct {
 	zones map[string]*Zone // by lowercase wire origin
 	list  []*Zone          // sorted by origin
 
-	refused *blob // the answer for names outside every zone
+	refused  *blob // the answer for names outside every zone
+	servfail *blob // the answer for names in an expired zone
 
 	compiled atomic.Int64 // octets of compiled answers kept, see compile.go
 	signed   bool         // some zone is signed: the DO bit changes answers
 }
 
+// NewSet returns a set of the zones zs (none: a server that only
+// follows primaries starts with it).
+func NewSet(zs ...*Zone) *Set { return newSet(append([]*Zone(nil), zs...)) }
+
 func newSet(zones []*Zone) *Set {
-	s := &Set{zones: make(map[string]*Zone, len(zones)), list: zones, refused: &blob{flags: dns.RcodeRefused}}
+	s := &Set{zones: make(map[string]*Zone, len(zones)), list: zones, refused: &blob{flags: dns.RcodeRefused}, servfail: &blob{flags: dns.RcodeServerFailure}}
 	for _, z := range zones {
 		s.zones[z.wire] = z
 		s.signed = s.signed || z.Signed()

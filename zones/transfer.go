@@ -44,10 +44,9 @@ func (s *Set) With(z *Zone) *Set {
 // is, and returns the zone it replaced, or nil. Like Swap, it is atomic:
 // a query sees the set before or after, never a mix.
 func (s *Server) SwapZone(z *Zone) *Zone {
-	for {
-		cur := s.set.Load()
-		if s.set.CompareAndSwap(cur, cur.With(z)) {
-			return cur.zones[z.wire]
-		}
-	}
+	s.swapMu.Lock()
+	defer s.swapMu.Unlock()
+	cur := s.set.Load()
+	s.set.Store(cur.With(z))
+	return cur.zones[z.wire]
 }

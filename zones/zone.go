@@ -22,6 +22,10 @@ type Zone struct {
 
 	proofBlobs sync.Map // proofKey -> proofBlob, see compile.go
 	proofCount atomic.Int64
+
+	// expired is set on a secondary zone not refreshed for its SOA's
+	// expire time: its names get SERVFAIL (RFC 1035 §4.3.5).
+	expired atomic.Bool
 }
 
 // Records returns the number of resource records the zone holds.

@@ -1,0 +1,123 @@
+package zones_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"islet.dev/islet/zones"
+)
+
+// serialOf is the serial addr serves for example.com, 0 without one;
+// rcode is the answer's.
+func serialOf(addr string) (serial uint32, rcode int) {
+	r, err := dns.Exchange(new(dns.Msg).SetQuestion("example.com.", dns.TypeSOA), addr)
+	if err != nil {
+		return 0, -1
+	}
+	if len(r.Answer) == 0 {
+		return 0, r.Rcode
+	}
+	return r.Answer[0].(*dns.SOA).Serial, r.Rcode
+}
+
+func waitSerial(t *testing.T, addr string, want uint32, within time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		got, _ := serialOf(addr)
+		if got == want {
+			return
+		}
+		if time.Since(start) > within {
+			t.Fatalf("%s serves serial %d after %v, want %d", addr, got, within, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFollow: islet as a secondary of islet. The first transfer is an
+// AXFR; a NOTIFY from the primary brings the next version by IXFR; the
+// zone is kept and served at once after a restart; NOTIFY from others
+// is refused; a zone whose primary is gone expires to SERVFAIL.
+func TestFollow(t *testing.T) {
+	zdir, keep := t.TempDir(), t.TempDir()
+	zone := func(serial int, www string, expire int) *zones.Set {
+		text := fmt.Sprintf("$TTL 60\n@ SOA ns1 hostmaster %d 3600 600 %d 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A %s\nmail A 192.0.2.25\n", serial, expire, www)
+		if err := os.WriteFile(filepath.Join(zdir, "example.com.zone"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return loadDir(t, zdir)
+	}
+	empty := zones.NewSet()
+	secAddr, sec := startServer(t, empty, xfrConfig("127.0.0.1"))
+	j, _ := zones.NewJournal("", 0)
+	set1 := zone(1, "192.0.2.80", 86400)
+	j.Record(nil, set1.Zones()[0])
+	pcfg := xfrConfig("127.0.0.1@" + xfrKeyName)
+	pcfg.Journal = j
+	n, _ := zones.ParseNotifyTarget(secAddr + "@" + xfrKeyName)
+	pcfg.Notify = []zones.NotifyTarget{n}
+	primAddr, prim := startServer(t, set1, pcfg)
+	follow := func(srv *zones.Server, dir string) context.CancelFunc {
+		s, err := zones.ParseSecondary("example.com=" + primAddr + "@" + xfrKeyName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { srv.Follow(ctx, []zones.Secondary{s}, dir); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return cancel
+	}
+	follow(sec, keep)
+	waitSerial(t, secAddr, 1, 5*time.Second)
+
+	set2 := zone(2, "192.0.2.81", 86400)
+	j.Record(set1.Zones()[0], set2.Zones()[0])
+	prim.Swap(set2)
+	go prim.Notify(context.Background(), set2.Zones())
+	waitSerial(t, secAddr, 2, 3*time.Second)
+	if got, want := zoneText(t, secAddr, xfrSecret), zoneText(t, primAddr, xfrSecret); got != want {
+		t.Errorf("after the IXFR the secondary serves other records:\n%s", lineDiff(want, got))
+	}
+
+	// NOTIFY unsigned, or for a zone not followed
+	for _, tc := range []struct {
+		zone  string
+		rcode int
+	}{{"example.com.", dns.RcodeRefused}, {"example.org.", dns.RcodeNotAuth}} {
+		m := new(dns.Msg).SetNotify(tc.zone)
+		if r, err := dns.Exchange(m, secAddr); err != nil || r.Rcode != tc.rcode {
+			t.Errorf("unsigned NOTIFY for %s: %v, %v; want %s", tc.zone, r, err, dns.RcodeToString[tc.rcode])
+		}
+	}
+
+	// A restart: the kept copy is served at once.
+	again, restarted := startServer(t, zones.NewSet(), xfrConfig())
+	prim.Swap(zones.NewSet()) // no refresh can help
+	stopAgain := follow(restarted, keep)
+	waitSerial(t, again, 2, time.Second)
+	stopAgain()
+	prim.Swap(set2)
+
+	// An expire time of 2 s, then the primary stops answering.
+	set3 := zone(3, "192.0.2.82", 2)
+	j.Record(set2.Zones()[0], set3.Zones()[0])
+	prim.Swap(set3)
+	go prim.Notify(context.Background(), set3.Zones())
+	waitSerial(t, secAddr, 3, 3*time.Second)
+	prim.Swap(zones.NewSet())
+	start := time.Now()
+	for _, rcode := serialOf(secAddr); rcode != dns.RcodeServerFailure; _, rcode = serialOf(secAddr) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("the secondary answers %s 5 s after its primary stopped, with an expire time of 2 s", dns.RcodeToString[rcode])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
