@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -39,7 +40,28 @@ type Config struct {
 		// the keys' secrets are not here but in a keys file.
 		Notify        []string `yaml:"notify"`
 		AllowTransfer []string `yaml:"allow-transfer"`
+		// Secondaries maps zones followed to their primaries
+		// (ADDR:PORT[@KEYNAME]).
+		Secondaries map[string]string `yaml:"secondaries"`
 	} `yaml:"dns"`
+}
+
+// Secondaries parses dns.secondaries, in zone order.
+func (c *Config) Secondaries() ([]zones.Secondary, error) {
+	names := make([]string, 0, len(c.DNS.Secondaries))
+	for z := range c.DNS.Secondaries {
+		names = append(names, z)
+	}
+	sort.Strings(names)
+	var out []zones.Secondary
+	for _, z := range names {
+		s, err := zones.ParseSecondary(z + "=" + c.DNS.Secondaries[z])
+		if err != nil {
+			return nil, fmt.Errorf("%s: dns: secondaries: %w", filepath.Join(c.Dir, ConfigFile), err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // Transfers parses dns.allow-transfer and dns.notify.
@@ -171,6 +193,9 @@ func (c *Config) Check() []error {
 		errs = append(errs, fmt.Errorf("%s: hosts: %v", file, strings.TrimPrefix(err.Error(), "web: ")))
 	}
 	if _, _, err := c.Transfers(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.Secondaries(); err != nil {
 		errs = append(errs, err)
 	}
 	return errs

@@ -17,14 +17,16 @@ import (
 // Options are the boot-time settings of a running appliance.
 type Options struct {
 	ZonesDir string
-	// JournalDir keeps the zones' history for IXFR across restarts;
-	// "": in memory only. There is a history only when transfers are
-	// allowed.
+	// JournalDir keeps the zones' history for IXFR, and the zones
+	// followed as a secondary, across restarts; "": in memory only.
+	// There is a history only when transfers are allowed.
 	JournalDir string
-	DNSAddrs   []string // host:port to serve on, UDP and TCP each
-	UDPSockets int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
-	DNS        zones.Config
-	Logger     *slog.Logger
+	// Secondaries are zones followed from their primaries.
+	Secondaries []zones.Secondary
+	DNSAddrs    []string // host:port to serve on, UDP and TCP each
+	UDPSockets  int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
+	DNS         zones.Config
+	Logger      *slog.Logger
 	// Reload asks for the zones to be read again (SIGHUP). A directory
 	// that fails to load leaves the old zones serving.
 	Reload <-chan struct{}
@@ -57,8 +59,8 @@ func Run(ctx context.Context, opt Options) error {
 		log = slog.New(slog.DiscardHandler)
 	}
 	opt.DNS.Logger = log
-	if opt.ZonesDir == "" && !opt.HTTPS.enabled() {
-		return errors.New("nothing to serve: give zones, a site or hosts")
+	if opt.ZonesDir == "" && len(opt.Secondaries) == 0 && !opt.HTTPS.enabled() {
+		return errors.New("nothing to serve: give zones, secondaries, a site or hosts")
 	}
 	nofile := raiseFileLimit()
 	if hostNet(opt.Net.Net) {
@@ -101,9 +103,12 @@ func Run(ctx context.Context, opt Options) error {
 	var set *zones.Set
 	var srv *zones.Server
 	var err error
-	if opt.ZonesDir != "" {
-		if set, err = loadZones(opt.ZonesDir, log); err != nil {
-			return fail(err)
+	if opt.ZonesDir != "" || len(opt.Secondaries) > 0 {
+		set = zones.NewSet()
+		if opt.ZonesDir != "" {
+			if set, err = loadZones(opt.ZonesDir, log); err != nil {
+				return fail(err)
+			}
 		}
 		if len(opt.DNS.AllowTransfer) > 0 {
 			if opt.DNS.Journal, err = zones.NewJournal(opt.JournalDir, 0); err != nil {
@@ -202,6 +207,9 @@ func Run(ctx context.Context, opt Options) error {
 	}
 	if srv != nil {
 		serve(func() error { srv.Notify(ctx, set.Zones()); return nil })
+		if len(opt.Secondaries) > 0 {
+			serve(func() error { return srv.Follow(ctx, opt.Secondaries, opt.JournalDir) })
+		}
 	}
 	for done := false; !done; {
 		select {
@@ -212,7 +220,7 @@ func Run(ctx context.Context, opt Options) error {
 			cancel(err)
 			done = true
 		case <-opt.Reload:
-			if srv == nil {
+			if srv == nil || opt.ZonesDir == "" {
 				continue
 			}
 			if set, err := loadZones(opt.ZonesDir, log); err == nil {

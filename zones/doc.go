@@ -21,7 +21,8 @@
 // versions served, to the addresses and keys of [Config].AllowTransfer. Requests signed with a [TSIGKey] (RFC 8945)
 // are verified and answered signed, every message of a transfer too.
 // [Server.Notify] tells secondaries of a zone loaded or changed
-// (RFC 1996).
+// (RFC 1996), and [Server.Follow] makes islet itself the secondary of
+// other primaries.
 //
 // A [Set] is immutable once loaded and safe for concurrent use; the
 // [Server] swaps whole sets atomically on reload. Responses are compiled

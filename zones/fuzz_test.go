@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -216,6 +217,46 @@ func FuzzJournalFile(f *testing.F) {
 			if d.from == nil || d.to == nil || i > 0 && zj.deltas[i-1].to.Serial != d.from.Serial {
 				t.Fatalf("difference %d read as %+v", i, d)
 			}
+		}
+	})
+}
+
+// FuzzTransferIn applies arbitrary transfer answers to a zone, as a
+// secondary does with what its primary sent: never a panic; what
+// applies is validated as a zone.
+func FuzzTransferIn(f *testing.F) {
+	set, _, err := LoadDir("testdata/conformance")
+	if err != nil {
+		f.Fatal(err)
+	}
+	z := set.Zones()[0]
+	soa2 := *z.soa
+	soa2.Serial++
+	www, _ := dns.NewRR("www." + z.Origin + " 60 IN A 192.0.2.99")
+	for _, rrs := range [][]dns.RR{
+		{&soa2, z.soa, z.RRs()[1], &soa2, www, &soa2},
+		append(append([]dns.RR{&soa2}, z.RRs()...), &soa2),
+		{&soa2, z.soa, &soa2},
+	} {
+		m := new(dns.Msg)
+		m.Answer = rrs
+		p, err := m.Pack()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		var m dns.Msg
+		if m.Unpack(pkt) != nil {
+			return
+		}
+		rrs, err := applyIXFR(z.RRs(), m.Answer)
+		if err != nil {
+			return
+		}
+		if nz, _, err := Build(z.Origin, "fuzz", rrs); err == nil && nz.Serial() != rrs[0].(*dns.SOA).Serial && strings.EqualFold(rrs[0].Header().Name, z.Origin) {
+			t.Fatalf("zone built with serial %d from an answer starting with %v", nz.Serial(), rrs[0])
 		}
 	})
 }

@@ -3,8 +3,10 @@ package zones_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +57,10 @@ func TestFollow(t *testing.T) {
 		return loadDir(t, zdir)
 	}
 	empty := zones.NewSet()
-	secAddr, sec := startServer(t, empty, xfrConfig("127.0.0.1"))
+	var logs lockedLog
+	scfg := xfrConfig("127.0.0.1")
+	scfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	secAddr, sec := startServer(t, empty, scfg)
 	j, _ := zones.NewJournal("", 0)
 	set1 := zone(1, "192.0.2.80", 86400)
 	j.Record(nil, set1.Zones()[0])
@@ -85,6 +90,15 @@ func TestFollow(t *testing.T) {
 	waitSerial(t, secAddr, 2, 3*time.Second)
 	if got, want := zoneText(t, secAddr, xfrSecret), zoneText(t, primAddr, xfrSecret); got != want {
 		t.Errorf("after the IXFR the secondary serves other records:\n%s", lineDiff(want, got))
+	}
+	if !strings.Contains(logs.String(), "type=IXFR serial=2") {
+		t.Errorf("the second transfer was not an IXFR:\n%s", logs.String())
+	}
+
+	// A reload of the zone files keeps the zones followed.
+	sec.Swap(zones.NewSet())
+	if got, _ := serialOf(secAddr); got != 2 {
+		t.Errorf("after a reload of no zone files the secondary serves serial %d, want 2", got)
 	}
 
 	// NOTIFY unsigned, or for a zone not followed

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +98,66 @@ func soaSerial(t *testing.T, addr string) uint32 {
 		return 0
 	}
 	return r.Answer[0].(*dns.SOA).Serial
+}
+
+// TestFollowPeers: islet as the secondary of NSD, Knot and BIND, with a
+// key: the first transfer at start, then, after an edit and the
+// primary's reload, its NOTIFY brings the new serial within 3 s, by
+// IXFR from Knot and BIND (NSD 4.6 answers IXFR with the whole zone),
+// and islet serves what the primary serves.
+func TestFollowPeers(t *testing.T) {
+	key := dnspeer.Key{Name: xfrKeyName, Algorithm: "hmac-sha256", Secret: xfrSecret}
+	for _, kind := range []string{"nsd", "knot", "bind"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "example.com.zone")
+			write := func(serial int, www string) {
+				text := fmt.Sprintf("$TTL 60\n@ SOA ns1 hostmaster %d 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww A %s\n", serial, www)
+				for i := range 300 {
+					text += fmt.Sprintf("h%d A 198.51.100.%d\n", i, i%250+1)
+				}
+				if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(1, "192.0.2.80")
+			var logs lockedLog
+			cfg := xfrConfig("127.0.0.1")
+			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			addr, srv := startServer(t, zones.NewSet(), cfg)
+			primary := dnspeer.StartPrimary(t, kind, "example.com.", file, addr, key)
+			sec, err := zones.ParseSecondary("example.com=" + primary.Addr + "@" + xfrKeyName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { srv.Follow(ctx, []zones.Secondary{sec}, t.TempDir()); close(done) }()
+			defer func() { cancel(); <-done }()
+			waitSerial(t, addr, 1, 5*time.Second)
+
+			time.Sleep(1100 * time.Millisecond) // a file time the primary sees as newer
+			write(2, "192.0.2.81")
+			if err := primary.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			for start := time.Now(); ; time.Sleep(10 * time.Millisecond) {
+				if got, _ := serialOf(addr); got == 2 {
+					break
+				}
+				if time.Since(start) > 3*time.Second {
+					plog, _ := os.ReadFile(primary.Log)
+					more, _ := os.ReadFile(primary.Log + ".out")
+					plog = append(plog, more...)
+					t.Fatalf("islet does not serve serial 2 3 s after %s reloaded; islet's log:\n%s\n%s's log:\n%s", kind, logs.String(), kind, plog)
+				}
+			}
+			if got, want := zoneText(t, addr, ""), zoneText(t, primary.Addr, xfrSecret); got != want {
+				t.Errorf("islet serves other records than %s:\n%s", kind, lineDiff(want, got))
+			}
+			if kind != "nsd" && !strings.Contains(logs.String(), `type=IXFR serial=2`) {
+				t.Errorf("the second transfer from %s was not an IXFR:\n%s", kind, logs.String())
+			}
+		})
+	}
 }

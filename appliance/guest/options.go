@@ -42,6 +42,9 @@ func guestOptions(root string, p map[string]string, log *slog.Logger) (appliance
 	if opt.DNS.AllowTransfer, opt.DNS.Notify, err = cfg.Transfers(); err != nil {
 		return opt, err
 	}
+	if opt.Secondaries, err = cfg.Secondaries(); err != nil {
+		return opt, err
+	}
 	if v, ok := p["net"]; ok {
 		opt.Net.Net = v
 	}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"islet.dev/islet/internal/dnspeer"
 )
 
 // buildIslet compiles the command once per test binary run.
@@ -322,5 +323,64 @@ func TestServeBadTransferFlags(t *testing.T) {
 		if code == 0 || !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%v: exit %d, %q; want an error holding %q", tc.args, code, errb.String(), tc.want)
 		}
+	}
+}
+
+// TestServeFollows: "islet serve --secondary", with no zones of its
+// own, follows another islet: the first transfer, then, after an edit
+// and SIGHUP, the new serial the primary's NOTIFY brings; the zone is
+// kept in --secondary-dir.
+func TestServeFollows(t *testing.T) {
+	bin := buildIslet(t)
+	dir := t.TempDir()
+	write := func(serial int) {
+		text := fmt.Sprintf("$TTL 60\n@ SOA ns hm %d 3600 600 86400 60\n NS ns\nns A 192.0.2.1\n", serial)
+		if err := os.WriteFile(filepath.Join(dir, "follow.example"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1)
+	p1, p2 := dnspeer.FreePort(t), dnspeer.FreePort(t)
+	primary := fmt.Sprintf("127.0.0.1:%d", p1)
+	secondary := fmt.Sprintf("127.0.0.1:%d", p2)
+	keep := t.TempDir()
+	start := func(args ...string) (*exec.Cmd, *syncBuffer) {
+		cmd := exec.Command(bin, append([]string{"serve", "--https", "", "--http", ""}, args...)...)
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		})
+		return cmd, &stderr
+	}
+	serial := func(a string) uint32 {
+		r, err := dns.Exchange(new(dns.Msg).SetQuestion("follow.example.", dns.TypeSOA), a)
+		if err != nil || len(r.Answer) == 0 {
+			return 0
+		}
+		return r.Answer[0].(*dns.SOA).Serial
+	}
+	var plog, seclog *syncBuffer
+	wait := func(addr string, want uint32) {
+		t.Helper()
+		for start := time.Now(); serial(addr) != want; time.Sleep(20 * time.Millisecond) {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("%s serves serial %d, want %d; the secondary's log:\n%s\nthe primary's:\n%s", addr, serial(addr), want, seclog, plog)
+			}
+		}
+	}
+	prim, plog := start("--zones", dir, "--dns", primary, "--allow-transfer", "127.0.0.1", "--notify", secondary)
+	wait(primary, 1)
+	_, seclog = start("--secondary", "follow.example="+primary, "--secondary-dir", keep, "--dns", secondary)
+	wait(secondary, 1)
+	write(2)
+	prim.Process.Signal(syscall.SIGHUP)
+	wait(secondary, 2)
+	if _, err := os.Stat(filepath.Join(keep, "secondary-follow.example.zone")); err != nil {
+		t.Errorf("the zone is not kept in --secondary-dir: %v", err)
 	}
 }

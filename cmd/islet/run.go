@@ -58,6 +58,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	opt.DNS.AllowTransfer = append(opt.DNS.AllowTransfer, acl...)
 	opt.DNS.Notify = append(opt.DNS.Notify, notify...)
+	secondaries, err := cfg.Secondaries()
+	if err != nil {
+		fmt.Fprintf(stderr, "islet run: %v\n", err)
+		return 1
+	}
+	opt.Secondaries = append(opt.Secondaries, secondaries...)
 	// On a development host the names do not point here: certificates
 	// are self-signed unless an ACME directory is asked for.
 	if !flagSet(fs, "acme-directory") && !f.acmeStaging {

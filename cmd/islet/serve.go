@@ -45,6 +45,7 @@ type serveFlags struct {
 	notify           listFlag
 	notifyNS         bool
 	secondaryDir     string
+	secondaries      listFlag
 
 	site          string
 	siteSrc       string
@@ -117,7 +118,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.tsigKeysFile, "tsig-keys", "", "`FILE` of --tsig-key values, one a line (mode 600)")
 	fs.Var(&f.allowTransfer, "allow-transfer", "`PREFIX[@KEYNAME]` that may transfer the zones (AXFR, IXFR), signing with KEYNAME when given (repeatable; none: no transfers)")
 	fs.Var(&f.notify, "notify", "secondary `ADDR:PORT[@KEYNAME]` sent a NOTIFY, signed with KEYNAME when given, whenever a zone loads (repeatable)")
-	fs.StringVar(&f.secondaryDir, "secondary-dir", "", "`DIR` keeping what transfers need across restarts: the zones' history, so that secondaries get IXFR after one (default: in memory)")
+	fs.Var(&f.secondaries, "secondary", "`ZONE=ADDR:PORT[@KEYNAME]`: follow ZONE from the primary at ADDR:PORT, transfers signed with KEYNAME when given (repeatable)")
+	fs.StringVar(&f.secondaryDir, "secondary-dir", "", "`DIR` keeping what transfers need across restarts: the zones followed with --secondary, and the zones' history, so that secondaries get IXFR after one (default: in memory)")
 	fs.BoolVar(&f.notifyNS, "notify-ns", true, "NOTIFY the zones' own name servers too (their addresses in the zone), when transfers are allowed")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
@@ -260,6 +262,9 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	if err := f.transferOptions(&opt.DNS); err != nil {
 		return opt, err
 	}
+	if opt.Secondaries, err = f.secondaryOptions(); err != nil {
+		return opt, err
+	}
 	if f.cookieSecret != "" {
 		b, err := hex.DecodeString(f.cookieSecret)
 		if err != nil || len(b) != 16 {
@@ -280,8 +285,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 0 || *zonesDir == "" && f.site == "" && f.siteSrc == "" && len(f.redirects) == 0 {
-		fmt.Fprintln(stderr, "islet serve: give --zones DIR, --site DIR, --site-src DIR or --redirect FROM=URL (and no arguments)")
+	if fs.NArg() != 0 || *zonesDir == "" && f.site == "" && f.siteSrc == "" && len(f.redirects) == 0 && len(f.secondaries) == 0 {
+		fmt.Fprintln(stderr, "islet serve: give --zones DIR, --secondary ZONE=ADDR:PORT, --site DIR, --site-src DIR or --redirect FROM=URL (and no arguments)")
 		return 2
 	}
 	opt, err := f.options(*zonesDir, stderr)
@@ -418,4 +423,17 @@ func (f *serveFlags) transferOptions(c *zones.Config) error {
 	}
 	c.NotifyNS = f.notifyNS
 	return nil
+}
+
+// secondaryOptions reads the --secondary flags.
+func (f *serveFlags) secondaryOptions() ([]zones.Secondary, error) {
+	var out []zones.Secondary
+	for _, v := range f.secondaries {
+		s, err := zones.ParseSecondary(v)
+		if err != nil {
+			return nil, fmt.Errorf("--secondary: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }

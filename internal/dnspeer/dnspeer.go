@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,15 +115,144 @@ zone:
 // its last argument, and waits until it answers for origin.
 func launch(t testing.TB, dir, name, conf string, port int, origin string, argv ...string) string {
 	t.Helper()
+	return launchCmd(t, dir, name, conf, port, origin, argv...).Addr
+}
+
+// Peer is a running server.
+type Peer struct {
+	Addr string
+	Log  string // its log file
+	cmd  *exec.Cmd
+}
+
+// Reload sends the server SIGHUP: the three reload their zone files.
+func (p *Peer) Reload() error { return p.cmd.Process.Signal(syscall.SIGHUP) }
+
+func launchCmd(t testing.TB, dir, name, conf string, port int, origin string, argv ...string) *Peer {
+	t.Helper()
 	file := filepath.Join(dir, name+".conf")
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	logFile := filepath.Join(dir, name+".log")
-	start(t, exec.Command(argv[0], append(argv[1:], file)...), logFile)
+	cmd := exec.Command(argv[0], append(argv[1:], file)...)
+	start(t, cmd, logFile)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	waitReady(t, addr, origin, logFile)
-	return addr
+	return &Peer{Addr: addr, Log: logFile, cmd: cmd}
+}
+
+// StartPrimary runs kind ("nsd", "knot" or "bind") as the primary of
+// the zone in file (origin): it lets 127.0.0.1 transfer the zone with
+// key, and sends NOTIFY signed with it to notify (host:port) whenever
+// it reloads a changed zone file. Knot and BIND keep the differences
+// and answer IXFR; NSD 4.6 answers it with the whole zone.
+func StartPrimary(t testing.TB, kind, origin, file, notify string, key Key) *Peer {
+	t.Helper()
+	dir := t.TempDir()
+	port := FreePort(t)
+	host, nport, _ := net.SplitHostPort(notify)
+	switch kind {
+	case "nsd":
+		conf := fmt.Sprintf(`server:
+  ip-address: 127.0.0.1@%d
+  username: ""
+  chroot: ""
+  zonesdir: ""
+  database: ""
+  pidfile: "%[2]s/nsd.pid"
+  xfrdfile: "%[2]s/xfrd.state"
+  zonelistfile: "%[2]s/zone.list"
+  logfile: "%[2]s/nsd.log"
+  rrl-ratelimit: 0
+  server-count: 1
+remote-control:
+  control-enable: no
+key:
+  name: %[3]q
+  algorithm: %[4]s
+  secret: %[5]q
+zone:
+  name: %[6]q
+  zonefile: %[7]q
+  provide-xfr: 127.0.0.1 %[3]s
+  notify: %[8]s@%[9]s %[3]s
+`, port, dir, key.Name, key.Algorithm, key.Secret, origin, file, host, nport)
+		return launchCmd(t, dir, "nsd", conf, port, origin, testpeer.Require(t, "nsd"), "-d", "-c")
+	case "knot":
+		if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		conf := fmt.Sprintf(`server:
+  listen: 127.0.0.1@%d
+  rundir: %[2]s
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: %[2]s/db
+log:
+  - target: %[2]s/knot.log
+    any: info
+key:
+  - id: %[3]s
+    algorithm: %[4]s
+    secret: %[5]s
+remote:
+  - id: secondary
+    address: %[8]s@%[9]s
+    key: %[3]s
+acl:
+  - id: transfer
+    address: 127.0.0.1
+    key: %[3]s
+    action: transfer
+template:
+  - id: default
+    zonefile-sync: -1
+    zonefile-load: difference
+    journal-content: changes
+zone:
+  - domain: %[6]q
+    file: %[7]q
+    notify: secondary
+    acl: transfer
+`, port, dir, key.Name, key.Algorithm, key.Secret, origin, file, host, nport)
+		return launchCmd(t, dir, "knot", conf, port, origin, testpeer.Require(t, "knotd"), "-c")
+	case "bind":
+		conf := fmt.Sprintf(`options {
+  directory "%[2]s";
+  pid-file "%[2]s/named.pid";
+  listen-on port %[1]d { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+};
+key %[3]q {
+  algorithm %[4]s;
+  secret %[5]q;
+};
+zone %[6]q {
+  type primary;
+  file %[7]q;
+  allow-transfer { key %[3]q; };
+  notify explicit;
+  also-notify { %[8]s port %[9]s key %[3]q; };
+  notify-delay 0;
+  ixfr-from-differences yes;
+};
+logging {
+  channel file { file "%[2]s/named.log"; severity info; print-time yes; };
+  category default { file; };
+};
+`, port, dir, key.Name, key.Algorithm, key.Secret, origin, file, host, nport)
+		argv := []string{testpeer.Require(t, "named"), "-g"}
+		if os.Geteuid() == 0 {
+			argv = append(argv, "-u", "root")
+		}
+		return launchCmd(t, dir, "named", conf, port, origin, append(argv, "-c")...)
+	}
+	t.Fatalf("no primary %q", kind)
+	return nil
 }
 
 func start(t testing.TB, cmd *exec.Cmd, logFile string) {
