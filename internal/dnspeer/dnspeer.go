@@ -154,25 +154,7 @@ func StartPrimary(t testing.TB, kind, origin, file, notify string, key Key) *Pee
 	host, nport, _ := net.SplitHostPort(notify)
 	switch kind {
 	case "nsd":
-		conf := fmt.Sprintf(`server:
-  ip-address: 127.0.0.1@%d
-  username: ""
-  chroot: ""
-  zonesdir: ""
-  database: ""
-  pidfile: "%[2]s/nsd.pid"
-  xfrdfile: "%[2]s/xfrd.state"
-  zonelistfile: "%[2]s/zone.list"
-  logfile: "%[2]s/nsd.log"
-  rrl-ratelimit: 0
-  server-count: 1
-remote-control:
-  control-enable: no
-key:
-  name: %[3]q
-  algorithm: %[4]s
-  secret: %[5]q
-zone:
+		conf := fmt.Sprintf(nsdKeyed+`zone:
   name: %[6]q
   zonefile: %[7]q
   provide-xfr: 127.0.0.1 %[3]s
@@ -183,22 +165,7 @@ zone:
 		if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		conf := fmt.Sprintf(`server:
-  listen: 127.0.0.1@%d
-  rundir: %[2]s
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: %[2]s/db
-log:
-  - target: %[2]s/knot.log
-    any: info
-key:
-  - id: %[3]s
-    algorithm: %[4]s
-    secret: %[5]s
-remote:
+		conf := fmt.Sprintf(knotKeyed+`remote:
   - id: secondary
     address: %[8]s@%[9]s
     key: %[3]s
@@ -303,17 +270,11 @@ type Key struct {
 	Secret    string // base64
 }
 
-// StartNSDSecondary runs nsd on port as a secondary of origin: it
-// transfers the zone from primary (host:port) signed with key, takes
-// NOTIFY from the primary's address signed with it, and lets anyone on
-// loopback transfer the zone from it. It returns once nsd answers for
-// the zone, that is once the first transfer is done.
-func StartNSDSecondary(t testing.TB, port int, origin, primary string, key Key) string {
-	t.Helper()
-	bin := testpeer.Require(t, "nsd")
-	dir := t.TempDir()
-	host, pport, _ := net.SplitHostPort(primary)
-	conf := fmt.Sprintf(`server:
+// nsdKeyed and knotKeyed begin the configurations of the servers that
+// transfer zones: Sprintf's arguments 1 to 5 are the port, the folder
+// and the key's name, algorithm and secret.
+const (
+	nsdKeyed = `server:
   ip-address: 127.0.0.1@%d
   username: ""
   chroot: ""
@@ -332,7 +293,36 @@ key:
   name: %[3]q
   algorithm: %[4]s
   secret: %[5]q
-zone:
+`
+	knotKeyed = `server:
+  listen: 127.0.0.1@%d
+  rundir: %[2]s
+  udp-workers: 1
+  tcp-workers: 1
+  background-workers: 1
+database:
+  storage: %[2]s/db
+log:
+  - target: %[2]s/knot.log
+    any: info
+key:
+  - id: %[3]s
+    algorithm: %[4]s
+    secret: %[5]s
+`
+)
+
+// StartNSDSecondary runs nsd on port as a secondary of origin: it
+// transfers the zone from primary (host:port) signed with key, takes
+// NOTIFY from the primary's address signed with it, and lets anyone on
+// loopback transfer the zone from it. It returns once nsd answers for
+// the zone, that is once the first transfer is done.
+func StartNSDSecondary(t testing.TB, port int, origin, primary string, key Key) string {
+	t.Helper()
+	bin := testpeer.Require(t, "nsd")
+	dir := t.TempDir()
+	host, pport, _ := net.SplitHostPort(primary)
+	conf := fmt.Sprintf(nsdKeyed+`zone:
   name: %[6]q
   zonefile: "%[2]s/secondary.zone"
   request-xfr: %[7]s@%[8]s %[3]s
@@ -348,22 +338,7 @@ func StartKnotSecondary(t testing.TB, port int, origin, primary string, key Key)
 	bin := testpeer.Require(t, "knotd")
 	dir := t.TempDir()
 	host, pport, _ := net.SplitHostPort(primary)
-	conf := fmt.Sprintf(`server:
-  listen: 127.0.0.1@%d
-  rundir: %[2]s
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: %[2]s/db
-log:
-  - target: %[2]s/knot.log
-    any: info
-key:
-  - id: %[3]s
-    algorithm: %[4]s
-    secret: %[5]s
-remote:
+	conf := fmt.Sprintf(knotKeyed+`remote:
   - id: primary
     address: %[7]s@%[8]s
     key: %[3]s
