@@ -53,17 +53,7 @@ func StartNSD(t testing.TB, zones []Zone, server ...string) string {
 	dir := t.TempDir()
 	port := FreePort(t)
 	var b strings.Builder
-	fmt.Fprintf(&b, `server:
-  ip-address: 127.0.0.1@%d
-  username: ""
-  chroot: ""
-  zonesdir: ""
-  database: ""
-  pidfile: "%[2]s/nsd.pid"
-  xfrdfile: "%[2]s/xfrd.state"
-  zonelistfile: "%[2]s/zone.list"
-  logfile: "%[2]s/nsd.log"
-  rrl-ratelimit: 0
+	fmt.Fprintf(&b, nsdServer+`  rrl-ratelimit: 0
   answer-cookie: yes
   hide-version: yes
   hide-identity: yes
@@ -274,7 +264,8 @@ type Key struct {
 // transfer zones: Sprintf's arguments 1 to 5 are the port, the folder
 // and the key's name, algorithm and secret.
 const (
-	nsdKeyed = `server:
+	// nsdServer is the start of nsd's server: block (port, folder).
+	nsdServer = `server:
   ip-address: 127.0.0.1@%d
   username: ""
   chroot: ""
@@ -284,7 +275,8 @@ const (
   xfrdfile: "%[2]s/xfrd.state"
   zonelistfile: "%[2]s/zone.list"
   logfile: "%[2]s/nsd.log"
-  verbosity: 2
+`
+	nsdKeyed = nsdServer + `  verbosity: 2
   rrl-ratelimit: 0
   server-count: 1
 remote-control:
