@@ -13,6 +13,10 @@
 #    serving and after every name has been asked, with the islet/NSD
 #    ratios, over BIGROUNDS alternating runs (medians).
 #
+# 3. Transfers: in the same runs, an AXFR of the big zone from each
+#    (dig +tcp, time to the last record) with the ratio islet/NSD; then
+#    from islet an IXFR of a one-record change after a reload.
+#
 # Environment: ROUNDS (3), DURATION seconds per run (10), HOSTS in the
 # speed zone (400, about 1.7k records), BIG records (100000), BIGROUNDS
 # (1), ONLY=big to skip the speed part (BIG=1000000 ONLY=big BIGROUNDS=3
@@ -86,7 +90,7 @@ wait_answer() { # PORT ZONE: until the server answers; prints milliseconds waite
 
 start_islet() { # ZONEDIR PORT [unpinned]
   if [ -n "${3:-}" ]; then
-    "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn >"$work/islet.log" 2>&1 &
+    "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn --allow-transfer 127.0.0.1 --notify-ns=false >"$work/islet.log" 2>&1 &
   else
     taskset -c 0 env GOMAXPROCS=1 "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn >"$work/islet.log" 2>&1 &
   fi
@@ -113,6 +117,7 @@ remote-control:
 zone:
   name: bench.example
   zonefile: "$1/bench.example.zone"
+  provide-xfr: 127.0.0.1 NOKEY
 CONF
   if [ -n "${3:-}" ]; then
     nsd -d -c "$conf" >/dev/null 2>&1 &
@@ -179,9 +184,20 @@ echo "== memory and load time: $BIG records, $BIGROUNDS rounds, unpinned"
 gen_zone "$work/big" $((BIG * 10 / 42))
 echo "zone: $(grep -vc '^\$' "$work/big/bench.example.zone") records"
 awk -v n=$((BIG * 10 / 42)) 'BEGIN {for (i = 0; i < n; i++) printf "h%d.bench.example A\nh%d.bench.example TXT\n", i, i}' > "$work/allq"
-for name in islet nsd; do : > "$work/load.$name"; : > "$work/pss0.$name"; : > "$work/pss1.$name"; done
+for name in islet nsd; do : > "$work/load.$name"; : > "$work/pss0.$name"; : > "$work/pss1.$name"; : > "$work/axfr.$name"; done
+: > "$work/ixfr.islet"
+# xfr_ms PORT TYPE: milliseconds to transfer bench.example by TYPE (AXFR,
+# or IXFR=SERIAL), after checking it came whole.
+xfr_ms() {
+  local start end out
+  start=$EPOCHREALTIME
+  out=$(dig +tcp +noall +stats +time=60 -p "$1" @127.0.0.1 bench.example "$2")
+  end=$EPOCHREALTIME
+  grep -q 'XFR size' <<<"$out" || { echo "no $2 from port $1: $out" >&2; return 1; }
+  awk -v a="$start" -v b="$end" 'BEGIN {printf "%d", (b - a) * 1000}'
+}
 big_run() { # NAME
-  local p pid ms pss0 pss1
+  local p pid ms pss0 pss1 axfr ixfr serial
   p=$(port)
   if [ "$1" = islet ]; then pid=$(start_islet "$work/big" "$p" unpinned); else pid=$(start_nsd "$work/big" "$p" unpinned); fi
   pids+=("$pid")
@@ -191,8 +207,21 @@ big_run() { # NAME
   dnsperf -s 127.0.0.1 -p "$p" -d "$work/allq" -n 1 -c 8 -q 200 >/dev/null 2>&1
   sleep 1
   pss1=$(tree_pss "$pid")
-  echo "$ms" >> "$work/load.$1"; echo "$pss0" >> "$work/pss0.$1"; echo "$pss1" >> "$work/pss1.$1"
-  printf '  %-6s load %6d ms   PSS serving %7d KiB   after every name asked %7d KiB\n' "$1" "$ms" "$pss0" "$pss1"
+  axfr=$(xfr_ms "$p" AXFR)
+  echo "$ms" >> "$work/load.$1"; echo "$pss0" >> "$work/pss0.$1"; echo "$pss1" >> "$work/pss1.$1"; echo "$axfr" >> "$work/axfr.$1"
+  printf '  %-6s load %6d ms   PSS serving %7d KiB   after every name asked %7d KiB   AXFR %6d ms\n' "$1" "$ms" "$pss0" "$pss1" "$axfr"
+  if [ "$1" = islet ]; then
+    # one record changed and the serial bumped, then a reload
+    cp "$work/big/bench.example.zone" "$work/big.orig"
+    serial=$(dig +short -p "$p" @127.0.0.1 bench.example SOA | awk '{print $3}')
+    sed -i "s/^@ SOA ns1 hostmaster $serial /@ SOA ns1 hostmaster $((serial + 1)) /; s/^h0 A .*/h0 A 192.0.2.254/" "$work/big/bench.example.zone"
+    kill -HUP "$pid"
+    until [ "$(dig +short -p "$p" @127.0.0.1 bench.example SOA | awk '{print $3}')" = $((serial + 1)) ]; do sleep 0.1; done
+    ixfr=$(xfr_ms "$p" "IXFR=$serial")
+    echo "$ixfr" >> "$work/ixfr.islet"
+    printf '  %-6s IXFR of one changed record after a reload: %d ms\n' "$1" "$ixfr"
+    mv "$work/big.orig" "$work/big/bench.example.zone"
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 for r in $(seq 1 "$BIGROUNDS"); do
@@ -201,3 +230,4 @@ for r in $(seq 1 "$BIGROUNDS"); do
 done
 ratio() { awk -v a="$(median < "$work/$1.islet")" -v b="$(median < "$work/$1.nsd")" 'BEGIN {printf "%s / %s = %.2f", a, b, a/b}'; }
 echo "median islet/nsd: load to first answer $(ratio load) ms; PSS serving $(ratio pss0) KiB; PSS after every name $(ratio pss1) KiB"
+echo "median islet/nsd: AXFR $(ratio axfr) ms; islet's IXFR of one change: $(median < "$work/ixfr.islet") ms"

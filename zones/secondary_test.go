@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,5 +134,68 @@ func TestFollow(t *testing.T) {
 			t.Fatalf("the secondary answers %s 5 s after its primary stopped, with an expire time of 2 s", dns.RcodeToString[rcode])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestFollowBadTransfer: a primary whose next version is not a valid
+// zone (no NS) leaves the version served before, and the failure is
+// logged with its reason.
+func TestFollowBadTransfer(t *testing.T) {
+	var serial atomic.Uint32
+	serial.Store(1)
+	records := func() []dns.RR {
+		n := serial.Load()
+		soa, _ := dns.NewRR(fmt.Sprintf("example.com. 60 IN SOA ns1.example.com. hm.example.com. %d 3600 600 86400 60", n))
+		out := []dns.RR{soa}
+		if n == 1 {
+			ns, _ := dns.NewRR("example.com. 60 IN NS ns1.example.com.")
+			a, _ := dns.NewRR("ns1.example.com. 60 IN A 192.0.2.53")
+			out = append(out, ns, a)
+		}
+		www, _ := dns.NewRR(fmt.Sprintf("www.example.com. 60 IN A 192.0.2.%d", n))
+		return append(out, www, soa)
+	}
+	pc, ln := listenBoth(t)
+	handler := dns.HandlerFunc(func(w dns.ResponseWriter, m *dns.Msg) {
+		rrs := records()
+		if q := m.Question[0].Qtype; q == dns.TypeAXFR || q == dns.TypeIXFR {
+			ch := make(chan *dns.Envelope, 1)
+			ch <- &dns.Envelope{RR: rrs}
+			close(ch)
+			(&dns.Transfer{}).Out(w, m, ch)
+			w.Close()
+			return
+		}
+		r := new(dns.Msg).SetReply(m)
+		r.Answer = rrs[:1]
+		w.WriteMsg(r)
+	})
+	udp, tcp := &dns.Server{PacketConn: pc, Handler: handler}, &dns.Server{Listener: ln, Handler: handler}
+	go udp.ActivateAndServe()
+	go tcp.ActivateAndServe()
+	defer udp.Shutdown()
+	defer tcp.Shutdown()
+
+	var logs lockedLog
+	cfg := zones.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	addr, srv := startServer(t, zones.NewSet(), cfg)
+	sec, _ := zones.ParseSecondary("example.com=" + pc.LocalAddr().String())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Follow(ctx, []zones.Secondary{sec}, ""); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitSerial(t, addr, 1, 5*time.Second)
+
+	serial.Store(2)
+	if _, err := dns.Exchange(new(dns.Msg).SetNotify("example.com."), addr); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); !strings.Contains(logs.String(), "makes an invalid zone"); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 3*time.Second {
+			t.Fatalf("no failed refresh logged; log:\n%s", logs.String())
+		}
+	}
+	if got, _ := serialOf(addr); got != 1 || !strings.Contains(logs.String(), "no NS records") {
+		t.Errorf("after an invalid transfer: serial %d, want 1 still served; log:\n%s", got, logs.String())
 	}
 }

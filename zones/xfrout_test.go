@@ -158,6 +158,13 @@ func TestTransferOut(t *testing.T) {
 	if r == nil || r.Rcode != dns.RcodeNotAuth || r.IsTsig() == nil || r.IsTsig().Error != dns.RcodeBadKey || r.IsTsig().MAC != "" {
 		t.Errorf("query signed with an unknown key: %v; want NOTAUTH, BADKEY, no MAC", r)
 	}
+	// signed 20 minutes ago, beyond the 5 minutes of fudge
+	q = new(dns.Msg).SetQuestion("www.example.com.", dns.TypeTXT)
+	q.SetTsig(xfrKeyName, dns.HmacSHA256, 300, time.Now().Unix()-1200)
+	r, _, _ = c.Exchange(q, keyed)
+	if r == nil || r.Rcode != dns.RcodeNotAuth || r.IsTsig() == nil || r.IsTsig().Error != dns.RcodeBadTime || r.IsTsig().MAC == "" || len(r.Answer) != 0 {
+		t.Errorf("query signed too long ago: %v; want NOTAUTH, BADTIME, signed, no answer", r)
+	}
 }
 
 func TestParseTransferFlags(t *testing.T) {
