@@ -43,6 +43,8 @@ type Config struct {
 		// Secondaries maps zones followed to their primaries
 		// (ADDR:PORT[@KEYNAME]).
 		Secondaries map[string]string `yaml:"secondaries"`
+		// Catalog names a catalog zone listing the zones (RFC 9432).
+		Catalog string `yaml:"catalog"`
 	} `yaml:"dns"`
 }
 

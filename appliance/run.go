@@ -23,6 +23,9 @@ type Options struct {
 	JournalDir string
 	// Secondaries are zones followed from their primaries.
 	Secondaries []zones.Secondary
+	// Catalog, when set, names a catalog zone (RFC 9432) served beside
+	// the zones of ZonesDir, listing them.
+	Catalog string
 	DNSAddrs    []string // host:port to serve on, UDP and TCP each
 	UDPSockets  int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
 	DNS         zones.Config
@@ -109,6 +112,9 @@ func Run(ctx context.Context, opt Options) error {
 			if set, err = loadZones(opt.ZonesDir, log); err != nil {
 				return fail(err)
 			}
+		}
+		if set, err = withCatalog(opt.Catalog, set); err != nil {
+			return fail(err)
 		}
 		if len(opt.DNS.AllowTransfer) > 0 {
 			if opt.DNS.Journal, err = zones.NewJournal(opt.JournalDir, 0); err != nil {
@@ -223,7 +229,11 @@ func Run(ctx context.Context, opt Options) error {
 			if srv == nil || opt.ZonesDir == "" {
 				continue
 			}
-			if set, err := loadZones(opt.ZonesDir, log); err == nil {
+			set, err := loadZones(opt.ZonesDir, log)
+			if err == nil {
+				set, err = withCatalog(opt.Catalog, set)
+			}
+			if err == nil {
 				recordJournal(opt.DNS.Journal, srv.Zones(), set, log)
 				old := srv.Swap(set)
 				log.Info("zones reloaded", "component", "dns", "zones", len(set.Zones()))
@@ -240,6 +250,19 @@ func Run(ctx context.Context, opt Options) error {
 		return err
 	}
 	return nil
+}
+
+// withCatalog adds to set the catalog zone name listing its zones; set
+// itself when name is "".
+func withCatalog(name string, set *zones.Set) (*zones.Set, error) {
+	if name == "" {
+		return set, nil
+	}
+	cat, err := zones.Catalog(name, set.Zones())
+	if err != nil {
+		return nil, err
+	}
+	return set.With(cat), nil
 }
 
 // recordJournal keeps, in j, what changed from old (nil: the versions

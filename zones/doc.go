@@ -22,7 +22,8 @@
 // are verified and answered signed, every message of a transfer too.
 // [Server.Notify] tells secondaries of a zone loaded or changed
 // (RFC 1996), and [Server.Follow] makes islet itself the secondary of
-// other primaries.
+// other primaries. [Catalog] makes a catalog zone (RFC 9432) of the
+// zones served.
 //
 // A [Set] is immutable once loaded and safe for concurrent use; the
 // [Server] swaps whole sets atomically on reload. Responses are compiled

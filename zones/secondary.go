@@ -282,7 +282,8 @@ func (s *Server) transferIn(ctx context.Context, sec Secondary, key *TSIGKey, cu
 }
 
 // applyIXFR applies an IXFR answer to the zone's records: either the
-// whole zone (an AXFR-style answer) or differences (RFC 1995 §4).
+// whole zone (an AXFR-style answer) or differences (RFC 1995 §4). The
+// records it returns are its own.
 func applyIXFR(zone, rrs []dns.RR) ([]dns.RR, error) {
 	if len(rrs) < 2 {
 		return nil, errors.New("IXFR: fewer than two records")
@@ -298,7 +299,9 @@ func applyIXFR(zone, rrs []dns.RR) ([]dns.RR, error) {
 	set := map[string]dns.RR{}
 	for _, rr := range zone {
 		if rr.Header().Rrtype != dns.TypeSOA {
-			set[key(rr)] = rr
+			// copies: Build changes the records it is given, and these
+			// are being served
+			set[key(rr)] = dns.Copy(rr)
 		}
 	}
 	// each difference: its old SOA, deletions, its new SOA, additions

@@ -146,10 +146,7 @@ func TestFollowPeers(t *testing.T) {
 					break
 				}
 				if time.Since(start) > 3*time.Second {
-					plog, _ := os.ReadFile(primary.Log)
-					more, _ := os.ReadFile(primary.Log + ".out")
-					plog = append(plog, more...)
-					t.Fatalf("islet does not serve serial 2 3 s after %s reloaded; islet's log:\n%s\n%s's log:\n%s", kind, logs.String(), kind, plog)
+					t.Fatalf("islet does not serve serial 2 3 s after %s reloaded; islet's log:\n%s\n%s's log:\n%s", kind, logs.String(), kind, peerLog(primary))
 				}
 			}
 			if got, want := zoneText(t, addr, ""), zoneText(t, primary.Addr, xfrSecret); got != want {
@@ -160,4 +157,86 @@ func TestFollowPeers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCatalog: Knot and BIND, given islet's catalog zone alone, serve
+// every zone it lists, and a zone added later, after the reload and
+// NOTIFY of the catalog.
+func TestCatalog(t *testing.T) {
+	dir := t.TempDir()
+	add := func(name string) {
+		text := fmt.Sprintf("$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\nwww TXT %q\n", name)
+		if err := os.WriteFile(filepath.Join(dir, name+".zone"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := func() *zones.Set {
+		set := loadDir(t, dir)
+		cat, err := zones.Catalog("catalog.invalid", set.Zones())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set.With(cat)
+	}
+	add("a.example")
+	add("b.example")
+	set := load()
+	j, _ := zones.NewJournal("", 0)
+	for _, z := range set.Zones() {
+		j.Record(nil, z)
+	}
+	key := dnspeer.Key{Name: xfrKeyName, Algorithm: "hmac-sha256", Secret: xfrSecret}
+	ports := map[string]int{"knot": dnspeer.FreePort(t), "bind": dnspeer.FreePort(t)}
+	cfg := xfrConfig("127.0.0.1@" + xfrKeyName)
+	cfg.Journal = j
+	for _, port := range ports {
+		n, _ := zones.ParseNotifyTarget(fmt.Sprintf("127.0.0.1:%d@%s", port, xfrKeyName))
+		cfg.Notify = append(cfg.Notify, n)
+	}
+	primary, srv := startServer(t, set, cfg)
+	consumers, peers := map[string]string{}, map[string]*dnspeer.Peer{}
+	for kind, port := range ports {
+		peers[kind] = dnspeer.StartCatalogConsumer(t, kind, port, "catalog.invalid.", primary, key)
+		consumers[kind] = peers[kind].Addr
+	}
+	serves := func(addr, zone string) bool {
+		r, err := dns.Exchange(new(dns.Msg).SetQuestion("www."+zone+".", dns.TypeTXT), addr)
+		return err == nil && r.Rcode == dns.RcodeSuccess && len(r.Answer) == 1
+	}
+	wait := func(zone string) {
+		t.Helper()
+		for kind, addr := range consumers {
+			for start := time.Now(); !serves(addr, zone); time.Sleep(50 * time.Millisecond) {
+				if time.Since(start) > 15*time.Second {
+					t.Fatalf("%s does not serve %s from the catalog after 15 s; its log:\n%s", kind, zone, peerLog(peers[kind]))
+				}
+			}
+		}
+	}
+	wait("a.example")
+	wait("b.example")
+
+	add("c.example")
+	next := load()
+	for _, z := range next.Zones() {
+		var prev *zones.Zone
+		if o := set.ZoneFor(z.Origin); o != nil && o.Origin == z.Origin {
+			prev = o
+		}
+		if _, err := j.Record(prev, z); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.Swap(next)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go srv.Notify(ctx, next.Zones())
+	wait("c.example")
+}
+
+// peerLog is what a peer logged, for a failure's message.
+func peerLog(p *dnspeer.Peer) string {
+	a, _ := os.ReadFile(p.Log)
+	b, _ := os.ReadFile(p.Log + ".out")
+	return string(a) + string(b)
 }

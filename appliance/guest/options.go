@@ -45,6 +45,7 @@ func guestOptions(root string, p map[string]string, log *slog.Logger) (appliance
 	if opt.Secondaries, err = cfg.Secondaries(); err != nil {
 		return opt, err
 	}
+	opt.Catalog = cfg.DNS.Catalog
 	if v, ok := p["net"]; ok {
 		opt.Net.Net = v
 	}

@@ -329,7 +329,7 @@ func TestServeBadTransferFlags(t *testing.T) {
 // TestServeFollows: "islet serve --secondary", with no zones of its
 // own, follows another islet: the first transfer, then, after an edit
 // and SIGHUP, the new serial the primary's NOTIFY brings; the zone is
-// kept in --secondary-dir.
+// kept in --secondary-dir. The primary publishes a catalog of its zone.
 func TestServeFollows(t *testing.T) {
 	bin := buildIslet(t)
 	dir := t.TempDir()
@@ -373,8 +373,28 @@ func TestServeFollows(t *testing.T) {
 			}
 		}
 	}
-	prim, plog := start("--zones", dir, "--dns", primary, "--allow-transfer", "127.0.0.1", "--notify", secondary)
+	prim, plog := start("--zones", dir, "--dns", primary, "--allow-transfer", "127.0.0.1", "--notify", secondary, "--catalog", "catalog.invalid")
 	wait(primary, 1)
+	// the catalog lists the zone (RFC 9432)
+	if r, err := dns.Exchange(new(dns.Msg).SetQuestion("catalog.invalid.", dns.TypeAXFR), primary); err == nil && r.Rcode != dns.RcodeRefused {
+		t.Errorf("AXFR over UDP answered %v", r)
+	}
+	tr := new(dns.Transfer)
+	env, err := tr.In(new(dns.Msg).SetAxfr("catalog.invalid."), primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	members := 0
+	for e := range env {
+		for _, rr := range e.RR {
+			if ptr, ok := rr.(*dns.PTR); ok && ptr.Ptr == "follow.example." {
+				members++
+			}
+		}
+	}
+	if members != 1 {
+		t.Errorf("the catalog lists follow.example. %d times, want once", members)
+	}
 	_, seclog = start("--secondary", "follow.example="+primary, "--secondary-dir", keep, "--dns", secondary)
 	wait(secondary, 1)
 	write(2)

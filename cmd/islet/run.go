@@ -64,6 +64,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	opt.Secondaries = append(opt.Secondaries, secondaries...)
+	if opt.Catalog == "" {
+		opt.Catalog = cfg.DNS.Catalog
+	}
 	// On a development host the names do not point here: certificates
 	// are self-signed unless an ACME directory is asked for.
 	if !flagSet(fs, "acme-directory") && !f.acmeStaging {

@@ -46,6 +46,7 @@ type serveFlags struct {
 	notifyNS         bool
 	secondaryDir     string
 	secondaries      listFlag
+	catalog          string
 
 	site          string
 	siteSrc       string
@@ -120,6 +121,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.notify, "notify", "secondary `ADDR:PORT[@KEYNAME]` sent a NOTIFY, signed with KEYNAME when given, whenever a zone loads (repeatable)")
 	fs.Var(&f.secondaries, "secondary", "`ZONE=ADDR:PORT[@KEYNAME]`: follow ZONE from the primary at ADDR:PORT, transfers signed with KEYNAME when given (repeatable)")
 	fs.StringVar(&f.secondaryDir, "secondary-dir", "", "`DIR` keeping what transfers need across restarts: the zones followed with --secondary, and the zones' history, so that secondaries get IXFR after one (default: in memory)")
+	fs.StringVar(&f.catalog, "catalog", "", "publish a catalog zone `NAME` (RFC 9432) listing the zones of --zones, for secondaries that take catalogs (Knot, BIND)")
 	fs.BoolVar(&f.notifyNS, "notify-ns", true, "NOTIFY the zones' own name servers too (their addresses in the zone), when transfers are allowed")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
@@ -222,6 +224,7 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	}
 	opt.HTTPS = f.httpsOptions()
 	opt.JournalDir = f.secondaryDir
+	opt.Catalog = f.catalog
 	if f.httpsMaxConns < 0 {
 		return opt, fmt.Errorf("--https-max-conns: %d is below 0 (0: from the memory)", f.httpsMaxConns)
 	}

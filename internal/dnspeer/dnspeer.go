@@ -128,7 +128,9 @@ func launchCmd(t testing.TB, dir, name, conf string, port int, origin string, ar
 	cmd := exec.Command(argv[0], append(argv[1:], file)...)
 	start(t, cmd, logFile)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitReady(t, addr, origin, logFile)
+	if origin != "" {
+		waitReady(t, addr, origin, logFile)
+	}
 	return &Peer{Addr: addr, Log: logFile, cmd: cmd}
 }
 
@@ -152,9 +154,7 @@ func StartPrimary(t testing.TB, kind, origin, file, notify string, key Key) *Pee
 `, port, dir, key.Name, key.Algorithm, key.Secret, origin, file, host, nport)
 		return launchCmd(t, dir, "nsd", conf, port, origin, testpeer.Require(t, "nsd"), "-d", "-c")
 	case "knot":
-		if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		knotStorage(t, dir)
 		conf := fmt.Sprintf(knotKeyed+`remote:
   - id: secondary
     address: %[8]s@%[9]s
@@ -324,11 +324,21 @@ func StartNSDSecondary(t testing.TB, port int, origin, primary string, key Key) 
 	return launch(t, dir, "nsd", conf, port, origin, bin, "-d", "-c")
 }
 
+// knotStorage makes knotd's database folder, which a reload and the
+// catalog need before knotd makes it itself.
+func knotStorage(t testing.TB, dir string) {
+	t.Helper()
+	if err := os.Mkdir(filepath.Join(dir, "db"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // StartKnotSecondary is StartNSDSecondary with knotd.
 func StartKnotSecondary(t testing.TB, port int, origin, primary string, key Key) string {
 	t.Helper()
 	bin := testpeer.Require(t, "knotd")
 	dir := t.TempDir()
+	knotStorage(t, dir)
 	host, pport, _ := net.SplitHostPort(primary)
 	conf := fmt.Sprintf(knotKeyed+`remote:
   - id: primary
@@ -388,4 +398,72 @@ logging {
 		user = []string{"-u", "root"}
 	}
 	return launch(t, dir, "named", conf, port, origin, append(append([]string{bin, "-g"}, user...), "-c")...)
+}
+
+// StartCatalogConsumer runs kind ("knot" or "bind") on port as a
+// consumer of the catalog zone (RFC 9432) at primary (host:port): it
+// follows the catalog, and every zone the catalog lists, from primary
+// with key, taking NOTIFY from it. It returns at once: catalogs are
+// not served to queries by all.
+func StartCatalogConsumer(t testing.TB, kind string, port int, catalog, primary string, key Key) *Peer {
+	t.Helper()
+	dir := t.TempDir()
+	host, pport, _ := net.SplitHostPort(primary)
+	switch kind {
+	case "knot":
+		knotStorage(t, dir)
+		conf := fmt.Sprintf(knotKeyed+`remote:
+  - id: primary
+    address: %[7]s@%[8]s
+    key: %[3]s
+acl:
+  - id: notify_from_primary
+    address: %[7]s
+    key: %[3]s
+    action: notify
+template:
+  - id: members
+    master: primary
+    acl: notify_from_primary
+    file: %[2]s/%%s.zone
+zone:
+  - domain: %[6]q
+    master: primary
+    acl: notify_from_primary
+    file: %[2]s/catalog.zone
+    catalog-role: interpret
+    catalog-template: members
+`, port, dir, key.Name, key.Algorithm, key.Secret, catalog, host, pport)
+		return launchCmd(t, dir, "knot", conf, port, "", testpeer.Require(t, "knotd"), "-c")
+	case "bind":
+		conf := fmt.Sprintf(`options {
+  directory "%[2]s";
+  pid-file "%[2]s/named.pid";
+  listen-on port %[1]d { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+  allow-new-zones yes;
+  catalog-zones {
+    zone %[6]q default-primaries port %[8]s { %[7]s key %[3]q; } zone-directory "%[2]s" in-memory yes;
+  };
+};
+key %[3]q {
+  algorithm %[4]s;
+  secret %[5]q;
+};
+zone %[6]q {
+  type secondary;
+  file "%[2]s/catalog.zone";
+  primaries port %[8]s { %[7]s key %[3]q; };
+  allow-notify { %[7]s; };
+};
+`, port, dir, key.Name, key.Algorithm, key.Secret, catalog, host, pport)
+		argv := []string{testpeer.Require(t, "named"), "-g"}
+		if os.Geteuid() == 0 {
+			argv = append(argv, "-u", "root")
+		}
+		return launchCmd(t, dir, "named", conf, port, "", append(argv, "-c")...)
+	}
+	t.Fatalf("no catalog consumer %q", kind)
+	return nil
 }
