@@ -25,11 +25,11 @@ type Options struct {
 	Secondaries []zones.Secondary
 	// Catalog, when set, names a catalog zone (RFC 9432) served beside
 	// the zones of ZonesDir, listing them.
-	Catalog string
-	DNSAddrs    []string // host:port to serve on, UDP and TCP each
-	UDPSockets  int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
-	DNS         zones.Config
-	Logger      *slog.Logger
+	Catalog    string
+	DNSAddrs   []string // host:port to serve on, UDP and TCP each
+	UDPSockets int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
+	DNS        zones.Config
+	Logger     *slog.Logger
 	// Reload asks for the zones to be read again (SIGHUP). A directory
 	// that fails to load leaves the old zones serving.
 	Reload <-chan struct{}
