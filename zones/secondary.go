@@ -155,6 +155,11 @@ func (s *Server) refresh(followCtx context.Context, f *follower, cur *Zone, file
 	}
 	if cur != nil && (soa.Serial == cur.soa.Serial || soa.Serial-cur.soa.Serial >= 1<<31) {
 		cur.expired.Store(false)
+		if file != "" {
+			// the kept copy's time is when it was last known current
+			now := time.Now()
+			os.Chtimes(file, now, now)
+		}
 		return cur, nil
 	}
 	var rrs []dns.RR
