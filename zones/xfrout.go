@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,28 +158,32 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 	case <-time.After(tcpWriteTimeout):
 		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeServerFailure)}, check)
 	}
-	var records []dns.RR
+	var chunks [][]dns.RR
 	kind := "AXFR"
 	switch from, ok := ixfrSerial(m); {
 	case q.Qtype != dns.TypeIXFR || !ok:
-		records = z.transferRecords()
+		chunks = z.transferChunks()
 	case from == z.soa.Serial || z.soa.Serial-from >= 1<<31:
-		records, kind = []dns.RR{z.soa}, "IXFR, up to date"
+		chunks, kind = [][]dns.RR{{z.soa}}, "IXFR, up to date"
 	default:
 		if deltas, ok := s.cfg.Journal.since(z.Origin, from, z.soa.Serial); ok {
-			records, kind = ixfrRecords(z.soa, deltas), fmt.Sprintf("IXFR, %d changes", len(deltas))
+			chunks, kind = chunkRecords(ixfrRecords(z.soa, deltas)), fmt.Sprintf("IXFR, %d changes", len(deltas))
 		} else {
-			records, kind = z.transferRecords(), "IXFR answered with the whole zone"
+			chunks, kind = z.transferChunks(), "IXFR answered with the whole zone"
 		}
 	}
-	msgs := splitTransfer(m, records)
+	msgs := transferMessages(m, chunks)
+	records := 0
+	for _, c := range chunks {
+		records += len(c)
+	}
 	start := time.Now()
 	if err := writeMessages(c, w, msgs, check); err != nil {
 		s.log.Info("transfer cut short", "client", client, "zone", z.Origin, "err", err)
 		return err
 	}
 	s.log.Info("zone transferred", "client", client, "zone", z.Origin, "type", kind, "serial", z.soa.Serial,
-		"records", len(records), "messages", len(msgs), "key", keyName(check), "took", time.Since(start).Round(time.Millisecond))
+		"records", records, "messages", len(msgs), "key", keyName(check), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -215,42 +220,68 @@ func ixfrRecords(soa *dns.SOA, deltas []delta) []dns.RR {
 	return append(out, soa)
 }
 
-// transferRecords lists the zone's records for a transfer: the SOA,
-// the others (RRs' order), and the SOA again.
-func (z *Zone) transferRecords() []dns.RR {
-	all := z.RRs()
-	out := make([]dns.RR, 0, len(all)+1)
-	out = append(out, z.soa)
-	for _, rr := range all {
-		if rr.Header().Rrtype != dns.TypeSOA {
-			out = append(out, rr)
+// transferChunks is the zone's records for a transfer, the SOA first
+// and last, cut into the answers of its messages (chunkRecords). It is
+// made at the first transfer of the zone and kept, as a zone never
+// changes: for a million records it takes 0.7 s.
+func (z *Zone) transferChunks() [][]dns.RR {
+	z.xfrOnce.Do(func() {
+		// By name: the records of neighbouring names were parsed, and
+		// so allocated, together; in the maps' order, measuring and
+		// packing them took four times as long.
+		nodes := make([]*node, 0, len(z.nodes)+len(z.sec.hashed))
+		for _, m := range []map[string]*node{z.nodes, z.sec.hashed} {
+			for _, n := range m {
+				nodes = append(nodes, n)
+			}
 		}
-	}
-	return append(out, z.soa)
+		slices.SortFunc(nodes, func(a, b *node) int { return strings.Compare(a.name, b.name) })
+		out := make([]dns.RR, 0, z.count+1)
+		out = append(out, z.soa)
+		for _, n := range nodes {
+			for _, set := range n.sets {
+				if set.rrtype != dns.TypeSOA {
+					out = append(out, set.rrs...)
+				}
+			}
+		}
+		z.xfrChunks = chunkRecords(append(out, z.soa))
+	})
+	return z.xfrChunks
 }
 
-// splitTransfer puts records into the messages of a transfer answering
-// m, each within transferMessageSize (counted uncompressed, so the
-// packed ones are smaller); the question goes in the first only.
-func splitTransfer(m *dns.Msg, records []dns.RR) []*dns.Msg {
-	var msgs []*dns.Msg
-	var cur *dns.Msg
-	size := 0
-	for _, rr := range records {
+// chunkRecords cuts records into the answers of a transfer's messages,
+// each within transferMessageSize (counted uncompressed, so the packed
+// ones are smaller). The chunks have no room past their end: appending
+// to one never writes into the next.
+func chunkRecords(records []dns.RR) [][]dns.RR {
+	var chunks [][]dns.RR
+	start, size := 0, 0
+	for i, rr := range records {
 		n := dns.Len(rr)
-		if cur == nil || size+n > transferMessageSize && len(cur.Answer) > 0 {
-			cur = new(dns.Msg)
-			cur.SetReply(m)
-			cur.Authoritative = true
-			cur.Compress = true
-			if len(msgs) > 0 {
-				cur.Question = nil
-			}
-			msgs = append(msgs, cur)
-			size = 0
+		if size+n > transferMessageSize && i > start {
+			chunks = append(chunks, records[start:i:i])
+			start, size = i, 0
 		}
-		cur.Answer = append(cur.Answer, rr)
 		size += n
+	}
+	return append(chunks, records[start:len(records):len(records)])
+}
+
+// transferMessages makes the messages of a transfer answering m, one a
+// chunk; the question goes in the first only.
+func transferMessages(m *dns.Msg, chunks [][]dns.RR) []*dns.Msg {
+	msgs := make([]*dns.Msg, len(chunks))
+	for i, c := range chunks {
+		r := new(dns.Msg)
+		r.SetReply(m)
+		r.Authoritative = true
+		r.Compress = true
+		if i > 0 {
+			r.Question = nil
+		}
+		r.Answer = c
+		msgs[i] = r
 	}
 	return msgs
 }

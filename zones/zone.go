@@ -26,6 +26,9 @@ type Zone struct {
 	// expired is set on a secondary zone not refreshed for its SOA's
 	// expire time: its names get SERVFAIL (RFC 1035 §4.3.5).
 	expired atomic.Bool
+
+	xfrOnce   sync.Once
+	xfrChunks [][]dns.RR // the records of a transfer, see transferChunks
 }
 
 // Records returns the number of resource records the zone holds.
