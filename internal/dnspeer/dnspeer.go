@@ -177,18 +177,8 @@ zone:
 `, port, dir, key.Name, key.Algorithm, key.Secret, origin, file, host, nport)
 		return launchCmd(t, dir, "knot", conf, port, origin, testpeer.Require(t, "knotd"), "-c")
 	case "bind":
-		conf := fmt.Sprintf(`options {
-  directory "%[2]s";
-  pid-file "%[2]s/named.pid";
-  listen-on port %[1]d { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-};
-key %[3]q {
-  algorithm %[4]s;
-  secret %[5]q;
-};
-zone %[6]q {
+		conf := fmt.Sprintf(bindHead+`};
+`+bindKey+`zone %[6]q {
   type primary;
   file %[7]q;
   allow-transfer { key %[3]q; };
@@ -286,6 +276,33 @@ key:
   algorithm: %[4]s
   secret: %[5]q
 `
+	// knotFromPrimary names the primary (arguments 7 and 8: its host
+	// and port) and takes its NOTIFY signed with the key; more acl
+	// entries may follow.
+	knotFromPrimary = `remote:
+  - id: primary
+    address: %[7]s@%[8]s
+    key: %[3]s
+acl:
+  - id: notify_from_primary
+    address: %[7]s
+    key: %[3]s
+    action: notify
+`
+	// bindHead opens named's options (arguments 1 and 2), bindKey
+	// declares the key (3 to 5).
+	bindHead = `options {
+  directory "%[2]s";
+  pid-file "%[2]s/named.pid";
+  listen-on port %[1]d { 127.0.0.1; };
+  listen-on-v6 { none; };
+  recursion no;
+`
+	bindKey = `key %[3]q {
+  algorithm %[4]s;
+  secret %[5]q;
+};
+`
 	knotKeyed = `server:
   listen: 127.0.0.1@%d
   rundir: %[2]s
@@ -340,16 +357,7 @@ func StartKnotSecondary(t testing.TB, port int, origin, primary string, key Key)
 	dir := t.TempDir()
 	knotStorage(t, dir)
 	host, pport, _ := net.SplitHostPort(primary)
-	conf := fmt.Sprintf(knotKeyed+`remote:
-  - id: primary
-    address: %[7]s@%[8]s
-    key: %[3]s
-acl:
-  - id: notify_from_primary
-    address: %[7]s
-    key: %[3]s
-    action: notify
-  - id: transfer_out
+	conf := fmt.Sprintf(knotKeyed+knotFromPrimary+`  - id: transfer_out
     address: 127.0.0.1
     action: transfer
 zone:
@@ -367,20 +375,10 @@ func StartBINDSecondary(t testing.TB, port int, origin, primary string, key Key)
 	bin := testpeer.Require(t, "named")
 	dir := t.TempDir()
 	host, pport, _ := net.SplitHostPort(primary)
-	conf := fmt.Sprintf(`options {
-  directory "%[2]s";
-  pid-file "%[2]s/named.pid";
-  listen-on port %[1]d { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  allow-transfer { 127.0.0.1; };
+	conf := fmt.Sprintf(bindHead+`  allow-transfer { 127.0.0.1; };
   notify no;
 };
-key %[3]q {
-  algorithm %[4]s;
-  secret %[5]q;
-};
-zone %[6]q {
+`+bindKey+`zone %[6]q {
   type secondary;
   file "%[2]s/secondary.zone";
   primaries port %[8]s { %[7]s key %[3]q; };
@@ -412,16 +410,7 @@ func StartCatalogConsumer(t testing.TB, kind string, port int, catalog, primary 
 	switch kind {
 	case "knot":
 		knotStorage(t, dir)
-		conf := fmt.Sprintf(knotKeyed+`remote:
-  - id: primary
-    address: %[7]s@%[8]s
-    key: %[3]s
-acl:
-  - id: notify_from_primary
-    address: %[7]s
-    key: %[3]s
-    action: notify
-template:
+		conf := fmt.Sprintf(knotKeyed+knotFromPrimary+`template:
   - id: members
     master: primary
     acl: notify_from_primary
@@ -436,22 +425,12 @@ zone:
 `, port, dir, key.Name, key.Algorithm, key.Secret, catalog, host, pport)
 		return launchCmd(t, dir, "knot", conf, port, "", testpeer.Require(t, "knotd"), "-c")
 	case "bind":
-		conf := fmt.Sprintf(`options {
-  directory "%[2]s";
-  pid-file "%[2]s/named.pid";
-  listen-on port %[1]d { 127.0.0.1; };
-  listen-on-v6 { none; };
-  recursion no;
-  allow-new-zones yes;
+		conf := fmt.Sprintf(bindHead+`  allow-new-zones yes;
   catalog-zones {
     zone %[6]q default-primaries port %[8]s { %[7]s key %[3]q; } zone-directory "%[2]s" in-memory yes;
   };
 };
-key %[3]q {
-  algorithm %[4]s;
-  secret %[5]q;
-};
-zone %[6]q {
+`+bindKey+`zone %[6]q {
   type secondary;
   file "%[2]s/catalog.zone";
   primaries port %[8]s { %[7]s key %[3]q; };
