@@ -14,7 +14,9 @@ const challengeTTL = 1
 // PublishTXT adds a TXT record with value at name, for ACME DNS-01
 // (RFC 8555 §8.4): name must be "_acme-challenge." below a zone this
 // server answers for. Until UnpublishTXT removes it, queries for name
-// get it in addition to whatever the zone holds there.
+// get it in addition to whatever the zone holds there. When the zones
+// are transferred, it goes into a new version of the zone, which the
+// secondaries get too (see WaitPublished).
 func (s *Server) PublishTXT(name, value string) error {
 	w, err := wireName(name)
 	if err != nil {
@@ -23,11 +25,15 @@ func (s *Server) PublishTXT(name, value string) error {
 	if !strings.HasPrefix(strings.ToLower(name), "_acme-challenge.") {
 		return fmt.Errorf("zones: publish %s: only _acme-challenge names", name)
 	}
-	if s.set.Load().closestZone(w) == nil {
+	z := s.set.Load().closestZone(w)
+	if z == nil {
 		return fmt.Errorf("zones: publish %s: not inside any zone served here", name)
 	}
 	s.chmu.Lock()
 	defer s.chmu.Unlock()
+	if s.inZoneChallenges(z) {
+		return s.editChallenge(z, name, value, true)
+	}
 	next := map[string][]string{}
 	if cur := s.challenges.Load(); cur != nil {
 		for k, v := range *cur {
@@ -47,6 +53,12 @@ func (s *Server) UnpublishTXT(name, value string) {
 	}
 	s.chmu.Lock()
 	defer s.chmu.Unlock()
+	if z := s.set.Load().closestZone(w); z != nil && s.inZoneChallenges(z) {
+		if err := s.editChallenge(z, name, value, false); err != nil {
+			s.log.Warn("ACME challenge record not withdrawn", "name", name, "err", err)
+		}
+		return
+	}
 	cur := s.challenges.Load()
 	if cur == nil {
 		return

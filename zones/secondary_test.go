@@ -199,3 +199,78 @@ func TestFollowBadTransfer(t *testing.T) {
 		t.Errorf("after an invalid transfer: serial %d, want 1 still served; log:\n%s", got, logs.String())
 	}
 }
+
+// TestChallengeReachesSecondaries: with transfers, an ACME challenge
+// record goes into a new version of the zone; WaitPublished returns once
+// the secondary serves that version, which then holds the record; it is
+// withdrawn the same way. A secondary that never catches up makes
+// WaitPublished fail at its deadline.
+func TestChallengeReachesSecondaries(t *testing.T) {
+	zdir := t.TempDir()
+	text := "$TTL 60\n@ SOA ns1 hostmaster 1 3600 600 86400 60\n@ NS ns1\nns1 A 192.0.2.53\n"
+	if err := os.WriteFile(filepath.Join(zdir, "example.com.zone"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set := loadDir(t, zdir)
+	secAddr, sec := startServer(t, zones.NewSet(), xfrConfig("127.0.0.1"))
+	pcfg := xfrConfig("127.0.0.1@" + xfrKeyName)
+	n, _ := zones.ParseNotifyTarget(secAddr + "@" + xfrKeyName)
+	pcfg.Notify = []zones.NotifyTarget{n}
+	pcfg.Journal, _ = zones.NewJournal("", 0)
+	pcfg.Journal.Record(nil, set.Zones()[0])
+	primAddr, prim := startServer(t, set, pcfg)
+	s, _ := zones.ParseSecondary("example.com=" + primAddr + "@" + xfrKeyName)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sec.Follow(ctx, []zones.Secondary{s}, ""); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitSerial(t, secAddr, 1, 5*time.Second)
+
+	txt := func(addr string) []string {
+		r, err := dns.Exchange(new(dns.Msg).SetQuestion("_acme-challenge.example.com.", dns.TypeTXT), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, rr := range r.Answer {
+			out = append(out, rr.(*dns.TXT).Txt[0])
+		}
+		return out
+	}
+	const name = "_acme-challenge.example.com."
+	if err := prim.PublishTXT(name, "token-1"); err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := prim.WaitPublished(wctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if got := txt(secAddr); len(got) != 1 || got[0] != "token-1" {
+		t.Errorf("the secondary answers %q right after WaitPublished, want the challenge", got)
+	}
+	if got := txt(primAddr); len(got) != 1 {
+		t.Errorf("the primary answers %q, want the challenge once", got)
+	}
+	prim.UnpublishTXT(name, "token-1")
+	if err := prim.WaitPublished(wctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if got := txt(secAddr); len(got) != 0 {
+		t.Errorf("the secondary still answers %q after the challenge was withdrawn", got)
+	}
+
+	// The secondary stops following: the next challenge never reaches it.
+	cancel()
+	<-done
+	done = make(chan struct{})
+	close(done)
+	if err := prim.PublishTXT(name, "token-2"); err != nil {
+		t.Fatal(err)
+	}
+	short, scancel := context.WithTimeout(context.Background(), time.Second)
+	defer scancel()
+	if err := prim.WaitPublished(short, name); err == nil || !strings.Contains(err.Error(), "not yet") {
+		t.Errorf("WaitPublished with a secondary left behind: %v", err)
+	}
+}

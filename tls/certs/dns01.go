@@ -27,6 +27,18 @@ type DNSPublisher interface {
 	UnpublishTXT(name, value string)
 }
 
+// propagationWaiter is a DNSPublisher whose records reach other servers
+// (secondaries) some time after PublishTXT: the CA is told to validate
+// only once WaitPublished returns.
+type propagationWaiter interface {
+	WaitPublished(ctx context.Context, name string) error
+}
+
+// maxPropagation bounds the wait for the secondaries; past it the
+// challenge is not accepted (a failed validation would count against the
+// CA's limits) and the order fails, to be tried again later.
+const maxPropagation = 2 * time.Minute
+
 // renewBefore is how long before expiry certificates are renewed, as
 // autocert does.
 const renewBefore = 30 * 24 * time.Hour
@@ -216,6 +228,14 @@ func (c *Manager) solveDNS01(ctx context.Context, client *acme.Client, authzURL 
 		return fmt.Errorf("certs: %w", err)
 	}
 	defer c.cfg.DNS.UnpublishTXT(record, value)
+	if w, ok := c.cfg.DNS.(propagationWaiter); ok {
+		wctx, cancel := context.WithTimeout(ctx, maxPropagation)
+		err := w.WaitPublished(wctx, record)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("certs: dns-01 for %s: not accepted, the record has not reached every server: %w", z.Identifier.Value, err)
+		}
+	}
 	if _, err := client.Accept(ctx, chal); err != nil {
 		return fmt.Errorf("certs: accept dns-01 for %s: %w", z.Identifier.Value, err)
 	}
