@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"net/netip"
@@ -114,6 +115,8 @@ type vethIslet struct {
 	mac      net.HardwareAddr // of islet's end
 	stderr   *syncBuffer
 	in       func(args ...string) (string, error) // runs a command in ns
+	cmd      *exec.Cmd
+	dir      string // holds zones/ and site/
 }
 
 // serveOnVeth starts "islet serve --net packet:..." at 10.N.0.2/24 with
@@ -160,7 +163,7 @@ func serveOnVeth(t *testing.T, n string, args ...string) *vethIslet {
 		"--zones", filepath.Join(dir, "zones"), "--dns", ":53", "--site", filepath.Join(dir, "site"),
 		"--https", ":443", "--http", "", "--acme-directory", "off"}, args...)...)
 	stdout, _ := cmd.StdoutPipe()
-	v := &vethIslet{ns: ns, peer: peer, addr: addr, mac: hostIface.HardwareAddr, stderr: new(syncBuffer)}
+	v := &vethIslet{ns: ns, peer: peer, addr: addr, mac: hostIface.HardwareAddr, stderr: new(syncBuffer), cmd: cmd, dir: dir}
 	cmd.Stderr = v.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -221,3 +224,47 @@ func eui64(prefix netip.Addr, mac net.HardwareAddr) netip.Addr {
 
 // linkLocal is the EUI-64 link-local address of a MAC.
 func linkLocal(mac net.HardwareAddr) netip.Addr { return eui64(netip.MustParseAddr("fe80::"), mac) }
+
+// TestTransfersOnPacketLink: on islet's own TCP/IP stack, a client in
+// the namespace transfers the zone (AXFR over the stack's TCP), and
+// after a reload islet's NOTIFY leaves over the stack's UDP to the
+// secondary named by --notify.
+func TestTransfersOnPacketLink(t *testing.T) {
+	v := serveOnVeth(t, "86", "--allow-transfer", "10.86.0.1", "--notify", "10.86.0.1:5300", "--notify-ns=false")
+	out, err := v.in("dig", "+tcp", "+noall", "+answer", "+time=5", "@"+v.addr, "veth.example", "AXFR")
+	if err != nil || strings.Count(out, "\tSOA\t") != 2 || !strings.Contains(out, "www.veth.example.") {
+		t.Fatalf("AXFR over the userspace stack: %v\n%s\nislet's log:\n%s", err, out, v.stderr.String())
+	}
+	// A secondary's socket in the namespace: it prints the first
+	// packet and answers it.
+	listener := exec.Command("ip", "netns", "exec", v.ns, "python3", "-c", `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.86.0.1", 5300))
+s.settimeout(20)
+d, a = s.recvfrom(4096)
+r = bytearray(d[:12]); r[2] |= 0x80; r[3] = 0; r[4:12] = bytes(8)
+s.sendto(bytes(r), a)
+print(d.hex(), flush=True)
+`)
+	var got syncBuffer
+	listener.Stdout, listener.Stderr = &got, &got
+	if err := listener.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Process.Kill()
+	time.Sleep(300 * time.Millisecond) // bound before the reload
+	os.WriteFile(filepath.Join(v.dir, "zones", "veth.example"), []byte("$TTL 60\n@ SOA ns hm 2 2 3 4 5\n NS ns\nns A "+v.addr+"\nwww A "+v.addr+"\n"), 0o644)
+	v.cmd.Process.Signal(syscall.SIGHUP)
+	done := make(chan error, 1)
+	go func() { done <- listener.Wait() }()
+	select {
+	case err := <-done:
+		pkt, _ := hex.DecodeString(strings.TrimSpace(got.String()))
+		if err != nil || len(pkt) < 12 || pkt[2]>>3&0xf != 4 || !strings.Contains(string(pkt), "veth") {
+			t.Errorf("the packet received is no NOTIFY for veth.example (%v): %q\nislet's log:\n%s", err, got.String(), v.stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no NOTIFY arrived over the userspace stack; islet's log:\n%s", v.stderr.String())
+	}
+}
