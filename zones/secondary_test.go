@@ -138,8 +138,8 @@ func TestFollow(t *testing.T) {
 }
 
 // TestFollowBadTransfer: a primary whose next version is not a valid
-// zone (no NS) leaves the version served before, and the failure is
-// logged with its reason.
+// zone (no NS), or whose transfer is cut before its last SOA, leaves the
+// version served before, and the failure is logged with its reason.
 func TestFollowBadTransfer(t *testing.T) {
 	var serial atomic.Uint32
 	serial.Store(1)
@@ -153,6 +153,12 @@ func TestFollowBadTransfer(t *testing.T) {
 			out = append(out, ns, a)
 		}
 		www, _ := dns.NewRR(fmt.Sprintf("www.example.com. 60 IN A 192.0.2.%d", n))
+		if n == 3 {
+			// valid records, but the transfer is cut before its last SOA
+			ns, _ := dns.NewRR("example.com. 60 IN NS ns1.example.com.")
+			a, _ := dns.NewRR("ns1.example.com. 60 IN A 192.0.2.53")
+			return append(out, ns, a, www)
+		}
 		return append(out, www, soa)
 	}
 	pc, ln := listenBoth(t)
@@ -197,6 +203,21 @@ func TestFollowBadTransfer(t *testing.T) {
 	}
 	if got, _ := serialOf(addr); got != 1 || !strings.Contains(logs.String(), "no NS records") {
 		t.Errorf("after an invalid transfer: serial %d, want 1 still served; log:\n%s", got, logs.String())
+	}
+
+	// a transfer cut short
+	serial.Store(3)
+	failures := strings.Count(logs.String(), "refresh failed")
+	if _, err := dns.Exchange(new(dns.Msg).SetNotify("example.com."), addr); err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); strings.Count(logs.String(), "refresh failed") == failures; time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("no failed refresh logged after a cut transfer; log:\n%s", logs.String())
+		}
+	}
+	if got, _ := serialOf(addr); got != 1 {
+		t.Errorf("after a transfer cut short: serial %d, want 1 still served; log:\n%s", got, logs.String())
 	}
 }
 
