@@ -160,31 +160,101 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 	}
 	var chunks [][]dns.RR
 	kind := "AXFR"
+	whole := false
 	switch from, ok := ixfrSerial(m); {
 	case q.Qtype != dns.TypeIXFR || !ok:
-		chunks = z.transferChunks()
+		chunks, whole = z.transferChunks(), true
 	case from == z.soa.Serial || z.soa.Serial-from >= 1<<31:
 		chunks, kind = [][]dns.RR{{z.soa}}, "IXFR, up to date"
 	default:
 		if deltas, ok := s.cfg.Journal.since(z.Origin, from, z.soa.Serial); ok {
 			chunks, kind = chunkRecords(ixfrRecords(z.soa, deltas)), fmt.Sprintf("IXFR, %d changes", len(deltas))
 		} else {
-			chunks, kind = z.transferChunks(), "IXFR answered with the whole zone"
+			chunks, kind, whole = z.transferChunks(), "IXFR answered with the whole zone", true
 		}
 	}
-	msgs := transferMessages(m, chunks)
 	records := 0
 	for _, c := range chunks {
 		records += len(c)
 	}
 	start := time.Now()
-	if err := writeMessages(c, w, msgs, check); err != nil {
+	var err error
+	messages := len(chunks)
+	var wire [][]byte
+	if whole && check == nil {
+		wire = z.transferWire()
+	}
+	if wire != nil {
+		err = writeWire(c, w, wire, pkt, q.Qtype)
+	} else {
+		err = writeMessages(c, w, transferMessages(m, chunks), check)
+	}
+	if err != nil {
 		s.log.Info("transfer cut short", "client", client, "zone", z.Origin, "err", err)
 		return err
 	}
 	s.log.Info("zone transferred", "client", client, "zone", z.Origin, "type", kind, "serial", z.soa.Serial,
-		"records", records, "messages", len(msgs), "key", keyName(check), "took", time.Since(start).Round(time.Millisecond))
+		"records", records, "messages", messages, "key", keyName(check), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// transferWire is the zone's whole transfer packed, for requests that
+// are not signed: made at the first and kept, as a zone never changes
+// (packing a million records took 0.29 s a transfer; the messages take
+// about a tenth of the zone's memory). The first message answers an
+// AXFR for the origin, ID 0; writeWire patches what differs. nil when a
+// message does not pack.
+func (z *Zone) transferWire() [][]byte {
+	z.wireOnce.Do(func() {
+		m := new(dns.Msg).SetAxfr(z.Origin)
+		var out [][]byte
+		for _, r := range transferMessages(m, z.transferChunks()) {
+			b, err := r.Pack()
+			if err != nil || len(b) > 65535 {
+				return
+			}
+			out = append(out, b)
+		}
+		z.xfrWire = out
+	})
+	return z.xfrWire
+}
+
+// writeWire writes the packed messages of a whole transfer answering
+// the request pkt (of type qtype): each with the request's ID, RD and CD
+// bits, the first with its question as asked.
+func writeWire(c net.Conn, w *bufio.Writer, wire [][]byte, pkt []byte, qtype uint16) error {
+	for i, b := range wire {
+		var hdr [14]byte
+		binary.BigEndian.PutUint16(hdr[:], uint16(len(b)))
+		copy(hdr[2:], b[:12])
+		copy(hdr[2:4], pkt[:2])             // ID
+		hdr[4] = hdr[4]&^0x01 | pkt[2]&0x01 // RD
+		hdr[5] = hdr[5]&^0x10 | pkt[3]&0x10 // CD
+		c.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+		w.Write(hdr[:])
+		rest := b[12:]
+		if i == 0 {
+			// the question: the name as asked (same length: it is the
+			// origin, in another case at most), then the type
+			n := 0
+			for n < len(rest) && rest[n] != 0 {
+				n += int(rest[n]) + 1
+			}
+			n++
+			q := append([]byte(nil), rest[:n+4]...)
+			if len(pkt) >= 12+n && strings.EqualFold(string(pkt[12:12+n]), string(q[:n])) {
+				copy(q, pkt[12:12+n])
+			}
+			binary.BigEndian.PutUint16(q[n:], qtype)
+			w.Write(q)
+			rest = rest[n+4:]
+		}
+		if _, err := w.Write(rest); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
 }
 
 func keyName(c *tsigCheck) string {

@@ -110,6 +110,32 @@ func TestTransferOut(t *testing.T) {
 	if rrs, _, err := transfer(open, dns.TypeAXFR, 0, xfrSecret); err != nil || len(rrs) != want {
 		t.Errorf("signed AXFR where no key is asked: %d records, %v", len(rrs), err)
 	}
+	// Unsigned whole transfers are packed once and kept: a second one,
+	// and an IXFR answered with the whole zone, come from the copy,
+	// with their own ID, type and question case.
+	first, _, _ := transfer(open, dns.TypeAXFR, 0, "")
+	for _, qt := range []uint16{dns.TypeAXFR, dns.TypeIXFR} {
+		m := new(dns.Msg)
+		if qt == dns.TypeIXFR {
+			m.SetIxfr("Example.COM.", 3, "ns1.example.com.", "hostmaster.example.com.")
+		} else {
+			m.SetAxfr("Example.COM.")
+		}
+		c, err := dns.Dial("tcp", open)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.WriteMsg(m)
+		r, err := c.ReadMsg()
+		c.Close()
+		if err != nil || r.Id != m.Id || len(r.Question) != 1 || r.Question[0].Name != "Example.COM." || r.Question[0].Qtype != qt || !r.Authoritative {
+			t.Errorf("%s from the packed copy: first message %v, %v", dns.TypeToString[qt], r, err)
+		}
+		rrs, _, err := transfer(open, qt, 3, "")
+		if err != nil || len(rrs) != len(first) || rrs[1].String() != first[1].String() {
+			t.Errorf("%s from the packed copy: %d records, %v; want the %d of the first", dns.TypeToString[qt], len(rrs), err, len(first))
+		}
+	}
 	for _, tc := range []struct {
 		name, addr, secret, want string
 	}{

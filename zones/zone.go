@@ -29,6 +29,8 @@ type Zone struct {
 
 	xfrOnce   sync.Once
 	xfrChunks [][]dns.RR // the records of a transfer, see transferChunks
+	wireOnce  sync.Once
+	xfrWire   [][]byte // a whole transfer packed, see transferWire
 }
 
 // Records returns the number of resource records the zone holds.
