@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,11 +159,14 @@ func (d delta) bytes() int {
 	return n
 }
 
+// recordKey tells records apart when zones are compared: records are
+// equal when their text, lowercased, is.
+func recordKey(rr dns.RR) string { return strings.ToLower(rr.String()) }
+
 // diffRecords returns the records of prev that cur lacks and those of
-// cur that prev lacks, SOAs left out; records are equal when their
-// text, lowercased, is.
+// cur that prev lacks, SOAs left out (recordKey).
 func diffRecords(prev, cur []dns.RR) (del, add []dns.RR) {
-	key := func(rr dns.RR) string { return strings.ToLower(rr.String()) }
+	key := recordKey
 	in := make(map[string]bool, len(cur))
 	for _, rr := range cur {
 		in[key(rr)] = true
@@ -188,48 +190,22 @@ func diffRecords(prev, cur []dns.RR) (del, add []dns.RR) {
 // The files of a zone in the journal's folder: the version last served
 // as a zone file, and the differences, each as "; from A to B", the
 // two SOAs, then "-" and "+" records.
-func (j *Journal) file(origin, ext string) string {
-	name := strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r < ' ' {
-			return '_'
-		}
-		return r
-	}, strings.TrimSuffix(origin, "."))
-	return filepath.Join(j.dir, "zone-"+name+ext)
-}
+func (j *Journal) file(origin, ext string) string { return zoneFileName(j.dir, "zone-", origin, ext) }
 
 func (j *Journal) saveSnapshot(z *Zone) error {
 	if j.dir == "" {
 		return nil
 	}
-	var b strings.Builder
-	for _, rr := range z.RRs() {
-		b.WriteString(rr.String())
-		b.WriteByte('\n')
+	if err := writeZoneFile(z, j.file(z.Origin, ".served")); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
-	return writeAtomic(j.file(z.Origin, ".served"), b.String())
+	return nil
 }
 
 func (j *Journal) loadSnapshot(origin string) (*Zone, error) {
-	file := j.file(origin, ".served")
-	data, err := os.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	z, _, err := readZoneFile(origin, j.file(origin, ".served"))
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
-	}
-	var rrs []dns.RR
-	zp := dns.NewZoneParser(strings.NewReader(string(data)), origin, file)
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		rrs = append(rrs, rr)
-	}
-	if err := zp.Err(); err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	z, _, err := Build(origin, file, rrs)
-	if err != nil {
-		return nil, fmt.Errorf("journal: %s: %w", file, err)
 	}
 	return z, nil
 }
@@ -250,7 +226,10 @@ func (j *Journal) saveDeltas(origin string) error {
 			}
 		}
 	}
-	return writeAtomic(j.file(origin, ".journal"), b.String())
+	if err := writeAtomic(j.file(origin, ".journal"), b.String()); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
 }
 
 func (j *Journal) loadDeltas(origin string) error {
@@ -311,17 +290,5 @@ func (j *Journal) loadDeltas(origin string) error {
 		zj.size += d.bytes()
 	}
 	j.zones[origin] = zj
-	return nil
-}
-
-// writeAtomic replaces file with data, never leaving half of it.
-func writeAtomic(file, data string) error {
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
 	return nil
 }

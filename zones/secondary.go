@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -94,12 +92,12 @@ func (s *Server) follow(ctx context.Context, f *follower, dir string) {
 	log := s.log.With("zone", f.sec.Zone, "primary", f.sec.Primary)
 	file := ""
 	if dir != "" {
-		file = filepath.Join(dir, "secondary-"+strings.TrimSuffix(strings.ReplaceAll(f.sec.Zone, "/", "_"), ".")+".zone")
+		file = zoneFileName(dir, "secondary-", f.sec.Zone, ".zone")
 	}
 	var z *Zone
 	var refreshed time.Time
 	if file != "" {
-		if kept, at, err := loadKept(f.sec.Zone, file); err != nil {
+		if kept, at, err := readZoneFile(f.sec.Zone, file); err != nil {
 			log.Warn("the copy kept of the zone is not served", "file", file, "err", err)
 		} else if kept != nil {
 			z, refreshed = kept, at
@@ -191,7 +189,7 @@ func (s *Server) refresh(followCtx context.Context, f *follower, cur *Zone, file
 	}
 	s.swapFollowed(f, z)
 	if file != "" {
-		if err := keep(z, file); err != nil {
+		if err := writeZoneFile(z, file); err != nil {
 			log.Warn("the zone is served but not kept for a restart", "err", err)
 		}
 	}
@@ -300,7 +298,7 @@ func applyIXFR(zone, rrs []dns.RR) ([]dns.RR, error) {
 	if _, ok := rrs[1].(*dns.SOA); !ok {
 		return rrs[:len(rrs)-1], nil // the whole zone
 	}
-	key := func(rr dns.RR) string { return strings.ToLower(rr.String()) }
+	key := recordKey
 	set := map[string]dns.RR{}
 	for _, rr := range zone {
 		if rr.Header().Rrtype != dns.TypeSOA {
@@ -342,46 +340,6 @@ func (s *Server) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	return d.DialContext(ctx, network, addr)
 }
 
-// keep writes z to file as a zone file; its time is when it was last
-// refreshed.
-func keep(z *Zone, file string) error {
-	var b strings.Builder
-	for _, rr := range z.RRs() {
-		b.WriteString(rr.String())
-		b.WriteByte('\n')
-	}
-	return writeAtomic(file, b.String())
-}
-
-// loadKept reads a zone kept by keep, and when it was refreshed; nil
-// when there is none.
-func loadKept(origin, file string) (*Zone, time.Time, error) {
-	st, err := os.Stat(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, time.Time{}, nil
-	}
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	var rrs []dns.RR
-	zp := dns.NewZoneParser(strings.NewReader(string(data)), origin, file)
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		rrs = append(rrs, rr)
-	}
-	if err := zp.Err(); err != nil {
-		return nil, time.Time{}, err
-	}
-	z, _, err := Build(origin, file, rrs)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	return z, st.ModTime(), nil
-}
-
 // swapFollowed serves z, the new version of f's zone.
 func (s *Server) swapFollowed(f *follower, z *Zone) {
 	s.swapMu.Lock()
@@ -396,12 +354,16 @@ func (s *Server) notifyQuery(pkt, out []byte, client netip.Addr) []byte {
 	if err := m.Unpack(pkt); err != nil {
 		return nil
 	}
-	r := s.notifyIn(m, pkt, client)
-	var wire []byte
-	var err error
+	var check *tsigCheck
 	if m.IsTsig() != nil && len(s.keys) > 0 {
 		c := s.verifyTSIG(pkt, m)
-		wire, _, err = c.sign(r, "", false)
+		check = &c
+	}
+	r := s.notifyIn(m, client, check)
+	var wire []byte
+	var err error
+	if check != nil {
+		wire, _, err = check.sign(r, "", false)
 	} else {
 		wire, err = r.Pack()
 	}
@@ -411,10 +373,11 @@ func (s *Server) notifyQuery(pkt, out []byte, client netip.Addr) []byte {
 	return append(out[:0], wire...)
 }
 
-// notifyIn answers a NOTIFY (RFC 1996): from a zone's primary (signed
-// with its key when it has one), it starts a refresh and gets NOERROR;
+// notifyIn answers a NOTIFY (RFC 1996), whose TSIG check found check
+// (nil: unsigned): from a zone's primary (signed with its key when it
+// has one), it starts a refresh and gets NOERROR;
 // for a zone islet does not follow, NOTAUTH; from anyone else, REFUSED.
-func (s *Server) notifyIn(m *dns.Msg, pkt []byte, client netip.Addr) *dns.Msg {
+func (s *Server) notifyIn(m *dns.Msg, client netip.Addr, check *tsigCheck) *dns.Msg {
 	r := new(dns.Msg)
 	if len(m.Question) != 1 {
 		return r.SetRcode(m, dns.RcodeFormatError)
@@ -426,10 +389,8 @@ func (s *Server) notifyIn(m *dns.Msg, pkt []byte, client netip.Addr) *dns.Msg {
 		return r.SetRcode(m, dns.RcodeNotAuth)
 	}
 	signedBy := ""
-	if m.IsTsig() != nil {
-		if c := s.verifyTSIG(pkt, m); c.error == 0 {
-			signedBy = c.key.Name
-		}
+	if check != nil && check.error == 0 {
+		signedBy = check.key.Name
 	}
 	if client.Unmap() != f.sec.Primary.Addr().Unmap() || signedBy != f.sec.Key {
 		s.log.Info("NOTIFY refused", "zone", f.sec.Zone, "client", client, "key", signedBy)
