@@ -4,6 +4,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -19,6 +20,11 @@ type Zone struct {
 	soa   *dns.SOA
 	count int // records loaded
 	sec   dnssecState
+
+	// signedHere marks a zone a Signer signed; resignAt is when its
+	// first signature needs making again.
+	signedHere bool
+	resignAt   time.Time
 
 	proofBlobs sync.Map // proofKey -> proofBlob, see compile.go
 	proofCount atomic.Int64
