@@ -102,5 +102,3 @@ func TestIsletSignedValidates(t *testing.T) {
 		})
 	}
 }
-
-
