@@ -46,6 +46,8 @@ type Config struct {
 		// Catalog names a catalog zone listing the zones (RFC 9432).
 		Catalog string `yaml:"catalog"`
 	} `yaml:"dns"`
+	// DNSSEC says which zones islet signs, and how.
+	DNSSEC DNSSECConfig `yaml:"dnssec"`
 }
 
 // Secondaries parses dns.secondaries, in zone order.
@@ -199,6 +201,12 @@ func (c *Config) Check() []error {
 	}
 	if _, err := c.Secondaries(); err != nil {
 		errs = append(errs, err)
+	}
+	if k := c.DNSSEC.Keys; k != "" {
+		clean := filepath.ToSlash(filepath.Clean(k))
+		if filepath.IsAbs(k) || clean == "." || strings.HasPrefix(clean, "../") || clean == ".." || strings.HasPrefix(clean, ".") || strings.HasPrefix(clean, "_") || strings.HasPrefix(clean, "zones") || strings.HasPrefix(clean, "site") {
+			errs = append(errs, fmt.Errorf("%s: dnssec: keys: %q must be a folder of its own inside the appliance folder (not zones/, site/, _build/ or a dot folder)", file, k))
+		}
 	}
 	return errs
 }

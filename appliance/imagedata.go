@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -12,20 +13,29 @@ import (
 // ImageData is the part of an appliance folder that goes into an image:
 // islet.yml and the zones folder, nothing else (no _build, no dot
 // files), and, as site/, the rendered site (nil: none). The guest
-// serves site/ as it is; it never renders.
+// serves site/ as it is; it never renders. The folder of DNSSEC keys
+// goes in only when islet.yml's dnssec: keys: names it.
 func ImageData(dir string, site fs.FS) fs.FS {
-	return imageFilter{fsys: os.DirFS(dir), site: site}
+	f := imageFilter{fsys: os.DirFS(dir), site: site}
+	if cfg, err := LoadConfig(dir); err == nil && cfg.DNSSEC.Keys != "" {
+		f.keys = path.Clean(filepath.ToSlash(cfg.DNSSEC.Keys))
+	}
+	return f
 }
 
-type imageFilter struct{ fsys, site fs.FS }
+type imageFilter struct {
+	fsys, site fs.FS
+	keys       string // the folder of keys baked in, "" none
+}
 
-func keep(name string) bool {
+func (f imageFilter) keep(name string) bool {
 	if name == "." {
 		return true
 	}
 	first, _, _ := strings.Cut(name, "/")
-	switch first {
-	case ConfigFile, "zones":
+	switch {
+	case first == ConfigFile, first == "zones":
+	case f.keys != "" && (name == f.keys || strings.HasPrefix(name, f.keys+"/") || strings.HasPrefix(f.keys, name+"/")):
 	default:
 		return false
 	}
@@ -53,7 +63,7 @@ func (f imageFilter) Open(name string) (fs.File, error) {
 	if p, ok := f.inSite(path.Clean(name)); ok {
 		return f.site.Open(p)
 	}
-	if !keep(path.Clean(name)) {
+	if !f.keep(path.Clean(name)) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	return f.fsys.Open(name)
@@ -66,7 +76,7 @@ func (f imageFilter) ReadDir(name string) ([]fs.DirEntry, error) {
 	entries, err := fs.ReadDir(f.fsys, name)
 	out := entries[:0]
 	for _, e := range entries {
-		if keep(path.Join(name, e.Name())) {
+		if f.keep(path.Join(name, e.Name())) {
 			out = append(out, e)
 		}
 	}

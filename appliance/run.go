@@ -113,13 +113,18 @@ func Run(ctx context.Context, opt Options) error {
 				return fail(err)
 			}
 		}
-		if set, err = withCatalog(opt.Catalog, set); err != nil {
-			return fail(err)
-		}
 		if len(opt.DNS.AllowTransfer) > 0 {
 			if opt.DNS.Journal, err = zones.NewJournal(opt.JournalDir, 0); err != nil {
 				return fail(err)
 			}
+		}
+		if set, err = signZones(opt.DNS.Signer, set, keptZone(opt.DNS.Journal, log), log); err != nil {
+			return fail(err)
+		}
+		if set, err = withCatalog(opt.Catalog, set); err != nil {
+			return fail(err)
+		}
+		if opt.DNS.Journal != nil {
 			recordJournal(opt.DNS.Journal, nil, set, log)
 		}
 		if !hostNet(opt.Net.Net) {
@@ -216,6 +221,9 @@ func Run(ctx context.Context, opt Options) error {
 		if len(opt.Secondaries) > 0 {
 			serve(func() error { return srv.Follow(ctx, opt.Secondaries, opt.JournalDir) })
 		}
+		if opt.DNS.Signer != nil {
+			serve(func() error { srv.KeepSigned(ctx); return nil })
+		}
 	}
 	for done := false; !done; {
 		select {
@@ -230,12 +238,22 @@ func Run(ctx context.Context, opt Options) error {
 				continue
 			}
 			set, err := loadZones(opt.ZonesDir, log)
+			var old *zones.Set
 			if err == nil {
-				set, err = withCatalog(opt.Catalog, set)
+				old, err = srv.Update(func(cur *zones.Set) (*zones.Set, error) {
+					next, err := signZones(opt.DNS.Signer, set, servedZone(cur), log)
+					if err == nil {
+						next, err = withCatalog(opt.Catalog, next)
+					}
+					if err != nil {
+						return nil, err
+					}
+					recordJournal(opt.DNS.Journal, cur, next, log)
+					return next, nil
+				})
 			}
 			if err == nil {
-				recordJournal(opt.DNS.Journal, srv.Zones(), set, log)
-				old := srv.Swap(set)
+				set = srv.Zones()
 				log.Info("zones reloaded", "component", "dns", "zones", len(set.Zones()))
 				if changed := changedZones(old, set); len(changed) > 0 {
 					serve(func() error { srv.Notify(ctx, changed); return nil })

@@ -44,7 +44,8 @@ func WriteInitramfs(w io.Writer, init []byte, data fs.FS, mtime uint32) error {
 }
 
 // addTree adds every directory and regular file of data under
-// appliance/, in lexical order (fs.WalkDir's), with 0755 and 0644.
+// appliance/, in lexical order (fs.WalkDir's), with 0755 and 0644, or
+// 0600 for a file only its owner may read (a private key).
 func addTree(c *cpioWriter, data fs.FS) error {
 	return fs.WalkDir(data, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -59,7 +60,11 @@ func addTree(c *cpioWriter, data fs.FS) error {
 			if err != nil {
 				return fmt.Errorf("images: %s: %w", p, err)
 			}
-			c.file(path.Join("appliance", p), 0o644, b)
+			perm := fs.FileMode(0o644)
+			if info, err := d.Info(); err == nil && info.Mode().Perm()&0o044 == 0 {
+				perm = 0o600
+			}
+			c.file(path.Join("appliance", p), perm, b)
 		}
 		return nil
 	})

@@ -13,9 +13,13 @@ import (
 // inZoneChallenges reports whether ACME challenge records go into the
 // zone's data, a new version of it, rather than beside it: when the
 // zones are transferred, so that secondaries serve them too (a CA that
-// validates from several places may ask any of the zone's servers).
-// Signed zones and zones followed from a primary keep them beside.
+// validates from several places may ask any of the zone's servers), and
+// in the zones islet signs, so that they are signed. Zones signed
+// elsewhere and zones followed from a primary keep them beside.
 func (s *Server) inZoneChallenges(z *Zone) bool {
+	if z.signedHere && s.cfg.Signer != nil {
+		return true // signed as they appear
+	}
 	if len(s.cfg.AllowTransfer) == 0 || z.Signed() {
 		return false
 	}
@@ -44,17 +48,25 @@ func (s *Server) editChallenge(z *Zone, name, value string, add bool) error {
 		return fmt.Errorf("zones: publish %s: %w", name, err)
 	}
 	nz.File = z.File
-	if j := s.cfg.Journal; j != nil {
-		if _, err := j.Record(z, nz); err != nil {
-			s.log.Warn("IXFR history not kept", "zone", z.Origin, "err", err)
+	if z.signedHere {
+		// signed under a later serial, only what changed
+		if nz, _, err = s.cfg.Signer.Sign(nz, z); err != nil {
+			return fmt.Errorf("zones: publish %s: %w", name, err)
 		}
+		s.serveNewVersion(context.Background(), z, nz)
+	} else {
+		if j := s.cfg.Journal; j != nil {
+			if _, err := j.Record(z, nz); err != nil {
+				s.log.Warn("IXFR history not kept", "zone", z.Origin, "err", err)
+			}
+		}
+		if nz.soa.Serial == z.soa.Serial {
+			nz.soa.Serial = max(z.soa.Serial+1, uint32(time.Now().Unix()))
+		}
+		s.SwapZone(nz)
+		go s.Notify(context.Background(), []*Zone{nz})
 	}
-	if nz.soa.Serial == z.soa.Serial {
-		nz.soa.Serial = max(z.soa.Serial+1, uint32(time.Now().Unix()))
-	}
-	s.SwapZone(nz)
 	s.log.Info("ACME challenge record "+map[bool]string{true: "published", false: "withdrawn"}[add]+" in the zone", "zone", z.Origin, "name", name, "serial", nz.soa.Serial)
-	go s.Notify(context.Background(), []*Zone{nz})
 	return nil
 }
 

@@ -192,6 +192,17 @@ func diffRecords(prev, cur []dns.RR) (del, add []dns.RR) {
 // two SOAs, then "-" and "+" records.
 func (j *Journal) file(origin, ext string) string { return zoneFileName(j.dir, "zone-", origin, ext) }
 
+// Kept returns the version of the zone origin the journal keeps on
+// disk, the one served last before a restart; nil when there is none.
+func (j *Journal) Kept(origin string) (*Zone, error) {
+	if j == nil || j.dir == "" {
+		return nil, nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.loadSnapshot(origin)
+}
+
 func (j *Journal) saveSnapshot(z *Zone) error {
 	if j.dir == "" {
 		return nil

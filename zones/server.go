@@ -63,6 +63,10 @@ type Config struct {
 	// Journal has the zones' history for IXFR; nil: IXFR from an older
 	// serial gets the whole zone.
 	Journal *Journal
+	// Signer, when set, signs the zones it signs again as their
+	// signatures age (KeepSigned) and as ACME challenge records come
+	// and go. The zones must have been signed by it before New.
+	Signer *Signer
 	// Dial opens the UDP sockets NOTIFY goes out on (the userspace
 	// stack's, in the guest); net.Dialer's when nil.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -51,6 +51,9 @@ type SignOptions struct {
 	Validity time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Zones are the origins signed (fully qualified, lowercase);
+	// every zone when empty.
+	Zones []string
 }
 
 // Signer signs zones whose data has no DNSKEY of its own with the keys
@@ -83,9 +86,13 @@ func (s *Signer) Keys() *KeyStore { return s.keys }
 // served on.
 func (s *Signer) refreshBefore() time.Duration { return s.opt.Validity / 3 }
 
-// Signs reports whether s signs z: a zone it signed before, or one
-// whose data has no DNSKEY (a zone signed elsewhere is served as it is).
+// Signs reports whether s signs z: a zone of SignOptions.Zones it
+// signed before, or one whose data has no DNSKEY (a zone signed
+// elsewhere is served as it is).
 func (s *Signer) Signs(z *Zone) bool {
+	if len(s.opt.Zones) > 0 && !slices.Contains(s.opt.Zones, z.Origin) {
+		return false
+	}
 	return z.signedHere || !z.apex.has(dns.TypeDNSKEY)
 }
 

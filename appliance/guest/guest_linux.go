@@ -69,7 +69,8 @@ func Run() error {
 		}
 		log.Info("network on the kernel's stack", "component", "guest", "ipv4", opt.Net.IPv4, "gateway", opt.Net.IPv4Gateway)
 	}
-	if cache := mountStateDisk(log); cache != "" {
+	cache := mountStateDisk(log)
+	if cache != "" {
 		opt.HTTPS.CertCache = cache // unmounted by halt
 		opt.JournalDir = filepath.Join(stateMount, "journal")
 		// The TSIG keys' secrets live on the state disk, never in the image.
@@ -78,6 +79,13 @@ func Run() error {
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			log.Error("TSIG keys not read: signed requests get NOTAUTH", "component", "guest", "err", err)
 		}
+	}
+	stateDir := ""
+	if cache != "" {
+		stateDir = stateMount
+	}
+	if opt.DNS.Signer, err = guestSigner(Root, stateDir); err != nil {
+		log.Error("DNSSEC: the zones are served unsigned", "component", "guest", "err", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

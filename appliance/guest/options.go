@@ -1,13 +1,16 @@
 package guest
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"islet.dev/islet/appliance"
+	"islet.dev/islet/zones"
 )
 
 // Root is where the image keeps the appliance folder (islet.yml,
@@ -75,4 +78,26 @@ func guestOptions(root string, p map[string]string, log *slog.Logger) (appliance
 		opt.HTTPS.SiteDir = cfg.SiteDir() // rendered by islet build
 	}
 	return opt, nil
+}
+
+// dnssecKeysDir, on the state disk, keeps the DNSSEC keys.
+const dnssecKeysDir = "dnssec"
+
+// guestSigner is the signer islet.yml's dnssec asks for (nil when it
+// signs nothing): with the keys baked into the image when dnssec: keys:
+// names a folder of them, else with those kept on the state disk
+// mounted at stateDir ("": none), made there at the first boot.
+func guestSigner(root, stateDir string) (*zones.Signer, error) {
+	cfg, err := appliance.LoadConfig(root)
+	if err != nil || !cfg.DNSSEC.Enabled() {
+		return nil, err
+	}
+	dir := cfg.KeysDir()
+	if dir == "" {
+		if stateDir == "" {
+			return nil, errors.New("islet.yml signs zones, but there is no state disk to keep the keys on, and no keys baked into the image (dnssec: keys:)")
+		}
+		dir = filepath.Join(stateDir, dnssecKeysDir)
+	}
+	return cfg.DNSSEC.NewSigner(dir)
 }

@@ -84,7 +84,7 @@ func build(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr
 		fmt.Fprintln(stderr, e)
 		bad = true
 	}
-	_, diags, err := zones.LoadDir(cfg.ZonesDir())
+	set, diags, err := zones.LoadDir(cfg.ZonesDir())
 	for _, d := range diags {
 		fmt.Fprintln(stderr, d)
 	}
@@ -93,6 +93,16 @@ func build(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr
 		return images.Result{}, 1
 	}
 	fmt.Fprintf(stdout, "%-20s ok\n", "check")
+	if keys := cfg.KeysDir(); keys != "" && cfg.DNSSEC.Enabled() {
+		// Keys baked into the image: every zone signed has its key
+		// before the image is packed.
+		n, err := bakeKeys(cfg, set, keys)
+		if err != nil {
+			fmt.Fprintf(stderr, "islet build: %v\nislet build: nothing was built\n", err)
+			return images.Result{}, 1
+		}
+		fmt.Fprintf(stdout, "%-20s %d zones, keys from %s baked into the image\n", "dnssec keys", n, keys)
+	}
 	var site fs.FS
 	if cfg.SiteDir() != "" {
 		start := time.Now()
@@ -126,4 +136,24 @@ func applianceName(dir string) string {
 		return "appliance"
 	}
 	return filepath.Base(abs)
+}
+
+// bakeKeys makes sure the key folder of an image that bakes its DNSSEC
+// keys in holds a key for every zone signed, and returns how many.
+func bakeKeys(cfg *appliance.Config, set *zones.Set, dir string) (int, error) {
+	signer, err := cfg.DNSSEC.NewSigner(dir)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, z := range set.Zones() {
+		if !signer.Signs(z) {
+			continue
+		}
+		if _, err := signer.Keys().Keys(z.Origin, time.Now()); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

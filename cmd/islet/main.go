@@ -8,6 +8,7 @@
 //	islet check DIR    validate islet.yml and the zones of a folder
 //	islet build DIR    pack the folder into a bootable image
 //	islet render S D   render a Jekyll source tree
+//	islet dnssec ...   DNSSEC keys: the DS records for the parent
 //
 // As PID 1 of an appliance image it is the guest's init (appliance/guest).
 package main
@@ -28,6 +29,7 @@ commands:
   check DIR   validate islet.yml and the zones of DIR (or of DIR/zones) and exit
   build DIR   pack DIR into a bootable image in DIR/_build
   render SRC DST  render the Jekyll site SRC into DST
+  dnssec ds KEYDIR [ZONE]  print the DS records to give to the registrar
 
 "islet <command> -h" lists a command's flags.
 `
@@ -58,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBuild(args[1:], stdout, stderr)
 	case "render":
 		return cmdRender(args[1:], stdout, stderr)
+	case "dnssec":
+		return cmdDNSSEC(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"islet.dev/islet/appliance"
@@ -66,6 +67,18 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	opt.Secondaries = append(opt.Secondaries, secondaries...)
 	if opt.Catalog == "" {
 		opt.Catalog = cfg.DNS.Catalog
+	}
+	if opt.DNS.Signer == nil && cfg.DNSSEC.Enabled() {
+		// On a development host the keys are the image's when baked in,
+		// else kept beside the build.
+		keys := cfg.KeysDir()
+		if keys == "" {
+			keys = filepath.Join(fs.Arg(0), "_build", "dnssec-keys")
+		}
+		if opt.DNS.Signer, err = cfg.DNSSEC.NewSigner(keys); err != nil {
+			fmt.Fprintf(stderr, "islet run: %v\n", err)
+			return 1
+		}
 	}
 	// On a development host the names do not point here: certificates
 	// are self-signed unless an ACME directory is asked for.

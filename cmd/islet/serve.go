@@ -47,6 +47,9 @@ type serveFlags struct {
 	secondaryDir     string
 	secondaries      listFlag
 	catalog          string
+	dnssecKeys       string
+	dnssecAlgorithm  string
+	dnssecDenial     string
 
 	site          string
 	siteSrc       string
@@ -122,6 +125,9 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.secondaries, "secondary", "`ZONE=ADDR:PORT[@KEYNAME]`: follow ZONE from the primary at ADDR:PORT, transfers signed with KEYNAME when given (repeatable)")
 	fs.StringVar(&f.secondaryDir, "secondary-dir", "", "`DIR` keeping what transfers need across restarts: the zones followed with --secondary, and the zones' history, so that secondaries get IXFR after one (default: in memory)")
 	fs.StringVar(&f.catalog, "catalog", "", "publish a catalog zone `NAME` (RFC 9432) listing the zones of --zones, for secondaries that take catalogs (Knot, BIND)")
+	fs.StringVar(&f.dnssecKeys, "dnssec-keys", "", "sign every zone whose file has no DNSKEY with the DNSSEC keys in `DIR` (BIND's K*.key and .private files), made there when a zone has none")
+	fs.StringVar(&f.dnssecAlgorithm, "dnssec-algorithm", "ecdsap256sha256", "`ALG` of the DNSSEC keys made: ecdsap256sha256 or ed25519")
+	fs.StringVar(&f.dnssecDenial, "dnssec-denial", "nsec", "how signed zones deny names: nsec, or nsec3 (no salt, no iterations: RFC 9276)")
 	fs.BoolVar(&f.notifyNS, "notify-ns", true, "NOTIFY the zones' own name servers too (their addresses in the zone), when transfers are allowed")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
@@ -266,6 +272,9 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 		return opt, err
 	}
 	if opt.Secondaries, err = f.secondaryOptions(); err != nil {
+		return opt, err
+	}
+	if opt.DNS.Signer, err = f.signer(); err != nil {
 		return opt, err
 	}
 	if f.cookieSecret != "" {
@@ -439,4 +448,24 @@ func (f *serveFlags) secondaryOptions() ([]zones.Secondary, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// signer reads the --dnssec flags: nil without --dnssec-keys.
+func (f *serveFlags) signer() (*zones.Signer, error) {
+	alg, err := zones.ParseAlgorithm(f.dnssecAlgorithm)
+	if err != nil {
+		return nil, fmt.Errorf("--dnssec-algorithm: %w", err)
+	}
+	denial, err := zones.ParseDenial(f.dnssecDenial)
+	if err != nil {
+		return nil, fmt.Errorf("--dnssec-denial: %w", err)
+	}
+	if f.dnssecKeys == "" {
+		return nil, nil
+	}
+	ks, err := zones.OpenKeyStore(f.dnssecKeys, alg)
+	if err != nil {
+		return nil, fmt.Errorf("--dnssec-keys: %w", err)
+	}
+	return zones.NewSigner(ks, zones.SignOptions{Denial: denial}), nil
 }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"islet.dev/islet/zones"
+)
+
+const dnssecUsage = `usage: islet dnssec <command> KEYDIR [ZONE]
+
+commands:
+  ds KEYDIR [ZONE]   print the DS records (SHA-256) of the zones' key-signing
+                     keys in KEYDIR, to give to the registrar (every zone
+                     with keys there when ZONE is left out)
+`
+
+func cmdDNSSEC(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, dnssecUsage)
+		return 2
+	}
+	switch args[0] {
+	case "ds":
+		return cmdDNSSECDS(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, dnssecUsage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "islet dnssec: unknown command %q\n\n%s", args[0], dnssecUsage)
+	return 2
+}
+
+// cmdDNSSECDS prints the DS records of the published key-signing keys.
+func cmdDNSSECDS(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("islet dnssec ds", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		fmt.Fprint(stderr, dnssecUsage)
+		return 2
+	}
+	dir := fs.Arg(0)
+	names := []string{fs.Arg(1)}
+	if fs.NArg() == 1 {
+		var err error
+		if names, err = zones.KeyZones(dir); err != nil {
+			fmt.Fprintf(stderr, "islet dnssec ds: %v\n", err)
+			return 1
+		}
+		if len(names) == 0 {
+			fmt.Fprintf(stderr, "islet dnssec ds: %s holds no keys\n", dir)
+			return 1
+		}
+	}
+	for _, name := range names {
+		keys, err := zones.ReadZoneKeys(dir, name)
+		if err != nil {
+			fmt.Fprintf(stderr, "islet dnssec ds: %v\n", err)
+			return 1
+		}
+		n := 0
+		for _, k := range keys {
+			if k.SEP() {
+				fmt.Fprintln(stdout, k.DS().String())
+				n++
+			}
+		}
+		if n == 0 {
+			fmt.Fprintf(stderr, "islet dnssec ds: %s has no key-signing key in %s\n", name, dir)
+			return 1
+		}
+	}
+	return 0
+}
