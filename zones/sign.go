@@ -386,38 +386,39 @@ func (o *outSet) planReuse(prev *Zone, refresh time.Time) {
 }
 
 // equalSets reports whether two RRsets hold the same records with the
-// same TTL, in any order.
+// same TTL, in any order. Records are compared in wire form: their
+// presentation may differ where the wire does not (a DS digest's case).
 func equalSets(a, b []dns.RR) bool {
 	if len(a) != len(b) || len(a) == 0 || a[0].Header().Ttl != b[0].Header().Ttl {
 		return false
 	}
-	if len(a) <= 8 {
-		for _, x := range a {
-			found := false
-			for _, y := range b {
-				if dns.IsDuplicate(x, y) {
-					found = true
-					break
-				}
-			}
-			if !found {
-				return false
-			}
-		}
-		return true
-	}
-	count := map[string]int{}
+	count := make(map[string]int, len(a))
+	buf := make([]byte, 0, 512)
 	for _, x := range a {
-		count[strings.ToLower(x.String())]++
-	}
-	for _, y := range b {
-		k := strings.ToLower(y.String())
-		if count[k] == 0 {
+		w, ok := rrWire(x, buf)
+		if !ok {
 			return false
 		}
-		count[k]--
+		count[string(w)]++
+	}
+	for _, y := range b {
+		w, ok := rrWire(y, buf)
+		if !ok || count[string(w)] == 0 {
+			return false
+		}
+		count[string(w)]--
 	}
 	return true
+}
+
+// rrWire packs rr, uncompressed, into buf's space.
+func rrWire(rr dns.RR, buf []byte) ([]byte, bool) {
+	buf = buf[:cap(buf)]
+	if n := dns.Len(rr) + 16; n > len(buf) {
+		buf = make([]byte, n)
+	}
+	off, err := dns.PackRR(rr, buf, 0, nil, false)
+	return buf[:off], err == nil
 }
 
 // signAll makes the signatures of sets, spread over every core.
