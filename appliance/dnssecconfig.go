@@ -3,7 +3,10 @@ package appliance
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/miekg/dns"
 
 	"gopkg.in/yaml.v3"
 
@@ -41,6 +44,13 @@ func (d *DNSSECConfig) UnmarshalYAML(n *yaml.Node) error {
 		}
 		return nil
 	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			switch k := n.Content[i]; k.Value {
+			case "sign", "denial", "algorithm", "keys":
+			default:
+				return fmt.Errorf("line %d: field %s not found in dnssec (sign, denial, algorithm, keys)", k.Line, k.Value)
+			}
+		}
 		var m struct {
 			Sign      yaml.Node `yaml:"sign"`
 			Denial    string    `yaml:"denial"`
@@ -74,6 +84,11 @@ func (d *DNSSECConfig) UnmarshalYAML(n *yaml.Node) error {
 		if _, err := zones.ParseAlgorithm(m.Algorithm); err != nil {
 			return fmt.Errorf("line %d: dnssec: %v", n.Line, err)
 		}
+		for i, z := range d.Zones {
+			if z != "*" {
+				d.Zones[i] = strings.ToLower(dns.Fqdn(z))
+			}
+		}
 		d.Denial, d.Algorithm, d.Keys = m.Denial, m.Algorithm, m.Keys
 		return nil
 	}
@@ -87,10 +102,8 @@ func (d *DNSSECConfig) Enabled() bool { return len(d.Zones) > 0 }
 func (d *DNSSECConfig) SignerOptions() zones.SignOptions {
 	denial, _ := zones.ParseDenial(d.Denial) // checked when read
 	opt := zones.SignOptions{Denial: denial}
-	if len(d.Zones) > 0 && d.Zones[0] != "*" {
-		for _, z := range d.Zones {
-			opt.Zones = append(opt.Zones, strings.ToLower(strings.TrimSuffix(z, "."))+".")
-		}
+	if !slices.Contains(d.Zones, "*") {
+		opt.Zones = d.Zones
 	}
 	return opt
 }

@@ -21,7 +21,8 @@ import (
 // serves it (dumped) passes ldns-verify-zone and dnssec-verify; delv,
 // with the key's DS as trust anchor, validates every signed case islet
 // answers, positive, wildcard, NODATA and NXDOMAIN, the secure and the
-// insecure delegation's DS; and NSD serving the dump answers every
+// insecure delegation's DS; Unbound, trusting the DNSKEY of the .key
+// file, resolves through islet with AD set; and NSD serving the dump answers every
 // query as islet does.
 func TestIsletSignedValidates(t *testing.T) {
 	delv := testpeer.Require(t, "delv")
@@ -82,6 +83,46 @@ func TestIsletSignedValidates(t *testing.T) {
 				}
 			}
 
+			// Unbound, trusting the DNSKEY in the .key file as it is.
+			var anchorLines []string
+			for _, l := range strings.Split(readFile(t, kk[0].File), "\n") {
+				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, ";") {
+					anchorLines = append(anchorLines, l)
+				}
+			}
+			keyAnchor := filepath.Join(dir, "anchor.key")
+			if err := os.WriteFile(keyAnchor, []byte(strings.Join(anchorLines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			resolver := startUnbound(t, testpeer.Require(t, "unbound"), addr, keyAnchor)
+			for _, c := range []struct {
+				name  string
+				qtype uint16
+				rcode int
+				data  bool
+			}{
+				{"www.signed.example.", dns.TypeA, dns.RcodeSuccess, true},
+				{"signed.example.", dns.TypeMX, dns.RcodeSuccess, true},
+				{"mail.signed.example.", dns.TypeMX, dns.RcodeSuccess, false},
+				{"nx.signed.example.", dns.TypeA, dns.RcodeNameError, false},
+				{"b.c.signed.example.", dns.TypeA, dns.RcodeSuccess, false},
+				{"x.wild.signed.example.", dns.TypeTXT, dns.RcodeSuccess, true},
+				{"x.wild.signed.example.", dns.TypeAAAA, dns.RcodeSuccess, false},
+				{"secure.signed.example.", dns.TypeDS, dns.RcodeSuccess, true},
+				{"insecure.signed.example.", dns.TypeDS, dns.RcodeSuccess, false},
+				{"x.insecure2.signed.example.", dns.TypeA, dns.RcodeNameError, false},
+				{"signed.example.", dns.TypeCDS, dns.RcodeSuccess, true},
+				{"signed.example.", dns.TypeCDNSKEY, dns.RcodeSuccess, true},
+			} {
+				m := new(dns.Msg).SetQuestion(c.name, c.qtype)
+				m.SetEdns0(1232, true)
+				r := exchange(t, "udp", resolver, m)
+				if r.Rcode != c.rcode || !r.AuthenticatedData || (len(r.Answer) > 0) != c.data {
+					t.Errorf("unbound: %s %s: rcode %s AD %v, %d answers; want %s, AD, answers %v:\n%s", c.name, typeName(c.qtype),
+						dns.RcodeToString[r.Rcode], r.AuthenticatedData, len(r.Answer), dns.RcodeToString[c.rcode], c.data, r)
+				}
+			}
+
 			nsd := dnspeer.StartNSD(t, []dnspeer.Zone{{Origin: "signed.example.", File: file}})
 			var cases []conformanceCase
 			for _, c := range signedCases {
@@ -101,4 +142,13 @@ func TestIsletSignedValidates(t *testing.T) {
 			}
 		})
 	}
+}
+
+func readFile(t testing.TB, f string) string {
+	t.Helper()
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }

@@ -69,7 +69,7 @@ func verifyAnswer(t testing.TB, r *dns.Msg, keys []dns.RR, at time.Time) {
 	}
 }
 
-func soaSerial(t testing.TB, r *dns.Msg) uint32 {
+func replySerial(t testing.TB, r *dns.Msg) uint32 {
 	t.Helper()
 	for _, rr := range append(r.Answer, r.Ns...) {
 		if soa, ok := rr.(*dns.SOA); ok {
@@ -97,7 +97,7 @@ func TestKeepSigned(t *testing.T) {
 	go func() { srv.KeepSigned(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 	keys := askDO(t, addr, "signed.example.", dns.TypeDNSKEY).Answer
-	first := soaSerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA))
+	first := replySerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		now := time.Now()
@@ -105,7 +105,7 @@ func TestKeepSigned(t *testing.T) {
 		verifyAnswer(t, r, keys, now)
 		nx := askDO(t, addr, "nothere.signed.example.", dns.TypeA)
 		verifyAnswer(t, nx, keys, now)
-		if serial := soaSerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA)); serial != first {
+		if serial := replySerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA)); serial != first {
 			if serial-first >= 1<<31 {
 				t.Errorf("serial went from %d back to %d", first, serial)
 			}
@@ -146,7 +146,7 @@ func TestChallengeSigned(t *testing.T) {
 		addr, srv := startServer(t, zones.NewSet(sz), zones.Config{Signer: s})
 		keys := askDO(t, addr, "signed.example.", dns.TypeDNSKEY).Answer
 		name := "_acme-challenge.www.signed.example."
-		before := soaSerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA))
+		before := replySerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA))
 		if err := srv.PublishTXT(name, "token-1"); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,7 @@ func TestChallengeSigned(t *testing.T) {
 		}
 		verifyAnswer(t, r, keys, time.Now())
 		verifyZone(t, srv.Zones().Zones()[0], time.Now())
-		after := soaSerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA))
+		after := replySerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA))
 		if after == before {
 			t.Errorf("serial %d unchanged by the challenge record", after)
 		}

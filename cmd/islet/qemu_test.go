@@ -33,7 +33,7 @@ func bootFixture(t *testing.T) images.Result {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
-	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("zones: zones/\nsite: site/\nhosts:\n  - names: [boot.example]\n    site: true\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("zones: zones/\nsite: site/\nhosts:\n  - names: [boot.example]\n    site: true\ndnssec: sign\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "zones", "boot.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nwww A 192.0.2.80\n"), 0o644)
 	// A Jekyll source: the build renders it; the guest serves the result.
 	os.WriteFile(filepath.Join(dir, "site", "_config.yml"), []byte("title: Booted\ntime: 2024-01-01\n"), 0o644)
@@ -117,6 +117,24 @@ func (g *vmGuest) askDNS() {
 	}
 }
 
+// askDNSKEY returns the zone's DNSKEY RRset, checking that it comes
+// signed: the guest signs the zone with the key on its state disk.
+func (g *vmGuest) askDNSKEY() string {
+	g.t.Helper()
+	m := new(dns.Msg).SetQuestion("boot.example.", dns.TypeDNSKEY)
+	m.SetEdns0(1232, true)
+	c := &dns.Client{Net: "tcp", Timeout: 3 * time.Second}
+	r, _, err := c.Exchange(m, g.dns)
+	if err != nil || len(r.Answer) != 2 {
+		g.t.Fatalf("DNSKEY through qemu: %v %v\nconsole:\n%s", err, r, g.console.String())
+	}
+	key, sig := r.Answer[0].(*dns.DNSKEY), r.Answer[1].(*dns.RRSIG)
+	if err := sig.Verify(key, r.Answer[:1]); err != nil {
+		g.t.Errorf("the DNSKEY RRset's signature: %v", err)
+	}
+	return key.String()
+}
+
 // getPage fetches the rendered home page over HTTPS and returns the
 // certificate it was served with.
 func (g *vmGuest) getPage() []byte {
@@ -167,8 +185,8 @@ func (g *vmGuest) powerOff() time.Duration {
 // boots it under qemu with its state disk and DHCP from qemu's user
 // network, and asks it over the forwarded ports: DNS over UDP and TCP,
 // HTTPS. Then it panics the guest from the console (the trace is logged,
-// the machine reboots and serves again with the certificate kept on the
-// state disk) and stops it with the ACPI power button, as Ctrl-C on
+// the machine reboots and serves again with the certificate and the
+// DNSSEC key kept on the state disk) and stops it with the ACPI power button, as Ctrl-C on
 // "islet run --target qemu" does.
 func TestBuildAndBoot(t *testing.T) {
 	res := bootFixture(t)
@@ -179,6 +197,7 @@ func TestBuildAndBoot(t *testing.T) {
 	g.waitFor("state disk mounted", 1, time.Second)
 	g.waitFor("go_limit_mb=", 1, time.Second) // the collector knows the machine's memory
 	g.askDNS()
+	key := g.askDNSKEY()
 	cert := g.getPage()
 
 	g.keyboard.Write([]byte("islet.panic\n"))
@@ -192,10 +211,17 @@ func TestBuildAndBoot(t *testing.T) {
 	if again := g.getPage(); !bytes.Equal(cert, again) {
 		t.Error("after the reboot the guest served another certificate: the state disk did not keep it")
 	}
+	if again := g.askDNSKEY(); again != key {
+		t.Errorf("after the reboot the guest served another DNSKEY: the state disk did not keep it\n%s\n%s", key, again)
+	}
 	t.Logf("powered off %v after the power button", g.powerOff())
 	out, err := exec.Command("debugfs", "-R", "ls -l /certs", res.StateDisk).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "self-signed.pem") {
 		t.Errorf("the state disk holds no certificate: %v\n%s", err, out)
+	}
+	out, err = exec.Command("debugfs", "-R", "ls -l /dnssec", res.StateDisk).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Kboot.example.+013+") || !strings.Contains(string(out), "100600") {
+		t.Errorf("the state disk holds no DNSSEC key: %v\n%s", err, out)
 	}
 }
 
