@@ -3,6 +3,7 @@ package appliance
 import (
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"islet.dev/islet/zones"
@@ -36,6 +37,11 @@ func signZones(signer *zones.Signer, set *zones.Set, prev func(origin string) *z
 		log.Info("zone signed", "component", "dns", "zone", z.Origin, "serial", sz.Serial(), "denial", sz.Denial(),
 			"signed", st.Signed, "kept", st.Reused, "took", time.Since(start).Round(time.Millisecond))
 		out = out.With(sz)
+	}
+	if out != set {
+		// The unsigned zones and the signing's garbage go back to the
+		// system now, as after loading.
+		go debug.FreeOSMemory()
 	}
 	return out, nil
 }

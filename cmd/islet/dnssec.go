@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/miekg/dns"
 
 	"islet.dev/islet/zones"
 )
@@ -14,6 +17,10 @@ commands:
   ds KEYDIR [ZONE]   print the DS records (SHA-256) of the zones' key-signing
                      keys in KEYDIR, to give to the registrar (every zone
                      with keys there when ZONE is left out)
+  sign [flags] KEYDIR ZONEDIR
+                     sign the zones of ZONEDIR as "islet serve --dnssec-keys"
+                     does and print them (to check them with ldns-verify-zone
+                     or dnssec-verify, or to serve them elsewhere)
 `
 
 func cmdDNSSEC(args []string, stdout, stderr io.Writer) int {
@@ -24,6 +31,8 @@ func cmdDNSSEC(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "ds":
 		return cmdDNSSECDS(args[1:], stdout, stderr)
+	case "sign":
+		return cmdDNSSECSign(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, dnssecUsage)
 		return 0
@@ -73,6 +82,63 @@ func cmdDNSSECDS(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "islet dnssec ds: %s has no key-signing key in %s\n", name, dir)
 			return 1
 		}
+	}
+	return 0
+}
+
+// cmdDNSSECSign signs a zones folder and prints the signed zones.
+func cmdDNSSECSign(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("islet dnssec sign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f serveFlags
+	fs.StringVar(&f.dnssecAlgorithm, "algorithm", "ecdsap256sha256", "`ALG` of the keys made: ecdsap256sha256 or ed25519")
+	fs.StringVar(&f.dnssecDenial, "denial", "nsec", "nsec, or nsec3 (no salt, no iterations: RFC 9276)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprint(stderr, dnssecUsage)
+		return 2
+	}
+	f.dnssecKeys = fs.Arg(0)
+	signer, err := f.signer()
+	if err != nil {
+		fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
+		return 2
+	}
+	set, diags, err := zones.LoadDir(fs.Arg(1))
+	for _, d := range diags {
+		fmt.Fprintln(stderr, d)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
+		return 1
+	}
+	w := bufio.NewWriterSize(stdout, 1<<16)
+	for _, z := range set.Zones() {
+		if !signer.Signs(z) {
+			fmt.Fprintf(stderr, "islet dnssec sign: %s has a DNSKEY of its own: left out\n", z.Origin)
+			continue
+		}
+		sz, _, err := signer.Sign(z, nil)
+		if err != nil {
+			fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
+			return 1
+		}
+		// the SOA first, as zone files have it
+		rrs := sz.RRs()
+		for _, soaFirst := range []bool{true, false} {
+			for _, rr := range rrs {
+				if _, isSOA := rr.(*dns.SOA); isSOA == soaFirst {
+					w.WriteString(rr.String())
+					w.WriteByte('\n')
+				}
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
+		return 1
 	}
 	return 0
 }

@@ -30,6 +30,7 @@ commands:
   build DIR   pack DIR into a bootable image in DIR/_build
   render SRC DST  render the Jekyll site SRC into DST
   dnssec ds KEYDIR [ZONE]  print the DS records to give to the registrar
+  dnssec sign KEYDIR ZONEDIR  print the zones signed as serve signs them
 
 "islet <command> -h" lists a command's flags.
 `
