@@ -49,10 +49,12 @@ type SigningKey struct {
 	DNSKEY *dns.DNSKEY
 	File   string // the .key file
 	signer crypto.Signer
-	// The key's timing; zero when not set. Publish: in the DNSKEY
-	// RRset from then on; Activate: signs from then on; Inactive:
-	// signs no more; Delete: out of the DNSKEY RRset.
-	Created, Publish, Activate, Inactive, Delete time.Time
+	// The key's timing, BIND's; zero when not set. Publish: in the
+	// DNSKEY RRset from then on; Activate: signs from then on;
+	// Inactive: signs no more; Delete: out of the DNSKEY RRset;
+	// SyncPublish and SyncDelete: named by CDS and CDNSKEY from then
+	// on, and no more (RFC 7344).
+	Created, Publish, Activate, Inactive, Delete, SyncPublish, SyncDelete time.Time
 }
 
 // Tag is the key's key tag (RFC 4034 Appendix B).
@@ -70,6 +72,31 @@ func (k *SigningKey) published(t time.Time) bool {
 // active reports whether the key signs at t.
 func (k *SigningKey) active(t time.Time) bool {
 	return k.published(t) && !t.Before(k.Activate) && (k.Inactive.IsZero() || t.Before(k.Inactive))
+}
+
+// Synced reports whether CDS and CDNSKEY name the key at t, and so the
+// parent's DS should: a key-signing key from SyncPublish (or, without
+// one, while it signs) until SyncDelete.
+func (k *SigningKey) Synced(t time.Time) bool {
+	if !k.SEP() || !k.published(t) || !k.SyncDelete.IsZero() && !t.Before(k.SyncDelete) {
+		return false
+	}
+	if !k.SyncPublish.IsZero() {
+		return !t.Before(k.SyncPublish)
+	}
+	return k.active(t)
+}
+
+// nextEvent is the first time after t at which the key's state changes;
+// zero when none is due.
+func (k *SigningKey) nextEvent(t time.Time) time.Time {
+	var next time.Time
+	for _, e := range k.timing()[1:] {
+		if e.After(t) && (next.IsZero() || e.Before(next)) {
+			next = *e
+		}
+	}
+	return next
 }
 
 // KeyStore is a folder of BIND-format DNSSEC keys, one or more per zone.
@@ -171,10 +198,10 @@ func (k *SigningKey) write(priv crypto.PrivateKey) error {
 }
 
 // timingFields are the key timing metadata of BIND's key files.
-var timingFields = []string{"Created", "Publish", "Activate", "Inactive", "Delete"}
+var timingFields = []string{"Created", "Publish", "Activate", "Inactive", "Delete", "SyncPublish", "SyncDelete"}
 
 func (k *SigningKey) timing() []*time.Time {
-	return []*time.Time{&k.Created, &k.Publish, &k.Activate, &k.Inactive, &k.Delete}
+	return []*time.Time{&k.Created, &k.Publish, &k.Activate, &k.Inactive, &k.Delete, &k.SyncPublish, &k.SyncDelete}
 }
 
 func (k *SigningKey) writeTiming(b *bytes.Buffer, prefix string) {

@@ -119,17 +119,19 @@ func dnssecType(t uint16) bool {
 
 // outSet is one RRset of the signed zone, with the signatures it needs.
 type outSet struct {
-	n      *node // where it comes from; nil for the NSEC3 owners
-	w      string
-	hashed bool
-	name   string
-	rrtype uint16
-	rrs    []dns.RR
-	line   int
-	keys   []*SigningKey // none: not signed (glue, a delegation's NS)
-	sigs   []dns.RR
-	reuse  bool
-	same   bool // equal to the set prev served
+	n       *node // where it comes from; nil for the NSEC3 owners
+	w       string
+	hashed  bool
+	name    string
+	rrtype  uint16
+	rrs     []dns.RR
+	line    int
+	keys    []*SigningKey // none: not signed (glue, a delegation's NS)
+	sigs    []dns.RR
+	reuse   bool          // every key's signature taken over
+	todo    []*SigningKey // the keys whose signatures must be made
+	dropped bool          // prev's set had signatures of keys that sign no more
+	same    bool          // equal to the set prev served
 }
 
 // Sign returns z signed. prev is the version served before (nil: none),
@@ -140,6 +142,7 @@ type outSet struct {
 func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 	var st SignStats
 	now := s.opt.Now()
+	stamp := s.keys.keysStamp(z.Origin)
 	all, err := s.keys.Keys(z.Origin, now)
 	if err != nil {
 		return nil, st, err
@@ -223,7 +226,7 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 		key := *k.DNSKEY
 		key.Hdr = dns.RR_Header{Name: z.Origin, Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: soa.Hdr.Ttl}
 		dnskeys = append(dnskeys, &key)
-		if k.SEP() && k.active(now) {
+		if k.Synced(now) {
 			c := key.ToDS(dns.SHA256).ToCDS()
 			c.Hdr = dns.RR_Header{Name: z.Origin, Rrtype: dns.TypeCDS, Class: dns.ClassINET, Ttl: soa.Hdr.Ttl}
 			cds = append(cds, c)
@@ -261,14 +264,14 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 		stale := false
 		for _, o := range sets {
 			contentChanged = contentChanged || !o.same
-			stale = stale || (len(o.keys) > 0 && !o.reuse)
+			stale = stale || (len(o.keys) > 0 && !o.reuse) || o.dropped
 		}
 		if contentChanged || stale || changed {
 			serial = max(prev.soa.Serial+1, uint32(now.Unix()))
 			soa.Serial = serial
 			for _, o := range sets {
 				if o.rrtype == dns.TypeSOA && o.n == z.apex {
-					o.reuse, o.sigs = false, nil
+					o.reuse, o.sigs, o.todo = false, nil, o.keys
 				}
 			}
 			if contentChanged {
@@ -286,6 +289,9 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 		if o.reuse {
 			st.Reused++
 			continue
+		}
+		if o.todo == nil {
+			o.todo = o.keys
 		}
 		todo = append(todo, o)
 	}
@@ -315,8 +321,19 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 	}
 	nz.signedHere = true
 	nz.resignAt = resignTime(sets, s.refreshBefore())
+	for _, k := range all {
+		// a key's next step (of a rollover) is a time to sign again
+		if e := k.nextEvent(now); !e.IsZero() && (nz.resignAt.IsZero() || e.Before(nz.resignAt)) {
+			nz.resignAt = e
+		}
+	}
+	nz.keysStamp = stamp
 	return nz, st, nil
 }
+
+// ResignAt is when a zone a Signer signed must be signed again: its
+// first signature's refresh, or a key's next step; zero for other zones.
+func (z *Zone) ResignAt() time.Time { return z.resignAt }
 
 // serialNotNewer reports whether serial a is not newer than b (RFC 1982).
 func serialNotNewer(a, b uint32) bool { return a == b || a-b >= 1<<31 }
@@ -366,7 +383,7 @@ func (o *outSet) planReuse(prev *Zone, refresh time.Time) {
 		return
 	}
 	prevSigs := pn.sigs(o.rrtype)
-	var sigs []dns.RR
+	var todo []*SigningKey
 	for _, k := range o.keys {
 		var found dns.RR
 		for _, rr := range prevSigs {
@@ -378,11 +395,18 @@ func (o *outSet) planReuse(prev *Zone, refresh time.Time) {
 			}
 		}
 		if found == nil {
-			return
+			todo = append(todo, k)
+			continue
 		}
-		sigs = append(sigs, found)
+		o.sigs = append(o.sigs, found)
 	}
-	o.reuse, o.sigs = true, sigs
+	// An RRset signed by every key before counts as taken over; one
+	// with a key new (a rollover) keeps the others' signatures and
+	// gets the new key's.
+	o.reuse = len(todo) == 0
+	o.todo = todo
+	// signatures of a key that signs no more go with it
+	o.dropped = len(prevSigs) > len(o.sigs)
 }
 
 // equalSets reports whether two RRsets hold the same records with the
@@ -438,7 +462,7 @@ func signAll(sets []*outSet, origin string, inception, expiration uint32) error 
 					return
 				}
 				o := sets[i]
-				for _, k := range o.keys {
+				for _, k := range o.todo {
 					sig := &dns.RRSIG{
 						Hdr:        dns.RR_Header{Ttl: o.rrs[0].Header().Ttl},
 						Algorithm:  k.DNSKEY.Algorithm,

@@ -3,11 +3,13 @@
 package zones_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -151,4 +153,86 @@ func readFile(t testing.TB, f string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestRolloverValidates serves a zone in the middle of a key rollover,
+// as KeepSigned takes its steps: delv validates with the old key's DS
+// and with the new one's while both sign; once the old key is gone only
+// the new DS validates.
+func TestRolloverValidates(t *testing.T) {
+	delv := testpeer.Require(t, "delv")
+	z, _ := signFixture(t)
+	keys := filepath.Join(t.TempDir(), "keys")
+	ks, err := zones.OpenKeyStore(keys, dns.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := ks.Keys(z.Origin, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := zones.StartRollover(keys, z.Origin, time.Now(), zones.RolloverTiming{ZoneTTL: 3 * time.Second, ParentTTL: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := zones.NewSigner(ks, zones.SignOptions{Denial: zones.DenyNSEC3})
+	sz, _, err := s.Sign(z, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, srv := startServer(t, zones.NewSet(sz), zones.Config{Signer: s})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.KeepSigned(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	anchor := func(k *zones.SigningKey) string {
+		f := filepath.Join(t.TempDir(), "ds")
+		os.WriteFile(f, []byte(k.DS().String()+"\n"), 0o644)
+		return writeAnchor(t, f)
+	}
+	oldAnchor, newAnchor := anchor(old[0]), anchor(r.New[0])
+	host, port, _ := strings.Cut(addr, ":")
+	validates := func(anchor, name string, qtype uint16) bool {
+		out, _ := exec.Command(delv, "@"+host, "-p", port, "-a", anchor, "+root=signed.example", name, typeName(qtype)).CombinedOutput()
+		return strings.Contains(string(out), "fully validated")
+	}
+	cdsTag := func() uint16 {
+		r := askDO(t, addr, "signed.example.", dns.TypeCDS)
+		for _, rr := range r.Answer {
+			if c, ok := rr.(*dns.CDS); ok {
+				return c.KeyTag
+			}
+		}
+		return 0
+	}
+	check := func(stage string, oldOK bool) {
+		t.Helper()
+		for _, q := range []struct {
+			name  string
+			qtype uint16
+		}{{"www.signed.example.", dns.TypeA}, {"nx.signed.example.", dns.TypeA}, {"x.wild.signed.example.", dns.TypeTXT}} {
+			if !validates(newAnchor, q.name, q.qtype) {
+				t.Errorf("%s: %s %s does not validate with the new key's DS", stage, q.name, typeName(q.qtype))
+			}
+			if got := validates(oldAnchor, q.name, q.qtype); got != oldOK {
+				t.Errorf("%s: %s %s validates with the old key's DS: %v, want %v", stage, q.name, typeName(q.qtype), got, oldOK)
+			}
+		}
+	}
+	if cdsTag() != old[0].Tag() {
+		t.Errorf("CDS names key %d before the sync time, want the old %d", cdsTag(), old[0].Tag())
+	}
+	check("both keys signing", true)
+	for deadline := time.Now().Add(10 * time.Second); cdsTag() != r.New[0].Tag(); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("CDS still names key %d", cdsTag())
+		}
+	}
+	check("CDS on the new key", true)
+	for deadline := time.Now().Add(10 * time.Second); len(askDO(t, addr, "signed.example.", dns.TypeDNSKEY).Answer) != 2; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the old key is still served:\n%v", askDO(t, addr, "signed.example.", dns.TypeDNSKEY))
+		}
+	}
+	check("old key gone", false)
 }

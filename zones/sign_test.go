@@ -3,6 +3,7 @@ package zones_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +178,112 @@ func zoneString(z *zones.Zone) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// apexSet returns the records of type t at the zone's apex, and the key
+// tags of the RRSIGs over name's RRset of type t.
+func apexSet(z *zones.Zone, name string, t uint16) (rrs []dns.RR, tags []uint16) {
+	for _, rr := range z.RRs() {
+		if !strings.EqualFold(rr.Header().Name, name) {
+			continue
+		}
+		if rr.Header().Rrtype == t {
+			rrs = append(rrs, rr)
+		}
+		if sig, ok := rr.(*dns.RRSIG); ok && sig.TypeCovered == t {
+			tags = append(tags, sig.KeyTag)
+		}
+	}
+	slices.Sort(tags)
+	return rrs, tags
+}
+
+// TestRollover rolls the zone's key by double signature: the new key
+// signs beside the old at once, CDS names the new key once caches
+// cannot hold answers without it, and the old key and its signatures go
+// once the parent's DS naming it has expired; each step comes when the
+// signer signs after its time (the re-signing loop wakes for it), under
+// a new serial, and the zone verifies throughout.
+func TestRollover(t *testing.T) {
+	z, _ := signFixture(t)
+	c := &clock{time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}
+	dir := filepath.Join(t.TempDir(), "keys")
+	ks, err := zones.OpenKeyStore(dir, dns.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := zones.NewSigner(ks, zones.SignOptions{Now: c.now})
+	v1, _, err := s.Sign(z, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := ks.Keys("signed.example.", c.t)
+	oldTag := old[0].Tag()
+
+	c.t = c.t.Add(time.Hour)
+	r, err := zones.StartRollover(dir, "signed.example", c.t, zones.RolloverTiming{ZoneTTL: 2 * time.Hour, ParentTTL: 24 * time.Hour, Propagation: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTag := r.New[0].Tag()
+	if !r.SyncAt.Equal(c.t.Add(3*time.Hour)) || !r.RetireAt.Equal(c.t.Add(28*time.Hour)) {
+		t.Errorf("schedule: CDS at %v, old key out at %v", r.SyncAt, r.RetireAt)
+	}
+	if _, err := zones.StartRollover(dir, "signed.example", c.t, zones.RolloverTiming{}); err == nil {
+		t.Error("a second rollover started while one is under way")
+	}
+	steps := []struct {
+		at               time.Time
+		dnskeys, signers []uint16
+		cds              uint16
+	}{
+		{c.t, []uint16{oldTag, newTag}, []uint16{oldTag, newTag}, oldTag},
+		{r.SyncAt, []uint16{oldTag, newTag}, []uint16{oldTag, newTag}, newTag},
+		{r.RetireAt, []uint16{newTag}, []uint16{newTag}, newTag},
+	}
+	prev := v1
+	for i, step := range steps {
+		c.t = step.at
+		if i > 0 && prev.ResignAt().After(step.at) {
+			t.Errorf("step %d at %v: the zone signed before is not due until %v", i, step.at, prev.ResignAt())
+		}
+		next, _, err := s.Sign(prev, prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.Serial() == prev.Serial() {
+			t.Errorf("step %d: serial unchanged", i)
+		}
+		var tags []uint16
+		keys, _ := apexSet(next, "signed.example.", dns.TypeDNSKEY)
+		for _, k := range keys {
+			tags = append(tags, k.(*dns.DNSKEY).KeyTag())
+		}
+		slices.Sort(tags)
+		want := slices.Sorted(slices.Values(step.dnskeys))
+		if !slices.Equal(tags, want) {
+			t.Errorf("step %d: DNSKEYs %v, want %v", i, tags, want)
+		}
+		for _, typ := range []uint16{dns.TypeSOA, dns.TypeA, dns.TypeNSEC} {
+			if _, signers := apexSet(next, "signed.example.", typ); !slices.Equal(signers, slices.Sorted(slices.Values(step.signers))) {
+				t.Errorf("step %d: %s signed by %v, want %v", i, dns.TypeToString[typ], signers, step.signers)
+			}
+		}
+		cds, _ := apexSet(next, "signed.example.", dns.TypeCDS)
+		if len(cds) != 1 || cds[0].(*dns.CDS).KeyTag != step.cds {
+			t.Errorf("step %d: CDS %v, want key %d", i, cds, step.cds)
+		}
+		verifyZone(t, next, c.t)
+		prev = next
+	}
+	// The schedule survives a restart: a new store reads it back.
+	again, err := zones.ReadZoneKeys(dir, "signed.example.")
+	if err != nil || len(again) != 2 {
+		t.Fatalf("keys: %v %v", again, err)
+	}
+	for _, k := range again {
+		if k.Tag() == oldTag && !k.Delete.Equal(r.RetireAt) || k.Tag() == newTag && !k.SyncPublish.Equal(r.SyncAt) {
+			t.Errorf("key %d read back with Delete %v, SyncPublish %v", k.Tag(), k.Delete, k.SyncPublish)
+		}
+	}
 }

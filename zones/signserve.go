@@ -23,7 +23,8 @@ func (s *Server) Update(fn func(cur *Set) (*Set, error)) (*Set, error) {
 
 // KeepSigned makes the signatures of the zones Config.Signer signed
 // again before they run out (when a third of their validity is left),
-// until ctx ends. A zone signed again is served under a new serial,
+// and takes each step of a key rollover when its time comes (or, when
+// the key files changed, within the hour), until ctx ends. A zone signed again is served under a new serial,
 // kept in the journal and sent to the secondaries with NOTIFY; queries
 // see the old version or the new, never a gap.
 func (s *Server) KeepSigned(ctx context.Context) {
@@ -66,8 +67,8 @@ func (s *Server) resignDue(ctx context.Context) bool {
 	now := s.cfg.Signer.opt.Now()
 	ok := true
 	for _, z := range s.set.Load().Zones() {
-		if !z.signedHere || z.resignAt.After(now) {
-			continue
+		if !z.signedHere || z.resignAt.After(now) && s.cfg.Signer.keys.keysStamp(z.Origin).Equal(z.keysStamp) {
+			continue // not due, and its keys did not change
 		}
 		nz, st, err := s.cfg.Signer.Sign(z, z)
 		if err != nil {

@@ -25,6 +25,7 @@ type Zone struct {
 	// first signature needs making again.
 	signedHere bool
 	resignAt   time.Time
+	keysStamp  time.Time // the key files' latest change when signed
 
 	proofBlobs sync.Map // proofKey -> proofBlob, see compile.go
 	proofCount atomic.Int64

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -17,6 +18,12 @@ commands:
   ds KEYDIR [ZONE]   print the DS records (SHA-256) of the zones' key-signing
                      keys in KEYDIR, to give to the registrar (every zone
                      with keys there when ZONE is left out)
+  rollover [flags] KEYDIR ZONE
+                     start a rollover of ZONE's key by double signature
+                     (RFC 7583): a new key signs beside the old at once, CDS
+                     names it once caches have it, the old key goes once the
+                     parent's DS naming it has expired; the running islet
+                     takes each step (SIGHUP it to begin at once)
   sign [flags] KEYDIR ZONEDIR
                      sign the zones of ZONEDIR as "islet serve --dnssec-keys"
                      does and print them (to check them with ldns-verify-zone
@@ -33,6 +40,8 @@ func cmdDNSSEC(args []string, stdout, stderr io.Writer) int {
 		return cmdDNSSECDS(args[1:], stdout, stderr)
 	case "sign":
 		return cmdDNSSECSign(args[1:], stdout, stderr)
+	case "rollover":
+		return cmdDNSSECRollover(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, dnssecUsage)
 		return 0
@@ -72,10 +81,14 @@ func cmdDNSSECDS(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		n := 0
+		now := time.Now()
 		for _, k := range keys {
-			if k.SEP() {
+			switch {
+			case k.Synced(now):
 				fmt.Fprintln(stdout, k.DS().String())
 				n++
+			case k.SEP() && k.SyncPublish.After(now):
+				fmt.Fprintf(stdout, "; key %d of %s is new: its DS goes to the parent from %s (CDS names it then)\n", k.Tag(), name, k.SyncPublish.UTC().Format(time.RFC3339))
 			}
 		}
 		if n == 0 {
@@ -140,5 +153,35 @@ func cmdDNSSECSign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
 		return 1
 	}
+	return 0
+}
+
+// cmdDNSSECRollover starts a key rollover and prints its schedule.
+func cmdDNSSECRollover(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("islet dnssec rollover", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var t zones.RolloverTiming
+	fs.DurationVar(&t.ZoneTTL, "zone-ttl", 24*time.Hour, "the largest TTL of the zone, its DNSKEY's included")
+	fs.DurationVar(&t.ParentTTL, "parent-ttl", 48*time.Hour, "the parent's delay in taking up a CDS plus its DS TTL")
+	fs.DurationVar(&t.Propagation, "propagation", time.Hour, "how long a change takes to reach every server of the zone")
+	if err := parseInterspersed(fs, args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprint(stderr, dnssecUsage)
+		return 2
+	}
+	r, err := zones.StartRollover(fs.Arg(0), fs.Arg(1), time.Now(), t)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet dnssec rollover: %v\n", err)
+		return 1
+	}
+	when := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	for i, k := range r.New {
+		fmt.Fprintf(stdout, "new key %d (%s) is published and signs beside key %d from now\n", k.Tag(), k.File, r.Old[i].Tag())
+		fmt.Fprintf(stdout, "CDS and CDNSKEY name key %d instead of %d from %s: its DS then goes to the parent:\n%s\n", k.Tag(), r.Old[i].Tag(), when(r.SyncAt), k.DS())
+		fmt.Fprintf(stdout, "key %d and its signatures go at %s\n", r.Old[i].Tag(), when(r.RetireAt))
+	}
+	fmt.Fprintln(stdout, "a running islet signing from this folder takes each step at its time; send it SIGHUP to begin now (otherwise within the hour)")
 	return 0
 }
