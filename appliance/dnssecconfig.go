@@ -18,7 +18,7 @@ import (
 //
 //	dnssec:
 //	  sign: [example.org, example.net]   # or all
-//	  denial: nsec3                      # nsec (default) or nsec3
+//	  denial: nsec3                      # nsec (default), nsec3 or compact
 //	  algorithm: ed25519                 # of new keys; ecdsap256sha256 by default
 //	  keys: keys/                        # bake this folder's keys into the image
 //

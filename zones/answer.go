@@ -129,7 +129,7 @@ func (r *response) proof(z *Zone, p proof) {
 func (z *Zone) nodataProof(n *node) proof {
 	var p proof
 	switch z.sec.deny {
-	case denyNSEC:
+	case denyNSEC, denyCompact:
 		if n.has(dns.TypeNSEC) {
 			p.add(n)
 		} else {
@@ -212,6 +212,13 @@ func (s *Set) answer(r *response, l lookup, owner string, qtype uint16, o answer
 			return
 		}
 		l = s.find(w, qtype)
+		if r.do && (l.kind == kindNXDomain || l.kind == kindWildcard) && l.z.sec.deny == denyCompact {
+			var ok bool
+			if l, ok = l.z.compactLookup(l, w); !ok {
+				r.rcode = dns.RcodeServerFailure
+				return
+			}
+		}
 		p = proof{}
 		if r.do && l.z != nil && l.z.Signed() {
 			p = l.z.nameProof(l, w, qtype)

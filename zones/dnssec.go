@@ -13,8 +13,9 @@ import (
 // A signed zone is served as it was signed (RFC 4035 §3.1): queries with
 // the DO bit get the RRSIGs of every RRset they are given, DS or the
 // proof of its absence in referrals, and the NSEC or NSEC3 records that
-// prove a name or a type absent. islet does not sign; it serves what a
-// signer wrote.
+// prove a name or a type absent. The zone was signed elsewhere or by a
+// Signer (sign.go), which makes those records as another signer would;
+// only compact denial (compact.go) signs anything per query.
 
 // denial is how a signed zone proves absence.
 type denial uint8
@@ -23,6 +24,7 @@ const (
 	denyNone  denial = iota // unsigned zone
 	denyNSEC                // RFC 4034 §4, RFC 4035 §3.1.3
 	denyNSEC3               // RFC 5155 §7.2
+	denyCompact             // RFC 9824: an NSEC at each name, the others' made per query
 )
 
 // nsec3Params are the zone's NSEC3PARAM values (RFC 5155 §4): how
@@ -67,6 +69,11 @@ func (z *Zone) setupDNSSEC() {
 		}
 	} else {
 		z.sec.deny = denyNSEC
+		if nsec := z.apex.rrset(dns.TypeNSEC); nsec != nil && strings.EqualFold(nsec[0].(*dns.NSEC).NextDomain, `\000.`+z.Origin) {
+			// The apex's NSEC names its immediate successor: each name
+			// holds an NSEC of its own, as compact denial has them.
+			z.sec.deny = denyCompact
+		}
 		for w, n := range z.nodes {
 			if n.has(dns.TypeNSEC) {
 				z.sec.chain = append(z.sec.chain, chainLink{key: canonicalKey(w), n: n})
@@ -114,6 +121,8 @@ func (z *Zone) Denial() string {
 	switch z.sec.deny {
 	case denyNSEC:
 		return "NSEC"
+	case denyCompact:
+		return "compact"
 	case denyNSEC3:
 		if z.anyOptOut() {
 			return "NSEC3 opt-out"

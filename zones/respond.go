@@ -43,7 +43,7 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 		return s.signedQuery(pkt, out, sc, client, tcp)
 	}
 	switch q.qtype {
-	case typeOPT, typeTSIG, dns.TypeTKEY:
+	case typeOPT, typeTSIG, dns.TypeTKEY, dns.TypeNXNAME: // NXNAME: RFC 9824 §3.5
 		return s.bare(out, q, dns.RcodeFormatError, sc, client)
 	case dns.TypeAXFR, dns.TypeIXFR:
 		if len(s.cfg.AllowTransfer) == 0 {
@@ -76,6 +76,17 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 	}
 	qw := unsafe.String(&q.lower[0], len(q.lower))
 	l := set.find(qw, q.qtype)
+	if q.do && (l.kind == kindNXDomain || l.kind == kindWildcard) && l.z.sec.deny == denyCompact {
+		var ok bool
+		if l, ok = l.z.compactLookup(l, qw); !ok {
+			// the signing budget is spent: a spoofed flood over UDP
+			// ends here, a resolver comes back over TCP
+			if tcp {
+				return s.bare(out, q, dns.RcodeServerFailure, sc, client)
+			}
+			return append(s.appendHeader(out[:0], q, flagTC, 1, 0, 0, 0), q.question...)
+		}
+	}
 	// Without a signed zone DO changes nothing: those answers share the
 	// compiled ones of queries without it.
 	o := answerOpts{minimal: s.cfg.Minimal, do: q.do && set.signed}

@@ -138,6 +138,9 @@ func New(cfg Config, set *Set) (*Server, error) {
 			return nil, fmt.Errorf("zones: new server: transfers allowed to %s with key %s, which is not given", a.Prefix, a.Key)
 		}
 	}
+	if cfg.Signer != nil && cfg.Signer.Compact() && len(cfg.AllowTransfer) > 0 {
+		return nil, fmt.Errorf("zones: new server: compact denial signs per query, which secondaries cannot do: allow no transfers, or deny with nsec or nsec3")
+	}
 	for _, n := range cfg.Notify {
 		if _, ok := s.keys[n.Key]; n.Key != "" && !ok {
 			return nil, fmt.Errorf("zones: new server: notify %s with key %s, which is not given", n.Addr, n.Key)

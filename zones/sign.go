@@ -23,17 +23,24 @@ const (
 	// parameters RFC 9276 asks for: SHA-1, no extra iterations, no
 	// salt, no opt-out.
 	DenyNSEC3
+	// DenyCompact is RFC 9824's compact denial: an NSEC of its own at
+	// each name, and one made per query for a name that does not exist
+	// (compact.go). It needs the keys at hand, so it cannot be
+	// transferred to secondaries.
+	DenyCompact
 )
 
-// ParseDenial reads "nsec" or "nsec3".
+// ParseDenial reads "nsec", "nsec3" or "compact".
 func ParseDenial(s string) (Denial, error) {
 	switch strings.ToLower(s) {
 	case "", "nsec":
 		return DenyNSEC, nil
 	case "nsec3":
 		return DenyNSEC3, nil
+	case "compact":
+		return DenyCompact, nil
 	}
-	return 0, fmt.Errorf("DNSSEC denial %q: want nsec or nsec3", s)
+	return 0, fmt.Errorf("DNSSEC denial %q: want nsec, nsec3 or compact", s)
 }
 
 // DefaultValidity is how long the signatures islet makes are valid.
@@ -54,7 +61,14 @@ type SignOptions struct {
 	// Zones are the origins signed (fully qualified, lowercase);
 	// every zone when empty.
 	Zones []string
+	// CompactRate bounds the signatures a second a zone with compact
+	// denial makes per query (DefaultCompactRate when 0).
+	CompactRate int
 }
+
+// Compact reports whether the signer denies with compact denial, which
+// signs per query and so cannot be transferred.
+func (s *Signer) Compact() bool { return s.opt.Denial == DenyCompact }
 
 // Signer signs zones whose data has no DNSKEY of its own with the keys
 // of a KeyStore: every RRset gets its RRSIGs when the zone loads, on
@@ -239,6 +253,8 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 	apex(dns.TypeCDS, cds)
 	apex(dns.TypeCDNSKEY, cdnskeys)
 	switch s.opt.Denial {
+	case DenyCompact:
+		sets = append(sets, compactNSECs(z, names, types, negTTL, dataSigners)...)
 	case DenyNSEC3:
 		param := &dns.NSEC3PARAM{Hdr: dns.RR_Header{Name: z.Origin, Rrtype: dns.TypeNSEC3PARAM, Class: dns.ClassINET, Ttl: 0}, Hash: dns.SHA1}
 		apex(dns.TypeNSEC3PARAM, []dns.RR{param})
@@ -320,6 +336,9 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 		return nil, st, fmt.Errorf("zones: sign %s: %w", z.Origin, &LoadError{Diagnostics: diags})
 	}
 	nz.signedHere = true
+	if s.opt.Denial == DenyCompact {
+		nz.online = newCompactState(z.Origin, dataSigners, s.opt.Validity, s.opt.Now, negTTL, s.opt.CompactRate)
+	}
 	nz.resignAt = resignTime(sets, s.refreshBefore())
 	for _, k := range all {
 		// a key's next step (of a rollover) is a time to sign again

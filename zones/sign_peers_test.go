@@ -18,8 +18,9 @@ import (
 	"islet.dev/islet/zones"
 )
 
-// TestIsletSignedValidates signs the fixture's source with islet, NSEC
-// and NSEC3, and checks the result against the peers: the zone as islet
+// TestIsletSignedValidates signs the fixture's source with islet, NSEC,
+// NSEC3 and compact denial, and checks the result against the peers
+// (compact denial, signed per query, only against the validators): the zone as islet
 // serves it (dumped) passes ldns-verify-zone and dnssec-verify; delv,
 // with the key's DS as trust anchor, validates every signed case islet
 // answers, positive, wildcard, NODATA and NXDOMAIN, the secure and the
@@ -38,6 +39,7 @@ func TestIsletSignedValidates(t *testing.T) {
 		{"nsec", zones.DenyNSEC, dns.ECDSAP256SHA256},
 		{"nsec3", zones.DenyNSEC3, dns.ECDSAP256SHA256},
 		{"ed25519-nsec3", zones.DenyNSEC3, dns.ED25519},
+		{"compact", zones.DenyCompact, dns.ECDSAP256SHA256},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			z, _ := signFixture(t)
@@ -55,11 +57,12 @@ func TestIsletSignedValidates(t *testing.T) {
 			if err := os.WriteFile(file, []byte(zoneString(sz)), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := exec.Command(ldnsVerify, file).CombinedOutput(); err != nil {
+			compact := tc.denial == zones.DenyCompact // no chain to verify offline
+			if out, err := exec.Command(ldnsVerify, file).CombinedOutput(); err != nil && !compact {
 				t.Errorf("ldns-verify-zone: %v\n%s", err, out)
 			}
 			// -z: the key is a combined one (flags 257), signing all.
-			if out, err := exec.Command(bindVerify, "-z", "-o", "signed.example", file).CombinedOutput(); err != nil {
+			if out, err := exec.Command(bindVerify, "-z", "-o", "signed.example", file).CombinedOutput(); err != nil && !compact {
 				t.Errorf("dnssec-verify: %v\n%s", err, out)
 			}
 
@@ -119,12 +122,18 @@ func TestIsletSignedValidates(t *testing.T) {
 				m := new(dns.Msg).SetQuestion(c.name, c.qtype)
 				m.SetEdns0(1232, true)
 				r := exchange(t, "udp", resolver, m)
+				if compact && c.rcode == dns.RcodeNameError && r.Rcode == dns.RcodeSuccess {
+					r.Rcode = c.rcode // RFC 9824: NODATA with NXNAME stands for NXDOMAIN
+				}
 				if r.Rcode != c.rcode || !r.AuthenticatedData || (len(r.Answer) > 0) != c.data {
 					t.Errorf("unbound: %s %s: rcode %s AD %v, %d answers; want %s, AD, answers %v:\n%s", c.name, typeName(c.qtype),
 						dns.RcodeToString[r.Rcode], r.AuthenticatedData, len(r.Answer), dns.RcodeToString[c.rcode], c.data, r)
 				}
 			}
 
+			if compact {
+				return // answered per query: NSD cannot serve it
+			}
 			nsd := dnspeer.StartNSD(t, []dnspeer.Zone{{Origin: "signed.example.", File: file}})
 			var cases []conformanceCase
 			for _, c := range signedCases {

@@ -2,6 +2,8 @@ package zones_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +23,8 @@ func askDO(t testing.TB, addr, name string, qtype uint16) *dns.Msg {
 }
 
 // verifyAnswer checks that every RRset of the answer and authority
-// sections of r comes with an RRSIG that verifies with keys at time at.
+// sections of r comes with an RRSIG that verifies with keys at time at,
+// but a referral's NS RRset, which the parent does not sign.
 func verifyAnswer(t testing.TB, r *dns.Msg, keys []dns.RR, at time.Time) {
 	t.Helper()
 	byTag := map[uint16]*dns.DNSKEY{}
@@ -46,6 +49,9 @@ func verifyAnswer(t testing.TB, r *dns.Msg, keys []dns.RR, at time.Time) {
 			sets[k] = append(sets[k], rr)
 		}
 		for k, set := range sets {
+			if k.t == dns.TypeNS && !r.Authoritative {
+				continue
+			}
 			ok := false
 			for _, s := range sigs {
 				if strings.ToLower(s.Hdr.Name) != k.name || s.TypeCovered != k.t {
@@ -168,5 +174,93 @@ func TestChallengeSigned(t *testing.T) {
 		}
 		verifyAnswer(t, r, keys, time.Now())
 		verifyZone(t, srv.Zones().Zones()[0], time.Now())
+	}
+}
+
+// TestCompactDenial serves a zone signed with compact denial: a name
+// that does not exist gets NOERROR with an NSEC at the name listing
+// NXNAME, signed; an existing name NODATA with its own NSEC; a wildcard
+// answer is signed as the name asked; the unsigned delegation's NSEC
+// names a successor outside it; NXNAME asked for is FORMERR; every
+// signature verifies, and past the signing budget a query over UDP is
+// told to come over TCP.
+func TestCompactDenial(t *testing.T) {
+	z, _ := signFixture(t)
+	s := newSignerOpts(t, zones.SignOptions{Denial: zones.DenyCompact, CompactRate: 40})
+	sz, st, err := s.Sign(z, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Diags) > 0 || sz.Denial() != "compact" {
+		t.Fatalf("denial %q, diagnostics %v", sz.Denial(), st.Diags)
+	}
+	addr, _ := startServer(t, zones.NewSet(sz), zones.Config{})
+	keys := askDO(t, addr, "signed.example.", dns.TypeDNSKEY).Answer
+	nsecOf := func(r *dns.Msg) *dns.NSEC {
+		for _, rr := range r.Ns {
+			if n, ok := rr.(*dns.NSEC); ok {
+				return n
+			}
+		}
+		t.Fatalf("no NSEC in\n%v", r)
+		return nil
+	}
+	for _, tc := range []struct {
+		name     string
+		qtype    uint16
+		rcode    int
+		answers  int
+		nsecNext string
+		bitmap   []uint16
+	}{
+		{"nx.signed.example.", dns.TypeA, dns.RcodeSuccess, 0, `\000.nx.signed.example.`, []uint16{dns.TypeNSEC, dns.TypeRRSIG, dns.TypeNXNAME}},
+		{"a.b.nx.signed.example.", dns.TypeTXT, dns.RcodeSuccess, 0, `\000.a.b.nx.signed.example.`, []uint16{dns.TypeNSEC, dns.TypeRRSIG, dns.TypeNXNAME}},
+		{"mail.signed.example.", dns.TypeMX, dns.RcodeSuccess, 0, `\000.mail.signed.example.`, []uint16{dns.TypeA, dns.TypeRRSIG, dns.TypeNSEC}},
+		{"b.c.signed.example.", dns.TypeA, dns.RcodeSuccess, 0, `\000.b.c.signed.example.`, []uint16{dns.TypeRRSIG, dns.TypeNSEC}},
+		{"x.wild.signed.example.", dns.TypeAAAA, dns.RcodeSuccess, 0, `\000.x.wild.signed.example.`, []uint16{dns.TypeA, dns.TypeMX, dns.TypeTXT, dns.TypeRRSIG, dns.TypeNSEC}},
+		{"x.wild.signed.example.", dns.TypeA, dns.RcodeSuccess, 1, "", nil},
+		{"insecure.signed.example.", dns.TypeA, dns.RcodeSuccess, 0, `insecure\000.signed.example.`, []uint16{dns.TypeNS, dns.TypeRRSIG, dns.TypeNSEC}},
+	} {
+		r := askDO(t, addr, tc.name, tc.qtype)
+		if r.Rcode != tc.rcode || len(r.Answer) != 2*tc.answers {
+			t.Errorf("%s %s: %s, %d answers:\n%v", tc.name, dns.TypeToString[tc.qtype], dns.RcodeToString[r.Rcode], len(r.Answer), r)
+			continue
+		}
+		verifyAnswer(t, r, keys, time.Now())
+		if tc.answers > 0 {
+			sig := r.Answer[1].(*dns.RRSIG)
+			if int(sig.Labels) != dns.CountLabel(tc.name) {
+				t.Errorf("%s: the wildcard answer is signed with %d labels, want the name's %d", tc.name, sig.Labels, dns.CountLabel(tc.name))
+			}
+			continue
+		}
+		nsec := nsecOf(r)
+		if !strings.EqualFold(nsec.Hdr.Name, tc.name) || nsec.NextDomain != tc.nsecNext || !slices.Equal(nsec.TypeBitMap, slices.Sorted(slices.Values(tc.bitmap))) {
+			t.Errorf("%s %s: NSEC %v, want next %s, types %v", tc.name, dns.TypeToString[tc.qtype], nsec, tc.nsecNext, tc.bitmap)
+		}
+	}
+	if r := askDO(t, addr, "signed.example.", dns.TypeNXNAME); r.Rcode != dns.RcodeFormatError {
+		t.Errorf("NXNAME query: %s, want FORMERR", dns.RcodeToString[r.Rcode])
+	}
+	// Without DO a name that does not exist is NXDOMAIN, as before.
+	if r := exchange(t, "udp", addr, new(dns.Msg).SetQuestion("nx.signed.example.", dns.TypeA)); r.Rcode != dns.RcodeNameError {
+		t.Errorf("nx without DO: %s", dns.RcodeToString[r.Rcode])
+	}
+	// A flood of new names: the budget (40 signatures a second) runs
+	// out; UDP queries are told to use TCP.
+	tc := 0
+	for i := range 200 {
+		m := new(dns.Msg).SetQuestion(fmt.Sprintf("flood%d.signed.example.", i), dns.TypeA)
+		m.SetEdns0(1232, true)
+		if r := exchange(t, "udp", addr, m); r.Truncated {
+			tc++
+		}
+	}
+	if tc < 100 {
+		t.Errorf("%d of 200 new names were told to come over TCP; want most past a budget of 40 a second", tc)
+	}
+	// A name asked again is answered from what was signed, budget or not.
+	if r := askDO(t, addr, "nx.signed.example.", dns.TypeA); r.Rcode != dns.RcodeSuccess || len(r.Ns) == 0 {
+		t.Errorf("a name signed before, past the budget:\n%v", r)
 	}
 }

@@ -25,7 +25,8 @@ type Zone struct {
 	// first signature needs making again.
 	signedHere bool
 	resignAt   time.Time
-	keysStamp  time.Time // the key files' latest change when signed
+	keysStamp  time.Time     // the key files' latest change when signed
+	online     *compactState // compact denial's keys and names, see compact.go
 
 	proofBlobs sync.Map // proofKey -> proofBlob, see compile.go
 	proofCount atomic.Int64

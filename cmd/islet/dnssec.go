@@ -105,7 +105,7 @@ func cmdDNSSECSign(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var f serveFlags
 	fs.StringVar(&f.dnssecAlgorithm, "algorithm", "ecdsap256sha256", "`ALG` of the keys made: ecdsap256sha256 or ed25519")
-	fs.StringVar(&f.dnssecDenial, "denial", "nsec", "nsec, or nsec3 (no salt, no iterations: RFC 9276)")
+	fs.StringVar(&f.dnssecDenial, "denial", "nsec", "nsec, nsec3 (no salt, no iterations: RFC 9276) or compact (the NSEC of each name only: the rest is signed per query)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -127,7 +127,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.catalog, "catalog", "", "publish a catalog zone `NAME` (RFC 9432) listing the zones of --zones, for secondaries that take catalogs (Knot, BIND)")
 	fs.StringVar(&f.dnssecKeys, "dnssec-keys", "", "sign every zone whose file has no DNSKEY with the DNSSEC keys in `DIR` (BIND's K*.key and .private files), made there when a zone has none")
 	fs.StringVar(&f.dnssecAlgorithm, "dnssec-algorithm", "ecdsap256sha256", "`ALG` of the DNSSEC keys made: ecdsap256sha256 or ed25519")
-	fs.StringVar(&f.dnssecDenial, "dnssec-denial", "nsec", "how signed zones deny names: nsec, or nsec3 (no salt, no iterations: RFC 9276)")
+	fs.StringVar(&f.dnssecDenial, "dnssec-denial", "nsec", "how signed zones deny names: nsec, nsec3 (no salt, no iterations: RFC 9276), or compact (RFC 9824: signed per query, at a bounded rate; no transfers)")
 	fs.BoolVar(&f.notifyNS, "notify-ns", true, "NOTIFY the zones' own name servers too (their addresses in the zone), when transfers are allowed")
 
 	fs.StringVar(&f.site, "site", "", "`DIR` of a rendered site to serve over HTTPS")
