@@ -21,10 +21,10 @@ import (
 type denial uint8
 
 const (
-	denyNone  denial = iota // unsigned zone
-	denyNSEC                // RFC 4034 §4, RFC 4035 §3.1.3
-	denyNSEC3               // RFC 5155 §7.2
-	denyCompact             // RFC 9824: an NSEC at each name, the others' made per query
+	denyNone    denial = iota // unsigned zone
+	denyNSEC                  // RFC 4034 §4, RFC 4035 §3.1.3
+	denyNSEC3                 // RFC 5155 §7.2
+	denyCompact               // RFC 9824: an NSEC at each name, the others' made per query
 )
 
 // nsec3Params are the zone's NSEC3PARAM values (RFC 5155 §4): how
