@@ -318,9 +318,8 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 		return nil, st, fmt.Errorf("zones: sign %s: %w", z.Origin, err)
 	}
 
-	// Each name's RRsets in type order, as a dump of the zone lists
-	// them (an ANY query gets the first).
-	slices.SortStableFunc(sets, func(a, b *outSet) int { return int(a.rrtype) - int(b.rrtype) })
+	// Each name's RRsets keep the file's order (an ANY query gets the
+	// first, as NSD picks it), the DNSSEC ones after them.
 	var parsed []parsedRR
 	for _, o := range sets {
 		for _, rr := range o.rrs {

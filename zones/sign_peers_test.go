@@ -4,6 +4,7 @@ package zones_test
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,8 @@ import (
 // TestIsletSignedValidates signs the fixture's source with islet, NSEC,
 // NSEC3 and compact denial, and checks the result against the peers
 // (compact denial, signed per query, only against the validators): the zone as islet
-// serves it (dumped) passes ldns-verify-zone and dnssec-verify; delv,
+// serves it, transferred by AXFR, passes ldns-verify-zone and
+// dnssec-verify; delv,
 // with the key's DS as trust anchor, validates every signed case islet
 // answers, positive, wildcard, NODATA and NXDOMAIN, the secure and the
 // insecure delegation's DS; Unbound, trusting the DNSKEY of the .key
@@ -52,9 +54,28 @@ func TestIsletSignedValidates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The zone as a secondary gets it: an AXFR from islet.
+			cfg := peerConfig("nsd")
+			cfg.AllowTransfer = []zones.TransferACL{{Prefix: netip.MustParsePrefix("127.0.0.1/32")}}
+			addr, _ := startServer(t, zones.NewSet(sz), cfg)
+			env, err := new(dns.Transfer).In(new(dns.Msg).SetAxfr("signed.example."), addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rrs []dns.RR
+			for e := range env {
+				if e.Error != nil {
+					t.Fatal(e.Error)
+				}
+				rrs = append(rrs, e.RR...)
+			}
+			var dump strings.Builder
+			for _, rr := range rrs[:len(rrs)-1] { // the closing SOA left out
+				dump.WriteString(rr.String() + "\n")
+			}
 			dir := t.TempDir()
 			file := filepath.Join(dir, "signed.example.zone")
-			if err := os.WriteFile(file, []byte(zoneString(sz)), 0o644); err != nil {
+			if err := os.WriteFile(file, []byte(dump.String()), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			compact := tc.denial == zones.DenyCompact // no chain to verify offline
@@ -75,7 +96,6 @@ func TestIsletSignedValidates(t *testing.T) {
 				t.Fatal(err)
 			}
 			anchor := writeAnchor(t, dsFile)
-			addr, _ := startServer(t, zones.NewSet(sz), peerConfig("nsd"))
 			host, port, _ := strings.Cut(addr, ":")
 			for _, c := range signedCases {
 				if c.referral || c.plain || c.qtype == dns.TypeRRSIG || c.qtype == dns.TypeNSEC3 {
