@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"fmt"
 	"io/fs"
 	"os"
@@ -356,8 +359,8 @@ func (k *SigningKey) readPrivate(file string, data []byte) error {
 		return fmt.Errorf("%s: %v", file, err)
 	}
 	signer, ok := priv.(crypto.Signer)
-	if !ok {
-		return fmt.Errorf("%s: a %T cannot sign", file, priv)
+	if !ok || !wholeKey(priv) {
+		return fmt.Errorf("%s: no whole private key of algorithm %d in it", file, k.DNSKEY.Algorithm)
 	}
 	k.signer = signer
 	// The private key must be the DNSKEY's: a signature made with it
@@ -372,6 +375,20 @@ func (k *SigningKey) readPrivate(file string, data []byte) error {
 		return fmt.Errorf("%s: the private key does not match the DNSKEY in %s (%v)", file, k.File, err)
 	}
 	return nil
+}
+
+// wholeKey reports whether a private key read from a file has the parts
+// signing needs (a file may lack them, and the reader does not check).
+func wholeKey(priv crypto.PrivateKey) bool {
+	switch p := priv.(type) {
+	case ed25519.PrivateKey:
+		return len(p) == ed25519.PrivateKeySize
+	case *ecdsa.PrivateKey:
+		return p.D != nil && p.D.Sign() > 0
+	case *rsa.PrivateKey:
+		return p.D != nil && len(p.Primes) >= 2 && p.Validate() == nil
+	}
+	return false
 }
 
 // DS returns the DS record (SHA-256) the parent zone publishes for the

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -29,13 +30,25 @@ func FuzzHandle(f *testing.F) {
 		f.Fatal(err)
 	}
 	set = set.With(signed.Zones()[0])
+	// example.net signed here with compact denial: names that do not
+	// exist, and wildcard answers, are signed per query.
+	ks, err := OpenKeyStore(f.TempDir(), dns.ECDSAP256SHA256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	compact, _, err := NewSigner(ks, SignOptions{Denial: DenyCompact}).Sign(set.ZoneFor("example.net."), nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	set = set.With(compact)
 	for _, q := range []struct {
 		name string
 		t    uint16
 	}{{"example.com.", dns.TypeMX}, {"x.wild.example.com.", dns.TypeA}, {"x.dn.example.com.", dns.TypeA},
 		{"big.example.com.", dns.TypeTXT}, {"host.deleg.example.com.", dns.TypeA}, {"nx.example.com.", dns.TypeAAAA},
 		{"a.b.x.wild.signed.example.", dns.TypeTXT}, {"nx.signed.example.", dns.TypeA}, {"insecure.signed.example.", dns.TypeDS},
-		{"x.insecure2.signed.example.", dns.TypeA}, {"big.signed.example.", dns.TypeTXT}} {
+		{"x.insecure2.signed.example.", dns.TypeA}, {"big.signed.example.", dns.TypeTXT},
+		{"nx.example.net.", dns.TypeA}, {"a.b.example.net.", dns.TypeNSEC}, {"example.net.", dns.TypeNXNAME}} {
 		m := new(dns.Msg).SetQuestion(q.name, q.t)
 		p, _ := m.Pack()
 		f.Add(p, false)
@@ -257,6 +270,41 @@ func FuzzTransferIn(f *testing.F) {
 		}
 		if nz, _, err := Build(z.Origin, "fuzz", rrs); err == nil && nz.Serial() != rrs[0].(*dns.SOA).Serial && strings.EqualFold(rrs[0].Header().Name, z.Origin) {
 			t.Fatalf("zone built with serial %d from an answer starting with %v", nz.Serial(), rrs[0])
+		}
+	})
+}
+
+// FuzzReadKey reads arbitrary .key and .private files: a clear error or
+// a key that signs, never a panic.
+func FuzzReadKey(f *testing.F) {
+	ks, err := OpenKeyStore(f.TempDir(), dns.ED25519)
+	if err != nil {
+		f.Fatal(err)
+	}
+	keys, err := ks.Keys("k.example.", time.Now())
+	if err != nil {
+		f.Fatal(err)
+	}
+	pub, _ := os.ReadFile(keys[0].File)
+	priv, _ := os.ReadFile(strings.TrimSuffix(keys[0].File, ".key") + ".private")
+	f.Add(string(pub), string(priv))
+	f.Add(string(pub), strings.Replace(string(priv), "Algorithm: 15", "Algorithm: 13", 1))
+	f.Add("k.example. IN DNSKEY 257 3 13 AAAA\n", "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: AAAA\n")
+	f.Add("; only a comment\n", "Publish: 2026\n")
+	f.Fuzz(func(t *testing.T, pub, priv string) {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "Kk.example.+015+00001.key")
+		os.WriteFile(file, []byte(pub), 0o644)
+		os.WriteFile(strings.TrimSuffix(file, ".key")+".private", []byte(priv), 0o600)
+		k, err := ReadKey(file)
+		if err != nil {
+			if !strings.Contains(err.Error(), dir) {
+				t.Fatalf("the error does not name the file: %v", err)
+			}
+			return
+		}
+		if k.DNSKEY == nil || k.signer == nil {
+			t.Fatal("a key without its DNSKEY or signer")
 		}
 	})
 }
