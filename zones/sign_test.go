@@ -3,6 +3,7 @@ package zones_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -285,5 +286,53 @@ func TestRollover(t *testing.T) {
 		if k.Tag() == oldTag && !k.Delete.Equal(r.RetireAt) || k.Tag() == newTag && !k.SyncPublish.Equal(r.SyncAt) {
 			t.Errorf("key %d read back with Delete %v, SyncPublish %v", k.Tag(), k.Delete, k.SyncPublish)
 		}
+	}
+}
+
+// TestInactiveKey: a key that stops signing but stays published (BIND's
+// Inactive before Delete) takes its signatures with it, and that is a
+// change of the zone: a new serial.
+func TestInactiveKey(t *testing.T) {
+	z, _ := signFixture(t)
+	c := &clock{time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}
+	dir := filepath.Join(t.TempDir(), "keys")
+	ks, err := zones.OpenKeyStore(dir, dns.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := ks.Keys("signed.example.", c.t)
+	r, err := zones.StartRollover(dir, "signed.example", c.t, zones.RolloverTiming{ZoneTTL: time.Hour, ParentTTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The old key stays published long after it stops signing.
+	priv := strings.TrimSuffix(old[0].File, ".key") + ".private"
+	data, _ := os.ReadFile(priv)
+	text := regexp.MustCompile(`(?m)^Delete: \d+$`).ReplaceAllString(string(data), "Delete: 20990101000000")
+	if err := os.WriteFile(priv, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := zones.NewSigner(ks, zones.SignOptions{Now: c.now})
+	c.t = r.SyncAt.Add(time.Minute) // CDS names the new key from here on
+	v1, _, err := s.Sign(z, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.t = r.RetireAt.Add(time.Minute)
+	v2, _, err := s.Sign(v1, v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, signers := apexSet(v2, "signed.example.", dns.TypeSOA); len(keys) != 1 || !slices.Equal(signers, []uint16{r.New[0].Tag()}) {
+		t.Errorf("SOA signed by %v, want only the new key %d", signers, r.New[0].Tag())
+	}
+	if dnskeys, _ := apexSet(v2, "signed.example.", dns.TypeDNSKEY); len(dnskeys) != 2 {
+		t.Errorf("%d DNSKEYs, want the inactive key still published", len(dnskeys))
+	}
+	if _, signers := apexSet(v2, "signed.example.", dns.TypeA); !slices.Equal(signers, []uint16{r.New[0].Tag()}) {
+		t.Errorf("A signed by %v", signers)
+	}
+	if v2.Serial() == v1.Serial() {
+		t.Errorf("serial %d unchanged though the old key's signatures went", v2.Serial())
 	}
 }
