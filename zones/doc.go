@@ -14,7 +14,11 @@
 // (RFC 7766), DNS Cookies (RFC 7873, RFC 9018) and NSID (RFC 5001).
 // Signed zones are served with their DNSSEC records to queries with the
 // DO bit (RFC 4035, RFC 5155): RRSIGs, DS in referrals and NSEC or NSEC3
-// denial proofs, as the signer wrote them.
+// denial proofs, as the signer wrote them. A [Signer] signs zones itself
+// with the BIND-format keys of a [KeyStore]: at load, with NSEC, NSEC3 or
+// compact denial (RFC 9824, the only signing done per query), again
+// before the signatures run out ([Server.KeepSigned]), and through key
+// rollovers ([StartRollover]).
 //
 // Zones go to secondaries by transfer: AXFR over TCP (RFC 5936), and
 // IXFR (RFC 1995) from the differences a [Journal] kept between the
