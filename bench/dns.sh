@@ -35,14 +35,8 @@ for c in nsd dnsperf dig taskset; do
   command -v $c >/dev/null || { echo "bench/dns.sh needs $c (apt-get install nsd dnsperf bind9-dnsutils util-linux)"; exit 1; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; sleep 0.5; rm -rf "$work" 2>/dev/null || true; }
-trap cleanup EXIT
-
-go build -o "$work/islet" ./cmd/islet
-
 . bench/zonelib.sh
+bench_start
 
 if [ "$ONLY" != big ]; then
 echo "== speed: $HOSTS hosts, $ROUNDS rounds of ${DURATION}s, server on CPU 0, dnsperf on CPU 1"

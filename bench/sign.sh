@@ -28,12 +28,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 for c in nsd dnsperf dig taskset ldns-signzone ldns-keygen dnssec-signzone dnssec-keygen; do
   command -v $c >/dev/null || { echo "bench/sign.sh needs $c (apt-get install nsd dnsperf bind9-dnsutils bind9-utils ldnsutils util-linux)"; exit 1; }
 done
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; sleep 0.5; rm -rf "$work" 2>/dev/null || true; }
-trap cleanup EXIT
-go build -o "$work/islet" ./cmd/islet
 . bench/zonelib.sh
+bench_start
 
 # timed CMD...: runs it, prints wall milliseconds and peak RSS KiB.
 timed() {

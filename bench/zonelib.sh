@@ -1,7 +1,22 @@
 # bench/zonelib.sh, sourced by bench/dns.sh and bench/sign.sh: the
 # generated zone and queries, and starting, timing and measuring islet
-# and NSD. The sourcing script sets $work (a scratch folder) and may set
-# ISLET_FLAGS (more flags of islet serve).
+# and NSD. bench_start makes $work (a scratch folder, removed at exit
+# with the servers in $pids) and builds islet there; ISLET_FLAGS holds
+# more flags of islet serve.
+
+bench_start() {
+  work=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+  go build -o "$work/islet" ./cmd/islet
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  sleep 0.5
+  rm -rf "$work" 2>/dev/null || true
+}
 
 # gen_zone DIR HOSTS: a zone of HOSTS hosts with A, AAAA, MX, TXT, some
 # CNAMEs, delegations with glue and a wildcard.

@@ -3,7 +3,6 @@
 package zones_test
 
 import (
-	"context"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -204,16 +203,7 @@ func TestRolloverValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := zones.NewSigner(ks, zones.SignOptions{Denial: zones.DenyNSEC3})
-	sz, _, err := s.Sign(z, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, srv := startServer(t, zones.NewSet(sz), zones.Config{Signer: s})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.KeepSigned(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	addr := serveSigned(t, z, zones.NewSigner(ks, zones.SignOptions{Denial: zones.DenyNSEC3}))
 	anchor := func(k *zones.SigningKey) string {
 		f := filepath.Join(t.TempDir(), "ds")
 		os.WriteFile(f, []byte(k.DS().String()+"\n"), 0o644)

@@ -206,13 +206,7 @@ func apexSet(z *zones.Zone, name string, t uint16) (rrs []dns.RR, tags []uint16)
 // signer signs after its time (the re-signing loop wakes for it), under
 // a new serial, and the zone verifies throughout.
 func TestRollover(t *testing.T) {
-	z, _ := signFixture(t)
-	c := &clock{time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}
-	dir := filepath.Join(t.TempDir(), "keys")
-	ks, err := zones.OpenKeyStore(dir, dns.ECDSAP256SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
+	z, c, dir, ks := rolloverFixture(t)
 	s := zones.NewSigner(ks, zones.SignOptions{Now: c.now})
 	v1, _, err := s.Sign(z, nil)
 	if err != nil {
@@ -293,13 +287,7 @@ func TestRollover(t *testing.T) {
 // Inactive before Delete) takes its signatures with it, and that is a
 // change of the zone: a new serial.
 func TestInactiveKey(t *testing.T) {
-	z, _ := signFixture(t)
-	c := &clock{time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}
-	dir := filepath.Join(t.TempDir(), "keys")
-	ks, err := zones.OpenKeyStore(dir, dns.ECDSAP256SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
+	z, c, dir, ks := rolloverFixture(t)
 	old, _ := ks.Keys("signed.example.", c.t)
 	r, err := zones.StartRollover(dir, "signed.example", c.t, zones.RolloverTiming{ZoneTTL: time.Hour, ParentTTL: time.Hour})
 	if err != nil {
@@ -335,4 +323,16 @@ func TestInactiveKey(t *testing.T) {
 	if v2.Serial() == v1.Serial() {
 		t.Errorf("serial %d unchanged though the old key's signatures went", v2.Serial())
 	}
+}
+
+// rolloverFixture is the fixture's zone, a clock and an empty key folder.
+func rolloverFixture(t *testing.T) (*zones.Zone, *clock, string, *zones.KeyStore) {
+	t.Helper()
+	z, _ := signFixture(t)
+	dir := filepath.Join(t.TempDir(), "keys")
+	ks, err := zones.OpenKeyStore(dir, dns.ECDSAP256SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z, &clock{time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}, dir, ks
 }

@@ -93,15 +93,7 @@ func replySerial(t testing.TB, r *dns.Msg) uint32 {
 func TestKeepSigned(t *testing.T) {
 	z, _ := signFixture(t)
 	s := newSignerOpts(t, zones.SignOptions{Denial: zones.DenyNSEC3, Validity: 9 * time.Second})
-	sz, _, err := s.Sign(z, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, srv := startServer(t, zones.NewSet(sz), zones.Config{Signer: s})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.KeepSigned(ctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	addr := serveSigned(t, z, s)
 	keys := askDO(t, addr, "signed.example.", dns.TypeDNSKEY).Answer
 	first := replySerial(t, askDO(t, addr, "signed.example.", dns.TypeSOA))
 	deadline := time.Now().Add(15 * time.Second)
@@ -126,6 +118,22 @@ func TestKeepSigned(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	verifyAnswer(t, askDO(t, addr, "www.signed.example.", dns.TypeA), keys, time.Now())
 	verifyAnswer(t, askDO(t, addr, "x.wild.signed.example.", dns.TypeMX), keys, time.Now())
+}
+
+// serveSigned signs z with s and serves it, signed again as KeepSigned
+// does, for the length of the test.
+func serveSigned(t *testing.T, z *zones.Zone, s *zones.Signer) string {
+	t.Helper()
+	sz, _, err := s.Sign(z, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, srv := startServer(t, zones.NewSet(sz), zones.Config{Signer: s})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.KeepSigned(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return addr
 }
 
 func newSignerOpts(t testing.TB, opt zones.SignOptions) *zones.Signer {
