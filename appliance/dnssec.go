@@ -31,8 +31,10 @@ func signZones(signer *zones.Signer, set *zones.Set, prev func(origin string) *z
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", z.File, err)
 		}
-		if st.Msg != "" {
-			log.Warn(st.Msg, "component", "dns", "zone", z.Origin)
+		for _, msg := range []string{st.Msg, st.Rollover} {
+			if msg != "" {
+				log.Warn(msg, "component", "dns", "zone", z.Origin)
+			}
 		}
 		log.Info("zone signed", "component", "dns", "zone", z.Origin, "serial", sz.Serial(), "denial", sz.Denial(),
 			"signed", st.Signed, "kept", st.Reused, "took", time.Since(start).Round(time.Millisecond))

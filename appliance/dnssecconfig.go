@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/miekg/dns"
-
 	"gopkg.in/yaml.v3"
 
 	"islet.dev/islet/zones"
@@ -86,7 +84,7 @@ func (d *DNSSECConfig) UnmarshalYAML(n *yaml.Node) error {
 		}
 		for i, z := range d.Zones {
 			if z != "*" {
-				d.Zones[i] = strings.ToLower(dns.Fqdn(z))
+				d.Zones[i] = strings.ToLower(strings.TrimSuffix(z, ".")) + "."
 			}
 		}
 		d.Denial, d.Algorithm, d.Keys = m.Denial, m.Algorithm, m.Keys

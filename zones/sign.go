@@ -116,6 +116,10 @@ type SignStats struct {
 	// Msg, when not empty, is a warning for the log: the zone changed
 	// under a serial not newer than the one served before.
 	Msg string
+	// Rollover, when not empty, warns that a rollover's schedule is
+	// shorter than the zone's TTLs: CDS names a new key before caches
+	// can have dropped what they hold without it.
+	Rollover string
 	// Diags are the diagnostics of the signed zone's check; an Error
 	// among them is returned as an error instead.
 	Diags Diagnostics
@@ -261,6 +265,17 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 		sets = append(sets, nsec3Chain(z, names, types, negTTL, dataSigners)...)
 	default:
 		sets = append(sets, nsecChain(z, names, types, negTTL, dataSigners)...)
+	}
+
+	var maxTTL uint32
+	for _, o := range sets {
+		maxTTL = max(maxTTL, o.rrs[0].Header().Ttl)
+	}
+	for _, k := range all {
+		if wait := k.SyncPublish.Sub(k.Publish); k.SEP() && !k.SyncPublish.IsZero() && now.Before(k.SyncPublish) && wait < time.Duration(maxTTL)*time.Second {
+			st.Rollover = fmt.Sprintf("rollover of %s: CDS names the new key %d %v after it was published, but the zone's largest TTL is %v: resolvers may still hold answers it did not sign (give islet dnssec rollover --zone-ttl %v)",
+				z.Origin, k.Tag(), wait, time.Duration(maxTTL)*time.Second, time.Duration(maxTTL)*time.Second)
+		}
 	}
 
 	// What can be taken over from prev, and whether anything changed.
@@ -453,8 +468,10 @@ func equalSets(a, b []dns.RR) bool {
 	return true
 }
 
-// rrWire packs rr, uncompressed, into buf's space.
+// rrWire packs rr, uncompressed, into buf's space. It packs a copy:
+// packing sets the header's RDATA length, and rr may be being served.
 func rrWire(rr dns.RR, buf []byte) ([]byte, bool) {
+	rr = dns.Copy(rr)
 	buf = buf[:cap(buf)]
 	if n := dns.Len(rr) + 16; n > len(buf) {
 		buf = make([]byte, n)

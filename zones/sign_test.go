@@ -336,3 +336,29 @@ func rolloverFixture(t *testing.T) (*zones.Zone, *clock, string, *zones.KeyStore
 	}
 	return z, &clock{time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)}, dir, ks
 }
+
+// TestRolloverTooShort warns when a rollover's schedule would have CDS
+// name the new key before caches can have dropped what they hold
+// without it.
+func TestRolloverTooShort(t *testing.T) {
+	for _, tc := range []struct {
+		zoneTTL time.Duration
+		warn    bool
+	}{{time.Minute, true}, {2 * time.Hour, false}} { // the fixture's largest TTL is 7200
+		z, c, dir, ks := rolloverFixture(t)
+		s := zones.NewSigner(ks, zones.SignOptions{Now: c.now})
+		if _, err := ks.Keys(z.Origin, c.t); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := zones.StartRollover(dir, z.Origin, c.t, zones.RolloverTiming{ZoneTTL: tc.zoneTTL}); err != nil {
+			t.Fatal(err)
+		}
+		_, st, err := s.Sign(z, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (st.Rollover != "") != tc.warn || tc.warn && !strings.Contains(st.Rollover, "--zone-ttl 2h0m0s") {
+			t.Errorf("--zone-ttl %v: warning %q", tc.zoneTTL, st.Rollover)
+		}
+	}
+}

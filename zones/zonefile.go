@@ -1,8 +1,10 @@
 package zones
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,6 +37,19 @@ func writeZoneFile(z *Zone, file string) error {
 	return writeAtomic(file, b.String())
 }
 
+// WriteZone writes z as a zone file, one record a line, the SOA first.
+func WriteZone(w io.Writer, z *Zone) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString(z.soa.String() + "\n")
+	for _, rr := range z.RRs() {
+		if rr != dns.RR(z.soa) {
+			bw.WriteString(rr.String())
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
+}
+
 // readZoneFile reads a zone writeZoneFile wrote, and the file's time;
 // nil when there is no file.
 func readZoneFile(origin, file string) (*Zone, time.Time, error) {
@@ -65,10 +80,4 @@ func readZoneFile(origin, file string) (*Zone, time.Time, error) {
 }
 
 // writeAtomic replaces file with data, never leaving half of it.
-func writeAtomic(file, data string) error {
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, file)
-}
+func writeAtomic(file, data string) error { return writeFileAtomic(file, []byte(data), 0o600) }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/miekg/dns"
 
 	"islet.dev/islet/zones"
 )
@@ -127,7 +124,6 @@ func cmdDNSSECSign(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
 		return 1
 	}
-	w := bufio.NewWriterSize(stdout, 1<<16)
 	for _, z := range set.Zones() {
 		if !signer.Signs(z) {
 			fmt.Fprintf(stderr, "islet dnssec sign: %s has a DNSKEY of its own: left out\n", z.Origin)
@@ -138,20 +134,10 @@ func cmdDNSSECSign(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
 			return 1
 		}
-		// the SOA first, as zone files have it
-		rrs := sz.RRs()
-		for _, soaFirst := range []bool{true, false} {
-			for _, rr := range rrs {
-				if _, isSOA := rr.(*dns.SOA); isSOA == soaFirst {
-					w.WriteString(rr.String())
-					w.WriteByte('\n')
-				}
-			}
+		if err := zones.WriteZone(stdout, sz); err != nil {
+			fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
+			return 1
 		}
-	}
-	if err := w.Flush(); err != nil {
-		fmt.Fprintf(stderr, "islet dnssec sign: %v\n", err)
-		return 1
 	}
 	return 0
 }

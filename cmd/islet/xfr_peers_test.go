@@ -21,9 +21,19 @@ import (
 // and a NOTIFY target feeds an NSD secondary: the first transfer at
 // NSD's start (AXFR), and after an edit and SIGHUP the new serial,
 // driven by islet's NOTIFY, by IXFR; an edit that kept the serial is
-// served, and followed, under a later one.
+// served, and followed, under a later one. The same with the zone
+// signed by islet (--dnssec-keys): NSD serves it with signatures that
+// verify with islet's DNSKEY.
 func TestServeSecondary(t *testing.T) {
 	bin := buildIslet(t)
+	for _, signed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "unsigned", true: "signed"}[signed], func(t *testing.T) {
+			serveSecondary(t, bin, signed)
+		})
+	}
+}
+
+func serveSecondary(t *testing.T, bin string, signed bool) {
 	dir := t.TempDir()
 	zones := filepath.Join(dir, "zones")
 	os.Mkdir(zones, 0o755)
@@ -41,8 +51,14 @@ func TestServeSecondary(t *testing.T) {
 	}
 	port, nsdPort := dnspeer.FreePort(t), dnspeer.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "serve", "--zones", zones, "--dns", addr, "--https", "", "--http", "",
-		"--tsig-keys", keys, "--allow-transfer", "127.0.0.1@xfr.key", "--notify", fmt.Sprintf("127.0.0.1:%d@xfr.key", nsdPort))
+	args := []string{"serve", "--zones", zones, "--dns", addr, "--https", "", "--http", "",
+		"--tsig-keys", keys, "--allow-transfer", "127.0.0.1@xfr.key", "--notify", fmt.Sprintf("127.0.0.1:%d@xfr.key", nsdPort)}
+	changed := "changed but its serial 2 is not newer than the 2 served before: serving it as serial"
+	if signed {
+		args = append(args, "--dnssec-keys", filepath.Join(dir, "dnssec"))
+		changed = "changed but its serial 2 is not newer than the 2 served before: serving it signed as serial"
+	}
+	cmd := exec.Command(bin, args...)
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -84,13 +100,27 @@ func TestServeSecondary(t *testing.T) {
 	zone(2, "third")
 	follow(func(s uint32) bool { return s > 2 })
 	log := stderr.String()
-	for _, want := range []string{`type=AXFR`, `type="IXFR, 1 changes"`, "key=xfr.key.", "changed but its serial 2 is not newer than the 2 served before: serving it as serial"} {
+	for _, want := range []string{`type=AXFR`, `type="IXFR, 1 changes"`, "key=xfr.key.", changed} {
 		if !strings.Contains(log, want) {
 			t.Errorf("islet's log lacks %q:\n%s", want, log)
 		}
 	}
-	r, err := dns.Exchange(new(dns.Msg).SetQuestion("info.xfr.example.", dns.TypeTXT), nsd)
-	if err != nil || len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[0] != "third" {
-		t.Errorf("NSD answers %v, %v; want the third version", r, err)
+	q := new(dns.Msg).SetQuestion("info.xfr.example.", dns.TypeTXT)
+	q.SetEdns0(1232, signed)
+	r, err := dns.Exchange(q, nsd)
+	if err != nil || len(r.Answer) == 0 || r.Answer[0].(*dns.TXT).Txt[0] != "third" {
+		t.Fatalf("NSD answers %v, %v; want the third version", r, err)
+	}
+	if !signed {
+		return
+	}
+	kq := new(dns.Msg).SetQuestion("xfr.example.", dns.TypeDNSKEY)
+	kq.SetEdns0(1232, true)
+	kr, err := dns.Exchange(kq, addr)
+	if err != nil || len(kr.Answer) == 0 || len(r.Answer) != 2 {
+		t.Fatalf("DNSKEY %v %v; NSD's TXT answer:\n%v", kr, err, r)
+	}
+	if err := r.Answer[1].(*dns.RRSIG).Verify(kr.Answer[0].(*dns.DNSKEY), r.Answer[:1]); err != nil {
+		t.Errorf("NSD's copy of the signed zone: the TXT's RRSIG does not verify with islet's DNSKEY: %v", err)
 	}
 }
