@@ -14,9 +14,10 @@
 #    ratios, over BIGROUNDS alternating runs (medians).
 #
 # 3. Transfers: in the same runs, two AXFRs of the big zone from each
-#    (dig +tcp, time to the last record; islet packs a zone's transfer at
-#    its first), with the ratios islet/NSD; then from islet an IXFR of a
-#    one-record change after a reload.
+#    and a third signed with TSIG (dig +tcp, time to the last record;
+#    islet packs a zone's transfer in the background after loading it),
+#    with the ratios islet/NSD; then from islet an IXFR of a one-record
+#    change after a reload.
 #
 # Environment: ROUNDS (3), DURATION seconds per run (10), HOSTS in the
 # speed zone (400, about 1.7k records), BIG records (100000), BIGROUNDS
@@ -82,20 +83,20 @@ echo "== memory and load time: $BIG records, $BIGROUNDS rounds, unpinned"
 gen_zone "$work/big" $((BIG * 10 / 42))
 echo "zone: $(grep -vc '^\$' "$work/big/bench.example.zone") records"
 awk -v n=$((BIG * 10 / 42)) 'BEGIN {for (i = 0; i < n; i++) printf "h%d.bench.example A\nh%d.bench.example TXT\n", i, i}' > "$work/allq"
-for name in islet nsd; do : > "$work/load.$name"; : > "$work/pss0.$name"; : > "$work/pss1.$name"; : > "$work/axfr.$name"; : > "$work/again.$name"; done
+for name in islet nsd; do : > "$work/load.$name"; : > "$work/pss0.$name"; : > "$work/pss1.$name"; : > "$work/axfr.$name"; : > "$work/again.$name"; : > "$work/tsig.$name"; done
 : > "$work/ixfr.islet"; : > "$work/soa.islet"
-# xfr_ms PORT TYPE: milliseconds to transfer bench.example by TYPE (AXFR,
-# or IXFR=SERIAL), after checking it came whole.
+# xfr_ms PORT TYPE [DIG-FLAGS]: milliseconds to transfer bench.example by
+# TYPE (AXFR, or IXFR=SERIAL), after checking it came whole.
 xfr_ms() {
   local start end out
   start=$EPOCHREALTIME
-  out=$(dig +tcp +noall +stats +time=60 -p "$1" @127.0.0.1 bench.example "$2")
+  out=$(dig +tcp +noall +stats +time=60 ${3:-} -p "$1" @127.0.0.1 bench.example "$2")
   end=$EPOCHREALTIME
   grep -q 'XFR size' <<<"$out" || { echo "no $2 from port $1: $out" >&2; return 1; }
   awk -v a="$start" -v b="$end" 'BEGIN {printf "%d", (b - a) * 1000}'
 }
 big_run() { # NAME
-  local p pid ms pss0 pss1 axfr ixfr serial
+  local p pid ms pss0 pss1 axfr ixfr serial tsig
   p=$(port)
   if [ "$1" = islet ]; then pid=$(start_islet "$work/big" "$p" unpinned); else pid=$(start_nsd "$work/big" "$p" unpinned); fi
   pids+=("$pid")
@@ -107,9 +108,11 @@ big_run() { # NAME
   pss1=$(tree_pss "$pid")
   axfr=$(xfr_ms "$p" AXFR)
   again=$(xfr_ms "$p" AXFR)
+  tsig=$(xfr_ms "$p" AXFR "-y $XFR_KEY")
+  echo "$tsig" >> "$work/tsig.$1"
   echo "$ms" >> "$work/load.$1"; echo "$pss0" >> "$work/pss0.$1"; echo "$pss1" >> "$work/pss1.$1"
   echo "$axfr" >> "$work/axfr.$1"; echo "$again" >> "$work/again.$1"
-  printf '  %-6s load %6d ms   PSS serving %7d KiB   after every name asked %7d KiB   AXFR %6d ms, again %6d ms\n' "$1" "$ms" "$pss0" "$pss1" "$axfr" "$again"
+  printf '  %-6s load %6d ms   PSS serving %7d KiB   after every name asked %7d KiB   AXFR %6d ms, again %6d ms, TSIG-signed %6d ms\n' "$1" "$ms" "$pss0" "$pss1" "$axfr" "$again" "$tsig"
   if [ "$1" = islet ]; then
     # one record changed and the serial bumped, then a reload
     cp "$work/big/bench.example.zone" "$work/big.orig"
@@ -134,4 +137,4 @@ for r in $(seq 1 "$BIGROUNDS"); do
 done
 ratio() { awk -v a="$(median < "$work/$1.islet")" -v b="$(median < "$work/$1.nsd")" 'BEGIN {printf "%s / %s = %.2f", a, b, a/b}'; }
 echo "median islet/nsd: load to first answer $(ratio load) ms; PSS serving $(ratio pss0) KiB; PSS after every name $(ratio pss1) KiB"
-echo "median islet/nsd: first AXFR $(ratio axfr) ms, the next $(ratio again) ms; islet's IXFR of one change: $(median < "$work/ixfr.islet") ms, dig's SOA over TCP $(median < "$work/soa.islet") ms"
+echo "median islet/nsd: first AXFR $(ratio axfr) ms, the next $(ratio again) ms, TSIG-signed $(ratio tsig) ms; islet's IXFR of one change: $(median < "$work/ixfr.islet") ms, dig's SOA over TCP $(median < "$work/soa.islet") ms"

@@ -4,6 +4,9 @@
 # with the servers in $pids) and builds islet there; ISLET_FLAGS holds
 # more flags of islet serve.
 
+# XFR_KEY signs the transfers of the TSIG rows (dig -y's form).
+XFR_KEY=hmac-sha256:xfr.bench.:c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0IQ==
+
 bench_start() {
   work=$(mktemp -d)
   pids=()
@@ -67,7 +70,7 @@ wait_answer() { # PORT ZONE: until the server answers; prints milliseconds waite
 
 start_islet() { # ZONEDIR PORT [unpinned]
   if [ -n "${3:-}" ]; then
-    "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn --allow-transfer 127.0.0.1 --notify-ns=false ${ISLET_FLAGS:-} >"$work/islet.log" 2>&1 &
+    "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn --allow-transfer 127.0.0.1 --tsig-key "$XFR_KEY" --notify-ns=false ${ISLET_FLAGS:-} >"$work/islet.log" 2>&1 &
   else
     taskset -c 0 env GOMAXPROCS=1 "$work/islet" serve --zones "$1" --dns "127.0.0.1:$2" --udp-sockets 1 --log-level warn ${ISLET_FLAGS:-} >"$work/islet.log" 2>&1 &
   fi
@@ -91,10 +94,15 @@ server:
   verbosity: 0
 remote-control:
   control-enable: no
+key:
+  name: "$(echo "$XFR_KEY" | cut -d: -f2)"
+  algorithm: hmac-sha256
+  secret: "$(echo "$XFR_KEY" | cut -d: -f3)"
 zone:
   name: bench.example
   zonefile: "$1/bench.example.zone"
   provide-xfr: 127.0.0.1 NOKEY
+  provide-xfr: 127.0.0.1 $(echo "$XFR_KEY" | cut -d: -f2)
 CONF
   if [ -n "${3:-}" ]; then
     nsd -d -c "$conf" >/dev/null 2>&1 &

@@ -149,6 +149,7 @@ func New(cfg Config, set *Set) (*Server, error) {
 	s.conns = fair.New(fair.Config{Max: cfg.TCPMaxConns, PerClient: cfg.TCPClientConns,
 		IPv4Bits: cfg.ClientIPv4Bits, IPv6Bits: cfg.ClientIPv6Bits, Idle: cfg.TCPIdleTimeout})
 	s.set.Store(set)
+	s.warmTransfers(set.Zones())
 	return s, nil
 }
 
@@ -162,7 +163,23 @@ func (s *Server) Swap(set *Set) *Set {
 			set = set.With(f.zone)
 		}
 	}
+	s.warmTransfers(set.Zones())
 	return s.set.Swap(set)
+}
+
+// warmTransfers packs the whole transfer of each zone in the background
+// when transfers are allowed, so that the first AXFR after a load, the
+// one a NOTIFY brings, sends bytes ready as later ones do (packing a
+// million records takes about half a second).
+func (s *Server) warmTransfers(zs []*Zone) {
+	if len(s.cfg.AllowTransfer) == 0 {
+		return
+	}
+	go func() {
+		for _, z := range zs {
+			z.transferWire()
+		}
+	}()
 }
 
 // Zones returns the set being answered from.
