@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,8 +177,16 @@ func (s *Server) warmTransfers(zs []*Zone) {
 		return
 	}
 	go func() {
+		size := 0
 		for _, z := range zs {
-			z.transferWire()
+			for _, m := range z.transferWire() {
+				size += len(m)
+			}
+		}
+		if size > 1<<20 {
+			// packing a big zone leaves garbage the size of the zone:
+			// back to the system, as after loading
+			debug.FreeOSMemory()
 		}
 	}()
 }

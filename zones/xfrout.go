@@ -163,23 +163,18 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 	whole := false
 	switch from, ok := ixfrSerial(m); {
 	case q.Qtype != dns.TypeIXFR || !ok:
-		chunks, whole = z.transferChunks(), true
+		whole = true
 	case from == z.soa.Serial || z.soa.Serial-from >= 1<<31:
 		chunks, kind = [][]dns.RR{{z.soa}}, "IXFR, up to date"
 	default:
 		if deltas, ok := s.cfg.Journal.since(z.Origin, from, z.soa.Serial); ok {
 			chunks, kind = chunkRecords(ixfrRecords(z.soa, deltas)), fmt.Sprintf("IXFR, %d changes", len(deltas))
 		} else {
-			chunks, kind, whole = z.transferChunks(), "IXFR answered with the whole zone", true
+			kind, whole = "IXFR answered with the whole zone", true
 		}
-	}
-	records := 0
-	for _, c := range chunks {
-		records += len(c)
 	}
 	start := time.Now()
 	var err error
-	messages := len(chunks)
 	var wire [][]byte
 	var signer *wireSigner
 	if whole {
@@ -188,6 +183,16 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 			if signer, err = newWireSigner(*check, time.Now().Unix()); err != nil {
 				wire = nil // signed as messages, below
 			}
+		}
+		if wire == nil {
+			chunks = z.chunkAll()
+		}
+	}
+	records, messages := z.count+1, len(wire) // a whole zone, the SOA again at the end
+	if wire == nil {
+		records, messages = 0, len(chunks)
+		for _, c := range chunks {
+			records += len(c)
 		}
 	}
 	if wire != nil {
@@ -215,7 +220,7 @@ func (z *Zone) transferWire() [][]byte {
 	z.wireOnce.Do(func() {
 		m := new(dns.Msg).SetAxfr(z.Origin)
 		var out [][]byte
-		for _, r := range transferMessages(m, z.transferChunks()) {
+		for _, r := range transferMessages(m, z.chunkAll()) {
 			b, err := r.Pack()
 			if err != nil || len(b) > 65535 {
 				return
@@ -305,34 +310,31 @@ func ixfrRecords(soa *dns.SOA, deltas []delta) []dns.RR {
 	return append(out, soa)
 }
 
-// transferChunks is the zone's records for a transfer, the SOA first
-// and last, cut into the answers of its messages (chunkRecords). It is
-// made at the first transfer of the zone and kept, as a zone never
-// changes: for a million records it takes 0.7 s.
-func (z *Zone) transferChunks() [][]dns.RR {
-	z.xfrOnce.Do(func() {
-		// By name: the records of neighbouring names were parsed, and
-		// so allocated, together; in the maps' order, measuring and
-		// packing them took four times as long.
-		nodes := make([]*node, 0, len(z.nodes)+len(z.sec.hashed))
-		for _, m := range []map[string]*node{z.nodes, z.sec.hashed} {
-			for _, n := range m {
-				nodes = append(nodes, n)
+// chunkAll is the zone's records for a whole transfer, the SOA first
+// and last, cut into the answers of its messages (chunkRecords). They are
+// packed once (transferWire) and not kept; a transfer makes them again
+// only when its zone's messages would not pack.
+func (z *Zone) chunkAll() [][]dns.RR {
+	// By name: the records of neighbouring names were parsed, and so
+	// allocated, together; in the maps' order, measuring and packing
+	// them took four times as long.
+	nodes := make([]*node, 0, len(z.nodes)+len(z.sec.hashed))
+	for _, m := range []map[string]*node{z.nodes, z.sec.hashed} {
+		for _, n := range m {
+			nodes = append(nodes, n)
+		}
+	}
+	slices.SortFunc(nodes, func(a, b *node) int { return strings.Compare(a.name, b.name) })
+	out := make([]dns.RR, 0, z.count+1)
+	out = append(out, z.soa)
+	for _, n := range nodes {
+		for _, set := range n.sets {
+			if set.rrtype != dns.TypeSOA {
+				out = append(out, set.rrs...)
 			}
 		}
-		slices.SortFunc(nodes, func(a, b *node) int { return strings.Compare(a.name, b.name) })
-		out := make([]dns.RR, 0, z.count+1)
-		out = append(out, z.soa)
-		for _, n := range nodes {
-			for _, set := range n.sets {
-				if set.rrtype != dns.TypeSOA {
-					out = append(out, set.rrs...)
-				}
-			}
-		}
-		z.xfrChunks = chunkRecords(append(out, z.soa))
-	})
-	return z.xfrChunks
+	}
+	return chunkRecords(append(out, z.soa))
 }
 
 // chunkRecords cuts records into the answers of a transfer's messages,

@@ -35,10 +35,8 @@ type Zone struct {
 	// expire time: its names get SERVFAIL (RFC 1035 §4.3.5).
 	expired atomic.Bool
 
-	xfrOnce   sync.Once
-	xfrChunks [][]dns.RR // the records of a transfer, see transferChunks
-	wireOnce  sync.Once
-	xfrWire   [][]byte // a whole transfer packed, see transferWire
+	wireOnce sync.Once
+	xfrWire  [][]byte // a whole transfer packed, see transferWire
 }
 
 // Records returns the number of resource records the zone holds.
