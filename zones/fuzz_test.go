@@ -264,7 +264,7 @@ func FuzzTransferIn(f *testing.F) {
 		if m.Unpack(pkt) != nil {
 			return
 		}
-		rrs, err := applyIXFR(z.RRs(), m.Answer)
+		rrs, _, err := applyIXFR(z.RRs(), m.Answer)
 		if err != nil {
 			return
 		}

@@ -163,14 +163,18 @@ func (s *Server) refresh(followCtx context.Context, f *follower, cur *Zone, file
 	var rrs []dns.RR
 	kind := "AXFR"
 	if cur != nil {
-		if rrs, err = s.transferIn(ctx, f.sec, key, cur); err == nil {
-			kind = "IXFR"
+		var changes int
+		if rrs, changes, err = s.transferIn(ctx, f.sec, key, cur); err == nil {
+			kind = fmt.Sprintf("IXFR, %d changes", changes)
+			if changes < 0 {
+				kind = "IXFR answered with the whole zone"
+			}
 		} else {
 			log.Info("IXFR failed; trying AXFR", "err", err)
 		}
 	}
 	if rrs == nil {
-		if rrs, err = s.transferIn(ctx, f.sec, key, nil); err != nil {
+		if rrs, _, err = s.transferIn(ctx, f.sec, key, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -238,8 +242,9 @@ func (s *Server) primarySOA(ctx context.Context, sec Secondary, key *TSIGKey) (*
 
 // transferIn transfers the zone: by IXFR from cur's serial when cur is
 // set, else by AXFR. It returns the zone's records (an IXFR's
-// differences applied to cur's), the SOA first.
-func (s *Server) transferIn(ctx context.Context, sec Secondary, key *TSIGKey, cur *Zone) ([]dns.RR, error) {
+// differences applied to cur's), the SOA first, and how many
+// differences an IXFR brought (-1: the whole zone).
+func (s *Server) transferIn(ctx context.Context, sec Secondary, key *TSIGKey, cur *Zone) ([]dns.RR, int, error) {
 	m := new(dns.Msg)
 	if cur != nil {
 		m.SetIxfr(sec.Zone, cur.soa.Serial, cur.soa.Ns, cur.soa.Mbox)
@@ -248,7 +253,7 @@ func (s *Server) transferIn(ctx context.Context, sec Secondary, key *TSIGKey, cu
 	}
 	conn, err := s.dial(ctx, "tcp", sec.Primary.String())
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -262,7 +267,7 @@ func (s *Server) transferIn(ctx context.Context, sec Secondary, key *TSIGKey, cu
 	}
 	env, err := t.In(m, sec.Primary.String())
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var rrs []dns.RR
 	var failed error
@@ -273,30 +278,31 @@ func (s *Server) transferIn(ctx context.Context, sec Secondary, key *TSIGKey, cu
 		rrs = append(rrs, e.RR...)
 	}
 	if failed != nil {
-		return nil, fmt.Errorf("transfer: %w", failed)
+		return nil, 0, fmt.Errorf("transfer: %w", failed)
 	}
 	if cur == nil {
 		if len(rrs) < 2 {
-			return nil, errors.New("AXFR: fewer than two records")
+			return nil, 0, errors.New("AXFR: fewer than two records")
 		}
-		return rrs[:len(rrs)-1], nil
+		return rrs[:len(rrs)-1], -1, nil
 	}
 	return applyIXFR(cur.RRs(), rrs)
 }
 
 // applyIXFR applies an IXFR answer to the zone's records: either the
 // whole zone (an AXFR-style answer) or differences (RFC 1995 §4). The
-// records it returns are its own.
-func applyIXFR(zone, rrs []dns.RR) ([]dns.RR, error) {
+// records it returns are its own; changes is the number of differences,
+// -1 for a whole zone.
+func applyIXFR(zone, rrs []dns.RR) (out []dns.RR, changes int, err error) {
 	if len(rrs) < 2 {
-		return nil, errors.New("IXFR: fewer than two records")
+		return nil, 0, errors.New("IXFR: fewer than two records")
 	}
 	first, ok := rrs[0].(*dns.SOA)
 	if !ok {
-		return nil, errors.New("IXFR: the answer does not start with a SOA")
+		return nil, 0, errors.New("IXFR: the answer does not start with a SOA")
 	}
 	if _, ok := rrs[1].(*dns.SOA); !ok {
-		return rrs[:len(rrs)-1], nil // the whole zone
+		return rrs[:len(rrs)-1], -1, nil // the whole zone
 	}
 	key := recordKey
 	set := map[string]dns.RR{}
@@ -312,6 +318,9 @@ func applyIXFR(zone, rrs []dns.RR) ([]dns.RR, error) {
 	for _, rr := range rrs[1 : len(rrs)-1] {
 		if _, isSOA := rr.(*dns.SOA); isSOA {
 			adding = !adding
+			if adding {
+				changes++
+			}
 			continue
 		}
 		if adding {
@@ -321,14 +330,14 @@ func applyIXFR(zone, rrs []dns.RR) ([]dns.RR, error) {
 		}
 	}
 	if !adding {
-		return nil, errors.New("IXFR: the differences end inside one")
+		return nil, 0, errors.New("IXFR: the differences end inside one")
 	}
-	out := make([]dns.RR, 0, len(set)+1)
+	out = make([]dns.RR, 0, len(set)+1)
 	out = append(out, first)
 	for _, rr := range set {
 		out = append(out, rr)
 	}
-	return out, nil
+	return out, changes, nil
 }
 
 // dial opens a connection over cfg.Dial, or the host's sockets.

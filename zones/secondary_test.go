@@ -92,7 +92,7 @@ func TestFollow(t *testing.T) {
 	if got, want := zoneText(t, secAddr, xfrSecret), zoneText(t, primAddr, xfrSecret); got != want {
 		t.Errorf("after the IXFR the secondary serves other records:\n%s", lineDiff(want, got))
 	}
-	if !strings.Contains(logs.String(), "type=IXFR serial=2") {
+	if !strings.Contains(logs.String(), `type="IXFR, 1 changes" serial=2`) {
 		t.Errorf("the second transfer was not an IXFR:\n%s", logs.String())
 	}
 

@@ -104,7 +104,10 @@ func soaSerial(t *testing.T, addr string) uint32 {
 // key: the first transfer at start, then, after an edit and the
 // primary's reload, its NOTIFY brings the new serial within 3 s, by
 // IXFR from Knot and BIND (NSD 4.6 answers IXFR with the whole zone),
-// and islet serves what the primary serves.
+// and islet serves what the primary serves. Then islet stops following
+// while the primary goes through two more versions, and at its restart
+// (the copy kept in its folder) brings them in by one IXFR of two
+// changes.
 func TestFollowPeers(t *testing.T) {
 	key := dnspeer.Key{Name: xfrKeyName, Algorithm: "hmac-sha256", Secret: xfrSecret}
 	for _, kind := range []string{"nsd", "knot", "bind"} {
@@ -132,7 +135,8 @@ func TestFollowPeers(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
-			go func() { srv.Follow(ctx, []zones.Secondary{sec}, t.TempDir()); close(done) }()
+			keep := t.TempDir()
+			go func() { srv.Follow(ctx, []zones.Secondary{sec}, keep); close(done) }()
 			defer func() { cancel(); <-done }()
 			waitSerial(t, addr, 1, 5*time.Second)
 
@@ -152,8 +156,36 @@ func TestFollowPeers(t *testing.T) {
 			if got, want := zoneText(t, addr, ""), zoneText(t, primary.Addr, xfrSecret); got != want {
 				t.Errorf("islet serves other records than %s:\n%s", kind, lineDiff(want, got))
 			}
-			if kind != "nsd" && !strings.Contains(logs.String(), `type=IXFR serial=2`) {
+			if kind != "nsd" && !strings.Contains(logs.String(), `type="IXFR, 1 changes" serial=2`) {
 				t.Errorf("the second transfer from %s was not an IXFR:\n%s", kind, logs.String())
+			}
+
+			// Two versions while islet is away, then a restart.
+			cancel()
+			<-done
+			for serial := 3; serial <= 4; serial++ {
+				time.Sleep(1100 * time.Millisecond)
+				write(serial, fmt.Sprintf("192.0.2.%d", 80+serial))
+				if err := primary.Reload(); err != nil {
+					t.Fatal(err)
+				}
+				waitSerial(t, primary.Addr, uint32(serial), 5*time.Second)
+			}
+			addr2, srv2 := startServer(t, zones.NewSet(), cfg)
+			ctx2, cancel2 := context.WithCancel(context.Background())
+			done2 := make(chan struct{})
+			go func() { srv2.Follow(ctx2, []zones.Secondary{sec}, keep); close(done2) }()
+			defer func() { cancel2(); <-done2 }()
+			waitSerial(t, addr2, 4, 5*time.Second)
+			if got, want := zoneText(t, addr2, ""), zoneText(t, primary.Addr, xfrSecret); got != want {
+				t.Errorf("after the restart islet serves other records than %s:\n%s", kind, lineDiff(want, got))
+			}
+			want := `type="IXFR, 2 changes" serial=4`
+			if kind == "nsd" {
+				want = `type="IXFR answered with the whole zone" serial=4`
+			}
+			if !strings.Contains(logs.String(), want) {
+				t.Errorf("the transfer after the restart from %s: no %s in the log:\n%s", kind, want, logs.String())
 			}
 		})
 	}
