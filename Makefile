@@ -9,6 +9,7 @@ PEER_COMMANDS := nsd knotd named dig delv dnssec-signzone ldns-signzone unbound 
 .PHONY: test test-fast peers fuzz bench mutants
 
 test: peers
+	$(GO) mod tidy -diff
 	$(GO) vet -tags peers ./...
 	$(GO) test -race -count=1 -tags peers ./...
 	$(GO) run ./internal/mutants -fast
