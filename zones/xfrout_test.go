@@ -110,6 +110,26 @@ func TestTransferOut(t *testing.T) {
 	if rrs, _, err := transfer(open, dns.TypeAXFR, 0, xfrSecret); err != nil || len(rrs) != want {
 		t.Errorf("signed AXFR where no key is asked: %d records, %v", len(rrs), err)
 	}
+	// A signed IXFR of many differences: messages made one by one, each
+	// signed, the later ones chained to the one before.
+	j, err := zones.NewJournal("", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := loadDir(t, bigZone(t, t.TempDir(), 6, 10)).Zones()[0]
+	if _, err := j.Record(nil, small); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Record(small, set.Zones()[0]); err != nil {
+		t.Fatal(err)
+	}
+	jcfg := xfrConfig("127.0.0.0/8@" + xfrKeyName)
+	jcfg.Journal = j
+	journaled, _ := startServer(t, set, jcfg)
+	ixfr, msgs, err := transfer(journaled, dns.TypeIXFR, 6, xfrSecret)
+	if err != nil || msgs < 3 || len(ixfr) != hosts-10+4 {
+		t.Errorf("signed IXFR of %d additions: %d records in %d messages, %v; want %d in 3 or more", hosts-10, len(ixfr), msgs, err, hosts-10+4)
+	}
 	// Unsigned whole transfers are packed once and kept: a second one,
 	// and an IXFR answered with the whole zone, come from the copy,
 	// with their own ID, type and question case.
