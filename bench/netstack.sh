@@ -65,7 +65,8 @@ truncate -s "${BULK_MB}M" "$work/site/bulk.bin"
 in_ns() { ip netns exec "$ns" taskset -c 1 "$@"; }
 
 start() { # MODE ROUND
-  local args=(serve --zones "$work/zones" --site "$work/site" --hosts bench.example --http "" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --log-level warn --udp-sockets 1)
+  # --rrl 0: dnsperf in the namespace is one client that must not be rate-limited
+  local args=(serve --zones "$work/zones" --site "$work/site" --hosts bench.example --http "" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" --log-level warn --udp-sockets 1 --rrl 0)
   if [ "$1" = kernel ]; then
     ip addr add 10.90.0.2/24 dev "$host"
     ip addr add fd90::2/64 dev "$host" nodad

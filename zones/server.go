@@ -64,6 +64,9 @@ type Config struct {
 	// Journal has the zones' history for IXFR; nil: IXFR from an older
 	// serial gets the whole zone.
 	Journal *Journal
+	// RRL limits the rate of responses over UDP per client prefix
+	// (rrl.go); off when its Rate is 0.
+	RRL RRLConfig
 	// Signer, when set, signs the zones it signs again as their
 	// signatures age (KeepSigned) and as ACME challenge records come
 	// and go. The zones must have been signed by it before New.
@@ -96,6 +99,7 @@ type Server struct {
 	keys      map[string]*TSIGKey  // by lowercase name
 	transfers chan struct{}        // a slot per transfer being served
 	notifier  notifier
+	rrl       *rrl // nil: no limit
 }
 
 // New checks cfg and returns a Server answering from set. It does no I/O.
@@ -149,6 +153,7 @@ func New(cfg Config, set *Set) (*Server, error) {
 	}
 	s.conns = fair.New(fair.Config{Max: cfg.TCPMaxConns, PerClient: cfg.TCPClientConns,
 		IPv4Bits: cfg.ClientIPv4Bits, IPv6Bits: cfg.ClientIPv6Bits, Idle: cfg.TCPIdleTimeout})
+	s.rrl = newRRL(cfg.RRL)
 	s.set.Store(set)
 	s.warmTransfers(set.Zones())
 	return s, nil

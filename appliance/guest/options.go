@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"islet.dev/islet/appliance"
@@ -42,6 +43,14 @@ func guestOptions(root string, p map[string]string, log *slog.Logger) (appliance
 		Net:      appliance.NetOptions{Net: "packet:eth0"},
 	}
 	opt.DNS.Minimal = cfg.DNS.Minimal
+	opt.DNS.RRL.Rate = zones.DefaultRRLRate // on the internet: never a reflector
+	if v, ok := p["rrl"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return opt, fmt.Errorf("islet.rrl: %q is not a rate (0: off)", v)
+		}
+		opt.DNS.RRL.Rate = n
+	}
 	if opt.DNS.AllowTransfer, opt.DNS.Notify, err = cfg.Transfers(); err != nil {
 		return opt, err
 	}

@@ -32,3 +32,17 @@ func TestGuestNetworkOptions(t *testing.T) {
 		t.Errorf("islet.ipv4=nonsense taken")
 	}
 }
+
+// TestGuestRRL: the image limits the rate of UDP responses unless the
+// kernel command line says otherwise.
+func TestGuestRRL(t *testing.T) {
+	for cmdline, want := range map[string]int{"": 200, "islet.rrl=50": 50, "islet.rrl=0": 0} {
+		opt, err := guestOptions(t.TempDir(), bootParams(cmdline), slog.New(slog.DiscardHandler))
+		if err != nil || opt.DNS.RRL.Rate != want {
+			t.Errorf("%q: rate %d, %v; want %d", cmdline, opt.DNS.RRL.Rate, err, want)
+		}
+	}
+	if _, err := guestOptions(t.TempDir(), bootParams("islet.rrl=-1"), slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("islet.rrl=-1 taken")
+	}
+}

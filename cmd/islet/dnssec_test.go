@@ -78,3 +78,21 @@ func TestServeBadDNSSECFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestServeBadRRLFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rrl", "-1"}, "--rrl: -1 is below 0"},
+		{[]string{"--rrl-exempt", "192.0.2.0/33"}, "--rrl-exempt"},
+	} {
+		zonesDir := t.TempDir()
+		os.WriteFile(filepath.Join(zonesDir, "x.example"), []byte("@ 60 SOA ns hm 1 2 3 4 5\n@ 60 NS ns\nns 60 A 192.0.2.1\n"), 0o644)
+		var out, errb bytes.Buffer
+		code := run(append([]string{"serve", "--zones", zonesDir, "--dns", "127.0.0.1:0", "--https", "", "--http", ""}, tc.args...), &out, &errb)
+		if code == 0 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, %q; want an error holding %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+}

@@ -47,6 +47,8 @@ type serveFlags struct {
 	secondaryDir     string
 	secondaries      listFlag
 	catalog          string
+	rrl              int
+	rrlExempt        listFlag
 	dnssecKeys       string
 	dnssecAlgorithm  string
 	dnssecDenial     string
@@ -125,6 +127,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.secondaries, "secondary", "`ZONE=ADDR:PORT[@KEYNAME]`: follow ZONE from the primary at ADDR:PORT, transfers signed with KEYNAME when given (repeatable)")
 	fs.StringVar(&f.secondaryDir, "secondary-dir", "", "`DIR` keeping what transfers need across restarts: the zones followed with --secondary, and the zones' history, so that secondaries get IXFR after one (default: in memory)")
 	fs.StringVar(&f.catalog, "catalog", "", "publish a catalog zone `NAME` (RFC 9432) listing the zones of --zones, for secondaries that take catalogs (Knot, BIND)")
+	fs.IntVar(&f.rrl, "rrl", zones.DefaultRRLRate, "response-rate limit over UDP: `N` responses a second of 512 octets for each client /24 (IPv6 /56), larger ones costing more; past it every second response goes out truncated (TC) and the others are dropped; TCP, loopback and clients with a valid DNS cookie are exempt; 0: off")
+	fs.Var(&f.rrlExempt, "rrl-exempt", "`PREFIX` never rate-limited (repeatable)")
 	fs.StringVar(&f.dnssecKeys, "dnssec-keys", "", "sign every zone whose file has no DNSKEY with the DNSSEC keys in `DIR` (BIND's K*.key and .private files), made there when a zone has none")
 	fs.StringVar(&f.dnssecAlgorithm, "dnssec-algorithm", "ecdsap256sha256", "`ALG` of the DNSSEC keys made: ecdsap256sha256 or ed25519")
 	fs.StringVar(&f.dnssecDenial, "dnssec-denial", "nsec", "how signed zones deny names: nsec, nsec3 (no salt, no iterations: RFC 9276), or compact (RFC 9824: signed per query, at a bounded rate; no transfers)")
@@ -276,6 +280,21 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	}
 	if opt.DNS.Signer, err = f.signer(); err != nil {
 		return opt, err
+	}
+	if f.rrl < 0 {
+		return opt, fmt.Errorf("--rrl: %d is below 0 (0: off)", f.rrl)
+	}
+	opt.DNS.RRL.Rate = f.rrl
+	for _, v := range f.rrlExempt {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(v); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				return opt, fmt.Errorf("--rrl-exempt: %w", err)
+			}
+		}
+		opt.DNS.RRL.Exempt = append(opt.DNS.RRL.Exempt, p.Masked())
 	}
 	if f.cookieSecret != "" {
 		b, err := hex.DecodeString(f.cookieSecret)
