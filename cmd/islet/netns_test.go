@@ -268,3 +268,40 @@ print(d.hex(), flush=True)
 		t.Fatalf("no NOTIFY arrived over the userspace stack; islet's log:\n%s", v.stderr.String())
 	}
 }
+
+// TestRRLOnPacketLink floods islet (200 responses a second per /24, the
+// default) over its own stack from a namespace whose addresses are
+// real: the flooding /24 gets about its budget answered, about as many
+// truncated (slip 2) and the rest dropped, while a client of another
+// /24, and one of the flooding /24 that sends back its server cookie,
+// get every answer.
+func TestRRLOnPacketLink(t *testing.T) {
+	v := serveOnVeth(t, "87", "--ipv4", "10.87.0.2/16")
+	for _, a := range []string{"10.87.1.1/16", "10.87.1.2/16", "10.87.2.1/16"} {
+		if out, err := v.in("ip", "addr", "add", a, "dev", v.peer); err != nil {
+			t.Fatalf("address %s: %v %s", a, err, out)
+		}
+	}
+	flood := filepath.Join(t.TempDir(), "dnsflood")
+	if out, err := exec.Command("go", "build", "-o", flood, "../../internal/dnsflood").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := v.in(flood, "-addr", v.addr+":53", "-name", "www.veth.example.", "-from", "10.87.1.1",
+		"-bystander", "10.87.2.1", "-cookied", "10.87.1.2", "-n", "3000")
+	t.Log(out)
+	if err != nil {
+		t.Fatalf("dnsflood: %v\n%s", err, v.stderr.String())
+	}
+	var sent, answered, truncated, silent, byOK, byFailed, ckOK, ckFailed int
+	var in, cookie string
+	if _, err := fmt.Sscanf(out, "sent=%d in=%s answered=%d truncated=%d silent=%d bystander_ok=%d bystander_failed=%d cookied_ok=%d cookied_failed=%d cookie=%s",
+		&sent, &in, &answered, &truncated, &silent, &byOK, &byFailed, &ckOK, &ckFailed, &cookie); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	if byFailed > 0 || byOK == 0 || ckFailed > 0 || ckOK == 0 || cookie != "24" {
+		t.Errorf("the other clients were not all answered (cookie of %s octets)", cookie)
+	}
+	if answered > sent/4 || truncated < sent/4 || silent < sent/4 {
+		t.Errorf("of %d queries in %s from one /24, %d answered, %d truncated, %d got nothing; want the budget answered and the rest half truncated, half dropped", sent, in, answered, truncated, silent)
+	}
+}
