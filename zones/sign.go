@@ -278,36 +278,26 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 		}
 	}
 
-	// What can be taken over from prev, and whether anything changed.
+	// What can be taken over from prev; whether the data changed (an
+	// RRset new, different or gone) or only signatures must be made.
 	refresh := now.Add(s.refreshBefore())
-	changed := prev == nil
-	if prev != nil && countSets(prev) != len(sets) {
-		changed = true
-	}
+	changed := prev != nil && countSets(prev) != len(sets)
+	stale := false
 	for _, o := range sets {
 		o.planReuse(prev, refresh)
-		if !o.same {
-			changed = true
-		}
+		changed = changed || !o.same
+		stale = stale || (len(o.keys) > 0 && !o.reuse) || o.dropped
 	}
-	if prev != nil && serial == prev.soa.Serial {
-		contentChanged := false
-		stale := false
+	if prev != nil && serial == prev.soa.Serial && (changed || stale) {
+		serial = max(prev.soa.Serial+1, uint32(now.Unix()))
+		soa.Serial = serial
 		for _, o := range sets {
-			contentChanged = contentChanged || !o.same
-			stale = stale || (len(o.keys) > 0 && !o.reuse) || o.dropped
+			if o.rrtype == dns.TypeSOA && o.n == z.apex {
+				o.reuse, o.sigs, o.todo = false, nil, o.keys
+			}
 		}
-		if contentChanged || stale || changed {
-			serial = max(prev.soa.Serial+1, uint32(now.Unix()))
-			soa.Serial = serial
-			for _, o := range sets {
-				if o.rrtype == dns.TypeSOA && o.n == z.apex {
-					o.reuse, o.sigs, o.todo = false, nil, o.keys
-				}
-			}
-			if contentChanged {
-				st.Msg = fmt.Sprintf("zone %s changed but its serial %d is not newer than the %d served before: serving it signed as serial %d", z.Origin, z.soa.Serial, prev.soa.Serial, serial)
-			}
+		if changed {
+			st.Msg = fmt.Sprintf("zone %s changed but its serial %d is not newer than the %d served before: serving it signed as serial %d", z.Origin, z.soa.Serial, prev.soa.Serial, serial)
 		}
 	}
 
