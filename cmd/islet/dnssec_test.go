@@ -57,18 +57,17 @@ func TestDNSSECDS(t *testing.T) {
 	}
 }
 
-func TestServeBadDNSSECFlags(t *testing.T) {
-	keys := t.TempDir()
-	os.WriteFile(filepath.Join(keys, "Kx.example.+013+00001.key"), []byte("x.example. IN DNSKEY 257 3 13 AAAA\n"), 0o644)
-	os.WriteFile(filepath.Join(keys, "Kx.example.+013+00001.private"), []byte("Private-key-format: v1.3\n"), 0o644)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--dnssec-keys", t.TempDir(), "--dnssec-algorithm", "rsamd5"}, "--dnssec-algorithm"},
-		{[]string{"--dnssec-keys", t.TempDir(), "--dnssec-denial", "nsec5"}, "--dnssec-denial"},
-		{[]string{"--dnssec-keys", keys}, "Kx.example.+013+00001.private: holds a private key but is readable by others"},
-	} {
+// badFlag is a set of serve flags and the error they must give.
+type badFlag struct {
+	args []string
+	want string
+}
+
+// serveRefuses runs "islet serve" on a small zone with each case's flags
+// and checks that it stops with the case's error.
+func serveRefuses(t *testing.T, cases []badFlag) {
+	t.Helper()
+	for _, tc := range cases {
 		zonesDir := t.TempDir()
 		os.WriteFile(filepath.Join(zonesDir, "x.example"), []byte("@ 60 SOA ns hm 1 2 3 4 5\n@ 60 NS ns\nns 60 A 192.0.2.1\n"), 0o644)
 		var out, errb bytes.Buffer
@@ -79,20 +78,20 @@ func TestServeBadDNSSECFlags(t *testing.T) {
 	}
 }
 
+func TestServeBadDNSSECFlags(t *testing.T) {
+	keys := t.TempDir()
+	os.WriteFile(filepath.Join(keys, "Kx.example.+013+00001.key"), []byte("x.example. IN DNSKEY 257 3 13 AAAA\n"), 0o644)
+	os.WriteFile(filepath.Join(keys, "Kx.example.+013+00001.private"), []byte("Private-key-format: v1.3\n"), 0o644)
+	serveRefuses(t, []badFlag{
+		{[]string{"--dnssec-keys", t.TempDir(), "--dnssec-algorithm", "rsamd5"}, "--dnssec-algorithm"},
+		{[]string{"--dnssec-keys", t.TempDir(), "--dnssec-denial", "nsec5"}, "--dnssec-denial"},
+		{[]string{"--dnssec-keys", keys}, "Kx.example.+013+00001.private: holds a private key but is readable by others"},
+	})
+}
+
 func TestServeBadRRLFlags(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	serveRefuses(t, []badFlag{
 		{[]string{"--rrl", "-1"}, "--rrl: -1 is below 0"},
 		{[]string{"--rrl-exempt", "192.0.2.0/33"}, "--rrl-exempt"},
-	} {
-		zonesDir := t.TempDir()
-		os.WriteFile(filepath.Join(zonesDir, "x.example"), []byte("@ 60 SOA ns hm 1 2 3 4 5\n@ 60 NS ns\nns 60 A 192.0.2.1\n"), 0o644)
-		var out, errb bytes.Buffer
-		code := run(append([]string{"serve", "--zones", zonesDir, "--dns", "127.0.0.1:0", "--https", "", "--http", ""}, tc.args...), &out, &errb)
-		if code == 0 || !strings.Contains(errb.String(), tc.want) {
-			t.Errorf("%v: exit %d, %q; want an error holding %q", tc.args, code, errb.String(), tc.want)
-		}
-	}
+	})
 }

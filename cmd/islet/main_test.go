@@ -305,25 +305,14 @@ func TestServeBadTransferFlags(t *testing.T) {
 	os.WriteFile(open, []byte("k:c2VjcmV0\n"), 0o644)
 	bad := filepath.Join(dir, "bad.keys")
 	os.WriteFile(bad, []byte("# ok\nk:c2VjcmV0\nhmac-md5:k2:c2VjcmV0\n"), 0o600)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	serveRefuses(t, []badFlag{
 		{[]string{"--tsig-key", "k:not base64!"}, "--tsig-key: key k: the secret is not base64"},
 		{[]string{"--tsig-keys", open}, "readable by others"},
 		{[]string{"--tsig-keys", bad}, "bad.keys:3: algorithm \"hmac-md5\""},
 		{[]string{"--allow-transfer", "192.0.2.0/33"}, "--allow-transfer"},
 		{[]string{"--notify", "ns.example:53"}, "--notify"},
 		{[]string{"--allow-transfer", "192.0.2.0/24@missing"}, "key missing., which is not given"},
-	} {
-		zones := t.TempDir()
-		os.WriteFile(filepath.Join(zones, "x.example"), []byte("@ 60 SOA ns hm 1 2 3 4 5\n@ 60 NS ns\nns 60 A 192.0.2.1\n"), 0o644)
-		var out, errb bytes.Buffer
-		code := run(append([]string{"serve", "--zones", zones, "--dns", "127.0.0.1:0", "--https", "", "--http", ""}, tc.args...), &out, &errb)
-		if code == 0 || !strings.Contains(errb.String(), tc.want) {
-			t.Errorf("%v: exit %d, %q; want an error holding %q", tc.args, code, errb.String(), tc.want)
-		}
-	}
+	})
 }
 
 // TestServeFollows: "islet serve --secondary", with no zones of its
