@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
+	"time"
 
 	"islet.dev/islet/zones"
 )
@@ -29,7 +30,10 @@ type Options struct {
 	DNSAddrs   []string // host:port to serve on, UDP and TCP each
 	UDPSockets int      // SO_REUSEPORT sockets per address; GOMAXPROCS when 0
 	DNS        zones.Config
-	Logger     *slog.Logger
+	// RRLLog, when not 0, logs the client prefixes rate-limited over
+	// each such period.
+	RRLLog time.Duration
+	Logger *slog.Logger
 	// Reload asks for the zones to be read again (SIGHUP). A directory
 	// that fails to load leaves the old zones serving.
 	Reload <-chan struct{}
@@ -223,6 +227,9 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		if opt.DNS.Signer != nil {
 			serve(func() error { srv.KeepSigned(ctx); return nil })
+		}
+		if opt.RRLLog > 0 {
+			serve(func() error { srv.LogRRL(ctx, opt.RRLLog); return nil })
 		}
 	}
 	for done := false; !done; {

@@ -1,9 +1,13 @@
 package zones
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -61,6 +65,9 @@ type rrlEntry struct {
 	tokens  float64 // octets
 	last    int64   // unix nanoseconds
 	limited uint32
+	// slipped and dropped count the limited responses since the last
+	// summary (LogRRL)
+	slipped, dropped uint32
 }
 
 type rrl struct {
@@ -120,12 +127,73 @@ func (r *rrl) check(client netip.Addr, size int, now int64) int {
 		return rrlPass
 	}
 	e.limited++
-	n := e.limited
-	e.mu.Unlock()
-	if n%uint32(r.cfg.Slip) == 0 {
-		return rrlSlip
+	verdict := rrlDrop
+	if e.limited%uint32(r.cfg.Slip) == 0 {
+		verdict = rrlSlip
+		e.slipped++
+	} else {
+		e.dropped++
 	}
-	return rrlDrop
+	e.mu.Unlock()
+	return verdict
+}
+
+// rrlLimited is one prefix's limited responses over a summary's span.
+type rrlLimited struct {
+	prefix           netip.Prefix
+	slipped, dropped uint32
+}
+
+// summary returns the prefixes limited since the last summary, the
+// most limited first, and starts counting again.
+func (r *rrl) summary() []rrlLimited {
+	var out []rrlLimited
+	for i := range r.entries {
+		e := &r.entries[i]
+		e.mu.Lock()
+		if e.slipped+e.dropped > 0 {
+			a := netip.AddrFrom16(e.key).Unmap()
+			bits := r.cfg.IPv6Bits
+			if a.Is4() {
+				bits = r.cfg.IPv4Bits
+			}
+			out = append(out, rrlLimited{prefix: netip.PrefixFrom(a, bits), slipped: e.slipped, dropped: e.dropped})
+			e.slipped, e.dropped = 0, 0
+		}
+		e.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b rrlLimited) int { return int(b.slipped+b.dropped) - int(a.slipped+a.dropped) })
+	return out
+}
+
+// LogRRL logs, every period until ctx ends, the client prefixes whose
+// responses were rate-limited since the last time (the ten most
+// limited, and how many in all), nothing when none was.
+func (s *Server) LogRRL(ctx context.Context, every time.Duration) {
+	if s.rrl == nil {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		limited := s.rrl.summary()
+		if len(limited) == 0 {
+			continue
+		}
+		var b strings.Builder
+		for i, l := range limited[:min(10, len(limited))] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s: %d truncated, %d dropped", l.prefix, l.slipped, l.dropped)
+		}
+		s.log.Info("responses rate-limited", "prefixes", len(limited), "most", b.String(), "over", every)
+	}
 }
 
 // handleUDP answers a query that came over UDP, as handle does, and

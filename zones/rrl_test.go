@@ -1,8 +1,13 @@
 package zones
 
 import (
+	"context"
 	"encoding/hex"
+	"log/slog"
 	"net/netip"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,4 +137,76 @@ func TestRRLHandle(t *testing.T) {
 	if full > 25 || truncated < 80 || dropped < 80 {
 		t.Errorf("200 queries from one address at once: %d answered, %d truncated, %d dropped; want about 20, 90, 90", full, truncated, dropped)
 	}
+}
+
+// TestRRLSummary: the summary names each limited prefix with its
+// counts, the most limited first, and starts again.
+func TestRRLSummary(t *testing.T) {
+	r := newRRL(RRLConfig{Rate: 1})
+	now := time.Now().UnixNano()
+	for range 11 {
+		r.check(netip.MustParseAddr("192.0.2.9"), 100, now)
+	}
+	for range 5 {
+		r.check(netip.MustParseAddr("2001:db8:aa:bb::1"), 100, now)
+	}
+	got := r.summary()
+	want := []rrlLimited{
+		{netip.MustParsePrefix("192.0.2.0/24"), 5, 5},
+		{netip.MustParsePrefix("2001:db8:aa::/56"), 2, 2},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("summary %v, want %v", got, want)
+	}
+	if again := r.summary(); len(again) != 0 {
+		t.Errorf("a second summary %v, want none", again)
+	}
+}
+
+// TestLogRRL: with --rrl-log, the limited prefixes are logged each period.
+func TestLogRRL(t *testing.T) {
+	set, _, err := LoadDir("testdata/conformance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuf
+	srv, err := New(Config{RRL: RRLConfig{Rate: 1}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := new(dns.Msg).SetQuestion("www.example.com.", dns.TypeA)
+	p, _ := m.Pack()
+	sc := newScratch()
+	for range 10 {
+		srv.handleUDP(p, make([]byte, 0, 512), sc, netip.MustParseAddr("198.51.100.7"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.LogRRL(ctx, 20*time.Millisecond); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(2 * time.Second); !strings.Contains(logs.String(), "198.51.100.0/24: "); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary logged:\n%s", logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "prefixes=1") {
+		t.Errorf("summary: %s", logs.String())
+	}
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

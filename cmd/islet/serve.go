@@ -49,6 +49,7 @@ type serveFlags struct {
 	catalog          string
 	rrl              int
 	rrlExempt        listFlag
+	rrlLog           bool
 	dnssecKeys       string
 	dnssecAlgorithm  string
 	dnssecDenial     string
@@ -129,6 +130,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.catalog, "catalog", "", "publish a catalog zone `NAME` (RFC 9432) listing the zones of --zones, for secondaries that take catalogs (Knot, BIND)")
 	fs.IntVar(&f.rrl, "rrl", zones.DefaultRRLRate, "response-rate limit over UDP: `N` responses a second of 512 octets for each client /24 (IPv6 /56), larger ones costing more; past it every second response goes out truncated (TC) and the others are dropped; TCP, loopback and clients with a valid DNS cookie are exempt; 0: off")
 	fs.Var(&f.rrlExempt, "rrl-exempt", "`PREFIX` never rate-limited (repeatable)")
+	fs.BoolVar(&f.rrlLog, "rrl-log", false, "log the client prefixes rate-limited, every 30 s")
 	fs.StringVar(&f.dnssecKeys, "dnssec-keys", "", "sign every zone whose file has no DNSKEY with the DNSSEC keys in `DIR` (BIND's K*.key and .private files), made there when a zone has none")
 	fs.StringVar(&f.dnssecAlgorithm, "dnssec-algorithm", "ecdsap256sha256", "`ALG` of the DNSSEC keys made: ecdsap256sha256 or ed25519")
 	fs.StringVar(&f.dnssecDenial, "dnssec-denial", "nsec", "how signed zones deny names: nsec, nsec3 (no salt, no iterations: RFC 9276), or compact (RFC 9824: signed per query, at a bounded rate; no transfers)")
@@ -285,6 +287,9 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 		return opt, fmt.Errorf("--rrl: %d is below 0 (0: off)", f.rrl)
 	}
 	opt.DNS.RRL.Rate = f.rrl
+	if f.rrlLog {
+		opt.RRLLog = 30 * time.Second
+	}
 	for _, v := range f.rrlExempt {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {
