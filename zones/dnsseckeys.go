@@ -123,9 +123,6 @@ func OpenKeyStore(dir string, alg uint8) (*KeyStore, error) {
 	return &KeyStore{dir: dir, alg: alg}, nil
 }
 
-// Dir is the folder the keys are in.
-func (ks *KeyStore) Dir() string { return ks.dir }
-
 // Keys returns the keys of the zone origin, creating one (a combined
 // key, flags 257, published and active from now) when the folder holds
 // none.

@@ -94,8 +94,10 @@ func newRRL(cfg RRLConfig) *rrl {
 }
 
 // check spends size octets of client's budget at now (unix
-// nanoseconds) and says what to do with the response.
-func (r *rrl) check(client netip.Addr, size int, now int64) int {
+// nanoseconds) and says what to do with the response. exempt, asked
+// only of a client past its budget, reports whether it is exempt all
+// the same (it sent back a valid server cookie).
+func (r *rrl) check(client netip.Addr, size int, now int64, exempt func() bool) int {
 	if !client.IsValid() || client.IsLoopback() {
 		return rrlPass
 	}
@@ -123,6 +125,10 @@ func (r *rrl) check(client netip.Addr, size int, now int64) int {
 	cost := float64(max(size, rrlUnit))
 	if e.tokens >= cost {
 		e.tokens -= cost
+		e.mu.Unlock()
+		return rrlPass
+	}
+	if exempt != nil && exempt() {
 		e.mu.Unlock()
 		return rrlPass
 	}
@@ -205,10 +211,9 @@ func (s *Server) handleUDP(pkt, out []byte, sc *scratch, client netip.Addr) []by
 		return resp
 	}
 	now := time.Now()
-	if validServerCookie(s.cfg.CookieSecret, sc.q.cookie, client, now) {
-		return resp
-	}
-	switch s.rrl.check(client, len(resp), now.UnixNano()) {
+	// the cookie is checked only past the budget: most queries are not
+	cookieOK := func() bool { return validServerCookie(s.cfg.CookieSecret, sc.q.cookie, client, now) }
+	switch s.rrl.check(client, len(resp), now.UnixNano(), cookieOK) {
 	case rrlPass:
 		return resp
 	case rrlSlip:

@@ -24,23 +24,23 @@ func TestRRLBudget(t *testing.T) {
 	a, sameNet, other := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.200"), netip.MustParseAddr("203.0.113.9")
 	pass := 0
 	for range 10 {
-		if r.check(a, 100, now) == rrlPass {
+		if r.check(a, 100, now, nil) == rrlPass {
 			pass++
 		}
 	}
 	if pass != 10 {
 		t.Fatalf("%d of the first 10 small responses passed", pass)
 	}
-	verdicts := []int{r.check(sameNet, 100, now), r.check(a, 100, now), r.check(a, 100, now), r.check(a, 100, now)}
+	verdicts := []int{r.check(sameNet, 100, now, nil), r.check(a, 100, now, nil), r.check(a, 100, now, nil), r.check(a, 100, now, nil)}
 	if verdicts[0] == rrlPass || verdicts[1] != rrlSlip || verdicts[2] != rrlDrop || verdicts[3] != rrlSlip {
 		t.Errorf("past the budget, the same /24: %v; want limited, then slip and drop in turn", verdicts)
 	}
-	if r.check(other, 100, now) != rrlPass {
+	if r.check(other, 100, now, nil) != rrlPass {
 		t.Error("another prefix limited")
 	}
 	for _, exempt := range []string{"127.0.0.1", "::1", "198.51.100.7"} {
 		for range 100 {
-			if r.check(netip.MustParseAddr(exempt), 4096, now) != rrlPass {
+			if r.check(netip.MustParseAddr(exempt), 4096, now, nil) != rrlPass {
 				t.Fatalf("%s limited", exempt)
 			}
 		}
@@ -49,7 +49,7 @@ func TestRRLBudget(t *testing.T) {
 	now += int64(500 * time.Millisecond)
 	pass = 0
 	for range 10 {
-		if r.check(a, 100, now) == rrlPass {
+		if r.check(a, 100, now, nil) == rrlPass {
 			pass++
 		}
 	}
@@ -60,7 +60,7 @@ func TestRRLBudget(t *testing.T) {
 	b := netip.MustParseAddr("2001:db8:1:2::1")
 	pass = 0
 	for range 10 {
-		if r.check(b, 4096, now) == rrlPass {
+		if r.check(b, 4096, now, nil) == rrlPass {
 			pass++
 		}
 	}
@@ -68,10 +68,10 @@ func TestRRLBudget(t *testing.T) {
 		t.Errorf("%d responses of 4 KiB passed of a budget of ten of 512 octets, want 1", pass)
 	}
 	// An IPv6 /56 is one client.
-	if r.check(netip.MustParseAddr("2001:db8:1:ff::2"), 4096, now) == rrlPass {
+	if r.check(netip.MustParseAddr("2001:db8:1:ff::2"), 4096, now, nil) == rrlPass {
 		t.Error("another address of the same /56 was not limited")
 	}
-	if r.check(netip.MustParseAddr("2001:db8:1:100::2"), 4096, now) != rrlPass {
+	if r.check(netip.MustParseAddr("2001:db8:1:100::2"), 4096, now, nil) != rrlPass {
 		t.Error("an address of the next /56 was limited")
 	}
 }
@@ -145,10 +145,10 @@ func TestRRLSummary(t *testing.T) {
 	r := newRRL(RRLConfig{Rate: 1})
 	now := time.Now().UnixNano()
 	for range 11 {
-		r.check(netip.MustParseAddr("192.0.2.9"), 100, now)
+		r.check(netip.MustParseAddr("192.0.2.9"), 100, now, nil)
 	}
 	for range 5 {
-		r.check(netip.MustParseAddr("2001:db8:aa:bb::1"), 100, now)
+		r.check(netip.MustParseAddr("2001:db8:aa:bb::1"), 100, now, nil)
 	}
 	got := r.summary()
 	want := []rrlLimited{
