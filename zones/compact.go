@@ -120,7 +120,7 @@ func (z *Zone) compactNode(l lookup, qw string) *node {
 	} else {
 		bitmap = append(bitmap, dns.TypeNXNAME)
 	}
-	nsec := &dns.NSEC{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: c.negTTL}, NextDomain: `\000.` + name, TypeBitMap: bitmap}
+	nsec := &dns.NSEC{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: c.negTTL}, NextDomain: childName(`\000`, name), TypeBitMap: bitmap}
 	sortTypeBitmap(nsec)
 	sets = append(sets, &outSet{name: name, rrtype: dns.TypeNSEC, rrs: []dns.RR{nsec}, keys: c.keys, todo: c.keys})
 	if !c.take(len(sets)*len(c.keys), now) {
@@ -155,7 +155,7 @@ func compactNSECs(z *Zone, names []*node, types map[*node][]uint16, ttl uint32, 
 		if !n.authoritative() || len(types[n]) == 0 && n.children == 0 {
 			continue
 		}
-		next := `\000.` + n.name
+		next := childName(`\000`, n.name)
 		if n.cut == n {
 			first, rest, _ := strings.Cut(n.name, ".")
 			next = first + `\000.` + rest

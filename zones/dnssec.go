@@ -69,7 +69,7 @@ func (z *Zone) setupDNSSEC() {
 		}
 	} else {
 		z.sec.deny = denyNSEC
-		if nsec := z.apex.rrset(dns.TypeNSEC); nsec != nil && strings.EqualFold(nsec[0].(*dns.NSEC).NextDomain, `\000.`+z.Origin) {
+		if nsec := z.apex.rrset(dns.TypeNSEC); nsec != nil && strings.EqualFold(nsec[0].(*dns.NSEC).NextDomain, childName(`\000`, z.Origin)) {
 			// The apex's NSEC names its immediate successor: each name
 			// holds an NSEC of its own, as compact denial has them.
 			z.sec.deny = denyCompact

@@ -62,7 +62,7 @@ func nsec3Chain(z *Zone, names []*node, types map[*node][]uint16, ttl uint32, ke
 	for i, o := range owners {
 		next := owners[(i+1)%len(owners)]
 		label := strings.ToLower(base32Hex.EncodeToString(o.hash))
-		name := label + "." + z.Origin
+		name := childName(label, z.Origin)
 		rr := &dns.NSEC3{
 			Hdr:        dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC3, Class: dns.ClassINET, Ttl: ttl},
 			Hash:       dns.SHA1,
@@ -81,4 +81,13 @@ func nsec3Chain(z *Zone, names []*node, types map[*node][]uint16, ttl uint32, ke
 func nsec3Hash(w string) []byte {
 	sum := sha1.Sum([]byte(w))
 	return sum[:]
+}
+
+// childName is the name of label below name (presentation forms); below
+// the root, "label.".
+func childName(label, name string) string {
+	if name == "." {
+		return label + "."
+	}
+	return label + "." + name
 }
