@@ -90,7 +90,7 @@ type httpsService struct {
 // needs no network, so that it runs while the network comes up (the
 // zones give the default host names). dial,
 // if set, opens the ACME and OCSP connections once it has.
-func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFunc, log *slog.Logger) (*httpsService, error) {
+func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFunc, reg *registry, log *slog.Logger) (*httpsService, error) {
 	site, root, err := openSite(o)
 	if err != nil {
 		return nil, err
@@ -128,6 +128,10 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 		cc.DNS = dns // DNS-01 for wildcard names, answered by our own zones
 	}
 	cc.Dial = dial
+	if reg != nil {
+		cc.OnOrder = reg.Order
+		reg.setHosts(names)
+	}
 	if o.ACMEDirectory != "off" && o.TLSCert == "" {
 		cc.Directory = o.ACMEDirectory
 	}
@@ -155,7 +159,7 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 
 // listen opens the HTTPS (and HTTP) listeners on the network, which is
 // up, and makes the server.
-func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions, log *slog.Logger) error {
+func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions, reg *registry, log *slog.Logger) error {
 	var err error
 	hosts, handler, names, cm := s.hosts, s.site, s.names, s.certs
 	if s.ln, err = netw.listenTCP(ctx, o.HTTPSAddr); err != nil {
@@ -166,6 +170,9 @@ func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions,
 		ClientConns: o.ClientConns, ClientIPv4Bits: o.ClientIPv4Bits, ClientIPv6Bits: o.ClientIPv6Bits, MaxStreams: maxStreams(), Logger: log}
 	if handler != nil {
 		cfg.Site = handler
+	}
+	if reg != nil {
+		cfg.Observe = reg.Request
 	}
 	if s.srv, err = web.NewServer(cfg); err != nil {
 		s.ln.Close()

@@ -45,6 +45,8 @@ type network interface {
 	// lost reports an address lost for good (a DHCP lease that came
 	// back with another address): the services must start again.
 	lost() <-chan error
+	// counters are the userspace stack's; false on the host's sockets.
+	counters() (netstack.Counters, bool)
 	close()
 }
 
@@ -64,6 +66,8 @@ func (hostNetwork) lost() <-chan error { return nil }
 
 func (hostNetwork) close() {}
 
+func (hostNetwork) counters() (netstack.Counters, bool) { return netstack.Counters{}, false }
+
 // stackNetwork is the userspace stack. Listen addresses keep only their
 // port: services listen on the stack's own addresses.
 type stackNetwork struct {
@@ -76,6 +80,8 @@ type stackNetwork struct {
 }
 
 func (n *stackNetwork) lost() <-chan error { return n.leaseLost }
+
+func (n *stackNetwork) counters() (netstack.Counters, bool) { return n.st.Counters(), true }
 
 func (n *stackNetwork) dialer() dialFunc {
 	var r netip.AddrPort

@@ -33,7 +33,10 @@ type Options struct {
 	// RRLLog, when not 0, logs the client prefixes rate-limited over
 	// each such period.
 	RRLLog time.Duration
-	Logger *slog.Logger
+	// MetricsAddr, when set, serves /metrics, /healthz and /readyz
+	// there (metricsserve.go).
+	MetricsAddr string
+	Logger      *slog.Logger
 	// Reload asks for the zones to be read again (SIGHUP). A directory
 	// that fails to load leaves the old zones serving.
 	Reload <-chan struct{}
@@ -55,6 +58,8 @@ type Ready struct {
 	HTTPS net.Addr // nil when not serving HTTPS
 	HTTP  net.Addr // nil when not serving port-80 duties
 	Names []string // the HTTPS host names
+	// Metrics is where /metrics is served; nil when it is not.
+	Metrics net.Addr
 }
 
 // Run loads the zones, opens the listeners and serves until ctx ends.
@@ -110,6 +115,11 @@ func Run(ctx context.Context, opt Options) error {
 	var set *zones.Set
 	var srv *zones.Server
 	var err error
+	var reg *registry
+	if opt.MetricsAddr != "" {
+		reg = newRegistry()
+		opt.DNS.Observer = reg
+	}
 	if opt.ZonesDir != "" || len(opt.Secondaries) > 0 {
 		set = zones.NewSet()
 		if opt.ZonesDir != "" {
@@ -150,7 +160,7 @@ func Run(ctx context.Context, opt Options) error {
 				return netw.dialer()(ctx, network, addr)
 			}
 		}
-		if web, err = prepareHTTPS(opt.HTTPS, set, srv, dial, log); err != nil {
+		if web, err = prepareHTTPS(opt.HTTPS, set, srv, dial, reg, log); err != nil {
 			return fail(err)
 		}
 		defer web.close()
@@ -186,10 +196,26 @@ func Run(ctx context.Context, opt Options) error {
 		ready.Zones = set.Zones()
 	}
 	if web != nil {
-		if err := web.listen(ctx, netw, opt.HTTPS, log); err != nil {
+		if err := web.listen(ctx, netw, opt.HTTPS, reg, log); err != nil {
 			return err
 		}
 		ready.HTTPS, ready.HTTP, ready.Names = web.httpsAddr, web.httpAddr, web.names
+	}
+	var metricsLn net.Listener
+	if reg != nil {
+		if srv != nil {
+			reg.watchZones(srv)
+		}
+		if web != nil {
+			reg.watchCerts(web.certs, web.names)
+		}
+		reg.watchNetstack(netw)
+		if metricsLn, err = netw.listenTCP(ctx, opt.MetricsAddr); err != nil {
+			return fmt.Errorf("appliance: metrics: %w", err)
+		}
+		defer metricsLn.Close()
+		ready.Metrics = metricsLn.Addr()
+		log.Info("metrics listening", "component", "metrics", "addr", metricsLn.Addr().String())
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -216,6 +242,10 @@ func Run(ctx context.Context, opt Options) error {
 		if web.ln80 != nil {
 			serve(func() error { return web.srv.ServeHTTP(ctx, web.ln80) })
 		}
+	}
+	if reg != nil {
+		serve(func() error { return reg.serve(ctx, metricsLn) })
+		reg.ready.Store(true)
 	}
 	if opt.Ready != nil {
 		opt.Ready(ready)

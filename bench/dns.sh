@@ -19,6 +19,10 @@
 #    with the ratios islet/NSD; then from islet an IXFR of a one-record
 #    change after a reload.
 #
+# With METRICS=1 (the default) a third server joins the speed part: islet
+# with --metrics on, scraped once a second, to show what counting every
+# query costs (the ratio islet+metrics/islet).
+#
 # Environment: ROUNDS (3), DURATION seconds per run (10), HOSTS in the
 # speed zone (400, about 1.7k records), BIG records (100000), BIGROUNDS
 # (1), ONLY=big to skip the speed part (BIG=1000000 ONLY=big BIGROUNDS=3
@@ -31,6 +35,7 @@ HOSTS=${HOSTS:-400}
 BIG=${BIG:-100000}
 BIGROUNDS=${BIGROUNDS:-1}
 ONLY=${ONLY:-}
+METRICS=${METRICS:-1}
 export PATH="$PATH:/usr/sbin:/sbin"
 for c in nsd dnsperf dig taskset; do
   command -v $c >/dev/null || { echo "bench/dns.sh needs $c (apt-get install nsd dnsperf bind9-dnsutils util-linux)"; exit 1; }
@@ -49,8 +54,15 @@ ipid=$(start_islet "$work/speed" "$pi"); pids+=("$ipid")
 npid=$(start_nsd "$work/speed" "$pn"); pids+=("$npid")
 wait_answer "$pi" bench.example >/dev/null
 wait_answer "$pn" bench.example >/dev/null
+if [ "$METRICS" = 1 ]; then
+  pm=$(port); mport=$(port)
+  mpid=$(ISLET_FLAGS="${ISLET_FLAGS:-} --metrics 127.0.0.1:$mport" start_islet "$work/speed" "$pm"); pids+=("$mpid")
+  wait_answer "$pm" bench.example >/dev/null
+  # a scraper, as Prometheus would be (every second, not every 15 s, to be hard on it)
+  (while sleep 1; do curl -s "http://127.0.0.1:$mport/metrics" >/dev/null || true; done) & pids+=("$!")
+fi
 hz=$(getconf CLK_TCK)
-: > "$work/qps.islet"; : > "$work/qps.nsd"; : > "$work/us.islet"; : > "$work/us.nsd"
+: > "$work/qps.islet"; : > "$work/qps.nsd"; : > "$work/us.islet"; : > "$work/us.nsd"; : > "$work/qps.metrics"; : > "$work/us.metrics"
 run() { # NAME PORT PID
   local t0 t1 out qps
   t0=$(tree_ticks "$3")
@@ -66,6 +78,7 @@ run() { # NAME PORT PID
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r"
   if (( r % 2 )); then run islet "$pi" "$ipid"; run nsd "$pn" "$npid"; else run nsd "$pn" "$npid"; run islet "$pi" "$ipid"; fi
+  if [ "$METRICS" = 1 ]; then run metrics "$pm" "$mpid"; fi
 done
 mi=$(median < "$work/qps.islet"); mn=$(median < "$work/qps.nsd")
 ui=$(sort -n "$work/us.islet" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
@@ -75,6 +88,11 @@ echo "server CPU per query (median): islet $ui us, nsd $un us"
 # When dnsperf, not the server, is the ceiling, QPS compares load
 # generators; a full core's worth of queries compares the servers.
 echo "capacity (1 s / CPU per query): islet $(awk -v u="$ui" 'BEGIN {printf "%.0f", 1e6/u}') qps, nsd $(awk -v u="$un" 'BEGIN {printf "%.0f", 1e6/u}') qps; islet/nsd = $(awk -v a="$ui" -v b="$un" 'BEGIN {printf "%.2f", b/a}')"
+if [ "$METRICS" = 1 ]; then
+  mm=$(median < "$work/qps.metrics"); um=$(sort -n "$work/us.metrics" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "with --metrics (scraped every second): median $mm qps, CPU per query $um us; islet+metrics/islet = $(awk -v a="$mm" -v b="$mi" 'BEGIN {printf "%.3f", a/b}') qps, $(awk -v a="$um" -v b="$ui" 'BEGIN {printf "%.3f", a/b}') CPU per query"
+  kill "$mpid"
+fi
 kill "$ipid" "$npid"; wait "$ipid" "$npid" 2>/dev/null || true
 
 fi

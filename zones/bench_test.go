@@ -87,7 +87,7 @@ func BenchmarkHandleUDPRRL(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		client := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		if srv.handleUDP(pkt, out, sc, client) == nil {
+		if srv.observedUDP(pkt, out, sc, client) == nil {
 			b.Fatal("no answer")
 		}
 	}

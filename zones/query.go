@@ -40,6 +40,8 @@ type query struct {
 	nsid        bool
 	cookie      []byte // the client's COOKIE option data, 8 to 40 octets
 	tsig        bool
+
+	zone *Zone // the served zone the name fell in, once looked up
 }
 
 // parseQuery reads a request. It returns errFormat with whatever it had

@@ -71,11 +71,13 @@ func (s *Server) handle(pkt, out []byte, sc *scratch, client netip.Addr, tcp boo
 	limit := s.limit(q, tcp)
 	if ch := s.challenges.Load(); ch != nil {
 		if values, ok := (*ch)[string(q.lower)]; ok {
+			q.zone = set.closestZone(string(q.lower))
 			return s.fromMsg(out, q, s.challenge(set, q, values), limit, sc, client)
 		}
 	}
 	qw := unsafe.String(&q.lower[0], len(q.lower))
 	l := set.find(qw, q.qtype)
+	q.zone = l.z
 	if q.do && (l.kind == kindNXDomain || l.kind == kindWildcard) && l.z.sec.deny == denyCompact {
 		var ok bool
 		if l, ok = l.z.compactLookup(l, qw); !ok {

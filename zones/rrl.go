@@ -204,27 +204,30 @@ func (s *Server) LogRRL(ctx context.Context, every time.Duration) {
 
 // handleUDP answers a query that came over UDP, as handle does, and
 // applies the rate limit to the response: nil when it is dropped, the
-// header and question alone with TC set when it slips.
-func (s *Server) handleUDP(pkt, out []byte, sc *scratch, client netip.Addr) []byte {
+// header and question alone with TC set when it slips. now is the
+// time the query came, or zero.
+func (s *Server) handleUDP(pkt, out []byte, sc *scratch, client netip.Addr, now time.Time) ([]byte, RRLAction) {
 	resp := s.handle(pkt, out, sc, client, false)
 	if resp == nil || s.rrl == nil {
-		return resp
+		return resp, RRLPassed
 	}
-	now := time.Now()
+	if now.IsZero() {
+		now = time.Now()
+	}
 	// the cookie is checked only past the budget: most queries are not
 	cookieOK := func() bool { return validServerCookie(s.cfg.CookieSecret, sc.q.cookie, client, now) }
 	switch s.rrl.check(client, len(resp), now.UnixNano(), cookieOK) {
 	case rrlPass:
-		return resp
+		return resp, RRLPassed
 	case rrlSlip:
 		n := 12 + len(sc.q.question)
 		if len(sc.q.question) == 0 || len(resp) < n || binary.BigEndian.Uint16(resp[4:]) != 1 {
-			return nil // no question to echo
+			return nil, RRLDropped // no question to echo
 		}
 		resp = resp[:n]
 		resp[2] |= byte(flagTC >> 8)
 		clear(resp[6:12]) // no answer, authority or additional records
-		return resp
+		return resp, RRLSlipped
 	}
-	return nil
+	return nil, RRLDropped
 }

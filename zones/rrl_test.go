@@ -103,7 +103,7 @@ func TestRRLHandle(t *testing.T) {
 	cookie := serverCookie(nil, srv.cfg.CookieSecret, []byte("12345678"), cookied, time.Now())
 	full, truncated, dropped := 0, 0, 0
 	for i := range 200 {
-		resp := srv.handleUDP(query("www.example.com.", nil), make([]byte, 0, 512), sc, flooder)
+		resp := srv.observedUDP(query("www.example.com.", nil), make([]byte, 0, 512), sc, flooder)
 		switch {
 		case resp == nil:
 			dropped++
@@ -127,7 +127,7 @@ func TestRRLHandle(t *testing.T) {
 				cookie []byte
 			}{{other, nil}, {cookied, cookie}} {
 				var m dns.Msg
-				resp := srv.handleUDP(query("www.example.com.", c.cookie), make([]byte, 0, 512), sc, c.addr)
+				resp := srv.observedUDP(query("www.example.com.", c.cookie), make([]byte, 0, 512), sc, c.addr)
 				if resp == nil || m.Unpack(resp) != nil || m.Truncated || len(m.Answer) == 0 {
 					t.Fatalf("%v (cookie %v) not answered during the flood: %v", c.addr, c.cookie != nil, resp)
 				}
@@ -178,7 +178,7 @@ func TestLogRRL(t *testing.T) {
 	p, _ := m.Pack()
 	sc := newScratch()
 	for range 10 {
-		srv.handleUDP(p, make([]byte, 0, 512), sc, netip.MustParseAddr("198.51.100.7"))
+		srv.observedUDP(p, make([]byte, 0, 512), sc, netip.MustParseAddr("198.51.100.7"))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

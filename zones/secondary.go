@@ -128,11 +128,17 @@ func (s *Server) follow(ctx context.Context, f *follower, dir string) {
 		switch {
 		case err != nil:
 			log.Warn("refresh failed; the data served before stays", "err", err)
+			s.observeRefresh(f.sec.Zone, RefreshFailed)
 			wait = firstRetry
 			if z != nil {
 				wait = max(minRefresh, time.Duration(z.soa.Retry)*time.Second)
 			}
 		default:
+			if next == z {
+				s.observeRefresh(f.sec.Zone, RefreshCurrent)
+			} else {
+				s.observeRefresh(f.sec.Zone, RefreshTransferred)
+			}
 			z, refreshed = next, time.Now()
 			wait = max(minRefresh, time.Duration(z.soa.Refresh)*time.Second)
 		}

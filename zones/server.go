@@ -71,6 +71,9 @@ type Config struct {
 	// signatures age (KeepSigned) and as ACME challenge records come
 	// and go. The zones must have been signed by it before New.
 	Signer *Signer
+	// Observer, when set, is told of every query, transfer and
+	// refresh (observe.go), for metrics.
+	Observer Observer
 	// Dial opens the UDP sockets NOTIFY goes out on (the userspace
 	// stack's, in the guest); net.Dialer's when nil.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)

@@ -139,7 +139,7 @@ func (s *Server) serveConn(c *fair.Conn) {
 			}
 			continue
 		}
-		resp := s.handle(in, out, sc, client, true)
+		resp := s.observedTCP(in, out, sc, client)
 		if resp == nil {
 			continue
 		}

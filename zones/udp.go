@@ -56,7 +56,7 @@ func (s *Server) serveBoth(ctx context.Context, bs batchServer, pc net.PacketCon
 	go func() { singles <- s.serveSingles(ctx, pc) }()
 	sc := newScratch()
 	err := bs.ServeBatches(func(q []byte, from netip.AddrPort, out []byte) []byte {
-		return s.handleUDP(q, out, sc, from.Addr())
+		return s.observedUDP(q, out, sc, from.Addr())
 	})
 	pc.SetReadDeadline(time.Unix(1, 0))
 	<-singles
@@ -85,7 +85,7 @@ func (s *Server) serveSingles(ctx context.Context, pc net.PacketConn) error {
 			continue
 		}
 		failures = 0
-		resp := s.handleUDP(in[:n], out, sc, addrOf(addr))
+		resp := s.observedUDP(in[:n], out, sc, addrOf(addr))
 		if resp != nil {
 			pc.WriteTo(resp, addr) // a lost reply is the client's to retry
 		}

@@ -112,7 +112,7 @@ func (s *Server) serveBatches(ctx context.Context, uc *net.UDPConn) error {
 		k := 0
 		for i := 0; i < n; i++ {
 			m := &c.in[i]
-			r := s.handleUDP(c.bufs[i][:m.n], resp[k], sc, sockaddrIP(&c.names[i]))
+			r := s.observedUDP(c.bufs[i][:m.n], resp[k], sc, sockaddrIP(&c.names[i]))
 			if r == nil {
 				continue
 			}

@@ -129,33 +129,43 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 		r := new(dns.Msg)
 		r.Id = binary.BigEndian.Uint16(pkt)
 		r.Response, r.Rcode = true, dns.RcodeFormatError
+		s.observeTransfer("", dns.TypeAXFR, "failed")
 		return writeMessages(c, w, []*dns.Msg{r}, nil)
 	}
 	var check *tsigCheck
 	if m.IsTsig() != nil {
 		if len(s.keys) == 0 {
+			s.observeTransfer("", m.Question[0].Qtype, "refused")
 			return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeNotAuth)}, nil)
 		}
 		ch := s.verifyTSIG(pkt, m)
 		check = &ch
 		if ch.error != 0 {
 			s.log.Info("transfer refused: TSIG check failed", "client", client, "zone", m.Question[0].Name, "key", ch.req.Hdr.Name, "error", dns.RcodeToString[int(ch.error)])
+			s.observeTransfer("", m.Question[0].Qtype, "refused")
 			return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeNotAuth)}, check)
 		}
 	}
 	q := m.Question[0]
 	z := s.transferZone(m)
+	origin := ""
+	if z != nil {
+		origin = z.Origin
+	}
 	switch {
 	case !s.transferAllowed(client, check):
 		s.log.Info("transfer refused", "client", client, "zone", q.Name, "type", dns.TypeToString[q.Qtype], "key", keyName(check))
+		s.observeTransfer(origin, q.Qtype, "refused")
 		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeRefused)}, check)
 	case z == nil || q.Qclass != dns.ClassINET:
+		s.observeTransfer("", q.Qtype, "notauth")
 		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeNotAuth)}, check)
 	}
 	select {
 	case s.transfers <- struct{}{}:
 		defer func() { <-s.transfers }()
 	case <-time.After(tcpWriteTimeout):
+		s.observeTransfer(origin, q.Qtype, "busy")
 		return writeMessages(c, w, []*dns.Msg{new(dns.Msg).SetRcode(m, dns.RcodeServerFailure)}, check)
 	}
 	var chunks [][]dns.RR
@@ -202,10 +212,12 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 	}
 	if err != nil {
 		s.log.Info("transfer cut short", "client", client, "zone", z.Origin, "err", err)
+		s.observeTransfer(origin, q.Qtype, "failed")
 		return err
 	}
 	s.log.Info("zone transferred", "client", client, "zone", z.Origin, "type", kind, "serial", z.soa.Serial,
 		"records", records, "messages", messages, "key", keyName(check), "took", time.Since(start).Round(time.Millisecond))
+	s.observeTransfer(origin, q.Qtype, "ok")
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -50,6 +51,12 @@ func guestOptions(root string, p map[string]string, log *slog.Logger) (appliance
 			return opt, fmt.Errorf("islet.rrl: %q is not a rate (0: off)", v)
 		}
 		opt.DNS.RRL.Rate = n
+	}
+	if v, ok := p["metrics"]; ok {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return opt, fmt.Errorf("islet.metrics: %q is not an address (:9153): %w", v, err)
+		}
+		opt.MetricsAddr = v
 	}
 	if opt.DNS.AllowTransfer, opt.DNS.Notify, err = cfg.Transfers(); err != nil {
 		return opt, err

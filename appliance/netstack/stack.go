@@ -361,3 +361,31 @@ func (st *Stack) acksThinned() int64 {
 	}
 	return st.link.thinned.Load()
 }
+
+// Counters are the stack's running totals, for metrics.
+type Counters struct {
+	PacketsReceived, PacketsSent uint64
+	// Dropped are packets the stack dropped on the way in (malformed,
+	// no endpoint, full queues).
+	Dropped           uint64
+	TCPRetransmits    uint64
+	TCPTimeouts       uint64
+	TxDroppedNoBuffer uint64 // the link's queue was full
+	UDPReceiveErrors  uint64 // a socket's receive buffer was full
+	AcksThinned       uint64 // superseded ACKs the link left out
+}
+
+// Counters returns the stack's counters now.
+func (st *Stack) Counters() Counters {
+	c := st.s.Stats()
+	return Counters{
+		PacketsReceived:   c.IP.PacketsReceived.Value(),
+		PacketsSent:       c.IP.PacketsSent.Value(),
+		Dropped:           c.DroppedPackets.Value(),
+		TCPRetransmits:    c.TCP.Retransmits.Value(),
+		TCPTimeouts:       c.TCP.Timeouts.Value(),
+		TxDroppedNoBuffer: c.NICs.TxPacketsDroppedNoBufferSpace.Value(),
+		UDPReceiveErrors:  c.UDP.ReceiveBufferErrors.Value(),
+		AcksThinned:       uint64(st.acksThinned()),
+	}
+}

@@ -31,6 +31,7 @@ commands:
   render SRC DST  render the Jekyll site SRC into DST
   dnssec ds KEYDIR [ZONE]  print the DS records to give to the registrar
   dnssec sign KEYDIR ZONEDIR  print the zones signed as serve signs them
+  status ADDR  sum up a running appliance from its metrics (serve --metrics ADDR)
 
 "islet <command> -h" lists a command's flags.
 `
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRender(args[1:], stdout, stderr)
 	case "dnssec":
 		return cmdDNSSEC(args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -35,5 +35,8 @@ func printReady(w io.Writer, r appliance.Ready) {
 			fmt.Fprintf(w, "  curl -I --resolve %s:%s:%s http://%s:%s/   (redirects to HTTPS)\n", name, p, h, name, p)
 		}
 	}
+	if r.Metrics != nil {
+		fmt.Fprintf(w, "islet is serving metrics on %s:\n  islet status %s\n  curl http://%s/metrics\n", r.Metrics, r.Metrics, r.Metrics)
+	}
 	fmt.Fprintln(w, "Ctrl-C stops it; SIGHUP reloads the zones.")
 }

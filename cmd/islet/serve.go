@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -50,6 +51,7 @@ type serveFlags struct {
 	rrl              int
 	rrlExempt        listFlag
 	rrlLog           bool
+	metrics          string
 	dnssecKeys       string
 	dnssecAlgorithm  string
 	dnssecDenial     string
@@ -131,6 +133,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.rrl, "rrl", zones.DefaultRRLRate, "response-rate limit over UDP: `N` responses a second of 512 octets for each client /24 (IPv6 /56), larger ones costing more; past it every second response goes out truncated (TC) and the others are dropped; TCP, loopback and clients with a valid DNS cookie are exempt; 0: off")
 	fs.Var(&f.rrlExempt, "rrl-exempt", "`PREFIX` never rate-limited (repeatable)")
 	fs.BoolVar(&f.rrlLog, "rrl-log", false, "log the client prefixes rate-limited, every 30 s")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on `ADDR` (host:port): GET /metrics, /healthz and /readyz; off when empty")
 	fs.StringVar(&f.dnssecKeys, "dnssec-keys", "", "sign every zone whose file has no DNSKEY with the DNSSEC keys in `DIR` (BIND's K*.key and .private files), made there when a zone has none")
 	fs.StringVar(&f.dnssecAlgorithm, "dnssec-algorithm", "ecdsap256sha256", "`ALG` of the DNSSEC keys made: ecdsap256sha256 or ed25519")
 	fs.StringVar(&f.dnssecDenial, "dnssec-denial", "nsec", "how signed zones deny names: nsec, nsec3 (no salt, no iterations: RFC 9276), or compact (RFC 9824: signed per query, at a bounded rate; no transfers)")
@@ -285,6 +288,12 @@ func (f *serveFlags) options(zonesDir string, stderr io.Writer) (appliance.Optio
 	}
 	if f.rrl < 0 {
 		return opt, fmt.Errorf("--rrl: %d is below 0 (0: off)", f.rrl)
+	}
+	if f.metrics != "" {
+		if _, _, err := net.SplitHostPort(f.metrics); err != nil {
+			return opt, fmt.Errorf("--metrics: %w", err)
+		}
+		opt.MetricsAddr = f.metrics
 	}
 	opt.DNS.RRL.Rate = f.rrl
 	if f.rrlLog {

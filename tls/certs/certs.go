@@ -43,8 +43,11 @@ type Config struct {
 	DNS DNSPublisher
 	// Dial, if set, opens the outgoing connections to the ACME server
 	// and OCSP responders (the appliance's own stack in the guest).
-	Dial   func(ctx context.Context, network, address string) (net.Conn, error)
-	Logger *slog.Logger
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// OnOrder, if set, is told of every ACME order's end: "ok",
+	// "failed", or "held" when the order guard kept it from being made.
+	OnOrder func(result string)
+	Logger  *slog.Logger
 }
 
 // Manager hands out certificates for TLS handshakes: the user's pair,
@@ -168,6 +171,26 @@ func (c *Manager) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate
 		}
 	}
 	return c.self, nil
+}
+
+// NotAfter is when the certificate served for name expires: the
+// user's, or the ACME one once obtained; zero while only the
+// self-signed fallback is.
+func (c *Manager) NotAfter(name string) time.Time {
+	cert := c.static.Load()
+	if cert == nil {
+		c.mu.RLock()
+		cert = c.got[strings.ToLower(name)]
+		c.mu.RUnlock()
+	}
+	if cert == nil {
+		return time.Time{}
+	}
+	leaf, err := leafOf(cert)
+	if err != nil {
+		return time.Time{}
+	}
+	return leaf.NotAfter
 }
 
 // HTTPHandler answers ACME HTTP-01 challenges on port 80 and passes

@@ -44,7 +44,10 @@ type Config struct {
 	// start reading it (the site's own writes each get as long, see
 	// SiteOptions.StallTimeout); 0: 10 s.
 	StallTimeout time.Duration
-	Logger       *slog.Logger
+	// Observe, if set, is told of every request answered, for metrics:
+	// its host, status and duration.
+	Observe func(host string, code int, d time.Duration)
+	Logger  *slog.Logger
 }
 
 // Certificates is what the server needs of a certificate source
@@ -130,7 +133,7 @@ func (s *Server) TLSConfig() *ctls.Config {
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	srv := &http.Server{
-		Handler:           refuseTransferCoding(shareStreams(h, s.cfg.StallTimeout)),
+		Handler:           observed(refuseTransferCoding(shareStreams(h, s.cfg.StallTimeout)), s.cfg.Observe),
 		ConnState:         trackIdle,
 		ConnContext:       withConn,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
