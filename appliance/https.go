@@ -128,6 +128,7 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 		cc.DNS = dns // DNS-01 for wildcard names, answered by our own zones
 	}
 	cc.Dial = dial
+	cc.HTTP01 = o.HTTPAddr != ""
 	if reg != nil {
 		cc.OnOrder = reg.Order
 		reg.setHosts(names)

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -44,6 +45,9 @@ type Config struct {
 	// Dial, if set, opens the outgoing connections to the ACME server
 	// and OCSP responders (the appliance's own stack in the guest).
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// HTTP01 says port 80 is served (HTTPHandler): names are then
+	// validated by HTTP-01 first, else by TLS-ALPN-01 only.
+	HTTP01 bool
 	// OnOrder, if set, is told of every ACME order's end: "ok",
 	// "failed", or "held" when the order guard kept it from being made.
 	OnOrder func(result string)
@@ -55,7 +59,7 @@ type Config struct {
 type Manager struct {
 	cfg        Config
 	log        *slog.Logger
-	mgr        *autocert.Manager
+	acme       bool // ACME is on
 	cache      autocert.Cache
 	httpClient *http.Client
 	static     atomic.Pointer[ctls.Certificate] // the user's pair, stapled when it can be
@@ -64,9 +68,21 @@ type Manager struct {
 	mu  sync.RWMutex
 	got map[string]*ctls.Certificate // ACME certificates by name ("*.x" for wildcards)
 
+	acctMu sync.Mutex
+	client *acme.Client // registered; nil until then
+	guard  *orderGuard
+
+	chMu      sync.Mutex
+	tokens    map[string]string            // HTTP-01 answers by token
+	alpnCerts map[string]*ctls.Certificate // TLS-ALPN-01 certificates by name
+	failed    map[string]string            // the challenge type that failed last, by name
+
+	ariMu  sync.Mutex
+	ariDir *string // the directory's renewalInfo, once read
+	ari    map[string]ariState
+
 	clock clock
-	// order runs a DNS-01 order for a wildcard name (orderWildcard;
-	// tests put a stand-in here).
+	// order runs one ACME order (orderCert; tests put a stand-in here).
 	order func(ctx context.Context, name string) (*ctls.Certificate, error)
 }
 
@@ -87,8 +103,9 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Manager{cfg: cfg, log: cfg.Logger.With("component", "tls"), got: map[string]*ctls.Certificate{}, clock: realClock{}}
-	c.order = c.orderWildcard
+	c := &Manager{cfg: cfg, log: cfg.Logger.With("component", "tls"), got: map[string]*ctls.Certificate{}, clock: realClock{},
+		tokens: map[string]string{}, alpnCerts: map[string]*ctls.Certificate{}, failed: map[string]string{}, ari: map[string]ariState{}}
+	c.order = c.orderCert
 	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		return nil, errors.New("certs: --tls-cert and --tls-key go together")
 	}
@@ -122,6 +139,7 @@ func New(cfg Config) (*Manager, error) {
 	if len(cfg.Names) == 0 {
 		return nil, errors.New("certs: ACME needs host names to order certificates for")
 	}
+	c.acme = true
 	c.cache = &memCache{m: map[string][]byte{}}
 	if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
@@ -129,21 +147,14 @@ func New(cfg Config) (*Manager, error) {
 		}
 		c.cache = autocert.DirCache(cfg.CacheDir)
 	}
-	var plain []string
 	for _, n := range cfg.Names {
-		switch {
-		case !isWildcard(n):
-			plain = append(plain, n)
-		case cfg.DNS == nil:
+		if isWildcard(n) && cfg.DNS == nil {
 			return nil, fmt.Errorf("certs: %s: wildcard certificates need DNS-01, answered by islet's own DNS: serve the zone with --zones", n)
 		}
 	}
-	c.mgr = &autocert.Manager{
-		Prompt:     autocert.AcceptTOS,
-		Cache:      c.cache,
-		HostPolicy: autocert.HostWhitelist(plain...),
-		Client:     &acme.Client{DirectoryURL: cfg.Directory, UserAgent: "islet", HTTPClient: c.httpClient},
-		Email:      cfg.Email,
+	c.guard = &orderGuard{cache: c.cache}
+	if c.httpClient == nil {
+		c.httpClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	return c, nil
 }
@@ -153,13 +164,19 @@ func (c *Manager) GetCertificate(hello *ctls.ClientHelloInfo) (*ctls.Certificate
 	if static := c.static.Load(); static != nil {
 		return static, nil
 	}
-	if c.mgr != nil {
+	if c.acme {
+		name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
 		for _, p := range hello.SupportedProtos {
 			if p == acme.ALPNProto { // a TLS-ALPN-01 validation
-				return c.mgr.GetCertificate(hello)
+				c.chMu.Lock()
+				cert := c.alpnCerts[name]
+				c.chMu.Unlock()
+				if cert == nil {
+					return nil, fmt.Errorf("certs: no TLS-ALPN-01 challenge pending for %q", name)
+				}
+				return cert, nil
 			}
 		}
-		name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
 		c.mu.RLock()
 		cert := c.got[name]
 		if _, parent, ok := strings.Cut(name, "."); cert == nil && ok {
@@ -196,26 +213,35 @@ func (c *Manager) NotAfter(name string) time.Time {
 // HTTPHandler answers ACME HTTP-01 challenges on port 80 and passes
 // everything else to fallback.
 func (c *Manager) HTTPHandler(fallback http.Handler) http.Handler {
-	if c.mgr == nil {
+	if !c.acme {
 		return fallback
 	}
-	acmeHandler := c.mgr.HTTPHandler(fallback)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// autocert checks r.Host, port included, against the policy.
-		if strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
-			r = r.Clone(r.Context())
-			r.Host = hostName(r.Host)
+		token, ok := strings.CutPrefix(r.URL.Path, "/.well-known/acme-challenge/")
+		if !ok {
+			fallback.ServeHTTP(w, r)
+			return
 		}
-		acmeHandler.ServeHTTP(w, r)
+		c.chMu.Lock()
+		resp, ok := c.tokens[token]
+		c.chMu.Unlock()
+		if !ok {
+			http.Error(w, "no such ACME challenge", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, resp)
 	})
 }
 
-// Run obtains a certificate for every name, retrying with backoff while
-// the CA cannot be reached, and renews them (autocert renews 30 days
-// before expiry; Run picks the renewed ones up twice a day). It returns
-// when ctx ends. Without ACME it returns at once.
+// Run obtains a certificate for every name, each on its own (one failing
+// name delays no other), retrying every few seconds while the CA cannot
+// be reached and with backoff while orders fail, within the order
+// guard; and renews them when the CA's renewal information says, or 30
+// days before expiry. It returns when ctx ends. Without ACME it returns
+// at once.
 func (c *Manager) Run(ctx context.Context) {
-	if c.mgr == nil {
+	if !c.acme {
 		if c.static.Load() == nil {
 			c.log.Warn("serving HTTPS with a self-signed certificate: no ACME directory and no --tls-cert given", "names", c.cfg.Names)
 			return
@@ -223,65 +249,73 @@ func (c *Manager) Run(ctx context.Context) {
 		c.keepStapled(ctx)
 		return
 	}
-	c.log.Warn("serving HTTPS with a self-signed certificate until ACME certificates arrive", "names", c.cfg.Names, "directory", c.cfg.Directory)
-	// One account for autocert and the wildcard orders: make its key
-	// before either needs it.
-	if key, err := accountKey(ctx, c.cache); err != nil {
-		c.log.Error("no ACME account key", "err", err)
-	} else {
-		c.mgr.Client.Key = key
+	var missing []string
+	for _, n := range c.cfg.Names {
+		if c.stillValid(ctx, strings.ToLower(n)) == nil {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		c.log.Warn("serving HTTPS with a self-signed certificate until ACME certificates arrive", "names", missing, "directory", c.cfg.Directory)
 	}
 	var wg sync.WaitGroup
 	for _, name := range c.cfg.Names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if isWildcard(name) {
-				c.keep(ctx, name, c.wildcard(name))
-			} else {
-				c.keep(ctx, name, c.fromAutocert(name))
-			}
+			c.keep(ctx, strings.ToLower(name), c.obtainer(strings.ToLower(name)))
 		}()
 	}
 	wg.Wait()
 }
 
-// Backoff of the certificate loop while obtaining fails, and how often
-// it asks again once it has a certificate.
+// Backoff of the certificate loop while obtaining fails, how often it
+// asks again while the CA cannot be reached (which costs no order), and
+// how often it asks again once it has a certificate.
 const (
-	firstBackoff = 5 * time.Second
-	maxBackoff   = time.Hour
-	recheck      = 12 * time.Hour
+	firstBackoff     = 5 * time.Second
+	maxBackoff       = time.Hour
+	unreachableRetry = 5 * time.Second
+	maxUnreachable   = 10 * time.Second
+	recheck          = 12 * time.Hour
 )
 
 // keep obtains the certificate of one name, with obtain, and keeps it
-// fresh: retried with backoff from 5 s to an hour while it fails, asked
-// again twice a day and when renewal is due, stapled each time.
+// fresh: asked again every 5 to 10 s while the CA cannot be reached,
+// with backoff from 5 s to an hour while orders fail, when a rate limit
+// or the order guard says, twice a day and when renewal is due; stapled
+// each time. A certificate obtain returns beside an error (the old one,
+// still valid, when renewing fails) is served meanwhile.
 func (c *Manager) keep(ctx context.Context, name string, obtain func(context.Context) (*ctls.Certificate, error)) {
-	backoff := firstBackoff
+	backoff, unreachable := firstBackoff, unreachableRetry
 	for {
 		cert, err := obtain(ctx)
+		if err != nil && cert == nil {
+			cert = c.stillValid(ctx, name)
+		}
 		wait := recheck
-		if err != nil {
-			c.log.Error("no certificate yet; serving the self-signed one and retrying", "name", name, "in", backoff, "err", err)
+		if cert != nil {
+			c.install(ctx, name, cert)
+			if leaf, lerr := leafOf(cert); lerr == nil {
+				_, again := c.renewalTime(ctx, leaf)
+				wait = min(wait, again.Sub(c.clock.Now()))
+			}
+		}
+		var ue *unreachableError
+		var we *waitError
+		switch {
+		case err == nil:
+			backoff, unreachable = firstBackoff, unreachableRetry
+		case errors.As(err, &ue):
+			c.log.Error("no certificate yet; retrying", "name", name, "in", unreachable, "err", err)
+			wait, unreachable = unreachable, maxUnreachable
+		case errors.As(err, &we):
+			d := we.until.Sub(c.clock.Now())
+			c.log.Error("no certificate yet; waiting", "name", name, "in", d.Round(time.Second), "err", err)
+			wait = max(d, firstBackoff)
+		default:
+			c.log.Error("no certificate yet; retrying", "name", name, "in", backoff, "err", err)
 			wait, backoff = backoff, min(2*backoff, maxBackoff)
-		} else {
-			if stapled, _, err := c.staple(ctx, cert); err != nil {
-				c.log.Warn("serving without an OCSP staple", "name", name, "err", err)
-			} else {
-				cert = stapled
-			}
-			c.mu.Lock()
-			old := c.got[name]
-			c.got[name] = cert
-			c.mu.Unlock()
-			if old == nil || leafExpiry(old) != leafExpiry(cert) {
-				c.log.Info("certificate ready", "name", name, "expires", leafExpiry(cert))
-			}
-			backoff = firstBackoff
-			if leaf, err := leafOf(cert); err == nil {
-				wait = min(wait, leaf.NotAfter.Add(-renewBefore).Sub(c.clock.Now()))
-			}
 		}
 		select {
 		case <-ctx.Done():
@@ -291,11 +325,33 @@ func (c *Manager) keep(ctx context.Context, name string, obtain func(context.Con
 	}
 }
 
-// fromAutocert asks autocert for the certificate of name: from its
-// cache, or through TLS-ALPN-01 or HTTP-01. autocert renews it itself.
-func (c *Manager) fromAutocert(name string) func(context.Context) (*ctls.Certificate, error) {
-	hello := &ctls.ClientHelloInfo{ServerName: name, CipherSuites: []uint16{ctls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
-	return func(context.Context) (*ctls.Certificate, error) { return c.mgr.GetCertificate(hello) }
+// stillValid is the certificate of name kept in the cache while it has
+// not expired: served while a renewal fails.
+func (c *Manager) stillValid(ctx context.Context, name string) *ctls.Certificate {
+	if c.cache == nil {
+		return nil
+	}
+	cert, err := c.cached(ctx, name)
+	if err != nil || !c.clock.Now().Before(cert.Leaf.NotAfter) {
+		return nil
+	}
+	return cert
+}
+
+// install serves cert for name, stapled afresh when it can be.
+func (c *Manager) install(ctx context.Context, name string, cert *ctls.Certificate) {
+	if stapled, _, err := c.staple(ctx, cert); err != nil {
+		c.log.Warn("serving without an OCSP staple", "name", name, "err", err)
+	} else {
+		cert = stapled
+	}
+	c.mu.Lock()
+	old := c.got[name]
+	c.got[name] = cert
+	c.mu.Unlock()
+	if old == nil || leafExpiry(old) != leafExpiry(cert) {
+		c.log.Info("certificate ready", "name", name, "expires", leafExpiry(cert))
+	}
 }
 
 // leafOf returns the parsed leaf of a certificate.
@@ -314,13 +370,4 @@ func leafExpiry(cert *ctls.Certificate) string {
 		return leaf.NotAfter.UTC().Format(time.RFC3339)
 	}
 	return "unknown"
-}
-
-// hostName lowercases a Host header and drops its port and any trailing
-// dot.
-func hostName(h string) string {
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		h = host
-	}
-	return strings.TrimSuffix(strings.ToLower(h), ".")
 }

@@ -103,87 +103,7 @@ func accountKey(ctx context.Context, cache autocert.Cache) (crypto.Signer, error
 	return key, nil
 }
 
-// wildcard obtains the certificate of a wildcard name: the one an
-// earlier order left in the cache while it is not due for renewal, else
-// a new order through DNS-01.
-func (c *Manager) wildcard(name string) func(context.Context) (*ctls.Certificate, error) {
-	return func(ctx context.Context) (*ctls.Certificate, error) {
-		if cert, err := c.cachedWildcard(ctx, name); err == nil && cert.Leaf.NotAfter.Sub(c.clock.Now()) >= renewBefore {
-			return cert, nil
-		}
-		return c.order(ctx, name)
-	}
-}
-
 func wildcardCacheKey(name string) string { return "dns01+" + strings.TrimPrefix(name, "*.") }
-
-// cachedWildcard reads a wildcard certificate kept by an earlier order.
-func (c *Manager) cachedWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
-	data, err := c.cache.Get(ctx, wildcardCacheKey(name))
-	if err != nil {
-		return nil, err
-	}
-	cert, err := parsePEMPair(data)
-	if err != nil {
-		return nil, fmt.Errorf("certs: cached %s: %w", name, err)
-	}
-	return cert, nil
-}
-
-// orderWildcard runs one ACME order for name, answering its DNS-01
-// challenges through the DNS publisher (RFC 8555 §7.4, §8.4).
-func (c *Manager) orderWildcard(ctx context.Context, name string) (*ctls.Certificate, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	key, err := accountKey(ctx, c.cache)
-	if err != nil {
-		return nil, err
-	}
-	client := &acme.Client{Key: key, DirectoryURL: c.cfg.Directory, HTTPClient: c.httpClient, UserAgent: "islet"}
-	acct := &acme.Account{}
-	if c.cfg.Email != "" {
-		acct.Contact = []string{"mailto:" + c.cfg.Email}
-	}
-	if _, err := client.Register(ctx, acct, acme.AcceptTOS); err != nil && !errors.Is(err, acme.ErrAccountAlreadyExists) {
-		return nil, fmt.Errorf("certs: ACME account: %w", err)
-	}
-	order, err := client.AuthorizeOrder(ctx, acme.DomainIDs(name))
-	if err != nil {
-		return nil, fmt.Errorf("certs: order %s: %w", name, err)
-	}
-	for _, u := range order.AuthzURLs {
-		if err := c.solveDNS01(ctx, client, u); err != nil {
-			return nil, err
-		}
-	}
-	if _, err = client.WaitOrder(ctx, order.URI); err != nil {
-		return nil, fmt.Errorf("certs: order %s: %w", name, err)
-	}
-	certKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
-	if err != nil {
-		return nil, err
-	}
-	ders, _, err := client.CreateCertFromOrder(ctx, order, csr, true)
-	if err != nil {
-		return nil, fmt.Errorf("certs: finalize %s: %w", name, err)
-	}
-	kder, err := x509.MarshalECPrivateKey(certKey)
-	if err != nil {
-		return nil, err
-	}
-	pemData := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-	for _, d := range ders {
-		pemData = append(pemData, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})...)
-	}
-	if err := c.cache.Put(ctx, wildcardCacheKey(name), pemData); err != nil {
-		c.log.Error("could not keep the certificate in the cache; a restart will order again", "name", name, "err", err)
-	}
-	return parsePEMPair(pemData)
-}
 
 // parsePEMPair reads a key and its chain from one PEM blob, as autocert
 // keeps them.
@@ -202,23 +122,7 @@ func parsePEMPair(pemData []byte) (*ctls.Certificate, error) {
 
 // solveDNS01 publishes the TXT record of one authorization's dns-01
 // challenge, has the CA check it, and removes it.
-func (c *Manager) solveDNS01(ctx context.Context, client *acme.Client, authzURL string) error {
-	z, err := client.GetAuthorization(ctx, authzURL)
-	if err != nil {
-		return fmt.Errorf("certs: authorization: %w", err)
-	}
-	if z.Status == acme.StatusValid {
-		return nil
-	}
-	var chal *acme.Challenge
-	for _, ch := range z.Challenges {
-		if ch.Type == "dns-01" {
-			chal = ch
-		}
-	}
-	if chal == nil {
-		return fmt.Errorf("certs: %s: the CA offers no dns-01 challenge", z.Identifier.Value)
-	}
+func (c *Manager) solveDNS01(ctx context.Context, client *acme.Client, z *acme.Authorization, chal *acme.Challenge) error {
 	value, err := client.DNS01ChallengeRecord(chal.Token)
 	if err != nil {
 		return err

@@ -234,7 +234,7 @@ func TestWildcardReordersWhenDue(t *testing.T) {
 		orders = append(orders, n)
 		return fresh, nil
 	}
-	get := m.wildcard(name)
+	get := m.obtainer(name)
 	cert, err := get(context.Background())
 	if err != nil || len(orders) != 0 || !cert.Leaf.Equal(cached.Leaf) {
 		t.Fatalf("with 60 days to run: %d orders, err %v; want the cached certificate", len(orders), err)
