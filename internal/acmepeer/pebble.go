@@ -3,6 +3,7 @@
 package acmepeer
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -30,14 +31,27 @@ type Pebble struct {
 	CAFile    string // PEM of the certificate Pebble's own API serves (trust it to talk ACME)
 	HTTPPort  int    // where Pebble validates HTTP-01
 	TLSPort   int    // where Pebble validates TLS-ALPN-01
+	APIAddr   string // host:port of the ACME API
+	KeyFile   string // the key of CAFile's certificate
 	mgmt      string
 	api       *x509.CertPool
 	log       string
+	bin, conf string
+	dnsAddr   string
 }
 
 // Start builds Pebble from go.mod's tool and runs it, resolving names
 // through dnsAddr (which must answer over TCP). It stops with the test.
 func Start(t testing.TB, dnsAddr string) *Pebble {
+	t.Helper()
+	p := New(t, dnsAddr)
+	p.Run(t)
+	return p
+}
+
+// New builds Pebble and chooses its ports, without starting it: its
+// Directory is known before it answers.
+func New(t testing.TB, dnsAddr string) *Pebble {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "pebble")
@@ -48,8 +62,10 @@ func Start(t testing.TB, dnsAddr string) *Pebble {
 	if err := writeListenerCert(certFile, keyFile); err != nil {
 		t.Fatal(err)
 	}
-	p := &Pebble{CAFile: certFile, HTTPPort: freePort(t), TLSPort: freePort(t), log: filepath.Join(dir, "pebble.log")}
+	p := &Pebble{CAFile: certFile, KeyFile: keyFile, HTTPPort: freePort(t), TLSPort: freePort(t), log: filepath.Join(dir, "pebble.log"),
+		bin: bin, dnsAddr: dnsAddr}
 	api, mgmt := freePort(t), freePort(t)
+	p.APIAddr = "127.0.0.1:" + strconv.Itoa(api)
 	p.Directory = fmt.Sprintf("https://127.0.0.1:%d/dir", api)
 	p.mgmt = fmt.Sprintf("https://127.0.0.1:%d", mgmt)
 	conf := map[string]any{"pebble": map[string]any{
@@ -64,13 +80,22 @@ func Start(t testing.TB, dnsAddr string) *Pebble {
 		"retryAfter":              map[string]int{"authz": 1, "order": 1},
 	}}
 	data, _ := json.Marshal(conf)
-	confFile := filepath.Join(dir, "pebble.json")
-	os.WriteFile(confFile, data, 0o644)
+	p.conf = filepath.Join(dir, "pebble.json")
+	os.WriteFile(p.conf, data, 0o644)
+	pem, _ := os.ReadFile(certFile)
+	p.api = x509.NewCertPool()
+	p.api.AppendCertsFromPEM(pem)
+	return p
+}
+
+// Run starts Pebble and waits until it answers; it stops with the test.
+func (p *Pebble) Run(t testing.TB) {
+	t.Helper()
 	logf, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-config", confFile, "-dnsserver", dnsAddr)
+	cmd := exec.Command(p.bin, "-config", p.conf, "-dnsserver", p.dnsAddr)
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
@@ -81,13 +106,10 @@ func Start(t testing.TB, dnsAddr string) *Pebble {
 		cmd.Wait()
 		logf.Close()
 	})
-	pem, _ := os.ReadFile(certFile)
-	p.api = x509.NewCertPool()
-	p.api.AppendCertsFromPEM(pem)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, err := p.get(p.Directory); err == nil {
-			return p
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("pebble did not start; log:\n%s", p.Log())
@@ -115,6 +137,27 @@ func (p *Pebble) Roots(t testing.TB) *x509.CertPool {
 		t.Fatalf("pebble root is not PEM: %q", body)
 	}
 	return pool
+}
+
+// SetRenewalInfo makes Pebble's renewal information for the certificate
+// cert (DER) say that it should be renewed between start and end.
+func (p *Pebble) SetRenewalInfo(t testing.TB, cert []byte, start, end time.Time) {
+	t.Helper()
+	ari, _ := json.Marshal(map[string]any{"suggestedWindow": map[string]time.Time{"start": start.UTC(), "end": end.UTC()}})
+	body, _ := json.Marshal(map[string]string{
+		"Certificate": string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert})),
+		"ARIResponse": string(ari),
+	})
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &ctls.Config{RootCAs: p.api}}}
+	resp, err := c.Post(p.mgmt+"/set-renewal-info/", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(resp.Body)
+		t.Fatalf("set-renewal-info: %s %s", resp.Status, msg)
+	}
 }
 
 func (p *Pebble) get(url string) ([]byte, error) {

@@ -120,7 +120,7 @@ func (c *Manager) orderCert(ctx context.Context, name string) (*ctls.Certificate
 	}
 	cert, err := c.runOrder(ctx, client, name)
 	if err != nil {
-		if d, ok := acme.RateLimit(err); ok {
+		if d, ok := rateLimit(err); ok {
 			until := c.clock.Now().Add(max(d, time.Hour))
 			if d > 0 {
 				until = c.clock.Now().Add(d)
@@ -133,6 +133,16 @@ func (c *Manager) orderCert(ctx context.Context, name string) (*ctls.Certificate
 	}
 	c.observe("ok")
 	return cert, nil
+}
+
+// rateLimit says whether err is the CA's rateLimited problem, and the
+// wait its Retry-After asks (0 when none).
+func rateLimit(err error) (time.Duration, bool) {
+	var ae *acme.Error
+	if !errors.As(err, &ae) {
+		return 0, false
+	}
+	return acme.RateLimit(ae)
 }
 
 func (c *Manager) observe(result string) {
