@@ -3,8 +3,10 @@
 // the userspace stack of appliance/netstack), and runs the services —
 // authoritative DNS (zones), HTTPS (tls/certs, tls/web) — until told to
 // stop, reloading the zones on request and signing those islet.yml or
-// the flags say to sign (DNSSEC, with the keys of a zones.Signer). PID
-// 1's duties in the image are appliance/guest's.
+// the flags say to sign (DNSSEC, with the keys of a zones.Signer), and
+// serving their metrics and health (metrics.go, metricsserve.go; islet
+// status reads them back, status.go). PID 1's duties in the image are
+// appliance/guest's.
 //
 // It is the only package that knows the services exist; each of them
 // takes plain net.PacketConn and net.Listener values and never learns

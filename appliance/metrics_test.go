@@ -202,6 +202,7 @@ func TestQueryCountingAllocatesNothing(t *testing.T) {
 		{Zone: "", Type: dns.TypeCAA, TCP: true, Rcode: 5, Duration: time.Microsecond},
 		{Zone: "example.org.", Type: 4242, Rcode: 3, RRL: zones.RRLSlipped},
 		{Zone: "example.org.", Type: dns.TypeAAAA, Rcode: -1, RRL: zones.RRLDropped},
+		{Zone: "example.org.", Type: dns.TypeMX, Rcode: -1}, // no response: a response sent to us
 	}
 	for _, ev := range evs {
 		reg.Query(ev)

@@ -32,6 +32,9 @@ type fastUDP struct {
 	// local6 tells whether an IPv6 address is one of the stack's, which
 	// SLAAC adds and retires; nil takes no IPv6.
 	local6 func(tcpip.Address) bool
+	// taken and sent count the datagrams the fast path took from the
+	// link and the frames it wrote back, beside the stack's counters.
+	taken, sent atomic.Uint64
 }
 
 func newFastUDP(lower stack.LinkEndpoint) *fastUDP {
@@ -84,9 +87,9 @@ func (f *fastUDP) setActive(addr netip.Addr, on bool) {
 func (f *fastUDP) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt *stack.PacketBuffer) {
 	if conns := f.conns.Load(); conns != nil && len(*conns) > 0 {
 		switch {
-		case proto == header.IPv4ProtocolNumber && f.take(*conns, pkt):
-			return
-		case proto == header.IPv6ProtocolNumber && f.take6(*conns, pkt):
+		case proto == header.IPv4ProtocolNumber && f.take(*conns, pkt),
+			proto == header.IPv6ProtocolNumber && f.take6(*conns, pkt):
+			f.taken.Add(1)
 			return
 		}
 	}
@@ -202,6 +205,7 @@ func (f *fastUDP) writeFrames(frames [][]byte) {
 	for _, fr := range frames {
 		pkts.PushBack(stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(fr)}))
 	}
+	f.sent.Add(uint64(len(frames)))
 	f.Endpoint.WritePackets(pkts) // a lost reply is the client's to retry
 	pkts.DecRef()
 }

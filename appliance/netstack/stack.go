@@ -364,6 +364,8 @@ func (st *Stack) acksThinned() int64 {
 
 // Counters are the stack's running totals, for metrics.
 type Counters struct {
+	// PacketsReceived and PacketsSent count IP packets, those of the
+	// DNS fast path (fastudp.go) included.
 	PacketsReceived, PacketsSent uint64
 	// Dropped are packets the stack dropped on the way in (malformed,
 	// no endpoint, full queues).
@@ -379,8 +381,8 @@ type Counters struct {
 func (st *Stack) Counters() Counters {
 	c := st.s.Stats()
 	return Counters{
-		PacketsReceived:   c.IP.PacketsReceived.Value(),
-		PacketsSent:       c.IP.PacketsSent.Value(),
+		PacketsReceived:   c.IP.PacketsReceived.Value() + st.fast.taken.Load(),
+		PacketsSent:       c.IP.PacketsSent.Value() + st.fast.sent.Load(),
 		Dropped:           c.DroppedPackets.Value(),
 		TCPRetransmits:    c.TCP.Retransmits.Value(),
 		TCPTimeouts:       c.TCP.Timeouts.Value(),

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -276,7 +277,7 @@ print(d.hex(), flush=True)
 // /24, and one of the flooding /24 that sends back its server cookie,
 // get every answer.
 func TestRRLOnPacketLink(t *testing.T) {
-	v := serveOnVeth(t, "87", "--ipv4", "10.87.0.2/16")
+	v := serveOnVeth(t, "87", "--ipv4", "10.87.0.2/16", "--metrics", ":9153")
 	for _, a := range []string{"10.87.1.1/16", "10.87.1.2/16", "10.87.2.1/16"} {
 		if out, err := v.in("ip", "addr", "add", a, "dev", v.peer); err != nil {
 			t.Fatalf("address %s: %v %s", a, err, out)
@@ -303,5 +304,26 @@ func TestRRLOnPacketLink(t *testing.T) {
 	}
 	if answered > sent/4 || truncated < sent/4 || silent < sent/4 {
 		t.Errorf("of %d queries in %s from one /24, %d answered, %d truncated, %d got nothing; want the budget answered and the rest half truncated, half dropped", sent, in, answered, truncated, silent)
+	}
+	// The metrics, served on islet's own stack, say the same.
+	body, err := v.in("curl", "-s", "--max-time", "5", "http://"+v.addr+":9153/metrics")
+	if err != nil {
+		t.Fatalf("curl /metrics: %v %s", err, body)
+	}
+	value := func(series string) int {
+		for _, line := range strings.Split(body, "\n") {
+			if rest, ok := strings.CutPrefix(line, series+" "); ok {
+				n, _ := strconv.Atoi(rest)
+				return n
+			}
+		}
+		t.Errorf("no %s in\n%s", series, body)
+		return -1
+	}
+	if slip, drop := value(`islet_dns_rrl_actions_total{action="slip"}`), value(`islet_dns_rrl_actions_total{action="drop"}`); slip < truncated || drop < sent/4 {
+		t.Errorf("metrics: %d slipped, %d dropped; the flooder got %d truncated and %d nothing", slip, drop, truncated, silent)
+	}
+	if rx := value("islet_netstack_packets_received_total"); rx < sent {
+		t.Errorf("metrics: the stack received %d packets, fewer than the %d queries sent", rx, sent)
 	}
 }

@@ -22,6 +22,10 @@ import (
 // says. Without it, a certificate is renewed 30 days before it expires,
 // or with a third of its life left if that is shorter.
 
+// renewBefore is how long before expiry certificates are renewed
+// without renewal information from the CA.
+const renewBefore = 30 * 24 * time.Hour
+
 // ARI polling bounds: the CA's Retry-After, kept between these.
 const (
 	ariMinPoll     = time.Minute

@@ -91,12 +91,12 @@ func TestRenewalTime(t *testing.T) {
 		from, to    time.Time // renewAt within
 		lookAgainBy time.Time
 	}{
-		{"window ahead", &[2]time.Time{now.Add(50 * 24 * time.Hour), now.Add(52 * 24 * time.Hour)}, "21600",
-			now.Add(50 * 24 * time.Hour), now.Add(52 * 24 * time.Hour), now.Add(6 * time.Hour)},
+		{"window ahead", &[2]time.Time{now.Add(40 * 24 * time.Hour), now.Add(42 * 24 * time.Hour)}, "21600",
+			now.Add(40 * 24 * time.Hour), now.Add(42 * 24 * time.Hour), now.Add(6 * time.Hour)},
 		{"window past", &[2]time.Time{now.Add(-2 * time.Hour), now.Add(-time.Hour)}, "",
 			now, now, now},
-		{"retry-after too long", &[2]time.Time{now.Add(50 * 24 * time.Hour), now.Add(52 * 24 * time.Hour)}, "9999999",
-			now.Add(50 * 24 * time.Hour), now.Add(52 * 24 * time.Hour), now.Add(ariMaxPoll)},
+		{"retry-after too long", &[2]time.Time{now.Add(40 * 24 * time.Hour), now.Add(42 * 24 * time.Hour)}, "9999999",
+			now.Add(40 * 24 * time.Hour), now.Add(42 * 24 * time.Hour), now.Add(ariMaxPoll)},
 		{"no ARI", nil, "", now.Add(50 * 24 * time.Hour), now.Add(50 * 24 * time.Hour), now.Add(50 * 24 * time.Hour)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
