@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -19,9 +20,11 @@ import (
 
 // HTTPSOptions are the boot-time settings of the HTTPS front-end.
 type HTTPSOptions struct {
-	// SiteDir is a rendered site tree to serve; SiteFS, if set, wins.
+	// SiteDir is a rendered site tree to serve; SiteFS, if set, wins,
+	// and SiteHandler (islet run's live site) over both.
 	SiteDir     string
 	SiteFS      fs.FS
+	SiteHandler http.Handler
 	SiteInclude []string   // published although dotfiles (web.SiteOptions.Include)
 	Hosts       []web.Host // empty: the site on the apex of every zone
 	DefaultHost string
@@ -70,7 +73,7 @@ func maxStreams() int {
 }
 
 func (o *HTTPSOptions) enabled() bool {
-	return o.SiteDir != "" || o.SiteFS != nil || len(o.Hosts) > 0
+	return o.SiteDir != "" || o.SiteFS != nil || o.SiteHandler != nil || len(o.Hosts) > 0
 }
 
 // httpsService is a prepared front-end with its open listeners.
@@ -81,7 +84,8 @@ type httpsService struct {
 	names     []string
 	hosts     []web.Host
 	site      *web.Site
-	root      *os.Root // the site folder it opened, if it did
+	handler   http.Handler // a site served as it is (SiteHandler), instead of site
+	root      *os.Root     // the site folder it opened, if it did
 	httpsAddr net.Addr
 	httpAddr  net.Addr
 }
@@ -95,13 +99,13 @@ func prepareHTTPS(o HTTPSOptions, set *zones.Set, dns *zones.Server, dial dialFu
 	if err != nil {
 		return nil, err
 	}
-	s := &httpsService{root: root}
+	s := &httpsService{root: root, handler: o.SiteHandler}
 	fail := func(err error) (*httpsService, error) {
 		s.close()
 		return nil, err
 	}
 	hosts := o.Hosts
-	if len(hosts) == 0 && site != nil && set != nil {
+	if len(hosts) == 0 && (site != nil || s.handler != nil) && set != nil {
 		var names []string
 		for _, z := range set.Zones() {
 			names = append(names, strings.TrimSuffix(z.Origin, "."))
@@ -172,6 +176,9 @@ func (s *httpsService) listen(ctx context.Context, netw network, o HTTPSOptions,
 	if handler != nil {
 		cfg.Site = handler
 	}
+	if s.handler != nil {
+		cfg.Site = s.handler
+	}
 	if reg != nil {
 		cfg.Observe = reg.Request
 	}
@@ -212,6 +219,9 @@ func (s *httpsService) close() {
 // openSite returns the tree to serve, or nil when there is none, and
 // the folder it opened for it (nil when the tree was given).
 func openSite(o HTTPSOptions) (fs.FS, *os.Root, error) {
+	if o.SiteHandler != nil {
+		return nil, nil, nil
+	}
 	if o.SiteFS != nil {
 		return o.SiteFS, nil, nil
 	}

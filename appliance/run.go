@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"islet.dev/islet/tls/web"
 	"islet.dev/islet/zones"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	// Reload asks for the zones to be read again (SIGHUP). A directory
 	// that fails to load leaves the old zones serving.
 	Reload <-chan struct{}
+	// Hosts, when it sends, makes those the HTTPS hosts and redirects
+	// served (islet run, as islet.yml is edited).
+	Hosts <-chan []web.Host
 	// Ready, if set, is called once every listener is open.
 	Ready func(Ready)
 	// HTTPS serves the site and redirects when it has a site or hosts.
@@ -151,7 +155,7 @@ func Run(ctx context.Context, opt Options) error {
 			return fail(err)
 		}
 	}
-	var web *httpsService
+	var front *httpsService
 	if opt.HTTPS.enabled() {
 		var dial dialFunc
 		if !hostNet(opt.Net.Net) {
@@ -160,10 +164,10 @@ func Run(ctx context.Context, opt Options) error {
 				return netw.dialer()(ctx, network, addr)
 			}
 		}
-		if web, err = prepareHTTPS(opt.HTTPS, set, srv, dial, reg, log); err != nil {
+		if front, err = prepareHTTPS(opt.HTTPS, set, srv, dial, reg, log); err != nil {
 			return fail(err)
 		}
-		defer web.close()
+		defer front.close()
 	}
 	o := <-netc
 	if o.err != nil {
@@ -195,19 +199,19 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		ready.Zones = set.Zones()
 	}
-	if web != nil {
-		if err := web.listen(ctx, netw, opt.HTTPS, reg, log); err != nil {
+	if front != nil {
+		if err := front.listen(ctx, netw, opt.HTTPS, reg, log); err != nil {
 			return err
 		}
-		ready.HTTPS, ready.HTTP, ready.Names = web.httpsAddr, web.httpAddr, web.names
+		ready.HTTPS, ready.HTTP, ready.Names = front.httpsAddr, front.httpAddr, front.names
 	}
 	var metricsLn net.Listener
 	if reg != nil {
 		if srv != nil {
 			reg.watchZones(srv)
 		}
-		if web != nil {
-			reg.watchCerts(web.certs, web.names)
+		if front != nil {
+			reg.watchCerts(front.certs, front.names)
 		}
 		reg.watchNetstack(netw)
 		if metricsLn, err = netw.listenTCP(ctx, opt.MetricsAddr); err != nil {
@@ -236,11 +240,11 @@ func Run(ctx context.Context, opt Options) error {
 	for _, ln := range lns {
 		serve(func() error { return srv.ServeStream(ctx, ln) })
 	}
-	if web != nil {
-		serve(func() error { web.certs.Run(ctx); return nil })
-		serve(func() error { return web.srv.ServeHTTPS(ctx, web.ln) })
-		if web.ln80 != nil {
-			serve(func() error { return web.srv.ServeHTTP(ctx, web.ln80) })
+	if front != nil {
+		serve(func() error { front.certs.Run(ctx); return nil })
+		serve(func() error { return front.srv.ServeHTTPS(ctx, front.ln) })
+		if front.ln80 != nil {
+			serve(func() error { return front.srv.ServeHTTP(ctx, front.ln80) })
 		}
 	}
 	if reg != nil {
@@ -270,6 +274,15 @@ func Run(ctx context.Context, opt Options) error {
 			log.Error("stopping: the network address is gone", "component", "netstack", "err", err)
 			cancel(err)
 			done = true
+		case hosts := <-opt.Hosts:
+			if front == nil {
+				continue
+			}
+			if err := front.srv.SetHosts(hosts, opt.HTTPS.DefaultHost); err != nil {
+				log.Error("hosts not applied; serving those before", "component", "https", "err", err)
+			} else {
+				log.Info("hosts applied", "component", "https", "hosts", len(hosts))
+			}
 		case <-opt.Reload:
 			if srv == nil || opt.ZonesDir == "" {
 				continue

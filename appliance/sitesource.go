@@ -30,6 +30,23 @@ func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) 
 	}
 	// The output reads static files from the source on demand: the
 	// root stays open for as long as the output is served.
+	opt, err := renderOptions(strict)
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	out, err := renderFrom(ctx, root, dir, opt, log)
+	if err != nil {
+		root.Close()
+		return nil, err
+	}
+	return renderedSite{out, root}, nil
+}
+
+// renderOptions are the options of an appliance's render: the
+// environment of $JEKYLL_ENV, production when unset; site.time from
+// $SOURCE_DATE_EPOCH when set.
+func renderOptions(strict bool) (site.Options, error) {
 	env := os.Getenv("JEKYLL_ENV")
 	if env == "" {
 		env = "production"
@@ -38,27 +55,31 @@ func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) 
 	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("SOURCE_DATE_EPOCH=%q: %w", s, err)
+			return opt, fmt.Errorf("SOURCE_DATE_EPOCH=%q: %w", s, err)
 		}
 		opt.Now = time.Unix(n, 0).UTC()
 	}
+	return opt, nil
+}
+
+// renderFrom renders the source tree root (the folder dir) and checks
+// its _headers file; warnings go to log.
+func renderFrom(ctx context.Context, root *os.Root, dir string, opt site.Options, log *slog.Logger) (*site.Output, error) {
 	start := time.Now()
 	out, err := site.Render(ctx, root.FS(), opt, log)
 	if err != nil {
-		root.Close()
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	if err := web.CheckHeadersFile(out.FS()); err != nil {
-		root.Close()
 		return nil, fmt.Errorf("%s: rendered site: %w", dir, err)
 	}
 	if log != nil {
 		for _, w := range out.Warnings {
 			log.Warn(w.String(), "component", "site")
 		}
-		log.Info("site rendered", "dir", dir, "files", len(out.Paths()), "warnings", len(out.Warnings), "took", time.Since(start).Round(time.Millisecond))
+		log.Info("site rendered", "dir", dir, "files", len(out.Paths()), "reused", out.Reused, "warnings", len(out.Warnings), "took", time.Since(start).Round(time.Millisecond))
 	}
-	return renderedSite{out, root}, nil
+	return out, nil
 }
 
 // RenderedSite is a rendered site: its files and their paths. Static

@@ -22,3 +22,7 @@ var errGuestRender = errors.New("the appliance image serves the site islet build
 func RenderSite(context.Context, string, bool, *slog.Logger) (RenderedSite, error) {
 	return nil, errGuestRender
 }
+
+// Develop is Run in the guest: it has no renderer, and no folder to
+// watch.
+func Develop(ctx context.Context, opt Options, _ DevOptions) error { return Run(ctx, opt) }

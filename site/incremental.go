@@ -276,3 +276,36 @@ func (o *Output) commitState() error {
 	}
 	return saveState(o.stateDir, o.state)
 }
+
+// Unchanged says whether the output file p is the same as the previous
+// incremental render's (false without one).
+func (o *Output) Unchanged(p string) bool {
+	if o.prevFiles == nil || o.state == nil {
+		return false
+	}
+	h, ok := o.prevFiles[p]
+	return ok && h != "" && o.state.Files[p] == h
+}
+
+// Changed lists the output files added, changed or removed since the
+// previous incremental render, sorted; every file without one.
+func (o *Output) Changed() []string {
+	var out []string
+	for _, p := range o.Paths() {
+		if !o.Unchanged(p) {
+			out = append(out, p)
+		}
+	}
+	for p := range o.prevFiles {
+		if _, ok := o.owner[p]; !ok {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CommitState saves the render's state for the next incremental
+// render, for an output served from memory rather than written
+// (WriteChanged saves it itself).
+func (o *Output) CommitState() error { return o.commitState() }

@@ -22,6 +22,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var q qemuFlags
 	q.register(fs)
 	target := fs.String("target", "host", "where to run: host (an ordinary process on the host's sockets) or qemu (the built image, booted)")
+	watch := fs.Bool("watch", true, "render the site again, reload the zones and apply islet.yml's hosts as the folder is edited (host target)")
+	poll := fs.Duration("watch-poll", 0, "poll the folder this often instead of using inotify (network file systems)")
+	livereload := fs.Bool("livereload", true, "reload pages in the browser when the site changes, and show render errors there (host target)")
+	drafts := fs.Bool("drafts", false, "render posts in _drafts")
+	future := fs.Bool("future", false, "publish posts dated after site.time")
+	unpublished := fs.Bool("unpublished", false, "render documents marked published: false")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet run [flags] DIR\n\nServes the appliance in DIR (islet.yml, zones/, site/) and prints how to reach it.\nCertificates are self-signed unless --acme-directory is given.")
 		fs.PrintDefaults()
@@ -93,15 +99,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if opt.HTTPS.SiteDir == "" && cfg.SiteDir() != "" {
-		rendered, code := renderForServing(ctx, "islet run", cfg.SiteDir(), slog.New(slog.NewTextHandler(stderr, nil)), stderr)
-		if rendered == nil {
-			return code
+	dev := appliance.DevOptions{Dir: fs.Arg(0), Watch: *watch, Poll: *poll, LiveReload: *livereload,
+		Drafts: *drafts, Future: *future, Unpublished: *unpublished, Stderr: stderr}
+	return serveUntilSignalWith(ctx, opt, stdout, stderr, func(ctx context.Context, opt appliance.Options) error {
+		if opt.Logger == nil {
+			opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 		}
-		defer rendered.Close()
-		opt.HTTPS.SiteFS = rendered.FS()
-	}
-	return serveUntilSignal(ctx, opt, stdout, stderr)
+		return appliance.Develop(ctx, opt, dev)
+	})
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

@@ -399,6 +399,12 @@ func renderForServing(ctx context.Context, cmd, dir string, log *slog.Logger, st
 // SIGTERM), reloading on SIGHUP, and prints how to reach it once it
 // listens.
 func serveUntilSignal(ctx context.Context, opt appliance.Options, stdout, stderr io.Writer) int {
+	return serveUntilSignalWith(ctx, opt, stdout, stderr, appliance.Run)
+}
+
+// serveUntilSignalWith is serveUntilSignal running the appliance with
+// run.
+func serveUntilSignalWith(ctx context.Context, opt appliance.Options, stdout, stderr io.Writer, run func(context.Context, appliance.Options) error) int {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	hup := make(chan os.Signal, 1)
@@ -407,7 +413,7 @@ func serveUntilSignal(ctx context.Context, opt appliance.Options, stdout, stderr
 	reload, _ := forwardReloads(ctx, hup)
 	opt.Reload = reload
 	opt.Ready = func(r appliance.Ready) { printReady(stdout, r) }
-	if err := appliance.Run(ctx, opt); err != nil {
+	if err := run(ctx, opt); err != nil {
 		fmt.Fprintf(stderr, "islet: %v\n", err)
 		return 1
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"islet.dev/islet/internal/fair"
@@ -84,7 +85,7 @@ const (
 // redirects to HTTPS.
 type Server struct {
 	cfg    Config
-	router *Router
+	router atomic.Pointer[Router] // swapped whole (SetHosts)
 	log    *slog.Logger
 }
 
@@ -106,14 +107,36 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, router: rt, log: cfg.Logger.With("component", "https")}, nil
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "https")}
+	s.router.Store(rt)
+	return s, nil
+}
+
+// SetHosts makes hosts (and defaultHost) the names served from now on,
+// with the site served now; a request is answered wholly by the old
+// hosts or the new. Certificates are still those of the names the
+// server started with: a new name gets the self-signed fallback until
+// a restart.
+func (s *Server) SetHosts(hosts []Host, defaultHost string) error {
+	old := s.router.Load()
+	rt, err := NewRouter(old.site.Load().h, hosts, defaultHost)
+	if err != nil {
+		return err
+	}
+	s.router.Store(rt)
+	return nil
+}
+
+// route answers a request as the hosts configured now do.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	s.router.Load().ServeHTTP(w, r)
 }
 
 // SwapSite makes site the tree served from now on, as the zones
 // server's Swap does for zones, and returns the one it replaces (close
 // that once done with it: a *Site hashes large files until closed).
 func (s *Server) SwapSite(site http.Handler) (http.Handler, error) {
-	return s.router.SwapSite(site)
+	return s.router.Load().SwapSite(site)
 }
 
 // TLSConfig is what HTTPS listeners use: TLS 1.2 and 1.3 only, AEAD
@@ -153,7 +176,7 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 // ServeHTTPS serves the hosts over TLS on ln until ctx ends, then shuts
 // down gracefully; it closes ln.
 func (s *Server) ServeHTTPS(ctx context.Context, ln net.Listener) error {
-	srv := s.httpServer(s.router)
+	srv := s.httpServer(http.HandlerFunc(s.route))
 	srv.TLSConfig = s.TLSConfig()
 	return serveUntil(ctx, srv, ctls.NewListener(s.share(ctx, ln), srv.TLSConfig))
 }
@@ -162,7 +185,7 @@ func (s *Server) ServeHTTPS(ctx context.Context, ln net.Listener) error {
 // and a 301 to HTTPS for every other request to a known name.
 func (s *Server) ServeHTTP(ctx context.Context, ln net.Listener) error {
 	toHTTPS := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.router.Known(r.Host) {
+		if !s.router.Load().Known(r.Host) {
 			http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
 			return
 		}

@@ -127,6 +127,14 @@ type SiteOptions struct {
 	// source): patterns matching a path from the root or a name at any
 	// depth, as Jekyll's include: takes them.
 	Include []string
+	// NoCompress leaves out the gzip and brotli variants: for a site
+	// indexed again at every edit (islet run), on a local link.
+	NoCompress bool
+	// Previous and Unchanged make indexing an edited tree again cheap:
+	// a file that Unchanged says is the same as in Previous keeps its
+	// entry there, read, hashed and compressed once.
+	Previous  *Site
+	Unchanged func(path string) bool
 }
 
 const (
@@ -187,7 +195,15 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 	if len(unpublished) > 0 {
 		log.Info("site: dotfiles and sources are not served; name exceptions with --site-include", "count", len(unpublished), "first", unpublished[0])
 	}
+	reused := map[*file]bool{} // shared with Previous, which serves them: not to be written
 	for _, p := range paths {
+		if opt.Previous != nil && opt.Unchanged != nil && opt.Unchanged(p) {
+			if f, ok := opt.Previous.files[p]; ok {
+				s.files[p] = f
+				reused[f] = true
+				continue
+			}
+		}
 		f, err := prepare(fsys, p, opt, regular[p+".gz"] && regular[p+".br"])
 		if err != nil {
 			return nil, fmt.Errorf("site: %s: %w", p, err)
@@ -197,6 +213,9 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 	// Sibling .gz and .br files made at build time stand in for our own
 	// compression, and are not served under their own names' types.
 	for p, f := range s.files {
+		if reused[f] {
+			continue
+		}
 		if gz, ok := s.files[p+".gz"]; ok && gz.data != nil {
 			f.gzip = unwrapGzip(gz.data)
 		}
@@ -206,8 +225,10 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 	}
 	var large []*file
 	for _, f := range s.files {
-		f.headers()
-		if f.etag == "" {
+		if !reused[f] {
+			f.headers()
+		}
+		if f.etag == "" && f.largeETag.Load() == nil {
 			large = append(large, f)
 		}
 	}
@@ -323,7 +344,7 @@ func prepare(fsys fs.FS, p string, opt SiteOptions, prebuilt bool) (*file, error
 	f.size = int64(len(f.data))
 	sum := sha256.Sum256(f.data)
 	f.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
-	if !prebuilt {
+	if !prebuilt && !opt.NoCompress {
 		f.gzip, f.br = Precompress(p, f.data)
 	}
 	if strings.HasSuffix(p, ".html") {
