@@ -84,7 +84,9 @@ func startDevelop(t *testing.T, dir string) *devRun {
 	}
 	addr := d.ready.HTTPS.String()
 	d.client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &ctls.Config{InsecureSkipVerify: true},
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return (&net.Dialer{}).DialContext(ctx, "tcp", addr) }}}
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		}}}
 	return d
 }
 
