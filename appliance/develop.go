@@ -42,7 +42,7 @@ func Develop(ctx context.Context, opt Options, dev DevOptions) error {
 	defer cancel()
 	var b *liveBuilder
 	if src := cfg.SiteDir(); src != "" && opt.HTTPS.SiteDir == "" && opt.HTTPS.SiteFS == nil {
-		if b, err = newLiveBuilder(dev, src, filepath.Join(dev.Dir, "_build", "live-render"), opt.HTTPS.SiteInclude, log); err != nil {
+		if b, err = newLiveBuilder(dev, src, opt.HTTPS.SiteInclude, log); err != nil {
 			return err
 		}
 		defer b.close()
@@ -86,6 +86,7 @@ func Develop(ctx context.Context, opt Options, dev DevOptions) error {
 				}
 			}
 			if ch.Site && b != nil {
+				b.forget(dev.Dir, ch)
 				b.build(ctx)
 			}
 		}
@@ -120,14 +121,16 @@ type liveBuilder struct {
 	dev     DevOptions
 	dir     string
 	root    *os.Root
+	src     *cachedFS // root's files as the last render read them
 	opt     site.Options
 	include []string
 	log     *slog.Logger
 	live    *liveSite
+	state   *site.State // the last good render's, for the next
 	renders int
 }
 
-func newLiveBuilder(dev DevOptions, dir, stateDir string, include []string, log *slog.Logger) (*liveBuilder, error) {
+func newLiveBuilder(dev DevOptions, dir string, include []string, log *slog.Logger) (*liveBuilder, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
@@ -138,8 +141,8 @@ func newLiveBuilder(dev DevOptions, dir, stateDir string, include []string, log 
 		return nil, err
 	}
 	opt.Drafts, opt.Future, opt.Unpublished = dev.Drafts, dev.Future, dev.Unpublished
-	opt.StateDir = stateDir
-	return &liveBuilder{dev: dev, dir: dir, root: root, opt: opt, include: include, log: log}, nil
+	opt.Incremental = true // from the state the last render left in memory
+	return &liveBuilder{dev: dev, dir: dir, root: root, src: newCachedFS(root.FS()), opt: opt, include: include, log: log}, nil
 }
 
 // build renders the site and serves it; a failed render leaves the
@@ -147,18 +150,23 @@ func newLiveBuilder(dev DevOptions, dir, stateDir string, include []string, log 
 func (b *liveBuilder) build(ctx context.Context) error {
 	start := time.Now()
 	b.renders++
-	out, err := renderFrom(ctx, b.root, b.dir, b.opt, b.log)
+	opt := b.opt
+	opt.Previous = b.state
+	out, err := renderFrom(ctx, b.src, b.dir, opt, b.log)
 	var s *web.Site
 	if err == nil {
 		var fsys = out.FS()
 		if b.dev.LiveReload {
 			fsys = injectFS{fsys}
 		}
-		so := web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: b.log.With("component", "https"), Include: b.include, NoCompress: true}
+		so := web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: b.log.With("component", "https"), Include: b.include,
+			NoCompress: true, Paths: out.Paths()}
 		if b.live != nil {
 			so.Previous, so.Unchanged = b.live.cur.Load(), out.Unchanged
 		}
+		rendered := time.Now()
 		s, err = web.NewSite(fsys, so)
+		b.log.Debug("site indexed", "component", "site", "render", rendered.Sub(start).Round(time.Millisecond), "index", time.Since(rendered).Round(time.Millisecond))
 	}
 	if err != nil {
 		msg := sourceError(b.dir, err)
@@ -172,9 +180,7 @@ func (b *liveBuilder) build(ctx context.Context) error {
 		}
 		return err
 	}
-	if err := out.CommitState(); err != nil {
-		b.log.Warn("the render's state is not kept: the next render does everything", "err", err)
-	}
+	b.state = out.State()
 	changed := out.Changed()
 	if b.live == nil {
 		b.live = newLiveSite(s)
@@ -189,6 +195,21 @@ func (b *liveBuilder) build(ctx context.Context) error {
 		b.dev.Rendered(nil, changed)
 	}
 	return nil
+}
+
+// forget drops what the source cache holds of the files ch names.
+func (b *liveBuilder) forget(appDir string, ch Changes) {
+	if ch.Lost {
+		b.src.forgetAll()
+		return
+	}
+	for _, p := range ch.Paths {
+		rel, err := filepath.Rel(b.dir, filepath.Join(appDir, filepath.FromSlash(p)))
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		b.src.forget(filepath.ToSlash(rel))
+	}
 }
 
 // sourceError is a render error as file:line: message, the file's path

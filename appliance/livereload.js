@@ -38,16 +38,32 @@
     }
     return false;
   }
+  // A page whose own HTML changed takes its new body in place when its
+  // head is the same and its body runs no script: no reload, no flash,
+  // the scroll position kept. Otherwise it reloads.
+  function update() {
+    fetch(location.href, { cache: "no-store" }).then(function (r) { return r.text(); }).then(function (html) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var scripts = doc.body.querySelectorAll("script");
+      for (var i = 0; i < scripts.length; i++) {
+        if (scripts[i].getAttribute("src") !== "/_islet/livereload.js") { location.reload(); return; }
+      }
+      if (doc.head.innerHTML !== document.head.innerHTML) { location.reload(); return; }
+      document.body.replaceWith(document.adoptNode(doc.body));
+    }).catch(function () { location.reload(); });
+  }
   var es = new EventSource("/_islet/events");
   es.addEventListener("failed", function (e) { showError(JSON.parse(e.data)); });
   es.addEventListener("reload", function (e) {
-    var changed = JSON.parse(e.data), mine = here(), css = [], reload = !!document.getElementById(overlayID);
+    var changed = JSON.parse(e.data), mine = here(), css = [], page = false, reload = !!document.getElementById(overlayID);
     for (var i = 0; i < changed.length; i++) {
       var p = changed[i];
       if (/\.css$/.test(p)) css.push(p);
-      else if (mine.indexOf(p) >= 0 || uses(p)) reload = true;
+      else if (mine.indexOf(p) >= 0) page = true;
+      else if (uses(p)) reload = true;
     }
     if (reload) { location.reload(); return; }
     css.forEach(swapCSS);
+    if (page) update();
   });
 })();

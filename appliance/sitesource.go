@@ -35,7 +35,7 @@ func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) 
 		root.Close()
 		return nil, err
 	}
-	out, err := renderFrom(ctx, root, dir, opt, log)
+	out, err := renderFrom(ctx, root.FS(), dir, opt, log)
 	if err != nil {
 		root.Close()
 		return nil, err
@@ -62,11 +62,11 @@ func renderOptions(strict bool) (site.Options, error) {
 	return opt, nil
 }
 
-// renderFrom renders the source tree root (the folder dir) and checks
+// renderFrom renders the source tree src (the folder dir) and checks
 // its _headers file; warnings go to log.
-func renderFrom(ctx context.Context, root *os.Root, dir string, opt site.Options, log *slog.Logger) (*site.Output, error) {
+func renderFrom(ctx context.Context, src fs.FS, dir string, opt site.Options, log *slog.Logger) (*site.Output, error) {
 	start := time.Now()
-	out, err := site.Render(ctx, root.FS(), opt, log)
+	out, err := site.Render(ctx, src, opt, log)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}

@@ -20,6 +20,9 @@ import (
 type Changes struct {
 	Site, Zones, Config bool
 	Paths               []string // the files, relative to the folder
+	// Lost says edits may have gone unreported (the watcher's queue
+	// overflowed): anything may have changed.
+	Lost bool
 }
 
 func (c *Changes) any() bool { return c.Site || c.Zones || c.Config }
@@ -27,7 +30,7 @@ func (c *Changes) any() bool { return c.Site || c.Zones || c.Config }
 // watchQuiet is how long a folder must be still before a batch of
 // edits is handed on: an editor's save by rename, or a git checkout,
 // is one batch.
-const watchQuiet = 30 * time.Millisecond
+const watchQuiet = 20 * time.Millisecond
 
 // watchMaxDelay hands a batch on even while edits keep coming.
 const watchMaxDelay = 2 * time.Second
@@ -160,7 +163,9 @@ func (w folderWatch) notify(ctx context.Context, fw *fsnotify.Watcher, out chan<
 			if !ok {
 				return
 			}
-			log.Warn("watching the folder", "err", err) // an overflow: the next edit still renders
+			log.Warn("watching the folder: edits may have been missed; rendering everything again", "err", err)
+			batch.Site, batch.Zones, batch.Config, batch.Lost = w.site != "", w.zones != "", true, true
+			quiet = time.After(watchQuiet)
 		case ev, ok := <-fw.Events:
 			if !ok {
 				return

@@ -58,6 +58,12 @@ type Options struct {
 	// not rendered again, and Output.WriteChanged writes only what
 	// changed.
 	StateDir string
+	// Incremental renders incrementally from Previous, the state an
+	// earlier render of the same tree left (Output.State), in memory
+	// rather than in StateDir: for renders that follow each other in
+	// one process (islet run). Without Previous it renders everything.
+	Incremental bool
+	Previous    *State
 	// Getenv reads the environment variables plugins read as Jekyll's
 	// do (jekyll-github-metadata's PAGES_REPO_NWO, PAGES_ENV, …); nil
 	// reads none.

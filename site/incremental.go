@@ -305,6 +305,19 @@ func (o *Output) Changed() []string {
 	return out
 }
 
+// State is what an incremental render leaves for the next one
+// (Options.Previous).
+type State struct{ st *renderState }
+
+// State returns the render's state for the next incremental render;
+// nil for a render that is not incremental.
+func (o *Output) State() *State {
+	if o.state == nil {
+		return nil
+	}
+	return &State{o.state}
+}
+
 // CommitState saves the render's state for the next incremental
 // render, for an output served from memory rather than written
 // (WriteChanged saves it itself).

@@ -101,8 +101,14 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	log.Debug("site read", "pages", len(s.pages), "posts", len(s.published[s.collection("posts")]), "static", len(s.static))
 	var prev *renderState
 	var global string
-	if opt.StateDir != "" {
-		prev = loadState(opt.StateDir)
+	if s.incremental() {
+		if opt.Incremental {
+			if opt.Previous != nil {
+				prev = opt.Previous.st
+			}
+		} else {
+			prev = loadState(opt.StateDir)
+		}
 		if global, err = s.globalHash(); err != nil {
 			return nil, err
 		}
@@ -116,7 +122,7 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	if opt.Strict && len(out.Warnings) > 0 {
 		return nil, &StrictError{Warnings: out.Warnings}
 	}
-	if opt.StateDir != "" {
+	if s.incremental() {
 		out.stateDir = opt.StateDir
 		out.state = s.newState(global, out)
 		out.Reused = s.reused
@@ -126,6 +132,10 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	}
 	return out, nil
 }
+
+// incremental says the render tracks what each document reads, for
+// the next render: one kept in StateDir, or in memory.
+func (s *Site) incremental() bool { return s.opt.StateDir != "" || s.opt.Incremental }
 
 func (s *Site) env() string {
 	if s.opt.Environment == "" {

@@ -175,7 +175,7 @@ func (t *includeTag) Render(c *liquid.Context, w *strings.Builder) error {
 	}
 	// An incremental render tracks what each document reads, which a
 	// reused output would hide: there include_cached renders each time.
-	if !t.cached || t.s.opt.StateDir != "" || (params != nil && !plainValue(params)) {
+	if !t.cached || t.s.incremental() || (params != nil && !plainValue(params)) {
 		return render(w)
 	}
 	key := rel

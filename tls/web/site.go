@@ -135,6 +135,9 @@ type SiteOptions struct {
 	// entry there, read, hashed and compressed once.
 	Previous  *Site
 	Unchanged func(path string) bool
+	// Paths, when set, are fsys's regular files, as a render's output
+	// knows them: fsys is not walked.
+	Paths []string
 }
 
 const (
@@ -169,26 +172,38 @@ func NewSite(fsys fs.FS, opt SiteOptions) (*Site, error) {
 	}
 	var paths, unpublished []string
 	regular := map[string]bool{}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != "." && filter.hidden(p) {
-			switch {
-			case !d.IsDir():
+	var err error
+	if opt.Paths != nil {
+		for _, p := range opt.Paths {
+			if filter.hidden(p) {
 				unpublished = append(unpublished, p)
-			case !filter.mayNameBelow(p):
-				unpublished = append(unpublished, p+"/")
-				return fs.SkipDir
+				continue
 			}
-			return nil
-		}
-		if d.Type().IsRegular() {
 			paths = append(paths, p)
 			regular[p] = true
 		}
-		return nil
-	})
+	} else {
+		err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != "." && filter.hidden(p) {
+				switch {
+				case !d.IsDir():
+					unpublished = append(unpublished, p)
+				case !filter.mayNameBelow(p):
+					unpublished = append(unpublished, p+"/")
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				paths = append(paths, p)
+				regular[p] = true
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
