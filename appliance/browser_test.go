@@ -56,8 +56,10 @@ func waitJS(t *testing.T, ctx context.Context, expr string, within time.Duration
 // TestLiveReloadInBrowser opens a post of the site islet run serves in
 // Chromium, edits its source and sees the page change without reloading
 // it by hand; edits the style sheet and sees the computed style change
-// with no reload of the page; breaks a Liquid tag and sees the overlay
-// with the file and line, then fixes it and sees the page.
+// with no reload of the page; edits an image the page shows and sees
+// the page reload; edits the post again and sees its new body put in
+// place without a reload; breaks a Liquid tag and sees the overlay with
+// the file and line, then fixes it and sees the page.
 func TestLiveReloadInBrowser(t *testing.T) {
 	dir := devFolder(t)
 	d := startDevelop(t, dir)
@@ -85,10 +87,22 @@ func TestLiveReloadInBrowser(t *testing.T) {
 		t.Errorf("the page was reloaded for a CSS edit (mark %d, %v); want the style sheet swapped alone", mark, err)
 	}
 
+	// an image the page shows: the page reloads
+	write(t, dir, "site/assets/logo.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"20\" height=\"20\"></svg>\n")
+	took = waitJS(t, ctx, `window.isletMark === undefined && document.querySelector("img").naturalWidth === 20`, 5*time.Second)
+	t.Logf("an image the page shows edited: reloaded in %v", took)
+
+	// its own text: the new body in place, no reload
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`window.isletMark = 43`)); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "site/_posts/2024-01-02-hi.md", "---\nlayout: default\ntitle: Hi\n---\nthird words\n")
+	waitJS(t, ctx, `document.body.innerText.includes("third words") && window.isletMark === 43`, 5*time.Second)
+
 	write(t, dir, "site/_posts/2024-01-02-hi.md", "---\nlayout: default\ntitle: Hi\n---\n{% if %}broken\n")
 	waitJS(t, ctx, `(document.getElementById("islet-render-error") || {textContent: ""}).textContent.includes("2024-01-02-hi.md:5: ")`, 5*time.Second)
 	under, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-	if !strings.Contains(under, "second words") {
+	if !strings.Contains(under, "third words") {
 		t.Errorf("under the overlay: %q, want the last good page", under)
 	}
 	write(t, dir, "site/_posts/2024-01-02-hi.md", "---\nlayout: default\ntitle: Hi\n---\nmended\n")

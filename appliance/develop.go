@@ -160,7 +160,7 @@ func (b *liveBuilder) build(ctx context.Context) error {
 			fsys = injectFS{fsys}
 		}
 		so := web.SiteOptions{ModTime: time.Now().Truncate(time.Second), Logger: b.log.With("component", "https"), Include: b.include,
-			NoCompress: true, Paths: out.Paths()}
+			NoCompress: true, Revalidate: true, Paths: out.Paths()}
 		if b.live != nil {
 			so.Previous, so.Unchanged = b.live.cur.Load(), out.Unchanged
 		}

@@ -130,6 +130,9 @@ type SiteOptions struct {
 	// NoCompress leaves out the gzip and brotli variants: for a site
 	// indexed again at every edit (islet run), on a local link.
 	NoCompress bool
+	// Revalidate serves every file with Cache-Control: no-cache, so that
+	// a browser asks again (by ETag) each time: a site being edited.
+	Revalidate bool
 	// Previous and Unchanged make indexing an edited tree again cheap:
 	// a file that Unchanged says is the same as in Previous keeps its
 	// entry there, read, hashed and compressed once.
@@ -344,6 +347,9 @@ func prepare(fsys fs.FS, p string, opt SiteOptions, prebuilt bool) (*file, error
 	}
 	f.ctype = contentType(p)
 	f.cache = cachePolicy(p, f.ctype)
+	if opt.Revalidate {
+		f.cache = "no-cache"
+	}
 	if f.size > maxInMemory {
 		// Hashed later (hashLarge); whether it opens is known now.
 		r, err := fsys.Open(p)
