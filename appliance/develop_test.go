@@ -55,7 +55,7 @@ type devRun struct {
 	renders int
 }
 
-func startDevelop(t *testing.T, dir string) *devRun {
+func startDevelop(t *testing.T, dir string, tune ...func(*DevOptions)) *devRun {
 	t.Helper()
 	d := &devRun{}
 	readyc := make(chan Ready, 1)
@@ -69,6 +69,9 @@ func startDevelop(t *testing.T, dir string) *devRun {
 		d.renders++
 		d.mu.Unlock()
 	}}
+	for _, f := range tune {
+		f(&dev)
+	}
 	go func() { done <- Develop(ctx, opt, dev) }()
 	t.Cleanup(func() {
 		cancel()
@@ -271,5 +274,20 @@ func TestDevelop(t *testing.T) {
 			t.Fatalf("the redirect added to islet.yml is not served: %v %v", resp, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDevelopDrafts: islet run --drafts renders _drafts, as jekyll serve
+// --drafts does; without it they are left out.
+func TestDevelopDrafts(t *testing.T) {
+	for _, drafts := range []bool{false, true} {
+		dir := devFolder(t)
+		os.MkdirAll(filepath.Join(dir, "site", "_drafts"), 0o755)
+		write(t, dir, "site/_drafts/soon.md", "---\nlayout: default\ntitle: Soon\n---\nnot yet\n")
+		d := startDevelop(t, dir, func(o *DevOptions) { o.Drafts = drafts })
+		_, body := d.get(t, "https://dev.example/")
+		if strings.Contains(body, "Soon") != drafts {
+			t.Errorf("drafts %v: the index %q", drafts, body)
+		}
 	}
 }
