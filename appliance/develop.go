@@ -76,7 +76,10 @@ func Develop(ctx context.Context, opt Options, dev DevOptions) error {
 					log.Error("islet.yml not applied; the hosts stay as they were", "err", err)
 				} else if h := next.TLSHosts(); !reflect.DeepEqual(h, current) && len(h) > 0 {
 					current = h
-					hosts <- h
+					select {
+					case hosts <- h:
+					case <-ctx.Done():
+					}
 				}
 			}
 			if ch.Zones {

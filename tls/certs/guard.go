@@ -77,6 +77,21 @@ func (g *orderGuard) admit(ctx context.Context, name string, now time.Time) erro
 	return nil
 }
 
+// unadmit takes back the order of name admit recorded at at: it never
+// reached the CA.
+func (g *orderGuard) unadmit(ctx context.Context, name string, at time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r := g.load(ctx, name)
+	for i, t := range r.Orders {
+		if t.Equal(at) {
+			r.Orders = append(r.Orders[:i], r.Orders[i+1:]...)
+			g.store(ctx, name, r)
+			return
+		}
+	}
+}
+
 // hold keeps name from being ordered before until.
 func (g *orderGuard) hold(ctx context.Context, name string, until time.Time) {
 	g.mu.Lock()

@@ -1,10 +1,16 @@
 package certs
 
 import (
+	"fmt"
+	"net"
+	"net/http"
+
 	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/acme"
 )
 
 // TestOrderGuard: three orders of a name in seven days, the fourth only
@@ -42,8 +48,44 @@ func TestOrderGuard(t *testing.T) {
 	if err := g.admit(ctx, "b.example", t0.Add(5*time.Hour)); err != nil {
 		t.Errorf("after the rate limit: %v", err)
 	}
+	// an order that never reached the CA is taken back
+	at := t0.Add(guardWindow + 3*time.Hour) // the first three are past
+	for i := range 2 { // the second and third orders in this window
+		if err := g.admit(ctx, "a.example", at.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatalf("order %d after 7 days: %v", i+2, err)
+		}
+	}
+	g.unadmit(ctx, "a.example", at)
+	if err := g.admit(ctx, "a.example", at.Add(time.Minute)); err != nil {
+		t.Errorf("after an order taken back: %v", err)
+	}
 	cache.Put(ctx, guardKey("c.example"), []byte("{not json"))
 	if err := g.admit(ctx, "c.example", t0); err != nil {
 		t.Errorf("a damaged record: %v", err)
+	}
+}
+
+// TestNotSent: a request that found no connection to the CA is told
+// from one the CA answered or may have seen.
+func TestNotSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, refused := http.Get("http://" + addr + "/")
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("order x: %w", refused), true},
+		{&net.DNSError{Err: "no such host", Name: "acme.invalid"}, true},
+		{fmt.Errorf("order x: %w", &acme.Error{StatusCode: 403, ProblemType: "urn:ietf:params:acme:error:rejectedIdentifier"}), false},
+		{fmt.Errorf("order x: %w", context.DeadlineExceeded), false},
+	} {
+		if got := notSent(c.err); got != c.want {
+			t.Errorf("notSent(%v) = %v, want %v", c.err, got, c.want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -46,6 +47,14 @@ type waitError struct {
 
 func (e *waitError) Error() string {
 	return fmt.Sprintf("no order before %s: %s", e.until.UTC().Format(time.RFC3339), e.why)
+}
+
+// notSent says a request failed before reaching the CA: no connection
+// (refused, unreachable, no address for its name).
+func notSent(err error) bool {
+	var oe *net.OpError
+	var de *net.DNSError
+	return errors.As(err, &de) || errors.As(err, &oe) && oe.Op == "dial"
 }
 
 // reachability wraps err as unreachable when it is not the CA's answer
@@ -114,11 +123,17 @@ func (c *Manager) orderCert(ctx context.Context, name string) (*ctls.Certificate
 	if err != nil {
 		return nil, err
 	}
-	if err := c.guard.admit(ctx, name, c.clock.Now()); err != nil {
+	at := c.clock.Now()
+	if err := c.guard.admit(ctx, name, at); err != nil {
 		c.observe("held")
 		return nil, err
 	}
 	cert, err := c.runOrder(ctx, client, name)
+	if err != nil && notSent(err) {
+		// the CA never saw the order: it does not count
+		c.guard.unadmit(ctx, name, at)
+		return nil, &unreachableError{err}
+	}
 	if err != nil {
 		if d, ok := rateLimit(err); ok {
 			until := c.clock.Now().Add(max(d, time.Hour))
