@@ -50,7 +50,7 @@ func TestOrderGuard(t *testing.T) {
 	}
 	// an order that never reached the CA is taken back
 	at := t0.Add(guardWindow + 3*time.Hour) // the first three are past
-	for i := range 2 { // the second and third orders in this window
+	for i := range 2 {                      // the second and third orders in this window
 		if err := g.admit(ctx, "a.example", at.Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatalf("order %d after 7 days: %v", i+2, err)
 		}
