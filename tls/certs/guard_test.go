@@ -49,8 +49,10 @@ func TestOrderGuard(t *testing.T) {
 		t.Errorf("after the rate limit: %v", err)
 	}
 	// an order that never reached the CA is taken back
-	at := t0.Add(guardWindow + 3*time.Hour) // the first three are past
-	for i := range 2 {                      // the second and third orders in this window
+	// the first three orders are past; the second and third of this
+	// window come at at and a second later
+	at := t0.Add(guardWindow + 3*time.Hour)
+	for i := range 2 {
 		if err := g.admit(ctx, "a.example", at.Add(time.Duration(i)*time.Second)); err != nil {
 			t.Fatalf("order %d after 7 days: %v", i+2, err)
 		}
