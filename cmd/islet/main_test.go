@@ -393,3 +393,57 @@ func TestServeFollows(t *testing.T) {
 		t.Errorf("the zone is not kept in --secondary-dir: %v", err)
 	}
 }
+
+// TestRunLiveReload: islet run's pages carry the live-reload script
+// while it watches the folder, and not with --watch=false.
+func TestRunLiveReload(t *testing.T) {
+	bin := buildIslet(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
+	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("site: site/\nhosts:\n  - names: [run.example]\n    site: true\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "zones", "run.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 127.0.0.1\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site", "index.html"), []byte("<html><body><h1>run</h1></body></html>\n"), 0o644)
+	for _, c := range []struct {
+		flags  []string
+		script bool
+	}{{nil, true}, {[]string{"--watch=false"}, false}, {[]string{"--livereload=false"}, false}} {
+		args := append([]string{"run", dir, "--dns", "127.0.0.1:0", "--https", "127.0.0.1:0", "--http", ""}, c.flags...)
+		cmd := exec.Command(bin, args...)
+		stdout, _ := cmd.StdoutPipe()
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		re := regexp.MustCompile(`--resolve (\S+):(\d+):(\S+) (https://\S+)`)
+		sc := bufio.NewScanner(stdout)
+		var m []string
+		for m == nil && sc.Scan() {
+			m = re.FindStringSubmatch(sc.Text())
+		}
+		if m == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%v: no curl line printed; stderr:\n%s", c.flags, stderr.String())
+		}
+		go io.Copy(io.Discard, stdout)
+		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &ctls.Config{InsecureSkipVerify: true},
+			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+				return (&net.Dialer{}).DialContext(ctx, network, m[3]+":"+m[2])
+			},
+		}}
+		resp, err := client.Get(m[4])
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if !strings.Contains(string(body), "<h1>run</h1>") || strings.Contains(string(body), "/_islet/livereload.js") != c.script {
+			t.Errorf("%v: served %q, want the script: %v", c.flags, body, c.script)
+		}
+	}
+}

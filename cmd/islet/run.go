@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -99,12 +98,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	dev := appliance.DevOptions{Dir: fs.Arg(0), Watch: *watch, Poll: *poll, LiveReload: *livereload,
+	dev := appliance.DevOptions{Dir: fs.Arg(0), Watch: *watch, Poll: *poll, LiveReload: *livereload && *watch,
 		Drafts: *drafts, Future: *future, Unpublished: *unpublished, Stderr: stderr}
 	return serveUntilSignalWith(ctx, opt, stdout, stderr, func(ctx context.Context, opt appliance.Options) error {
-		if opt.Logger == nil {
-			opt.Logger = slog.New(slog.NewTextHandler(stderr, nil))
-		}
 		return appliance.Develop(ctx, opt, dev)
 	})
 }
