@@ -112,6 +112,19 @@ func (c *Config) TLSHosts() []web.Host {
 	return out
 }
 
+// SiteHostNames are the names of the hosts that serve the site (none
+// when no hosts are configured: the site is then served on every
+// zone's apex).
+func (c *Config) SiteHostNames() []string {
+	var out []string
+	for _, h := range c.Hosts {
+		if h.Site {
+			out = append(out, h.Names...)
+		}
+	}
+	return out
+}
+
 // SiteDir is the site source folder, or "" when there is none.
 func (c *Config) SiteDir() string {
 	if c.Site == "" {

@@ -110,7 +110,11 @@ type libvirtDomain struct {
 	XMLName xml.Name `xml:"domain"`
 	Type    string   `xml:"type,attr"`
 	Name    string   `xml:"name"`
-	Memory  struct {
+	UUID    string   `xml:"uuid,omitempty"`
+	// Description holds, in a deployed domain, the images deployed
+	// (deploy.go).
+	Description string `xml:"description,omitempty"`
+	Memory      struct {
 		Unit  string `xml:"unit,attr"`
 		Value int    `xml:",chardata"`
 	} `xml:"memory"`

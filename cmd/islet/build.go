@@ -71,6 +71,18 @@ const defaultStateDisk = 16 << 20
 // build checks an appliance folder and packs its image with a state
 // disk of stateDisk bytes (none when 0), until ctx ends.
 func build(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.Result, int) {
+	res, _, code := buildWithHealth(ctx, dir, out, stateDisk, stdout, stderr)
+	return res, code
+}
+
+// buildWithHealth is build, and what the image must serve to be healthy.
+func buildWithHealth(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.Result, appliance.Health, int) {
+	var health appliance.Health
+	res, code := buildImage(ctx, dir, out, stateDisk, stdout, stderr, &health)
+	return res, health, code
+}
+
+func buildImage(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr io.Writer, health *appliance.Health) (images.Result, int) {
 	if out == "" {
 		out = filepath.Join(dir, "_build")
 	}
@@ -123,6 +135,10 @@ func build(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr
 	}
 	res, err := images.Build(ctx, images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: stateDisk})
 	if err != nil {
+		fmt.Fprintf(stderr, "islet build: %v\n", err)
+		return res, 1
+	}
+	if *health, err = appliance.NewHealth(set, site, cfg.SiteHostNames()); err != nil {
 		fmt.Fprintf(stderr, "islet build: %v\n", err)
 		return res, 1
 	}

@@ -23,3 +23,9 @@ func runQemu(_ *flag.FlagSet, _ *serveFlags, _ *qemuFlags, _ string, _, stderr i
 	fmt.Fprintln(stderr, "islet run --target qemu: not part of the appliance image's binary")
 	return 2
 }
+
+// cmdDeploy is not part of the guest binary.
+func cmdDeploy(_ []string, _, stderr io.Writer) int {
+	fmt.Fprintln(stderr, "islet deploy: not part of the appliance image")
+	return 2
+}

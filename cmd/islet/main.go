@@ -32,6 +32,7 @@ commands:
   dnssec ds KEYDIR [ZONE]  print the DS records to give to the registrar
   dnssec sign KEYDIR ZONEDIR  print the zones signed as serve signs them
   status ADDR  sum up a running appliance from its metrics (serve --metrics ADDR)
+  deploy DIR --to URI  build and deploy to libvirt, with health check and rollback
 
 "islet <command> -h" lists a command's flags.
 `
@@ -66,6 +67,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDNSSEC(args[1:], stdout, stderr)
 	case "status":
 		return cmdStatus(args[1:], stdout, stderr)
+	case "deploy":
+		return cmdDeploy(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
