@@ -236,37 +236,9 @@ func TestServeSiteSource(t *testing.T) {
 	bin := buildIslet(t)
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "index.md"), []byte("---\n---\n# from source\n"), 0o644)
-	cmd := exec.Command(bin, "serve", "--site-src", src, "--https", "127.0.0.1:0", "--http", "", "--acme-directory", "off")
-	stdout, _ := cmd.StdoutPipe()
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
-	re := regexp.MustCompile(`--resolve (\S+):(\d+):(\S+) (https://\S+)`)
-	sc := bufio.NewScanner(stdout)
-	var m []string
-	for m == nil && sc.Scan() {
-		m = re.FindStringSubmatch(sc.Text())
-	}
-	if m == nil {
-		t.Fatalf("no curl line printed; stderr:\n%s", stderr.String())
-	}
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &ctls.Config{InsecureSkipVerify: true}, // self-signed: what is tested is the page
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, m[3]+":"+m[2])
-		},
-	}}
-	resp, err := c.Get(m[4])
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), "<h1 id=\"from-source\">from source</h1>") {
-		t.Errorf("served %d %q", resp.StatusCode, body)
+	code, body := fetchPrinted(t, exec.Command(bin, "serve", "--site-src", src, "--https", "127.0.0.1:0", "--http", "", "--acme-directory", "off"))
+	if !strings.Contains(body, "<h1 id=\"from-source\">from source</h1>") {
+		t.Errorf("served %d %q", code, body)
 	}
 
 	// A site slow to render: every post lists every post.
@@ -277,7 +249,7 @@ func TestServeSiteSource(t *testing.T) {
 	for i := range 400 {
 		os.WriteFile(filepath.Join(slow, "_posts", fmt.Sprintf("2024-01-01-post-%d.md", i)), []byte("---\nlayout: post\ntitle: Post "+strconv.Itoa(i)+"\n---\nx\n"), 0o644)
 	}
-	cmd = exec.Command(bin, "serve", "--site-src", slow, "--https", "127.0.0.1:0", "--http", "", "--acme-directory", "off")
+	cmd := exec.Command(bin, "serve", "--site-src", slow, "--https", "127.0.0.1:0", "--http", "", "--acme-directory", "off")
 	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -286,7 +258,7 @@ func TestServeSiteSource(t *testing.T) {
 	time.Sleep(time.Second)
 	start := time.Now()
 	cmd.Process.Signal(os.Interrupt)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out.String(), "interrupted") {
 		t.Fatalf("after Ctrl-C during the render: %v\n%s", err, out.String())
@@ -409,41 +381,55 @@ func TestRunLiveReload(t *testing.T) {
 		script bool
 	}{{nil, true}, {[]string{"--watch=false"}, false}, {[]string{"--livereload=false"}, false}} {
 		args := append([]string{"run", dir, "--dns", "127.0.0.1:0", "--https", "127.0.0.1:0", "--http", ""}, c.flags...)
-		cmd := exec.Command(bin, args...)
-		stdout, _ := cmd.StdoutPipe()
-		var stderr syncBuffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		re := regexp.MustCompile(`--resolve (\S+):(\d+):(\S+) (https://\S+)`)
-		sc := bufio.NewScanner(stdout)
-		var m []string
-		for m == nil && sc.Scan() {
-			m = re.FindStringSubmatch(sc.Text())
-		}
-		if m == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("%v: no curl line printed; stderr:\n%s", c.flags, stderr.String())
-		}
-		go io.Copy(io.Discard, stdout)
-		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-			TLSClientConfig: &ctls.Config{InsecureSkipVerify: true},
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, network, m[3]+":"+m[2])
-			},
-		}}
-		resp, err := client.Get(m[4])
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if !strings.Contains(string(body), "<h1>run</h1>") || strings.Contains(string(body), "/_islet/livereload.js") != c.script {
+		_, body := fetchPrinted(t, exec.Command(bin, args...))
+		if !strings.Contains(body, "<h1>run</h1>") || strings.Contains(body, "/_islet/livereload.js") != c.script {
 			t.Errorf("%v: served %q, want the script: %v", c.flags, body, c.script)
 		}
 	}
+}
+
+// fetchPrinted starts cmd (islet serve or run), reads the curl line it
+// prints and fetches that URL from it; the process is stopped when the
+// test ends.
+func fetchPrinted(t *testing.T, cmd *exec.Cmd) (int, string) {
+	t.Helper()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		}
+	}
+	t.Cleanup(stop)
+	re := regexp.MustCompile(`--resolve (\S+):(\d+):(\S+) (https://\S+)`)
+	sc := bufio.NewScanner(stdout)
+	var m []string
+	for m == nil && sc.Scan() {
+		m = re.FindStringSubmatch(sc.Text())
+	}
+	if m == nil {
+		stop()
+		t.Fatalf("%v: no curl line printed; stderr:\n%s", cmd.Args, stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &ctls.Config{InsecureSkipVerify: true}, // self-signed: what is tested is the page
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, m[3]+":"+m[2])
+		},
+	}}
+	resp, err := c.Get(m[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
 }
