@@ -447,8 +447,24 @@ func (d *deployer) prune(history []string) {
 		return
 	}
 	for _, v := range vols {
-		if strings.HasPrefix(v.Name, d.opt.Name+"-") && !keep[v.Name] {
+		if imageVolume(d.opt.Name, v.Name) && !keep[v.Name] {
 			d.l.StorageVolDelete(v, 0)
 		}
 	}
+}
+
+// imageVolume says whether vol holds an image of the deployment name
+// (NAME-HASH-vmlinuz or NAME-HASH-initramfs.gz): not another
+// deployment's whose name starts alike ("web" and "web-2").
+func imageVolume(name, vol string) bool {
+	rest, ok := strings.CutPrefix(vol, name+"-")
+	if !ok {
+		return false
+	}
+	hash, file, ok := strings.Cut(rest, "-")
+	if !ok || len(hash) != 12 || (file != "vmlinuz" && file != "initramfs.gz") {
+		return false
+	}
+	_, err := hex.DecodeString(hash)
+	return err == nil
 }
