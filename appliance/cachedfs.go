@@ -5,6 +5,7 @@ package appliance
 import (
 	"io/fs"
 	"path"
+	"strings"
 	"sync"
 )
 
@@ -35,30 +36,23 @@ func (c *cachedFS) forgetAll() {
 }
 
 // forget drops what is kept of name, of what is below it (a folder
-// removed or renamed) and of its folder's listing.
+// removed or renamed) and of the listings of the folders above.
 func (c *cachedFS) forget(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range []func(string){
-		func(k string) { delete(c.files, k) },
-		func(k string) { delete(c.dirs, k) },
-		func(k string) { delete(c.stats, k) },
-	} {
-		m(name)
-	}
-	prefix := name + "/"
+	stale := func(k string) bool { return k == name || strings.HasPrefix(k, name+"/") }
 	for k := range c.files {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+		if stale(k) {
 			delete(c.files, k)
 		}
 	}
 	for k := range c.dirs {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+		if stale(k) {
 			delete(c.dirs, k)
 		}
 	}
 	for k := range c.stats {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+		if stale(k) {
 			delete(c.stats, k)
 		}
 	}
