@@ -40,6 +40,20 @@ func (r *recorder) take() ([]zones.QueryEvent, []zones.TransferEvent) {
 	return q, x
 }
 
+// waitTransfers takes the transfers told once there are n of them, or
+// what there is after d.
+func (r *recorder) waitTransfers(n int, d time.Duration) []zones.TransferEvent {
+	for deadline := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+		r.mu.Lock()
+		got := len(r.transfers)
+		r.mu.Unlock()
+		if got >= n || time.Now().After(deadline) {
+			_, xs := r.take()
+			return xs
+		}
+	}
+}
+
 // TestObserver: every query over UDP and TCP is told to the observer
 // with the zone it fell in, its type, its response's rcode (BADVERS
 // included) and what rate limiting did; every transfer with its
@@ -90,7 +104,9 @@ func TestObserver(t *testing.T) {
 	if _, _, err := transfer(addr, dns.TypeAXFR, 0, xfrSecret); err != nil {
 		t.Fatal(err)
 	}
-	_, xs := rec.take()
+	// The server tells of a transfer once its last message is
+	// written, which may be after the client has read it.
+	xs := rec.waitTransfers(2, 3*time.Second)
 	wantX := []zones.TransferEvent{{Zone: "example.com.", Type: dns.TypeAXFR, Result: "refused"}, {Zone: "example.com.", Type: dns.TypeAXFR, Result: "ok"}}
 	if len(xs) != 2 || xs[0] != wantX[0] || xs[1] != wantX[1] {
 		t.Errorf("transfers told: %+v, want %+v", xs, wantX)

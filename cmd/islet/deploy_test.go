@@ -25,22 +25,27 @@ func libvirtd(t *testing.T) {
 	t.Helper()
 	testpeer.Root(t, "libvirt")
 	testpeer.Require(t, "libvirtd", "virtlogd", "virsh", "qemu-system-x86_64")
-	if _, err := os.Stat("/var/run/libvirt/libvirt-sock"); err != nil {
-		os.MkdirAll("/var/log/libvirt", 0o755)
-		os.MkdirAll("/var/run/libvirt", 0o755)
-		exec.Command("useradd", "-r", "-M", "libvirt-qemu").Run() // exists already, or made
-		for _, d := range []string{"virtlogd", "libvirtd"} {
-			p, _ := testpeer.Look(d)
-			if out, err := exec.Command(p, "-d").CombinedOutput(); err != nil {
-				t.Fatalf("%s: %v\n%s", d, err, out)
-			}
+	os.MkdirAll("/var/log/libvirt", 0o755)
+	os.MkdirAll("/var/run/libvirt", 0o755)
+	exec.Command("useradd", "-r", "-M", "libvirt-qemu").Run() // exists already, or made
+	// Each daemon is started unless it accepts connections already. A
+	// socket file left by a daemon that is gone refuses them; the
+	// daemon started again makes it anew.
+	for _, d := range []struct{ name, sock string }{
+		{"virtlogd", "/var/run/libvirt/virtlogd-sock"},
+		{"libvirtd", "/var/run/libvirt/libvirt-sock"},
+	} {
+		if listening(d.sock) {
+			continue
 		}
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			if _, err := os.Stat("/var/run/libvirt/libvirt-sock"); err == nil {
-				break
-			}
+		os.Remove(d.sock)
+		p, _ := testpeer.Look(d.name)
+		if out, err := exec.Command(p, "-d").CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", d.name, err, out)
+		}
+		for deadline := time.Now().Add(30 * time.Second); !listening(d.sock); {
 			if time.Now().After(deadline) {
-				t.Fatal("libvirtd did not open its socket")
+				t.Fatalf("%s did not listen on %s in 30 s", d.name, d.sock)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -54,6 +59,17 @@ func libvirtd(t *testing.T) {
 			t.Fatalf("virsh net-start default: %v\n%s", err, out)
 		}
 	}
+}
+
+// listening tells whether a daemon accepts connections on the unix
+// socket path.
+func listening(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // TestDeploy deploys the example appliance to libvirt, as a user would
