@@ -197,13 +197,15 @@ func (s *Server) refresh(followCtx context.Context, f *follower, cur *Zone, file
 			log.Warn("IXFR history not kept", "err", err)
 		}
 	}
+	// Told before it is served: whoever sees the new serial finds the
+	// transfer in the log.
+	log.Info("secondary zone transferred", "type", kind, "serial", z.Serial(), "records", z.Records())
 	s.swapFollowed(f, z)
 	if file != "" {
 		if err := writeZoneFile(z, file); err != nil {
 			log.Warn("the zone is served but not kept for a restart", "err", err)
 		}
 	}
-	log.Info("secondary zone transferred", "type", kind, "serial", z.Serial(), "records", z.Records())
 	go s.Notify(followCtx, []*Zone{z})
 	return z, nil
 }
