@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,12 @@ type BuildOptions struct {
 	// none (state.img, ext4); 0 makes none and leaves it out of the
 	// descriptors.
 	StateDisk int64
+	// Disk also writes disk.raw, a GPT disk image for UEFI machines and
+	// clouds (disk.go), whose boot entry adds DiskBoot (islet.NAME=VALUE
+	// settings) to the kernel command line. It needs systemd-boot's EFI
+	// loader on the build machine.
+	Disk     bool
+	DiskBoot []string
 }
 
 // Result names what Build wrote.
@@ -38,6 +45,8 @@ type Result struct {
 	Kernel, Vmlinux, Initramfs, Guest, QemuScript string
 	// StateDisk is empty when the build has none.
 	StateDisk string
+	// Disk is disk.raw, when asked for.
+	Disk string
 }
 
 const guestPackage = "islet.dev/islet/cmd/islet"
@@ -70,6 +79,19 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	}
 	if o.StateDisk > 0 {
 		r.StateDisk = filepath.Join(o.Out, "state.img")
+	}
+	cmdline := guestCmdline
+	if o.Disk {
+		r.Disk = filepath.Join(o.Out, "disk.raw")
+		for _, b := range o.DiskBoot {
+			if b == "" || strings.ContainsAny(b, " \t\n\r\\\"") {
+				return r, fmt.Errorf("images: boot setting %q: one word, no blanks or quotes", b)
+			}
+			cmdline += " " + b
+		}
+		if _, err := FindLoader(); err != nil {
+			return r, err
+		}
 	}
 	start := time.Now()
 	// -tags guest leaves the site renderer out: the image holds the
@@ -105,9 +127,12 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	stamp += fmt.Sprintf("\x00%s\x00%d\x00%s", o.Name, mtime, r.StateDisk)
+	stamp += fmt.Sprintf("\x00%s\x00%d\x00%s\x00%s", o.Name, mtime, r.StateDisk, r.Disk)
+	if r.Disk != "" {
+		stamp += "\x00" + cmdline
+	}
 	stampFile := filepath.Join(o.Out, ".inputs")
-	if old, err := os.ReadFile(stampFile); err == nil && string(old) == stamp && exists(r.Initramfs, r.Kernel, r.Vmlinux, r.QemuScript) {
+	if old, err := os.ReadFile(stampFile); err == nil && string(old) == stamp && exists(r.Initramfs, r.Kernel, r.Vmlinux, r.QemuScript) && (r.Disk == "" || exists(r.Disk)) {
 		progress("pack image (unchanged)", start)
 		return r, nil
 	}
@@ -156,6 +181,13 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 		}
 	}
 	progress("write descriptors", start)
+	if r.Disk != "" {
+		start = time.Now()
+		if err := WriteDisk(ctx, r.Disk, DiskOptions{Kernel: r.Kernel, Initramfs: r.Initramfs, Cmdline: cmdline, StateSize: o.StateDisk}); err != nil {
+			return r, err
+		}
+		progress("write disk image", start)
+	}
 	if err := os.WriteFile(stampFile, []byte(stamp), 0o644); err != nil {
 		return r, fmt.Errorf("images: %w", err)
 	}

@@ -21,6 +21,13 @@ import (
 // TCP 53), HTTP (80) and HTTPS (443).
 type Qemu struct {
 	Kernel, Initramfs string
+	// Disk, instead of Kernel and Initramfs, is a disk image (disk.raw)
+	// that the UEFI firmware boots: OVMF's code from Firmware, its
+	// variables from a copy of FirmwareVars made for the boot. The
+	// boot entry on the disk holds the command line, so Boot is not
+	// used.
+	Disk                   string
+	Firmware, FirmwareVars string
 	// StateDisk, if set, is attached as a virtio disk: the guest keeps
 	// its certificates there.
 	StateDisk string
@@ -76,10 +83,16 @@ func (q Qemu) Args() []string {
 	} else {
 		args = append(args, "-M", "q35")
 	}
-	for _, b := range q.Boot {
-		cmdline += " " + b
+	if q.Disk != "" {
+		args = append(args, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+q.Firmware,
+			"-drive", "if=pflash,format=raw,unit=1,file="+q.FirmwareVars,
+			"-drive", "id=boot,if=none,format=raw,file="+q.Disk, "-device", "virtio-blk-pci,drive=boot,bootindex=1")
+	} else {
+		for _, b := range q.Boot {
+			cmdline += " " + b
+		}
+		args = append(args, "-kernel", q.Kernel, "-initrd", q.Initramfs, "-append", cmdline)
 	}
-	args = append(args, "-kernel", q.Kernel, "-initrd", q.Initramfs, "-append", cmdline)
 	args = append(args, "-netdev", "user,id=net0"+q.forwards(), "-device", dev("virtio-net-pci", "virtio-net-device")+",netdev=net0")
 	args = append(args, "-device", dev("virtio-rng-pci", "virtio-rng-device"))
 	if q.StateDisk != "" {
@@ -106,6 +119,24 @@ func (q Qemu) forwards() string {
 	return f
 }
 
+// ovmfPaths are where Debian's ovmf puts the firmware's code and its
+// variables' template, newest layout first.
+var ovmfPaths = [][2]string{
+	{"/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"},
+	{"/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"},
+}
+
+// FindOVMF returns the paths of the UEFI firmware for qemu (OVMF) and of
+// its variables' template.
+func FindOVMF() (code, vars string, err error) {
+	for _, p := range ovmfPaths {
+		if exists(p[0], p[1]) {
+			return p[0], p[1], nil
+		}
+	}
+	return "", "", errors.New("images: booting a disk image needs UEFI firmware for qemu (apt-get install ovmf)")
+}
+
 // StopGrace is how long Run waits for the guest to power off after
 // pressing its power button before it stops qemu itself.
 const StopGrace = 5 * time.Second
@@ -122,13 +153,35 @@ func (q Qemu) Run(ctx context.Context, console io.Writer, keyboard io.Reader) er
 	if err != nil {
 		return errors.New("images: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
 	}
-	if q.QMP == "" {
+	if q.QMP == "" || q.Disk != "" {
 		dir, err := os.MkdirTemp("", "islet-qmp-")
 		if err != nil {
 			return fmt.Errorf("images: %w", err)
 		}
 		defer os.RemoveAll(dir)
-		q.QMP = dir + "/qmp.sock"
+		if q.QMP == "" {
+			q.QMP = dir + "/qmp.sock"
+		}
+		if q.Disk != "" {
+			if q.Machine == "microvm" {
+				return errors.New("images: a disk image boots through UEFI firmware, which microvm has not")
+			}
+			if q.Firmware == "" {
+				if q.Firmware, q.FirmwareVars, err = FindOVMF(); err != nil {
+					return err
+				}
+			}
+			// The firmware writes its variables: each boot gets a
+			// fresh copy, as a new machine would.
+			vars, err := os.ReadFile(q.FirmwareVars)
+			if err != nil {
+				return fmt.Errorf("images: %w", err)
+			}
+			q.FirmwareVars = dir + "/vars.fd"
+			if err := os.WriteFile(q.FirmwareVars, vars, 0o600); err != nil {
+				return fmt.Errorf("images: %w", err)
+			}
+		}
 	}
 	fallback := false
 	if q.Accel == "" {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -81,18 +82,22 @@ const tsigKeysFile = "tsig.keys"
 // stateDiskLabel is the label islet build gives the state disk's ext4.
 const stateDiskLabel = "islet-state"
 
-// mountStateDisk mounts the first disk whose ext4 file system carries
-// the state disk's label at /state, and returns the folder for the
-// certificate cache; "" when there is no such disk. A disk with another
-// label is never mounted.
+// mountStateDisk mounts the first disk or partition whose ext4 file
+// system carries the state disk's label at /state, and returns the
+// folder for the certificate cache; "" when there is none. A disk with
+// another label is never mounted.
 func mountStateDisk(log *slog.Logger) string {
-	for _, dev := range []string{"/dev/vda", "/dev/xvda", "/dev/vdb", "/dev/xvdb", "/dev/sda"} {
+	for _, dev := range blockDevices("/sys/class/block") {
 		label, err := ext4Label(dev)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		if err != nil || label != stateDiskLabel {
-			log.Info("disk is not islet's state disk; left alone", "component", "guest", "device", dev, "label", label, "err", err)
+		if err != nil { // a partition table, another file system
+			log.Debug("no ext4 on the disk; left alone", "component", "guest", "device", dev, "err", err)
+			continue
+		}
+		if label != stateDiskLabel {
+			log.Info("disk is not islet's state disk; left alone", "component", "guest", "device", dev, "label", label)
 			continue
 		}
 		if err := unix.Mount(dev, stateMount, "ext4", unix.MS_NOATIME|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, ""); err != nil {
@@ -103,6 +108,29 @@ func mountStateDisk(log *slog.Logger) string {
 		return filepath.Join(stateMount, "certs")
 	}
 	return ""
+}
+
+// blockDevices lists the block devices the kernel has, partitions
+// included (vda, vda2, nvme0n1p2, sda2), in name order: the state disk
+// is a whole disk beside the image (qemu, libvirt, Firecracker) or a
+// partition of the boot disk (a cloud's disk image). RAM disks, loop
+// devices and optical drives are left out. Without sysfs it gives the
+// usual whole disks.
+func blockDevices(sys string) []string {
+	entries, err := os.ReadDir(sys)
+	if err != nil {
+		return []string{"/dev/vda", "/dev/xvda", "/dev/vdb", "/dev/xvdb", "/dev/sda"}
+	}
+	var devs []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, "ram") || strings.HasPrefix(name, "loop") || strings.HasPrefix(name, "sr") || strings.HasPrefix(name, "zram") {
+			continue
+		}
+		devs = append(devs, "/dev/"+name)
+	}
+	sort.Strings(devs)
+	return devs
 }
 
 // ext4Label reads the volume name from an ext2/3/4 superblock.

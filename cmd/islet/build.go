@@ -36,8 +36,11 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "output `DIR` (default DIR/_build)")
 	state := fs.String("state-disk", "16M", "`SIZE` of the state disk made when the output has none (ext4, for the ACME account and certificates); 0: none")
+	disk := fs.Bool("disk", false, "also write disk.raw: a GPT disk image that boots on UEFI machines and clouds (EFI system partition with systemd-boot, the kernel and initramfs; a state partition)")
+	var boot listFlag
+	fs.Var(&boot, "boot", "boot `SETTING` (islet.NAME=VALUE) written into disk.raw's kernel command line; repeatable")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: islet build [-o OUT] DIR\n\nChecks the appliance in DIR and packs a bootable image (kernel, initramfs with\nthe guest as /init) and a qemu launch script into DIR/_build.")
+		fmt.Fprintln(stderr, "usage: islet build [-o OUT] [--disk [--boot islet.NAME=VALUE]...] DIR\n\nChecks the appliance in DIR and packs a bootable image (kernel, initramfs with\nthe guest as /init) and a qemu launch script into DIR/_build.")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -54,11 +57,19 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, code := build(ctx, fs.Arg(0), *out, size, stdout, stderr)
+	if len(boot) > 0 && !*disk {
+		fmt.Fprintln(stderr, "islet build: --boot sets disk.raw's command line: give --disk too (other targets take boot settings when started)")
+		return 2
+	}
+	var health appliance.Health
+	res, code := buildImage(ctx, fs.Arg(0), buildOptions{out: *out, stateDisk: size, disk: *disk, boot: boot}, stdout, stderr, &health)
 	if code == 0 {
 		fmt.Fprintf(stdout, "image: %s, %s\n", res.Kernel, res.Initramfs)
 		if res.StateDisk != "" {
 			fmt.Fprintf(stdout, "state disk: %s (kept across builds: it holds the certificates)\n", res.StateDisk)
+		}
+		if res.Disk != "" {
+			fmt.Fprintf(stdout, "disk image: %s (UEFI; docs/deploy.md says how to import it into a cloud)\n", res.Disk)
 		}
 		fmt.Fprintf(stdout, "boot it: %s\ndeploy descriptors: libvirt.xml, xen.cfg, firecracker.json, cloud-hypervisor.sh\n%s", res.QemuScript, bootSettings)
 	}
@@ -78,11 +89,21 @@ func build(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr
 // buildWithHealth is build, and what the image must serve to be healthy.
 func buildWithHealth(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr io.Writer) (images.Result, appliance.Health, int) {
 	var health appliance.Health
-	res, code := buildImage(ctx, dir, out, stateDisk, stdout, stderr, &health)
+	res, code := buildImage(ctx, dir, buildOptions{out: out, stateDisk: stateDisk}, stdout, stderr, &health)
 	return res, health, code
 }
 
-func buildImage(ctx context.Context, dir, out string, stateDisk int64, stdout, stderr io.Writer, health *appliance.Health) (images.Result, int) {
+// buildOptions are islet build's flags: the output folder, the state
+// disk's size, and the disk image with its boot settings.
+type buildOptions struct {
+	out       string
+	stateDisk int64
+	disk      bool
+	boot      []string
+}
+
+func buildImage(ctx context.Context, dir string, o buildOptions, stdout, stderr io.Writer, health *appliance.Health) (images.Result, int) {
+	out := o.out
 	if out == "" {
 		out = filepath.Join(dir, "_build")
 	}
@@ -133,7 +154,7 @@ func buildImage(ctx context.Context, dir, out string, stateDisk int64, stdout, s
 		}
 		fmt.Fprintf(stdout, "%-20s %v\n", "precompress site", time.Since(start).Round(time.Millisecond))
 	}
-	res, err := images.Build(ctx, images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: stateDisk})
+	res, err := images.Build(ctx, images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: o.stateDisk, Disk: o.disk, DiskBoot: o.boot})
 	if err != nil {
 		fmt.Fprintf(stderr, "islet build: %v\n", err)
 		return res, 1

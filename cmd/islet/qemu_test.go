@@ -21,6 +21,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"islet.dev/islet/appliance"
 	"islet.dev/islet/images"
 	"islet.dev/islet/internal/dnspeer"
 )
@@ -30,16 +31,7 @@ import (
 func bootFixture(t *testing.T) images.Result {
 	t.Helper()
 	testpeer.Require(t, "qemu-system-x86_64", "debugfs")
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
-	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
-	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("zones: zones/\nsite: site/\nhosts:\n  - names: [boot.example]\n    site: true\ndnssec: sign\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "zones", "boot.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nwww A 192.0.2.80\n"), 0o644)
-	// A Jekyll source: the build renders it; the guest serves the result.
-	os.WriteFile(filepath.Join(dir, "site", "_config.yml"), []byte("title: Booted\ntime: 2024-01-01\n"), 0o644)
-	os.MkdirAll(filepath.Join(dir, "site", "_layouts"), 0o755)
-	os.WriteFile(filepath.Join(dir, "site", "_layouts", "plain.html"), []byte("<title>{{ site.title }}</title>{{ content }}"), 0o644)
-	os.WriteFile(filepath.Join(dir, "site", "index.md"), []byte("---\nlayout: plain\n---\n# booted\n"), 0o644)
+	dir := bootFixtureDir(t)
 
 	var out, errb bytes.Buffer
 	res, code := build(context.Background(), dir, "", defaultStateDisk, &out, &errb)
@@ -57,6 +49,22 @@ func bootFixture(t *testing.T) images.Result {
 		t.Fatal("two builds of the same appliance differ")
 	}
 	return res
+}
+
+// bootFixtureDir writes an appliance with a zone and a Jekyll source.
+func bootFixtureDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "zones"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "site"), 0o755)
+	os.WriteFile(filepath.Join(dir, "islet.yml"), []byte("zones: zones/\nsite: site/\nhosts:\n  - names: [boot.example]\n    site: true\ndnssec: sign\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "zones", "boot.example"), []byte("$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nwww A 192.0.2.80\n"), 0o644)
+	// A Jekyll source: the build renders it; the guest serves the result.
+	os.WriteFile(filepath.Join(dir, "site", "_config.yml"), []byte("title: Booted\ntime: 2024-01-01\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "site", "_layouts"), 0o755)
+	os.WriteFile(filepath.Join(dir, "site", "_layouts", "plain.html"), []byte("<title>{{ site.title }}</title>{{ content }}"), 0o644)
+	os.WriteFile(filepath.Join(dir, "site", "index.md"), []byte("---\nlayout: plain\n---\n# booted\n"), 0o644)
+	return dir
 }
 
 // vmGuest is one booted image: its console, its keyboard and its ports.
@@ -249,6 +257,41 @@ func TestBootKernelStack(t *testing.T) {
 		Boot: []string{"islet.acme-directory=off", "islet.net=host", "islet.ipv4=10.0.2.15/24", "islet.ipv4-gateway=10.0.2.2"}})
 	g.waitFor("network on the kernel's stack", 1, 90*time.Second)
 	g.waitFor("islet ready", 1, 30*time.Second)
+	g.askDNS()
+	g.getPage()
+	t.Logf("powered off %v after the power button", g.powerOff())
+}
+
+// TestBootDisk builds the appliance's disk image (islet build --disk) and
+// boots it as a UEFI machine would: qemu with Debian's OVMF firmware,
+// the disk the only drive. The firmware starts systemd-boot from the
+// ESP, which starts the kernel with the initramfs and the command line
+// of the boot entry (--boot included); the guest mounts the state
+// partition, answers DNS and HTTPS, and powers off by its button.
+func TestBootDisk(t *testing.T) {
+	testpeer.Require(t, "qemu-system-x86_64")
+	if _, _, err := images.FindOVMF(); err != nil {
+		testpeer.Unavailable(t, "ovmf: %v", err)
+	}
+	if _, err := images.FindLoader(); err != nil {
+		testpeer.Unavailable(t, "systemd-boot-efi: %v", err)
+	}
+	dir := bootFixtureDir(t)
+	var out, errb bytes.Buffer
+	var health appliance.Health
+	res, code := buildImage(context.Background(), dir, buildOptions{stateDisk: defaultStateDisk, disk: true, boot: []string{"islet.acme-directory=off"}}, &out, &errb, &health)
+	if code != 0 || res.Disk == "" {
+		t.Fatalf("build --disk: %s%s", out.String(), errb.String())
+	}
+	g := boot(t, images.Qemu{Disk: res.Disk})
+	start := time.Now()
+	g.waitFor("islet ready", 1, 120*time.Second)
+	t.Logf("firmware to ready in %v", time.Since(start))
+	g.waitFor("boot_settings=map[acme-directory:off]", 1, time.Second)
+	g.waitFor("state disk mounted", 1, time.Second)
+	if log := g.console.String(); !strings.Contains(log, "device=/dev/vda2") {
+		t.Errorf("the state partition (vda2) was not the one mounted:\n%s", log)
+	}
 	g.askDNS()
 	g.getPage()
 	t.Logf("powered off %v after the power button", g.powerOff())
