@@ -48,10 +48,18 @@ func NewHealth(set *zones.Set, site fs.FS, hosts []string) (Health, error) {
 	return h, nil
 }
 
-// Check asks the deployment at addr: nil when it serves what was built.
-func (h Health) Check(ctx context.Context, addr netip.Addr) error {
+// Dial opens a connection to a deployment: directly, or through an SSH
+// tunnel to its host.
+type Dial = func(ctx context.Context, network, address string) (net.Conn, error)
+
+// Check asks the deployment at addr, reached through dial (nil: a
+// direct connection): nil when it serves what was built.
+func (h Health) Check(ctx context.Context, addr netip.Addr, dial Dial) error {
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
 	for zone, want := range h.Serials {
-		got, err := zones.SOASerial(ctx, netip.AddrPortFrom(addr, 53).String(), zone)
+		got, err := zones.SOASerial(ctx, dial, netip.AddrPortFrom(addr, 53).String(), zone)
 		if err != nil {
 			return err
 		}
@@ -64,7 +72,7 @@ func (h Health) Check(ctx context.Context, addr netip.Addr) error {
 		// checked is the content
 		TLSClientConfig: &ctls.Config{InsecureSkipVerify: true},
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, netip.AddrPortFrom(addr, 443).String())
+			return dial(ctx, network, netip.AddrPortFrom(addr, 443).String())
 		},
 	}}
 	for _, host := range h.Hosts {
@@ -95,9 +103,9 @@ func (h Health) Check(ctx context.Context, addr netip.Addr) error {
 
 // Alive asks the deployment at addr for a zone's SOA, whatever its
 // serial: nil when it answers (an image started again by a rollback).
-func (h Health) Alive(ctx context.Context, addr netip.Addr) error {
+func (h Health) Alive(ctx context.Context, addr netip.Addr, dial Dial) error {
 	for zone := range h.Serials {
-		_, err := zones.SOASerial(ctx, netip.AddrPortFrom(addr, 53).String(), zone)
+		_, err := zones.SOASerial(ctx, dial, netip.AddrPortFrom(addr, 53).String(), zone)
 		return err
 	}
 	return nil

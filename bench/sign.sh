@@ -59,8 +59,8 @@ sign() { # DENIAL NAME: prints ms and peak KiB
     islet-nsec3) timed sh -c "'$work/islet' dnssec sign --denial nsec3 '$work/ik' '$work/big' > '$work/out.islet'" ;;
     ldns-nsec) timed ldns-signzone -f "$work/out.ldns" "$zone" "$lkey" ;;
     ldns-nsec3) timed ldns-signzone -n -t 0 -f "$work/out.ldns" "$zone" "$lkey" ;;
-    bind-nsec) timed dnssec-signzone -q -z -S -K "$work/bk" -o bench.example -f "$work/out.bind" "$zone" ;;
-    bind-nsec3) timed dnssec-signzone -q -z -S -K "$work/bk" -3 - -H 0 -o bench.example -f "$work/out.bind" "$zone" ;;
+    bind-nsec) timed dnssec-signzone -q -z -S -K "$work/bk" -d "$work" -o bench.example -f "$work/out.bind" "$zone" ;;
+    bind-nsec3) timed dnssec-signzone -q -z -S -K "$work/bk" -d "$work" -3 - -H 0 -o bench.example -f "$work/out.bind" "$zone" ;;
   esac
 }
 for d in nsec nsec3; do

@@ -38,6 +38,9 @@ type BuildOptions struct {
 	// loader on the build machine.
 	Disk     bool
 	DiskBoot []string
+	// Source is a folder inside islet's module, where the guest is
+	// compiled; empty: the current directory.
+	Source string
 }
 
 // Result names what Build wrote.
@@ -55,7 +58,7 @@ const guestPackage = "islet.dev/islet/cmd/islet"
 // and the appliance data, copies the pinned kernel (and its unpacked
 // ELF image, for Firecracker), makes the state disk if there is none and
 // writes the deploy descriptors. It runs the go command in the current
-// directory, which must be inside the islet module. SOURCE_DATE_EPOCH,
+// directory (or in Source), which must be inside the islet module. SOURCE_DATE_EPOCH,
 // if set, is the time of every initramfs entry (0 otherwise).
 func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	progress := func(stage string, start time.Time) {
@@ -98,8 +101,13 @@ func Build(ctx context.Context, o BuildOptions) (Result, error) {
 	// rendered tree.
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "guest", "-ldflags=-s -w -buildid=", "-o", r.Guest, guestPackage)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Dir = o.Source
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return r, fmt.Errorf("images: compile the guest: %v\n%s", err, out)
+		hint := ""
+		if bytes.Contains(out, []byte("no required module provides package")) || bytes.Contains(out, []byte("go.mod file not found")) {
+			hint = "\nthe guest is compiled from islet's source: run islet build inside islet's module, or set ISLET_SRC to its folder"
+		}
+		return r, fmt.Errorf("images: compile the guest: %v\n%s%s", err, out, hint)
 	}
 	progress("compile guest", start)
 

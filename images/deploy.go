@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
+	"golang.org/x/crypto/ssh"
 )
 
 // Deploying an image to libvirt (islet deploy): the kernel, initramfs
@@ -27,9 +29,10 @@ import (
 // last keepImages keep their volumes.
 
 const (
-	deployPool = "islet"
-	keepImages = 5
-	imagesNote = "islet images:"
+	deployPool  = "islet"
+	keepImages  = 5
+	imagesNote  = "islet images:"
+	startedNote = "started"
 )
 
 // DeployOptions say what to deploy where.
@@ -39,12 +42,15 @@ type DeployOptions struct {
 	// Image is what Build made; for Rollback and Status only its state
 	// disk's absence matters.
 	Image Result
-	// Check is the health check: nil when the deployment at addr serves
-	// what was built.
-	Check func(ctx context.Context, addr netip.Addr) error
+	// Check is the health check: nil when the deployment at addr,
+	// reached through dial, serves what was built.
+	Check func(ctx context.Context, addr netip.Addr, dial Dial) error
 	// Alive is the check of an image started again (a rollback): nil
 	// when the deployment at addr answers at all.
-	Alive         func(ctx context.Context, addr netip.Addr) error
+	Alive func(ctx context.Context, addr netip.Addr, dial Dial) error
+	// Report, for Status, asks the running deployment what it serves,
+	// through dial.
+	Report        func(ctx context.Context, dep *Deployment, dial Dial)
 	HealthTimeout time.Duration
 	Progress      io.Writer
 }
@@ -56,13 +62,18 @@ type Deployment struct {
 	Images []string // the images kept, newest first
 	Addr   netip.Addr
 	State  string // running, shut off, …
+	// Started is when deploy started the running image (zero when not
+	// known).
+	Started time.Time
 }
 
-// deployer holds a libvirt connection.
+// deployer holds a libvirt connection, and the way to the guests.
 type deployer struct {
 	l    *libvirt.Libvirt
 	opt  DeployOptions
 	pool libvirt.StoragePool
+	dial Dial
+	ssh  *ssh.Client // over qemu+ssh: what carries both
 }
 
 func connect(opt DeployOptions) (*deployer, error) {
@@ -70,17 +81,39 @@ func connect(opt DeployOptions) (*deployer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("deploy: --to %q: %w", opt.URI, err)
 	}
-	l, err := libvirt.ConnectToURI(u)
-	if err != nil {
-		return nil, fmt.Errorf("deploy: %s: %w", opt.URI, err)
-	}
 	if opt.Progress == nil {
 		opt.Progress = io.Discard
 	}
-	return &deployer{l: l, opt: opt}, nil
+	d := &deployer{opt: opt, dial: (&net.Dialer{}).DialContext}
+	if _, transport, _ := strings.Cut(u.Scheme, "+"); transport == "ssh" {
+		if d.ssh, err = sshConnect(u); err != nil {
+			return nil, fmt.Errorf("deploy: %s: %w", opt.URI, err)
+		}
+		socket := u.Query().Get("socket")
+		if socket == "" {
+			socket = libvirtSocket
+		}
+		d.l = libvirt.NewWithDialer(sshDialer{d.ssh, socket})
+		if err := d.l.ConnectToURI(libvirt.RemoteURI(u)); err != nil {
+			d.ssh.Close()
+			return nil, fmt.Errorf("deploy: %s: %w", opt.URI, err)
+		}
+		d.dial = d.ssh.DialContext
+		fmt.Fprintf(opt.Progress, "%-20s through the SSH connection to %s\n", "guests reached", u.Host)
+		return d, nil
+	}
+	if d.l, err = libvirt.ConnectToURI(u); err != nil {
+		return nil, fmt.Errorf("deploy: %s: %w", opt.URI, err)
+	}
+	return d, nil
 }
 
-func (d *deployer) close() { d.l.Disconnect() }
+func (d *deployer) close() {
+	d.l.Disconnect()
+	if d.ssh != nil {
+		d.ssh.Close()
+	}
+}
 
 // Deploy uploads the image, replaces the running deployment with it
 // and checks its health; one that fails the check in time is replaced
@@ -170,6 +203,10 @@ func Status(ctx context.Context, opt DeployOptions) (*Deployment, error) {
 	dep.State = domainState(state)
 	if libvirt.DomainState(state) == libvirt.DomainRunning {
 		dep.Addr, _ = d.address(dom)
+		dep.Started = d.started()
+		if opt.Report != nil && dep.Addr.IsValid() {
+			opt.Report(ctx, dep, d.dial)
+		}
 	}
 	return dep, nil
 }
@@ -278,31 +315,50 @@ func without(list []string, s string) []string {
 
 // history is the images the domain's description lists, newest first.
 func (d *deployer) history() []string {
-	dom, err := d.l.DomainLookupByName(d.opt.Name)
-	if err != nil {
-		return nil
-	}
-	desc, err := d.l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive)
-	if err != nil {
-		return nil
-	}
-	var x struct {
-		Description string `xml:"description"`
-	}
-	if xml.Unmarshal([]byte(desc), &x) != nil {
-		return nil
-	}
-	rest, ok := strings.CutPrefix(strings.TrimSpace(x.Description), imagesNote)
+	first, _, _ := strings.Cut(d.description(), "\n")
+	rest, ok := strings.CutPrefix(strings.TrimSpace(first), imagesNote)
 	if !ok {
 		return nil
 	}
 	return strings.Fields(rest)
 }
 
+// started is when the running image was started, from the domain's
+// description.
+func (d *deployer) started() time.Time {
+	for _, line := range strings.Split(d.description(), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), startedNote); ok {
+			t, _ := time.Parse(time.RFC3339, strings.TrimSpace(v))
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// description is the domain's description: the images deployed, newest
+// first, and when the first was started.
+func (d *deployer) description() string {
+	dom, err := d.l.DomainLookupByName(d.opt.Name)
+	if err != nil {
+		return ""
+	}
+	desc, err := d.l.DomainGetXMLDesc(dom, libvirt.DomainXMLInactive)
+	if err != nil {
+		return ""
+	}
+	var x struct {
+		Description string `xml:"description"`
+	}
+	if xml.Unmarshal([]byte(desc), &x) != nil {
+		return ""
+	}
+	return x.Description
+}
+
 // switchTo makes history[0] the image the domain runs: the running one
 // is shut down, the domain defined again and started, and its health
 // checked.
-func (d *deployer) switchTo(ctx context.Context, history []string, check func(context.Context, netip.Addr) error, timeout time.Duration) (*Deployment, error) {
+func (d *deployer) switchTo(ctx context.Context, history []string, check func(context.Context, netip.Addr, Dial) error, timeout time.Duration) (*Deployment, error) {
 	hash := history[0]
 	path := func(file string) (string, error) {
 		v, err := d.l.StorageVolLookupByName(d.pool, file)
@@ -330,7 +386,8 @@ func (d *deployer) switchTo(ctx context.Context, history []string, check func(co
 	}
 	xml.Unmarshal(raw, &dom)
 	dom.Name = d.opt.Name
-	dom.Description = imagesNote + " " + strings.Join(history, " ")
+	started := time.Now().UTC().Truncate(time.Second)
+	dom.Description = imagesNote + " " + strings.Join(history, " ") + "\n" + startedNote + " " + started.Format(time.RFC3339)
 	dom.Type = d.virtType()
 	if old, err := d.l.DomainLookupByName(d.opt.Name); err == nil {
 		u := old.UUID // defined again: the same domain
@@ -351,7 +408,7 @@ func (d *deployer) switchTo(ctx context.Context, history []string, check func(co
 		return nil, fmt.Errorf("deploy: start %s: %w", d.opt.Name, err)
 	}
 	fmt.Fprintf(d.opt.Progress, "%-20s %s, image %s\n", "started", d.opt.Name, hash)
-	dep := &Deployment{Name: d.opt.Name, Image: hash, Images: history, State: "running"}
+	dep := &Deployment{Name: d.opt.Name, Image: hash, Images: history, State: "running", Started: started}
 	if timeout <= 0 {
 		timeout = time.Minute
 	}
@@ -366,7 +423,7 @@ func (d *deployer) switchTo(ctx context.Context, history []string, check func(co
 			if check == nil {
 				return dep, nil
 			}
-			if last = check(hctx, addr); last == nil {
+			if last = check(hctx, addr, d.dial); last == nil {
 				fmt.Fprintf(d.opt.Progress, "%-20s %s answers\n", "healthy", addr)
 				return dep, nil
 			}

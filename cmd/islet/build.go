@@ -154,7 +154,7 @@ func buildImage(ctx context.Context, dir string, o buildOptions, stdout, stderr 
 		}
 		fmt.Fprintf(stdout, "%-20s %v\n", "precompress site", time.Since(start).Round(time.Millisecond))
 	}
-	res, err := images.Build(ctx, images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: o.stateDisk, Disk: o.disk, DiskBoot: o.boot})
+	res, err := images.Build(ctx, images.BuildOptions{Data: appliance.ImageData(dir, site), Out: out, Progress: stdout, Name: applianceName(dir), StateDisk: o.stateDisk, Disk: o.disk, DiskBoot: o.boot, Source: os.Getenv("ISLET_SRC")})
 	if err != nil {
 		fmt.Fprintf(stderr, "islet build: %v\n", err)
 		return res, 1

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	ctls "crypto/tls"
 	"flag"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ func cmdDeploy(args []string, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "the domain (default islet-DIR's base name)")
 	timeout := fs.Duration("health-timeout", time.Minute, "how long the new image has to answer before the previous one is started again")
 	rollback := fs.Bool("rollback", false, "start the image deployed before the running one")
-	status := fs.Bool("status", false, "tell what runs: image, address, serials")
+	status := fs.Bool("status", false, "tell what runs: image, address, uptime, serials, certificates")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: islet deploy DIR --to URI [--name NAME] [--health-timeout D] [--rollback | --status]\n\nBuilds DIR, uploads the image to libvirt, replaces the running deployment\n(shut down with the power button, started again on the same state disk) and\nwaits until it serves the zones' serials and the site; if it does not in\ntime, the previous image is started again.")
 		fs.PrintDefaults()
@@ -51,21 +52,18 @@ func cmdDeploy(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch {
 	case *status:
-		if dep, err = images.Status(ctx, opt); err == nil {
+		told := false
+		header := func(dep *images.Deployment) {
 			fmt.Fprintf(stdout, "%s: %s, image %s (kept: %s)\n", dep.Name, dep.State, dep.Image, strings.Join(dep.Images, " "))
-			if dep.Addr.IsValid() {
-				fmt.Fprintf(stdout, "address %s\n", dep.Addr)
-				if _, health, code := healthOnly(dir, stderr); code == 0 {
-					for zone := range health.Serials {
-						serial, err := zones.SOASerial(ctx, netip.AddrPortFrom(dep.Addr, 53).String(), zone)
-						if err != nil {
-							fmt.Fprintf(stdout, "  %s: %v\n", zone, err)
-						} else {
-							fmt.Fprintf(stdout, "  %s serial %d\n", zone, serial)
-						}
-					}
-				}
-				fmt.Fprintf(stdout, "certificates and counters: islet status %s:PORT, with islet.metrics=:PORT on its command line\n", dep.Addr)
+			told = true
+		}
+		opt.Report = func(ctx context.Context, dep *images.Deployment, dial images.Dial) {
+			header(dep)
+			report(ctx, stdout, stderr, dir, dep, dial)
+		}
+		if dep, err = images.Status(ctx, opt); err == nil {
+			if !told {
+				header(dep)
 			}
 			return 0
 		}
@@ -94,6 +92,68 @@ func cmdDeploy(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s runs image %s again, at %s\n", dep.Name, dep.Image, dep.Addr)
 	}
 	return 0
+}
+
+// report tells what the deployment at dep.Addr serves: how long it has
+// run, its zones' serials and its certificates, asked through dial.
+func report(ctx context.Context, stdout, stderr io.Writer, dir string, dep *images.Deployment, dial images.Dial) {
+	up := "up since an unknown time"
+	if !dep.Started.IsZero() {
+		up = fmt.Sprintf("up %v (started %s)", time.Since(dep.Started).Round(time.Second), dep.Started.Format(time.RFC3339))
+	}
+	fmt.Fprintf(stdout, "address %s, %s\n", dep.Addr, up)
+	cfg, err := appliance.LoadConfig(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "islet deploy: %v\n", err)
+		return
+	}
+	if set, _, err := zones.LoadDir(cfg.ZonesDir()); err == nil {
+		for _, z := range set.Zones() {
+			serial, err := zones.SOASerial(ctx, dial, netip.AddrPortFrom(dep.Addr, 53).String(), z.Origin)
+			if err != nil {
+				fmt.Fprintf(stdout, "  %s: %v\n", z.Origin, err)
+			} else {
+				fmt.Fprintf(stdout, "  %s serial %d\n", z.Origin, serial)
+			}
+		}
+	}
+	names := cfg.SiteHostNames()
+	for _, h := range cfg.Hosts {
+		if !h.Site {
+			names = append(names, h.Names...)
+		}
+	}
+	for _, name := range names {
+		if strings.HasPrefix(name, "*.") {
+			continue
+		}
+		fmt.Fprintf(stdout, "  https://%s/: %s\n", name, servedCertificate(ctx, dial, dep.Addr, name))
+	}
+}
+
+// servedCertificate describes the certificate the deployment at addr
+// serves for name: who issued it and until when.
+func servedCertificate(ctx context.Context, dial images.Dial, addr netip.Addr, name string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := dial(ctx, "tcp", netip.AddrPortFrom(addr, 443).String())
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	tc := ctls.Client(c, &ctls.Config{ServerName: name, InsecureSkipVerify: true}) // described, not trusted
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return "TLS: " + err.Error()
+	}
+	cert := tc.ConnectionState().PeerCertificates[0]
+	issuer := cert.Issuer.CommonName
+	if issuer == "" {
+		issuer = cert.Issuer.String()
+	}
+	if cert.Issuer.String() == cert.Subject.String() {
+		issuer = "self-signed"
+	}
+	return fmt.Sprintf("certificate from %s, valid until %s (%d days left)", issuer, cert.NotAfter.UTC().Format(time.RFC3339), int(time.Until(cert.NotAfter).Hours()/24))
 }
 
 // printDeployed tells how to reach the deployment, as islet run does.

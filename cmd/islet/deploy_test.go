@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	ctls "crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,10 +13,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
+	"islet.dev/islet/internal/dnspeer"
 	"islet.dev/islet/internal/testpeer"
 )
 
@@ -61,6 +67,162 @@ func libvirtd(t *testing.T) {
 	}
 }
 
+// pushToDeploy makes dir a git repository whose remote is a bare one
+// with the example post-receive hook, deploying as name with the islet
+// at bin; it commits what edit changes and pushes it, and returns what
+// the push printed (the hook's output comes back as "remote:" lines).
+func pushToDeploy(t *testing.T, dir, name, bin string, edit func()) string {
+	t.Helper()
+	src, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(t.TempDir(), name+".git")
+	git := func(dir string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=islet test", "-c", "user.email=test@islet.invalid", "-c", "init.defaultBranch=main"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	os.MkdirAll(bare, 0o755)
+	git(bare, "init", "-q", "--bare")
+	git(dir, "init", "-q")
+	git(dir, "add", ".")
+	git(dir, "commit", "-q", "-m", "first")
+	git(dir, "remote", "add", "origin", bare)
+	git(dir, "push", "-q", "origin", "main") // deployed already: before the hook
+	hook, err := os.ReadFile("../../examples/deploy/post-receive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bare, "hooks", "post-receive"), hook, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"islet.to": "qemu:///system", "islet.name": name, "islet.bin": bin, "islet.src": src} {
+		git(bare, "config", k, v)
+	}
+	edit()
+	git(dir, "commit", "-q", "-a", "-m", "second")
+	return git(dir, "push", "origin", "main")
+}
+
+// sshd starts an SSH server for root on a free port of 127.0.0.1, with
+// a key of its own, and returns the qemu+ssh URI of this machine's
+// libvirt through it, the private key it accepts and its known_hosts
+// line.
+func sshd(t *testing.T) (uri, key, knownHosts string) {
+	t.Helper()
+	bin := testpeer.Require(t, "sshd", "ssh-keygen")
+	dir := t.TempDir()
+	for _, k := range []string{"host_key", "client_key"} {
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(dir, k)).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	pub, _ := os.ReadFile(filepath.Join(dir, "client_key.pub"))
+	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
+	priv, _ := os.ReadFile(filepath.Join(dir, "client_key"))
+	port := dnspeer.FreePort(t)
+	hostPub, _ := os.ReadFile(filepath.Join(dir, "host_key.pub"))
+	os.MkdirAll("/run/sshd", 0o755) // its privilege separation folder
+	cmd := exec.Command(bin, "-D", "-e", "-f", "/dev/null", "-p", strconv.Itoa(port), "-o", "ListenAddress=127.0.0.1",
+		"-h", filepath.Join(dir, "host_key"), "-o", "AuthorizedKeysFile="+filepath.Join(dir, "authorized_keys"),
+		"-o", "PermitRootLogin=prohibit-password", "-o", "StrictModes=no", "-o", "PidFile=none", "-o", "UsePAM=no")
+	var log syncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("sshd's log:\n%s", log.String())
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd does not listen:\n%s", log.String())
+		}
+	}
+	return fmt.Sprintf("qemu+ssh://root@127.0.0.1:%d/system", port), string(priv), fmt.Sprintf("[127.0.0.1]:%d %s", port, hostPub)
+}
+
+// workflowHome runs the example workflow's step that installs the SSH
+// key and the host's key, as the runner would, in a HOME of its own,
+// and returns that HOME. It checks that the workflow deploys with islet
+// deploy over qemu+ssh on pushes to main.
+func workflowHome(t *testing.T, key, knownHosts string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../../examples/deploy/github-actions.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On struct {
+			Push struct {
+				Branches []string `yaml:"branches"`
+			} `yaml:"push"`
+		} `yaml:"on"`
+		Jobs map[string]struct {
+			Steps []struct {
+				Name string            `yaml:"name"`
+				Run  string            `yaml:"run"`
+				Env  map[string]string `yaml:"env"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(raw, &wf); err != nil {
+		t.Fatalf("the workflow: %v", err)
+	}
+	if len(wf.On.Push.Branches) != 1 || wf.On.Push.Branches[0] != "main" {
+		t.Errorf("the workflow runs on pushes to %v, want main", wf.On.Push.Branches)
+	}
+	home := filepath.Join(t.TempDir(), "home")
+	os.MkdirAll(home, 0o755)
+	ran, deploys := false, false
+	for _, step := range wf.Jobs["deploy"].Steps {
+		if strings.Contains(step.Run, "islet deploy") && strings.Contains(step.Run, `--to "qemu+ssh://`) && !strings.Contains(step.Run, "--status") {
+			deploys = true
+		}
+		if step.Env["KEY"] == "" {
+			continue
+		}
+		cmd := exec.Command("bash", "-e", "-c", step.Run)
+		cmd.Env = append(os.Environ(), "HOME="+home, "KEY="+key, "KNOWN_HOSTS="+knownHosts)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the workflow's step %q: %v\n%s", step.Name, err, out)
+		}
+		ran = true
+	}
+	if !ran || !deploys {
+		t.Fatalf("the workflow has no step that installs the SSH key (%v) or none that deploys over qemu+ssh (%v)", ran, deploys)
+	}
+	return home
+}
+
+// isolatedGID is the group whose packets to the guest isolate refuses.
+const isolatedGID = 4242
+
+// isolate makes the firewall refuse what processes of isolatedGID send
+// to addr (iptables' owner match), until the test ends.
+func isolate(t *testing.T, addr string) {
+	t.Helper()
+	testpeer.Require(t, "iptables")
+	rule := []string{"OUTPUT", "-d", addr, "-m", "owner", "--gid-owner", strconv.Itoa(isolatedGID), "-j", "REJECT"}
+	if out, err := exec.Command("iptables", append([]string{"-I"}, rule...)...).CombinedOutput(); err != nil {
+		t.Fatalf("iptables: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("iptables", append([]string{"-D"}, rule...)...).Run() })
+}
+
 // listening tells whether a daemon accepts connections on the unix
 // socket path.
 func listening(path string) bool {
@@ -95,9 +257,17 @@ func TestDeploy(t *testing.T) {
 			}
 		}
 	})
+	sshHome := ""            // HOME of islet deploy, once it goes over ssh
+	var deployGID uint32 = 0 // its group, once the firewall tells it apart
 	deploy := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, append([]string{"deploy", dir, "--to", "qemu:///system", "--name", name}, args...)...)
 		cmd.Dir = "../.." // islet build compiles the guest from the module
+		if sshHome != "" {
+			cmd.Env = append(os.Environ(), "HOME="+sshHome)
+		}
+		if deployGID != 0 {
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 0, Gid: deployGID}}
+		}
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -129,11 +299,15 @@ func TestDeploy(t *testing.T) {
 		t.Fatalf("the about page: %q", p)
 	}
 
+	// The second version is pushed to a bare repository whose
+	// post-receive hook is the example's: the push deploys it.
 	about := filepath.Join(dir, "site", "about.md")
 	b, _ := os.ReadFile(about)
-	os.WriteFile(about, append(b, []byte("\nSecond version.\n")...), 0o644)
-	if out, err = deploy(); err != nil || !strings.Contains(page(out), "Second version.") {
-		t.Fatalf("second deploy: %v\n%s", err, out)
+	out = pushToDeploy(t, dir, name, bin, func() {
+		os.WriteFile(about, append(b, []byte("\nSecond version.\n")...), 0o644)
+	})
+	if !strings.Contains(out, "post-receive: "+name+" serves ") || !strings.Contains(page(out), "Second version.") {
+		t.Fatalf("second deploy, by a push:\n%s", out)
 	}
 
 	// an image that does not answer in time: the one before comes back
@@ -142,16 +316,37 @@ func TestDeploy(t *testing.T) {
 	if err == nil || !strings.Contains(out, "rolled back to") {
 		t.Fatalf("a deploy that failed its health check: %v\n%s", err, out)
 	}
-	status, err := deploy("--status")
-	if err != nil || !strings.Contains(status, "running") || !strings.Contains(status, "serial") {
+	// --status and --rollback over qemu+ssh, as from a CI runner with the
+	// example workflow's SSH set-up: libvirt and the checks of the guest
+	// go through one SSH connection.
+	sshURI, key, knownHosts := sshd(t)
+	sshHome = workflowHome(t, key, knownHosts)
+	// From here islet deploy runs in a group whose packets to the guest
+	// the firewall refuses, as a runner outside the host's network
+	// would be: only the SSH connection reaches it.
+	before, _ := deploy("--status")
+	guest := addrRE.FindStringSubmatch(before)
+	if guest == nil || !strings.Contains(before, "serial 2026") {
+		t.Fatalf("--status:\n%s", before)
+	}
+	isolate(t, guest[1])
+	deployGID = isolatedGID
+	if direct, _ := deploy("--status"); strings.Contains(direct, "serial 2026") {
+		t.Fatalf("the firewall lets islet deploy reach the guest directly:\n%s", direct)
+	}
+	status, err := deploy("--status", "--to", sshURI)
+	if err != nil || !strings.Contains(status, "running") || !strings.Contains(status, "example.org. serial 2026") ||
+		!strings.Contains(status, "through the SSH connection") || !regexp.MustCompile(`address \S+, up \d`).MatchString(status) ||
+		!strings.Contains(status, "https://example.org/: certificate from self-signed, valid until") {
 		t.Fatalf("--status: %v\n%s", err, status)
 	}
+	t.Logf("islet deploy --status over ssh:\n%s", status)
 	if p := page(status); !strings.Contains(p, "Second version.") || strings.Contains(p, "Third version.") {
 		t.Errorf("after the rollback the page is %q, want the second version", p)
 	}
 
-	out, err = deploy("--rollback")
-	if err != nil || !strings.Contains(out, "runs image") {
+	out, err = deploy("--rollback", "--to", sshURI)
+	if err != nil || !strings.Contains(out, "runs image") || !strings.Contains(out, "through the SSH connection") {
 		t.Fatalf("--rollback: %v\n%s", err, out)
 	}
 	if p := page(out); strings.Contains(p, "Second version.") {
