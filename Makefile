@@ -3,8 +3,8 @@
 # islet with NSD and Knot (build tag "peers"). "go test ./..." alone runs
 # only the fast ones.
 GO ?= go
-PEER_PACKAGES := nsd knot bind9 bind9-dnsutils bind9-utils ldnsutils unbound dnsperf curl iproute2 iputils-ping dnsmasq-base nftables cpio qemu-system-x86 libvirt-clients libxml2-utils jekyll ruby-liquid jekyll-theme-minima ruby-jekyll-feed ruby-jekyll-seo-tag ruby-jekyll-sitemap ruby-jekyll-paginate ruby-jekyll-redirect-from ruby-jekyll-include-cache ruby-jekyll-avatar ruby-jekyll-titles-from-headings ruby-jekyll-default-layout ruby-jekyll-optional-front-matter ruby-jekyll-readme-index ruby-jekyll-relative-links ruby-jekyll-gist ruby-jekyll-mentions ruby-jekyll-github-metadata prometheus chromium libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-network iptables systemd-boot-efi ovmf dosfstools mtools fdisk
-PEER_COMMANDS := nsd knotd named dig delv dnssec-signzone ldns-signzone unbound dnsperf curl ip tc ping dnsmasq nft cpio qemu-system-x86_64 virt-xml-validate xmllint jekyll ruby promtool chromium libvirtd virsh sfdisk fsck.fat mcopy
+PEER_PACKAGES := nsd knot bind9 bind9-dnsutils bind9-utils ldnsutils unbound dnsperf curl iproute2 iputils-ping dnsmasq-base nftables cpio qemu-system-x86 libvirt-clients libxml2-utils jekyll ruby-liquid jekyll-theme-minima ruby-jekyll-feed ruby-jekyll-seo-tag ruby-jekyll-sitemap ruby-jekyll-paginate ruby-jekyll-redirect-from ruby-jekyll-include-cache ruby-jekyll-avatar ruby-jekyll-titles-from-headings ruby-jekyll-default-layout ruby-jekyll-optional-front-matter ruby-jekyll-readme-index ruby-jekyll-relative-links ruby-jekyll-gist ruby-jekyll-mentions ruby-jekyll-github-metadata prometheus chromium libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-config-network iptables systemd-boot-efi ovmf dosfstools mtools fdisk openssh-server git
+PEER_COMMANDS := nsd knotd named dig delv dnssec-signzone ldns-signzone unbound dnsperf curl ip tc ping dnsmasq nft cpio qemu-system-x86_64 virt-xml-validate xmllint jekyll ruby promtool chromium libvirtd virsh sfdisk fsck.fat mcopy sshd git
 
 .PHONY: test test-fast peers fuzz bench mutants
 
