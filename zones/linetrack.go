@@ -163,7 +163,9 @@ func (t *lineTracker) newline() {
 			t.doneStart, t.start = t.start, 0
 			t.doneBlank = t.blank
 			t.doneEntry, t.entry = append(t.doneEntry[:0], t.entry...), t.entry[:0]
-			t.observeTTL(string(t.doneEntry))
+			if len(t.doneEntry) > 0 && t.doneEntry[0] == '$' { // a directive: only $TTL matters here
+				t.observeTTL(string(t.doneEntry))
+			}
 		}
 		t.indented = false
 	} else {
@@ -175,12 +177,13 @@ func (t *lineTracker) newline() {
 }
 
 // current returns the first line and the head of the entry the lexer has
-// just finished, and whether its owner was left blank.
-func (t *lineTracker) current() (int, string, bool) {
+// just finished, and whether its owner was left blank. The head is the
+// tracker's own buffer, good until the lexer reads on.
+func (t *lineTracker) current() (int, []byte, bool) {
 	if t.start != 0 { // last entry of a file without a final newline
-		return t.start, string(t.entry), t.blank
+		return t.start, t.entry, t.blank
 	}
-	return t.doneStart, string(t.doneEntry), t.doneBlank
+	return t.doneStart, t.doneEntry, t.doneBlank
 }
 
 // trackingFS opens files for $INCLUDE through a root-confined fs.FS and

@@ -1,6 +1,7 @@
 package zones
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -168,8 +169,8 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 			h.Name = prevOwner
 		}
 		prevOwner = h.Name
-		if strings.HasPrefix(entry, "$GENERATE") {
-			fixGenerateTTL(rr, entry, tfs.ttl, prevTTL)
+		if bytes.HasPrefix(entry, []byte("$GENERATE")) {
+			fixGenerateTTL(rr, string(entry), tfs.ttl, prevTTL)
 		} else if !explicitTTL(entry, blank) {
 			h.Ttl = nsdDefaultTTL
 			if tfs.ttl.set {
@@ -204,14 +205,14 @@ const nsdDefaultTTL = 3600
 
 // explicitTTL reports whether a record entry states its own TTL: after
 // the owner (unless blank), a TTL may come before or after the class.
-func explicitTTL(entry string, blank bool) bool {
+func explicitTTL(entry []byte, blank bool) bool {
 	rest := entry
 	if !blank {
 		_, rest = nextField(rest)
 	}
 	for i := 0; i < 2; i++ {
-		var f string
-		if f, rest = nextField(rest); f == "" {
+		var f []byte
+		if f, rest = nextField(rest); len(f) == 0 {
 			return false
 		}
 		if _, ok := parseTTL(f); ok {
@@ -226,17 +227,17 @@ func explicitTTL(entry string, blank bool) bool {
 
 // nextField splits the first blank-separated word off s (the tracker
 // has turned every blank into one space).
-func nextField(s string) (string, string) {
-	s = strings.TrimLeft(s, " ")
-	if i := strings.IndexByte(s, ' '); i >= 0 {
+func nextField(s []byte) ([]byte, []byte) {
+	s = bytes.TrimLeft(s, " ")
+	if i := bytes.IndexByte(s, ' '); i >= 0 {
 		return s[:i], s[i:]
 	}
-	return s, ""
+	return s, nil
 }
 
 // isClass reports whether a word is a class: IN, CH, HS, NONE, ANY or
 // CLASSn, in any case.
-func isClass(f string) bool {
+func isClass(f []byte) bool {
 	switch len(f) {
 	case 2, 3, 4:
 		var up [4]byte
@@ -246,7 +247,7 @@ func isClass(f string) bool {
 		_, ok := dns.StringToClass[string(up[:len(f)])]
 		return ok
 	}
-	return len(f) > 5 && strings.EqualFold(f[:5], "CLASS")
+	return len(f) > 5 && bytes.EqualFold(f[:5], []byte("CLASS"))
 }
 
 func unwrapPathError(err error) string {
@@ -321,8 +322,8 @@ func (t *lineTracker) observeTTL(entry string) {
 
 // parseTTL reads a TTL in zone-file syntax: seconds, or BIND units
 // (1w2d3h4m5s).
-func parseTTL(s string) (uint32, bool) {
-	if s == "" {
+func parseTTL[T string | []byte](s T) (uint32, bool) {
+	if len(s) == 0 {
 		return 0, false
 	}
 	var total, cur uint64
