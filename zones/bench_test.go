@@ -92,3 +92,17 @@ func BenchmarkHandleUDPRRL(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadDir loads the zones folder ISLET_BENCH_ZONES names (a
+// million-record zone of bench/dns.sh, a real zone), or skips.
+func BenchmarkLoadDir(b *testing.B) {
+	dir := os.Getenv("ISLET_BENCH_ZONES")
+	if dir == "" {
+		b.Skip("ISLET_BENCH_ZONES names no zones folder")
+	}
+	for i := 0; i < b.N; i++ {
+		if _, _, err := LoadDir(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -48,7 +47,9 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 		errorf(soa.file, soa.line, "bad origin %s: %v", origin, err)
 		return nil, diags
 	}
-	z := &Zone{Origin: origin, File: file, wire: ow, nodes: map[string]*node{}, soa: soa.rr.(*dns.SOA)}
+	// Names hold a few records each: a map made big enough for most of
+	// them at once is not grown (and copied) time and again.
+	z := &Zone{Origin: origin, File: file, wire: ow, nodes: make(map[string]*node, len(rrs)/4), soa: soa.rr.(*dns.SOA)}
 	z.apex = &node{name: origin, wire: ow, isApex: true}
 	z.nodes[ow] = z.apex
 
@@ -227,23 +228,26 @@ func (n *node) add(p parsedRR, warnf func(string, int, string, ...any)) {
 // link fills in the delegation and DNAME pointers of every node, parents
 // before children. RRsets stay in file order (ANY answers the first).
 func (z *Zone) link() {
-	all := make([]*node, 0, len(z.nodes))
+	// Nodes by their number of labels, which puts parents first.
+	var byLabels [128][]*node
 	for _, n := range z.nodes {
-		all = append(all, n)
+		c := labelCount(n.wire)
+		byLabels[c] = append(byLabels[c], n)
 	}
-	sort.Slice(all, func(i, j int) bool { return labelCount(all[i].wire) < labelCount(all[j].wire) })
-	for _, n := range all {
-		if n.isApex {
-			continue
-		}
-		p := n.parent
-		n.cut = p.cut
-		if n.cut == nil && n.isCut() {
-			n.cut = n
-		}
-		n.dnameUp = p.dnameUp
-		if n.dnameUp == nil && p.has(dns.TypeDNAME) {
-			n.dnameUp = p
+	for _, level := range byLabels {
+		for _, n := range level {
+			if n.isApex {
+				continue
+			}
+			p := n.parent
+			n.cut = p.cut
+			if n.cut == nil && n.isCut() {
+				n.cut = n
+			}
+			n.dnameUp = p.dnameUp
+			if n.dnameUp == nil && p.has(dns.TypeDNAME) {
+				n.dnameUp = p
+			}
 		}
 	}
 }

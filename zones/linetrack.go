@@ -13,7 +13,8 @@ import (
 // text of directive entries ($TTL, $GENERATE) for the loader.
 type lineTracker struct {
 	file string
-	size int // octets of the file
+	size int    // octets of the file
+	text string // the text the parser reads (see rewriteRecords)
 	r    io.ByteReader
 	last **lineTracker // set to the tracker that read most recently
 
@@ -219,8 +220,9 @@ func (t trackingFS) Open(name string) (fs.File, error) {
 		f.Close()
 		return nil, errFileTooLarge
 	}
-	lt := newLineTracker(name, strings.NewReader(rewriteRecords(data)), t.last, t.ttl)
-	lt.size = len(data)
+	text := rewriteRecords(data)
+	lt := newLineTracker(name, strings.NewReader(text), t.last, t.ttl)
+	lt.size, lt.text = len(data), text
 	return &trackedFileFS{trackedFile{lt, f}}, nil
 }
 

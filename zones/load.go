@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -127,6 +129,13 @@ func loadZone(fsys fs.FS, name, label string) (*Zone, Diagnostics) {
 }
 
 func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
+	return parseZoneFileCut(fsys, name, label, 0)
+}
+
+// parseZoneFileCut parses a zone file, cut into pieces parsed on every
+// core when it is big enough (see cutEntries); minPiece, when not 0,
+// overrides the smallest piece, for tests.
+func parseZoneFileCut(fsys fs.FS, name, label string, minPiece int) ([]parsedRR, Diagnostics) {
 	display := func(f string) string {
 		if label == "" {
 			return f
@@ -143,26 +152,46 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 	defer f.Close()
 	top := f.(*trackedFileFS).lineTracker
 	last = top
+	origin := originFromFileName(name)
+	workers := runtime.GOMAXPROCS(0)
+	if pieces := cutEntries(top.text, origin, minPiece, workers); pieces != nil {
+		if out, diags, ok := parsePieces(top.text, name, display, pieces, workers); ok {
+			return out, diags
+		}
+	}
 
-	zp := dns.NewZoneParser(f.(io.Reader), originFromFileName(name), name)
+	zp := dns.NewZoneParser(f.(io.Reader), origin, name)
 	zp.SetIncludeAllowed(true)
 	zp.SetIncludeFS(tfs)
 	zp.SetDefaultTTL(nsdDefaultTTL) // corrected below; the parser would refuse records without one
 	// About one record per 24 octets of zone text: one growth at most.
 	out := make([]parsedRR, 0, top.size/24+16)
+	out, diags, noTTL := readEntries(zp, &last, tfs.ttl, display, out)
+	if noTTL != nil {
+		diags = slices.Insert(diags, 0, *noTTL)
+	}
+	return out, diags
+}
+
+// readEntries reads the records a zone parser returns, each with the
+// file and line it came from, and corrects their TTLs as NSD reads them.
+// It returns the first record's warning of a missing $TTL apart, so that
+// the pieces of a file parsed apart warn once.
+func readEntries(zp *dns.ZoneParser, last **lineTracker, ttl *defaultTTL, display func(string) string, out []parsedRR) ([]parsedRR, Diagnostics, *Diagnostic) {
 	var diags Diagnostics
+	var noTTL *Diagnostic
 	var prevTTL uint32
 	shown := map[*lineTracker]string{} // each file's display name, made once
 	prevOwner := ""
-	warned := false
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		line, entry, blank := last.current()
+		t := *last
+		line, entry, blank := t.current()
 		h := rr.Header()
 		if h.Name == "" {
 			if prevOwner == "" {
-				diags = append(diags, Diagnostic{File: display(last.file), Line: line, Severity: Error,
+				diags = append(diags, Diagnostic{File: display(t.file), Line: line, Severity: Error,
 					Msg: "the first record has a blank owner, which repeats the previous record's: give it one"})
-				return out, diags
+				return out, diags, noTTL
 			}
 			// A blank owner on an included file's first record: the
 			// parser starts the file afresh; NSD carries the owner on.
@@ -170,33 +199,32 @@ func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
 		}
 		prevOwner = h.Name
 		if bytes.HasPrefix(entry, []byte("$GENERATE")) {
-			fixGenerateTTL(rr, string(entry), tfs.ttl, prevTTL)
+			fixGenerateTTL(rr, string(entry), ttl, prevTTL)
 		} else if !explicitTTL(entry, blank) {
 			h.Ttl = nsdDefaultTTL
-			if tfs.ttl.set {
-				h.Ttl = tfs.ttl.value
-			} else if !warned {
-				warned = true
-				diags = append(diags, Diagnostic{File: display(last.file), Line: line, Severity: Warning,
-					Msg: fmt.Sprintf("no $TTL before this record and no TTL of its own: using %d, as NSD does, for it and the others like it (BIND would use the SOA minimum)", nsdDefaultTTL)})
+			if ttl.set {
+				h.Ttl = ttl.value
+			} else if noTTL == nil {
+				noTTL = &Diagnostic{File: display(t.file), Line: line, Severity: Warning,
+					Msg: fmt.Sprintf("no $TTL before this record and no TTL of its own: using %d, as NSD does, for it and the others like it (BIND would use the SOA minimum)", nsdDefaultTTL)}
 			}
 		}
 		prevTTL = h.Ttl
-		file, ok := shown[last]
+		file, ok := shown[t]
 		if !ok {
-			file = display(last.file)
-			shown[last] = file
+			file = display(t.file)
+			shown[t] = file
 		}
 		out = append(out, parsedRR{rr: rr, file: file, line: line})
 	}
 	if err := zp.Err(); err != nil {
 		d := parseErrorDiag(err, display)
-		if last != nil && d.File == display(last.file) {
-			d.Line = last.fileLine(d.Line)
+		if t := *last; t != nil && d.File == display(t.file) {
+			d.Line = t.fileLine(d.Line)
 		}
-		return out, append(diags, d)
+		return out, append(diags, d), noTTL
 	}
-	return out, diags
+	return out, diags, noTTL
 }
 
 // nsdDefaultTTL is the TTL NSD and Knot give a record that has none when
