@@ -18,7 +18,7 @@ var cutCases = map[string]string{
 		"t TXT \"a;b(\" \"c\nd\" ( \"e\"\n \"f\" )\nu TXT a\\\"b \"g\\\"h\"\nv TXT \"x)\" ; (\nw A 192.0.2.2\np TXT (\nq\n\"r\" ) ; )\nnsx A 192.0.2.3\n",
 	"directives": "$ORIGIN example.org.\n@ 60 SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\n$TTL 1h ; one hour\n" +
 		"a A 192.0.2.2\n$ORIGIN sub\nb A 192.0.2.3\n$ORIGIN @\nc A 192.0.2.4\n$ORIGIN other.example.org.\nd A 192.0.2.5\n$TTL 2d3h\ne AAAA ::1\nf A 192.0.2.6\n",
-	"no TTL": "@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\na A 192.0.2.2\nb 30 A 192.0.2.3\nc A 192.0.2.4\n$TTL 5\nd A 192.0.2.5\n",
+	"no TTL":       "@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\na A 192.0.2.2\nb 30 A 192.0.2.3\nc A 192.0.2.4\n$TTL 5\nd A 192.0.2.5\n",
 	"blank owners": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\n\tNS ns2\nns A 192.0.2.1\n A 192.0.2.9\n\nns2 A 192.0.2.2\n ; a comment\n AAAA ::2\n",
 	"CRLF":         "$TTL 60\r\n@ SOA ns hm 1 2 3 4 5\r\n NS ns\r\nns A 192.0.2.1\r\nx TXT \"a\r\nb\"\r\ny IN 30 A 192.0.2.3",
 	"late error":   "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\na A 192.0.2.2\nb A 192.0.2.300\nc A 192.0.2.4\nd MX x\n",
