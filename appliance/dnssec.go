@@ -3,7 +3,6 @@ package appliance
 import (
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"time"
 
 	"islet.dev/islet/zones"
@@ -43,7 +42,7 @@ func signZones(signer *zones.Signer, set *zones.Set, prev func(origin string) *z
 	if out != set {
 		// The unsigned zones and the signing's garbage go back to the
 		// system now, as after loading.
-		go debug.FreeOSMemory()
+		go releaseLoadGarbage()
 	}
 	return out, nil
 }
