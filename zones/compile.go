@@ -1,7 +1,9 @@
 package zones
 
 import (
+	"bytes"
 	"encoding/binary"
+	"slices"
 
 	"github.com/miekg/dns"
 )
@@ -207,8 +209,10 @@ func packBlob(r *response, base string) *blob {
 		flags: flags,
 		an:    uint16(len(r.an)), ns: uint16(len(r.ns)), ar: uint16(len(r.ar)),
 		base: len(base),
-		data: p.buf[p.start:],
-		rel:  p.rel,
+		// Copies of their own size: the packer's 512-octet buffer would
+		// stay alive behind each blob kept, three times what size counts.
+		data: bytes.Clone(p.buf[p.start:]),
+		rel:  slices.Clone(p.rel),
 	}
 }
 
