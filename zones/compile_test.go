@@ -177,3 +177,25 @@ func TestCompiledBound(t *testing.T) {
 		t.Fatal("an answer under the bound was not kept")
 	}
 }
+
+// TestCompiledSize: what a kept answer holds is what the bound counts,
+// not the buffer it was packed in.
+func TestCompiledSize(t *testing.T) {
+	set, _, err := LoadDir("testdata/conformance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := New(Config{}, set)
+	m := new(dns.Msg).SetQuestion("sshfp.example.com.", dns.TypeSSHFP)
+	pkt, _ := m.Pack()
+	srv.handle(pkt, nil, newScratch(), netip.MustParseAddr("192.0.2.1"), false)
+	n := set.zones["\x07example\x03com\x00"].nodes["\x05sshfp\x07example\x03com\x00"]
+	l := n.blobs.Load()
+	if l == nil || len(l.entries) != 1 {
+		t.Fatal("the answer was not kept")
+	}
+	b := l.entries[0].b
+	if held, counted := int64(cap(b.data)+2*cap(b.rel)), b.size(); held > counted {
+		t.Errorf("a kept answer holds %d octets of data, the bound counts %d in all", held, counted)
+	}
+}
