@@ -120,17 +120,30 @@ func compiledMatchesBuilt(t *testing.T, dir string) {
 	}
 }
 
-// TestConcurrentCompile compiles the same answers from many goroutines
-// at once (run with -race): records are shared, compiling must not
-// write to them.
-func TestConcurrentCompile(t *testing.T) {
+// sshfpQuery serves the conformance zones and makes a query for the
+// SSHFP RRset at sshfp.example.com.
+func sshfpQuery(t *testing.T) (*Set, *Server, []byte) {
+	t.Helper()
 	set, _, err := LoadDir("testdata/conformance")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, _ := New(Config{}, set)
-	m := new(dns.Msg).SetQuestion("sshfp.example.com.", dns.TypeSSHFP)
-	pkt, _ := m.Pack()
+	srv, err := New(Config{}, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkt, err := new(dns.Msg).SetQuestion("sshfp.example.com.", dns.TypeSSHFP).Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set, srv, pkt
+}
+
+// TestConcurrentCompile compiles the same answers from many goroutines
+// at once (run with -race): records are shared, compiling must not
+// write to them.
+func TestConcurrentCompile(t *testing.T) {
+	_, srv, pkt := sshfpQuery(t)
 	done := make(chan []byte, 8)
 	for i := 0; i < 8; i++ {
 		go func() {
@@ -151,14 +164,8 @@ func TestConcurrentCompile(t *testing.T) {
 // TestCompiledBound: compiled answers are kept up to maxCompiledBytes,
 // and past it answers are still given, built for each query.
 func TestCompiledBound(t *testing.T) {
-	set, _, err := LoadDir("testdata/conformance")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := New(Config{}, set)
+	set, srv, pkt := sshfpQuery(t)
 	set.compiled.Store(maxCompiledBytes - 10) // nearly full
-	m := new(dns.Msg).SetQuestion("sshfp.example.com.", dns.TypeSSHFP)
-	pkt, _ := m.Pack()
 	resp := srv.handle(pkt, nil, newScratch(), netip.MustParseAddr("192.0.2.1"), false)
 	var r dns.Msg
 	if err := r.Unpack(resp); err != nil || len(r.Answer) != 1 {
@@ -181,13 +188,7 @@ func TestCompiledBound(t *testing.T) {
 // TestCompiledSize: what a kept answer holds is what the bound counts,
 // not the buffer it was packed in.
 func TestCompiledSize(t *testing.T) {
-	set, _, err := LoadDir("testdata/conformance")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := New(Config{}, set)
-	m := new(dns.Msg).SetQuestion("sshfp.example.com.", dns.TypeSSHFP)
-	pkt, _ := m.Pack()
+	set, srv, pkt := sshfpQuery(t)
 	srv.handle(pkt, nil, newScratch(), netip.MustParseAddr("192.0.2.1"), false)
 	n := set.zones["\x07example\x03com\x00"].nodes["\x05sshfp\x07example\x03com\x00"]
 	l := n.blobs.Load()

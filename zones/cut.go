@@ -43,7 +43,7 @@ func cutEntries(text, origin string, minPiece, workers int) []piece {
 	cur := piece{line: 1, origin: origin}
 	var ttl defaultTTL // what the directives read so far leave in effect
 	line, depth := 1, 0
-	inQuote, inComment, esc := false, false, false
+	var st lexState
 	lineStart := true // at the first octet of a line that may begin an entry
 	for i := 0; i < len(text); i++ {
 		c := text[i]
@@ -76,26 +76,14 @@ func cutEntries(text, origin string, minPiece, workers int) []piece {
 				continue
 			}
 		}
-		switch {
-		case inComment:
-			inComment = c != '\n'
-		case esc:
-			esc = false
-		case inQuote:
-			switch c {
-			case '\\':
-				esc = true
-			case '"':
-				inQuote = false
-			}
-		default:
+		if !st.inside(c) {
 			switch c {
 			case ';':
-				inComment = true
+				st.inComment = true
 			case '"':
-				inQuote = true
+				st.inQuote = true
 			case '\\':
-				esc = true
+				st.esc = true
 			case '(':
 				depth++
 			case ')':
@@ -107,8 +95,8 @@ func cutEntries(text, origin string, minPiece, workers int) []piece {
 		if c == '\n' {
 			line++
 			// A newline ends the entry unless it is inside parentheses
-			// or quotes or escaped.
-			lineStart = depth == 0 && !inQuote && !esc
+			// or quotes.
+			lineStart = depth == 0 && !st.inQuote
 		}
 	}
 	if len(pieces) == 0 {
@@ -116,6 +104,35 @@ func cutEntries(text, origin string, minPiece, workers int) []piece {
 	}
 	cur.end = len(text)
 	return append(pieces, cur)
+}
+
+// lexState follows what the zone lexer is inside of at an octet of zone
+// text: a comment, quotes, an escape.
+type lexState struct{ inQuote, inComment, esc bool }
+
+// inside reports whether c is taken by the comment, quotes or escape the
+// text is in, and moves past them; a newline ends a comment and is not
+// taken by it.
+func (s *lexState) inside(c byte) bool {
+	switch {
+	case s.inComment:
+		if c != '\n' {
+			return true
+		}
+		s.inComment = false
+	case s.esc:
+		s.esc = false
+		return true
+	case s.inQuote:
+		switch c {
+		case '\\':
+			s.esc = true
+		case '"':
+			s.inQuote = false
+		}
+		return true
+	}
+	return false
 }
 
 // opensOrCloses marks the octets that change the state cutEntries follows.

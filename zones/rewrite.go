@@ -184,7 +184,7 @@ func eachEntry(data string, fn func(tokens []token, blankOwner bool)) {
 	var tokens []token
 	depth, tokStart := 0, -1
 	lineStart, blank := true, false
-	inQuote, inComment, esc := false, false, false
+	var st lexState
 	flush := func(at int) {
 		if tokStart >= 0 {
 			tokens = append(tokens, token{data[tokStart:at], tokStart, at})
@@ -193,22 +193,7 @@ func eachEntry(data string, fn func(tokens []token, blankOwner bool)) {
 	}
 	for i := 0; i < len(data); i++ {
 		c := data[i]
-		switch {
-		case inComment:
-			if c != '\n' {
-				continue
-			}
-			inComment = false
-		case esc:
-			esc = false
-			continue
-		case inQuote:
-			switch c {
-			case '\\':
-				esc = true
-			case '"':
-				inQuote = false
-			}
+		if st.inside(c) {
 			continue
 		}
 		switch c {
@@ -216,15 +201,15 @@ func eachEntry(data string, fn func(tokens []token, blankOwner bool)) {
 			if tokStart < 0 {
 				tokStart = i
 			}
-			esc = true
+			st.esc = true
 		case '"':
 			if tokStart < 0 {
 				tokStart = i
 			}
-			inQuote = true
+			st.inQuote = true
 		case ';':
 			flush(i)
-			inComment = true
+			st.inComment = true
 		case '(':
 			flush(i)
 			depth++
