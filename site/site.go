@@ -311,28 +311,28 @@ func (s *Site) staticDrop(f *staticFile) *liquid.Map {
 }
 
 // prewarmLexers starts compiling, on a goroutine of its own, the
-// lexers of the languages the documents' code is in, and returns a
-// channel closed when it is done (nil when there is no code): the
-// compile (tens of milliseconds for a large lexer) then runs beside
-// the rest of the preparation instead of in the first render that
-// highlights.
+// lexers of the languages the documents' code is in (the rules that
+// code uses), and returns a channel closed when it is done (nil when
+// there is no code): the compile (tens of milliseconds for a large
+// lexer) then runs beside the rest of the preparation instead of in the
+// renders that highlight.
 func (s *Site) prewarmLexers() <-chan struct{} {
-	langs := map[string]bool{}
+	code := map[string][]string{}
 	for _, d := range s.pages {
-		markup.CodeLanguages(d.body, langs)
+		markup.CodeSnippets(d.body, code)
 	}
 	for _, col := range s.cfg.collections {
 		for _, d := range col.docs {
-			markup.CodeLanguages(d.body, langs)
+			markup.CodeSnippets(d.body, code)
 		}
 	}
-	if len(langs) == 0 {
+	if len(code) == 0 {
 		return nil
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		markup.Prewarm(langs)
+		markup.Prewarm(code)
 	}()
 	return done
 }

@@ -353,6 +353,22 @@ func (r *RegexLexer) Rules() (Rules, error) {
 	return r.rawRules, nil
 }
 
+// CompiledRuleCount is the number of the lexer's rules whose regexp is
+// compiled: rules compile as a lex first tries them.
+func (r *RegexLexer) CompiledRuleCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, rules := range r.rules {
+		for _, rule := range rules {
+			if rule.Regexp != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
 // SetRegistry the lexer will use to lookup other lexers if necessary.
 func (r *RegexLexer) SetRegistry(registry *LexerRegistry) Lexer {
 	r.registry = registry

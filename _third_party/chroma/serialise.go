@@ -127,13 +127,30 @@ func MustNewXMLLexer(from fs.FS, path string) *RegexLexer {
 	return lex
 }
 
+// MustNewXMLLexerWithConfig is NewXMLLexerWithConfig, panicking on an
+// error.
+func MustNewXMLLexerWithConfig(from fs.FS, path string, config *Config) *RegexLexer {
+	lex, err := NewXMLLexerWithConfig(from, path, config)
+	if err != nil {
+		panic(err)
+	}
+	return lex
+}
+
 // NewXMLLexer creates a new RegexLexer from a serialised RegexLexer.
 func NewXMLLexer(from fs.FS, path string) (*RegexLexer, error) {
 	config, err := fastUnmarshalConfig(from, path)
 	if err != nil {
 		return nil, err
 	}
+	return NewXMLLexerWithConfig(from, path, config)
+}
 
+// NewXMLLexerWithConfig is NewXMLLexer given the config the XML file
+// holds, decoded ahead (decoding every embedded lexer's config with
+// encoding/xml is the cost of a program's first lexer lookup); the
+// rules are read from the file when the lexer is first used.
+func NewXMLLexerWithConfig(from fs.FS, path string, config *Config) (*RegexLexer, error) {
 	for _, glob := range append(config.Filenames, config.AliasFilenames...) {
 		_, err := filepath.Match(glob, "")
 		if err != nil {

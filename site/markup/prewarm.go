@@ -7,12 +7,25 @@ import (
 	"github.com/alecthomas/chroma/v2"
 )
 
-// CodeLanguages adds to langs the languages that text names for code
-// to highlight: the info strings of ``` and ~~~ fences and the first
-// argument of Liquid's highlight tag. It is a cheap scan, not a parse:
-// a name it finds that is not code costs a lexer compiled for nothing,
-// one it misses is compiled when first used, as without it.
-func CodeLanguages(text string, langs map[string]bool) {
+// maxPrewarmCode bounds the code per language that Prewarm tokenises.
+const maxPrewarmCode = 64 << 10
+
+// CodeSnippets adds to code the code that text holds for highlighting,
+// by language: the bodies of ``` and ~~~ fences with an info string,
+// and of Liquid's highlight tags. It is a cheap scan, not a parse: code
+// it takes that is not code, or misses, costs time, never output.
+func CodeSnippets(text string, code map[string][]string) {
+	add := func(lang, body string) {
+		lang = strings.ToLower(lang)
+		have := 0
+		for _, c := range code[lang] {
+			have += len(c)
+		}
+		if have+len(body) > maxPrewarmCode {
+			body = body[:max(0, maxPrewarmCode-have)]
+		}
+		code[lang] = append(code[lang], body)
+	}
 	for _, mark := range []string{"```", "~~~"} {
 		for rest := text; ; {
 			i := strings.Index(rest, mark)
@@ -20,9 +33,22 @@ func CodeLanguages(text string, langs map[string]bool) {
 				break
 			}
 			rest = strings.TrimLeft(rest[i:], mark[:1])
-			if lang := firstWord(strings.TrimLeft(rest, " \t")); lang != "" {
-				langs[strings.ToLower(lang)] = true
+			lang := firstWord(strings.TrimLeft(rest, " \t"))
+			if lang == "" {
+				continue
 			}
+			nl := strings.IndexByte(rest, '\n')
+			if nl < 0 {
+				add(lang, "")
+				break
+			}
+			rest = rest[nl+1:]
+			end := strings.Index(rest, mark)
+			if end < 0 {
+				end = len(rest)
+			}
+			add(lang, rest[:end])
+			rest = strings.TrimLeft(rest[end:], mark[:1]) // the closing fence
 		}
 	}
 	for rest := text; ; {
@@ -32,11 +58,21 @@ func CodeLanguages(text string, langs map[string]bool) {
 		}
 		before := strings.TrimRight(rest[:i], " \t-")
 		rest = rest[i+len("highlight"):]
-		if strings.HasSuffix(before, "{%") {
-			if lang := firstWord(strings.TrimLeft(rest, " \t")); lang != "" {
-				langs[strings.ToLower(lang)] = true
+		if !strings.HasSuffix(before, "{%") {
+			continue
+		}
+		lang := firstWord(strings.TrimLeft(rest, " \t"))
+		if lang == "" {
+			continue
+		}
+		body := ""
+		if open := strings.Index(rest, "%}"); open >= 0 {
+			body = rest[open+2:]
+			if end := strings.Index(body, "endhighlight"); end >= 0 {
+				body = strings.TrimSuffix(strings.TrimRight(body[:end], " \t-"), "{%")
 			}
 		}
+		add(lang, body)
 	}
 }
 
@@ -52,14 +88,15 @@ func firstWord(s string) string {
 	return s[:end]
 }
 
-// Prewarm loads and compiles the lexers Highlight will use for langs,
-// so that the work can run on a core of its own while the site is
-// still being prepared; the renders that need a lexer then find it
-// compiled (or wait for the compile under way) instead of doing it
-// themselves.
-func Prewarm(langs map[string]bool) {
-	names := make([]string, 0, len(langs))
-	for l := range langs {
+// Prewarm loads the lexers Highlight will use and tokenises the code
+// given for each, so that the rules it tries are compiled (a lexer
+// compiles each rule the first time a lex tries it) on a core of its
+// own while the site is still being prepared: the renders that
+// highlight then find them compiled, or wait for the compile under way,
+// instead of doing it themselves.
+func Prewarm(code map[string][]string) {
+	names := make([]string, 0, len(code))
+	for l := range code {
 		names = append(names, l)
 	}
 	sort.Strings(names)
@@ -68,9 +105,10 @@ func Prewarm(langs map[string]bool) {
 		if lexer == nil {
 			continue
 		}
-		// Tokenising nothing fetches and compiles the lexer's rules.
-		if it, err := lexer.Tokenise(&chroma.TokeniseOptions{State: "root"}, ""); err == nil {
-			it.Tokens()
+		for _, c := range code[name] {
+			if it, err := lexer.Tokenise(&chroma.TokeniseOptions{State: "root"}, c); err == nil {
+				it.Tokens()
+			}
 		}
 	}
 }

@@ -6,31 +6,55 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alecthomas/chroma/v2"
 	"github.com/alecthomas/chroma/v2/lexers"
 )
 
-func TestCodeLanguages(t *testing.T) {
+func TestCodeSnippets(t *testing.T) {
 	for _, tc := range []struct {
 		name, text string
-		want       []string
+		want       map[string][]string
 	}{
-		{"backtick fence", "a\n\n```ruby\nputs 1\n```\n", []string{"ruby"}},
-		{"tilde fence with space and IAL", "~~~ Python {.x}\npass\n~~~\n", []string{"python"}},
-		{"long fence", "````go\nx\n````\n", []string{"go"}},
-		{"fence without language", "```\nplain\n```\n", nil},
-		{"highlight tag", "{% highlight yaml linenos %}\na: 1\n{% endhighlight %}", []string{"yaml"}},
-		{"highlight tag trimmed", "{%- highlight  js -%}x{%- endhighlight -%}", []string{"js"}},
-		{"highlight as a word", "to highlight text, {{ highlight }}", nil},
-		{"several", "```c\n```\n{% highlight bash %}{% endhighlight %}\n~~~css\n~~~", []string{"bash", "c", "css"}},
-		{"CRLF", "```sh\r\nls\r\n```\r\n", []string{"sh"}},
+		{"backtick fence", "a\n\n```ruby\nputs 1\n```\n", map[string][]string{"ruby": {"puts 1\n"}}},
+		{"tilde fence with space and IAL", "~~~ Python {.x}\npass\n~~~\n", map[string][]string{"python": {"pass\n"}}},
+		{"long fence", "````go\nx\n````\n", map[string][]string{"go": {"x\n"}}},
+		{"fence without language", "```\nplain\n```\n", map[string][]string{}},
+		{"highlight tag", "{% highlight yaml linenos %}\na: 1\n{% endhighlight %}", map[string][]string{"yaml": {"\na: 1\n"}}},
+		{"highlight tag trimmed", "{%- highlight  js -%}x{%- endhighlight -%}", map[string][]string{"js": {"x"}}},
+		{"highlight as a word", "to highlight text, {{ highlight }}", map[string][]string{}},
+		{"several", "```c\n```\n{% highlight bash %}ls{% endhighlight %}\n~~~css\na{}\n~~~\n```c\nint x;\n```", map[string][]string{"bash": {"ls"}, "c": {"", "int x;\n"}, "css": {"a{}\n"}}},
+		{"CRLF", "```sh\r\nls\r\n```\r\n", map[string][]string{"sh": {"ls\r\n"}}},
+		{"unclosed", "```Ruby\nputs 1\n", map[string][]string{"ruby": {"puts 1\n"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := map[string]bool{}
-			CodeLanguages(tc.text, got)
-			if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, tc.want) {
-				t.Errorf("CodeLanguages(%q) = %q, want %q", tc.text, keys, tc.want)
+			got := map[string][]string{}
+			CodeSnippets(tc.text, got)
+			if !maps.EqualFunc(got, tc.want, slices.Equal) {
+				t.Errorf("CodeSnippets(%q) = %q, want %q", tc.text, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPrewarmCompiles: Prewarm compiles the rules that highlighting the
+// code it is given tries, so that the highlighting compiles none.
+func TestPrewarmCompiles(t *testing.T) {
+	code := "main :: IO ()\nmain = putStrLn \"hi\" -- a comment\n"
+	l, ok := lexerFor("haskell").(*chroma.RegexLexer)
+	if !ok {
+		t.Fatalf("the haskell lexer is a %T", lexerFor("haskell"))
+	}
+	if n := l.CompiledRuleCount(); n != 0 {
+		t.Fatalf("%d rules compiled before Prewarm", n)
+	}
+	Prewarm(map[string][]string{"haskell": {code}})
+	before := l.CompiledRuleCount()
+	if before == 0 {
+		t.Fatal("Prewarm compiled no rule")
+	}
+	Highlight("haskell", code)
+	if after := l.CompiledRuleCount(); after != before {
+		t.Errorf("highlighting compiled %d rules after Prewarm", after-before)
 	}
 }
 
@@ -39,7 +63,7 @@ func TestCodeLanguages(t *testing.T) {
 // lexer (written in Go, registered before the XML ones are loaded):
 // the classes Rouge would give come out either way.
 func TestPrewarmSameOutput(t *testing.T) {
-	Prewarm(map[string]bool{"ruby": true, "unknown-language": true})
+	Prewarm(map[string][]string{"ruby": {"def f\n  1\nend\n"}, "unknown-language": {"x"}})
 	for _, tc := range []struct{ lang, code, want string }{
 		{"ruby", "def f\n  1\nend\n", `<span class="k">def</span> <span class="nf">f</span>`},
 		{"yaml", "a: 1\n", `<span class="nt">a</span><span class="p">:</span> <span class="m">1</span>`},

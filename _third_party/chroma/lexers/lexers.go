@@ -2,10 +2,7 @@ package lexers
 
 import (
 	"embed"
-	"io/fs"
-	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/alecthomas/chroma/v2"
 )
@@ -16,8 +13,9 @@ var embedded embed.FS
 // GlobalLexerRegistry is the global LexerRegistry of Lexers. The
 // lexers defined in Go register at init; the embedded XML lexers are
 // added by the first call of a function of this package that looks
-// one up (loadXML): decoding their 279 configs costs about 20 ms, which
-// every program linking this package paid at start before.
+// one up (loadXML): decoding their 279 configs, 20-40 ms, was paid by
+// every program linking this package at start, then by its first
+// lookup; they are decoded ahead now (configs_gen.go).
 var GlobalLexerRegistry = chroma.NewLexerRegistry()
 
 var xmlOnce sync.Once
@@ -27,30 +25,14 @@ var xmlOnce sync.Once
 var registeredEarly []chroma.Lexer
 
 // loadXML registers the embedded XML lexers, once, and then the
-// analysers written in Go for some of them.
+// analysers written in Go for some of them. Their configs come decoded
+// ahead from configs_gen.go; each one's rules are read from its file
+// when it is first used.
 func loadXML() {
 	xmlOnce.Do(func() {
-		paths, err := fs.Glob(embedded, "embedded/*.xml")
-		if err != nil {
-			panic(err)
-		}
-		// Decoding the configs is most of the cost: it is shared out
-		// over the cores, and the lexers registered in path order.
-		loaded := make([]chroma.Lexer, len(paths))
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range runtime.GOMAXPROCS(0) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := int(next.Add(1) - 1); i < len(paths); i = int(next.Add(1) - 1) {
-					loaded[i] = chroma.MustNewXMLLexer(embedded, paths[i])
-				}
-			}()
-		}
-		wg.Wait()
-		for _, l := range loaded {
-			GlobalLexerRegistry.Register(l)
+		for i := range xmlConfigs {
+			config := xmlConfigs[i].config
+			GlobalLexerRegistry.Register(chroma.MustNewXMLLexerWithConfig(embedded, xmlConfigs[i].path, &config))
 		}
 		// Lexers written in Go take precedence over XML ones of the
 		// same name or alias, as when the XML ones were registered
