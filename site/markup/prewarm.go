@@ -8,7 +8,7 @@ import (
 )
 
 // maxPrewarmCode bounds the code per language that Prewarm tokenises.
-const maxPrewarmCode = 64 << 10
+const maxPrewarmCode = 4 << 10
 
 // CodeSnippets adds to code the code that text holds for highlighting,
 // by language: the bodies of ``` and ~~~ fences with an info string,

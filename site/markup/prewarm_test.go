@@ -78,3 +78,18 @@ func TestPrewarmSameOutput(t *testing.T) {
 		t.Errorf(`lexers.Get("go") = %v, want the lexer named Go`, l)
 	}
 }
+
+// TestCodeSnippetsBound: what Prewarm lexes per language is bounded;
+// the renders lex the rest.
+func TestCodeSnippetsBound(t *testing.T) {
+	block := "```go\n" + strings.Repeat("x := 1\n", maxPrewarmCode/7) + "```\n"
+	code := map[string][]string{}
+	CodeSnippets(block+block+block, code)
+	total := 0
+	for _, c := range code["go"] {
+		total += len(c)
+	}
+	if total != maxPrewarmCode {
+		t.Errorf("%d octets of Go kept for prewarming, want %d", total, maxPrewarmCode)
+	}
+}
