@@ -33,6 +33,7 @@ const (
 	keepImages  = 5
 	imagesNote  = "islet images:"
 	startedNote = "started"
+	bootNote    = "boot" // "boot HASH SETTING…": an image's boot settings
 )
 
 // DeployOptions say what to deploy where.
@@ -53,6 +54,10 @@ type DeployOptions struct {
 	Report        func(ctx context.Context, dep *Deployment, dial Dial)
 	HealthTimeout time.Duration
 	Progress      io.Writer
+	// Boot is the boot settings (islet.NAME=VALUE) the deployed image
+	// runs with, added to its kernel command line. Each image kept
+	// keeps its own: a rollback starts an image with those it ran with.
+	Boot []string
 }
 
 // Deployment is what runs after a deploy, a rollback, or now.
@@ -119,6 +124,9 @@ func (d *deployer) close() {
 // and checks its health; one that fails the check in time is replaced
 // by the image before it, and Deploy says so in its error.
 func Deploy(ctx context.Context, opt DeployOptions) (*Deployment, error) {
+	if err := CheckBoot(opt.Boot); err != nil {
+		return nil, err
+	}
 	d, err := connect(opt)
 	if err != nil {
 		return nil, err
@@ -147,11 +155,13 @@ func Deploy(ctx context.Context, opt DeployOptions) (*Deployment, error) {
 		}
 	}
 	history := append([]string{hash}, without(d.history(), hash)...)
-	dep, err := d.switchTo(ctx, history, opt.Check, opt.HealthTimeout)
+	boots := d.boots()
+	boots[hash] = opt.Boot
+	dep, err := d.switchTo(ctx, history, boots, opt.Check, opt.HealthTimeout)
 	if err != nil && len(history) > 1 {
 		fmt.Fprintf(opt.Progress, "%-20s %v: rolling back to %s\n", "health check", err, history[1])
 		// the image that ran before gets at least a minute
-		back, berr := d.switchTo(ctx, history[1:], opt.Alive, max(opt.HealthTimeout, time.Minute))
+		back, berr := d.switchTo(ctx, history[1:], boots, opt.Alive, max(opt.HealthTimeout, time.Minute))
 		if berr != nil {
 			return nil, fmt.Errorf("deploy: %s failed its health check (%v), and so did the rollback to %s: %w", hash, err, history[1], berr)
 		}
@@ -162,6 +172,17 @@ func Deploy(ctx context.Context, opt DeployOptions) (*Deployment, error) {
 	}
 	d.prune(history)
 	return dep, nil
+}
+
+// CheckBoot refuses boot settings that are not one word each of the
+// form islet.NAME=VALUE.
+func CheckBoot(settings []string) error {
+	for _, b := range settings {
+		if name, _, ok := strings.Cut(b, "="); !ok || !strings.HasPrefix(name, "islet.") || len(name) == len("islet.") || strings.ContainsAny(b, " \t\n\r\\\"") {
+			return fmt.Errorf("deploy: boot setting %q: one word islet.NAME=VALUE, no blanks or quotes", b)
+		}
+	}
+	return nil
 }
 
 // Rollback starts the image deployed before the running one.
@@ -178,7 +199,7 @@ func Rollback(ctx context.Context, opt DeployOptions) (*Deployment, error) {
 	if len(history) < 2 {
 		return nil, fmt.Errorf("deploy: %s has no earlier image to go back to", opt.Name)
 	}
-	return d.switchTo(ctx, append(history[1:], history[0]), opt.Alive, opt.HealthTimeout)
+	return d.switchTo(ctx, append(history[1:], history[0]), d.boots(), opt.Alive, opt.HealthTimeout)
 }
 
 // Status says what runs.
@@ -335,6 +356,18 @@ func (d *deployer) started() time.Time {
 	return time.Time{}
 }
 
+// boots is the boot settings of each image kept, from the domain's
+// description.
+func (d *deployer) boots() map[string][]string {
+	out := map[string][]string{}
+	for _, line := range strings.Split(d.description(), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[0] == bootNote {
+			out[f[1]] = f[2:]
+		}
+	}
+	return out
+}
+
 // description is the domain's description: the images deployed, newest
 // first, and when the first was started.
 func (d *deployer) description() string {
@@ -358,7 +391,7 @@ func (d *deployer) description() string {
 // switchTo makes history[0] the image the domain runs: the running one
 // is shut down, the domain defined again and started, and its health
 // checked.
-func (d *deployer) switchTo(ctx context.Context, history []string, check func(context.Context, netip.Addr, Dial) error, timeout time.Duration) (*Deployment, error) {
+func (d *deployer) switchTo(ctx context.Context, history []string, boots map[string][]string, check func(context.Context, netip.Addr, Dial) error, timeout time.Duration) (*Deployment, error) {
 	hash := history[0]
 	path := func(file string) (string, error) {
 		v, err := d.l.StorageVolLookupByName(d.pool, file)
@@ -388,6 +421,14 @@ func (d *deployer) switchTo(ctx context.Context, history []string, check func(co
 	dom.Name = d.opt.Name
 	started := time.Now().UTC().Truncate(time.Second)
 	dom.Description = imagesNote + " " + strings.Join(history, " ") + "\n" + startedNote + " " + started.Format(time.RFC3339)
+	for _, h := range history {
+		if len(boots[h]) > 0 {
+			dom.Description += "\n" + bootNote + " " + h + " " + strings.Join(boots[h], " ")
+		}
+	}
+	if b := boots[hash]; len(b) > 0 {
+		dom.OS.Cmdline += " " + strings.Join(b, " ")
+	}
 	dom.Type = d.virtType()
 	if old, err := d.l.DomainLookupByName(d.opt.Name); err == nil {
 		u := old.UUID // defined again: the same domain

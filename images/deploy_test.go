@@ -24,3 +24,27 @@ func TestImageVolume(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckBoot: a deploy's boot settings are single words of the form
+// islet.NAME=VALUE, as the guest reads them from its command line.
+func TestCheckBoot(t *testing.T) {
+	for _, c := range []struct {
+		setting string
+		ok      bool
+	}{
+		{"islet.rrl=0", true},
+		{"islet.metrics=:9153", true},
+		{"islet.log-level=debug", true},
+		{"islet.rrl", false},
+		{"islet.=1", false},
+		{"rrl=0", false},
+		{"init=/bin/sh", false},
+		{"islet.a=b c", false},
+		{"islet.a=\"b\"", false},
+		{"", false},
+	} {
+		if err := CheckBoot([]string{c.setting}); (err == nil) != c.ok {
+			t.Errorf("CheckBoot(%q) = %v, want ok %v", c.setting, err, c.ok)
+		}
+	}
+}

@@ -30,8 +30,10 @@ func cmdDeploy(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("health-timeout", time.Minute, "how long the new image has to answer before the previous one is started again")
 	rollback := fs.Bool("rollback", false, "start the image deployed before the running one")
 	status := fs.Bool("status", false, "tell what runs: image, address, uptime, serials, certificates")
+	var boot listFlag
+	fs.Var(&boot, "boot", "boot `SETTING` (islet.NAME=VALUE) added to the deployed image's kernel command line; repeatable")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: islet deploy DIR --to URI [--name NAME] [--health-timeout D] [--rollback | --status]\n\nBuilds DIR, uploads the image to libvirt, replaces the running deployment\n(shut down with the power button, started again on the same state disk) and\nwaits until it serves the zones' serials and the site; if it does not in\ntime, the previous image is started again.")
+		fmt.Fprintln(stderr, "usage: islet deploy DIR --to URI [--name NAME] [--health-timeout D] [--boot islet.NAME=VALUE]... [--rollback | --status]\n\nBuilds DIR, uploads the image to libvirt, replaces the running deployment\n(shut down with the power button, started again on the same state disk) and\nwaits until it serves the zones' serials and the site; if it does not in\ntime, the previous image is started again.")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -41,13 +43,21 @@ func cmdDeploy(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	if err := images.CheckBoot(boot); err != nil {
+		fmt.Fprintln(stderr, "islet", err)
+		return 2
+	}
+	if len(boot) > 0 && (*rollback || *status) {
+		fmt.Fprintln(stderr, "islet deploy: --boot sets the deployed image's boot settings: a rollback starts an image with the settings it ran with")
+		return 2
+	}
 	dir := fs.Arg(0)
 	if *name == "" {
 		*name = "islet-" + applianceName(dir)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opt := images.DeployOptions{URI: *to, Name: *name, HealthTimeout: *timeout, Progress: stdout}
+	opt := images.DeployOptions{URI: *to, Name: *name, HealthTimeout: *timeout, Progress: stdout, Boot: boot}
 	var dep *images.Deployment
 	var err error
 	switch {

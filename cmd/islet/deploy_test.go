@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	ctls "crypto/tls"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"gopkg.in/yaml.v3"
 
 	"islet.dev/islet/internal/dnspeer"
@@ -291,6 +293,40 @@ func TestDeploy(t *testing.T) {
 		return string(b)
 	}
 
+	// certificate is the SHA-256 of the certificate the guest serves
+	// for example.org; txt its answer to a TXT query.
+	certificate := func(out string) [32]byte {
+		t.Helper()
+		m := addrRE.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no address in:\n%s", out)
+		}
+		c, err := ctls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", m[1]+":443", &ctls.Config{ServerName: "example.org", InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return sha256.Sum256(c.ConnectionState().PeerCertificates[0].Raw)
+	}
+	txt := func(out, name string) string {
+		t.Helper()
+		m := addrRE.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no address in:\n%s", out)
+		}
+		r, err := dns.Exchange(new(dns.Msg).SetQuestion(name, dns.TypeTXT), m[1]+":53")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, rr := range r.Answer {
+			if t, ok := rr.(*dns.TXT); ok {
+				s = append(s, t.Txt...)
+			}
+		}
+		return strings.Join(s, " ")
+	}
+
 	out, err := deploy()
 	if err != nil || !strings.Contains(out, "healthy") || !strings.Contains(out, "dig @") {
 		t.Fatalf("first deploy: %v\n%s", err, out)
@@ -298,23 +334,44 @@ func TestDeploy(t *testing.T) {
 	if p := page(out); !strings.Contains(p, "<h1") {
 		t.Fatalf("the about page: %q", p)
 	}
+	firstCert := certificate(out)
 
-	// The second version is pushed to a bare repository whose
-	// post-receive hook is the example's: the push deploys it.
+	// The second version, a page and a zone record changed, is pushed
+	// to a bare repository whose post-receive hook is the example's: the
+	// push deploys it, on the same state disk.
 	about := filepath.Join(dir, "site", "about.md")
 	b, _ := os.ReadFile(about)
+	zone := filepath.Join(dir, "zones", "example.org.zone")
+	z, _ := os.ReadFile(zone)
 	out = pushToDeploy(t, dir, name, bin, func() {
 		os.WriteFile(about, append(b, []byte("\nSecond version.\n")...), 0o644)
+		second := strings.Replace(string(z), "2026112301 ; serial", "2026112302 ; serial", 1) + "deployed IN TXT \"second version\"\n"
+		os.WriteFile(zone, []byte(second), 0o644)
 	})
 	if !strings.Contains(out, "post-receive: "+name+" serves ") || !strings.Contains(page(out), "Second version.") {
 		t.Fatalf("second deploy, by a push:\n%s", out)
 	}
+	if got := txt(out, "deployed.example.org."); got != "second version" {
+		t.Errorf("the second version's zone record: %q, want \"second version\"", got)
+	}
+	if certificate(out) != firstCert {
+		t.Error("the second deploy serves another certificate: the first one was not kept on the state disk")
+	}
 
-	// an image that does not answer in time: the one before comes back
+	// A broken image: its zones and site are good, but its guest is
+	// told to exit at start (a boot setting it refuses). It never
+	// answers, and the one before comes back, with its boot settings.
 	os.WriteFile(about, append(b, []byte("\nThird version.\n")...), 0o644)
-	out, err = deploy("--health-timeout", "1ms")
+	out, err = deploy("--boot", "islet.rrl=broken", "--health-timeout", "30s")
 	if err == nil || !strings.Contains(out, "rolled back to") {
 		t.Fatalf("a deploy that failed its health check: %v\n%s", err, out)
+	}
+	back := regexp.MustCompile(`healthy +(\d+\.\d+\.\d+\.\d+) answers`).FindStringSubmatch(out)
+	if back == nil {
+		t.Fatalf("the rollback's deployment does not answer:\n%s", out)
+	}
+	if p := page("at " + back[1]); !strings.Contains(p, "Second version.") || strings.Contains(p, "Third version.") {
+		t.Fatalf("after the automatic rollback the page is %q, want the second version", p)
 	}
 	// --status and --rollback over qemu+ssh, as from a CI runner with the
 	// example workflow's SSH set-up: libvirt and the checks of the guest
