@@ -369,7 +369,7 @@ func (d *deployer) boots() map[string][]string {
 }
 
 // description is the domain's description: the images deployed, newest
-// first, and when the first was started.
+// first, when the first was started, and each image's boot settings.
 func (d *deployer) description() string {
 	dom, err := d.l.DomainLookupByName(d.opt.Name)
 	if err != nil {
