@@ -244,12 +244,13 @@ func (s *Set) answerNode(r *response, l lookup, owner string, qtype uint16, o an
 		return "", true
 	}
 	if qtype == dns.TypeANY { // RFC 8482: one RRset, chosen as NSD chooses it
-		if set := anySet(n, r.signs(z)); set == nil {
+		if t, ok := anySet(n, r.signs(z)); !ok {
 			r.negative(z)
 			r.proof(z, z.nodataProof(n))
 		} else {
-			r.add(&r.an, z, n, set.rrtype, set.rrs, synth)
-			r.addresses(z, set.rrs)
+			rrs := n.rrset(t)
+			r.add(&r.an, z, n, t, rrs, synth)
+			r.addresses(z, rrs)
 			r.proof(z, p)
 		}
 		return "", true
@@ -273,31 +274,31 @@ func (s *Set) answerNode(r *response, l lookup, owner string, qtype uint16, o an
 	return "", true // not reached: nodata above
 }
 
-// anySet is the one RRset an ANY query gets (RFC 8482 §4.1), as NSD picks
-// it: the first in the file of A, AAAA, SOA, MX and PTR, else the last
-// of the other types, else the last of DNSKEY, RRSIG and NSEC. RRSIGs are
-// not picked when the answer carries DNSSEC records anyway.
-func anySet(n *node, dnssec bool) *rrset {
-	var normal, other *rrset
-	for i := range n.sets {
-		s := &n.sets[i]
-		switch s.rrtype {
+// anySet is the type of the one RRset an ANY query gets (RFC 8482 §4.1),
+// false when there is none, picked as NSD picks it: the first in the
+// file of A, AAAA, SOA, MX and PTR, else the last of the other types,
+// else the last of DNSKEY, RRSIG and NSEC. RRSIGs are not picked when the
+// answer carries DNSSEC records anyway.
+func anySet(n *node, dnssec bool) (uint16, bool) {
+	var normal, other uint16
+	for t := range n.setTypes() {
+		switch t {
 		case dns.TypeA, dns.TypeAAAA, dns.TypeSOA, dns.TypeMX, dns.TypePTR:
-			return s
+			return t, true
 		case dns.TypeRRSIG:
 			if !dnssec {
-				other = s
+				other = t
 			}
 		case dns.TypeDNSKEY, dns.TypeNSEC:
-			other = s
+			other = t
 		default:
-			normal = s
+			normal = t
 		}
 	}
-	if normal != nil {
-		return normal
+	if normal != 0 {
+		return normal, true
 	}
-	return other
+	return other, other != 0
 }
 
 // synthesizeDNAME adds the DNAME and the CNAME it implies for owner

@@ -10,8 +10,19 @@ import (
 	"github.com/miekg/dns"
 )
 
-// buildZone turns parsed records into a Zone and validates it.
+// buildZone turns parsed records into a Zone, validates it and packs its
+// records (see packed.go).
 func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
+	z, diags := assembleZone(file, rrs)
+	if z != nil {
+		z.packZone()
+	}
+	return z, diags
+}
+
+// assembleZone turns parsed records into a Zone and validates it; its
+// nodes hold the parsed structs.
+func assembleZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 	var diags Diagnostics
 	errorf := func(file string, line int, format string, args ...any) {
 		if len(diags) < maxDiagsPerFile {
@@ -70,7 +81,7 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 		} else {
 			n = z.ensureNode(w, strings.ToLower(h.Name))
 		}
-		n.add(p, warnf)
+		n.add(p, pr.rec, warnf)
 		z.count++
 	}
 	z.link()
@@ -83,6 +94,7 @@ func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
 // wire form, or why it is refused.
 type prepared struct {
 	w    string
+	rec  []byte // TTL, RDLENGTH and RDATA in wire form, see packed.go
 	err  string
 	skip bool // a second SOA, reported already
 }
@@ -101,8 +113,10 @@ func prepareAll(rrs []parsedRR, soa dns.RR, ow, origin string) []prepared {
 		go func() {
 			defer wg.Done()
 			var scratch []byte
+			var arena recArena
 			for i := start; i < end; i++ {
 				out[i], scratch = prepare(rrs[i].rr, soa, ow, origin, scratch)
+				out[i].rec = arena.keep(out[i].rec)
 			}
 		}()
 	}
@@ -112,6 +126,7 @@ func prepareAll(rrs []parsedRR, soa dns.RR, ow, origin string) []prepared {
 
 // prepare checks one record and puts its RDATA in the form it is served
 // in (type bitmaps sorted, names lowercased where NSD lowercases them).
+// The record's rec is in scratch, returned for the next record.
 func prepare(rr, soa dns.RR, ow, origin string, scratch []byte) (prepared, []byte) {
 	h := rr.Header()
 	if h.Class != dns.ClassINET {
@@ -133,13 +148,14 @@ func prepare(rr, soa dns.RR, ow, origin string, scratch []byte) (prepared, []byt
 	}
 	sortTypeBitmap(rr)
 	lowerRdataNames(rr)
-	if scratch, err = checkRdata(rr, scratch); err != nil {
+	var rec []byte
+	if rec, scratch, err = checkRdata(rr, scratch); err != nil {
 		return prepared{err: fmt.Sprintf("%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)}, scratch
 	}
 	if err := checkSVCB(rr); err != nil {
 		return prepared{err: fmt.Sprintf("%s %s: %v", h.Name, dns.TypeToString[h.Rrtype], err)}, scratch
 	}
-	return prepared{w: w}, scratch
+	return prepared{w: w, rec: rec}, scratch
 }
 
 // ensureNode returns the node for w, creating it and any missing ancestors
@@ -151,9 +167,9 @@ func (z *Zone) ensureNode(w, name string) *node {
 	n := &node{name: name, wire: w}
 	z.nodes[w] = n
 	pw, _ := parentWire(w)
-	_, pname, _ := strings.Cut(name, ".")
-	if pname == "" {
-		pname = "."
+	pname := "."
+	if i, end := dns.NextLabel(name, 0); !end { // an escaped dot ends no label
+		pname = name[i:]
 	}
 	n.parent = z.ensureNode(pw, pname)
 	n.parent.children++
@@ -196,7 +212,7 @@ func (z *Zone) hashedNode(w, name string) *node {
 // add puts a record into its RRset, dropping duplicates and evening out
 // TTLs (RFC 2181 §5.2: the lowest wins). RRSIGs keep their own TTLs
 // (RFC 4034 §3): those at one name cover different RRsets.
-func (n *node) add(p parsedRR, warnf func(string, int, string, ...any)) {
+func (n *node) add(p parsedRR, rec []byte, warnf func(string, int, string, ...any)) {
 	h := p.rr.Header()
 	h.Name = n.name
 	for i := range n.sets {
@@ -210,19 +226,20 @@ func (n *node) add(p parsedRR, warnf func(string, int, string, ...any)) {
 				return
 			}
 		}
+		s.rrs = append(s.rrs, p.rr)
+		s.recs = append(s.recs, rec...)
 		if t := s.rrs[0].Header().Ttl; t != h.Ttl && h.Rrtype != dns.TypeRRSIG {
 			low := min(t, h.Ttl)
 			warnf(p.file, p.line, "%s %s: TTL %d differs from %d in the same RRset (line %d); using %d for all",
 				h.Name, dns.TypeToString[h.Rrtype], h.Ttl, t, s.line, low)
-			h.Ttl = low
-			for _, old := range s.rrs {
-				old.Header().Ttl = low
+			for _, rr := range s.rrs {
+				rr.Header().Ttl = low
 			}
+			setTTLs(s.recs, low)
 		}
-		s.rrs = append(s.rrs, p.rr)
 		return
 	}
-	n.sets = append(n.sets, rrset{rrtype: h.Rrtype, line: p.line, rrs: []dns.RR{p.rr}})
+	n.sets = append(n.sets, rrset{rrtype: h.Rrtype, line: p.line, rrs: []dns.RR{p.rr}, recs: slices.Clip(rec)})
 }
 
 // link fills in the delegation and DNAME pointers of every node, parents
@@ -258,24 +275,17 @@ func rrText(rr dns.RR) string {
 
 // checkRdata packs a record: the parser accepts records with empty RDATA
 // (meant for dynamic updates; "x DNAME" with no target, say) that would
-// go out as malformed packets.
-func checkRdata(rr dns.RR, buf []byte) ([]byte, error) {
-	if need := dns.Len(rr) + 256; cap(buf) < need {
-		buf = make([]byte, need)
-	}
-	buf = buf[:cap(buf)]
-	end, err := dns.PackRR(rr, buf, 0, nil, false)
+// go out as malformed packets. It returns the record's TTL, RDLENGTH and
+// RDATA, in buf (made when short, and returned for the next record).
+func checkRdata(rr dns.RR, buf []byte) (rec, scratch []byte, err error) {
+	rec, buf, err = packRecord(rr, buf)
 	if err != nil {
-		return buf, err
+		return nil, buf, err
 	}
-	owner, err := dns.PackDomainName(rr.Header().Name, buf[end:], 0, nil, false)
-	if err != nil || owner+10 > end {
-		return buf, fmt.Errorf("cannot pack")
+	if len(rec) == 6 && !emptyRdataAllowed(rr.Header().Rrtype) {
+		return nil, buf, fmt.Errorf("empty")
 	}
-	if end == owner+10 && !emptyRdataAllowed(rr.Header().Rrtype) {
-		return buf, fmt.Errorf("empty")
-	}
-	return buf, nil
+	return rec, buf, nil
 }
 
 // sortTypeBitmap puts the types of an NSEC, NSEC3, CSYNC or NXT record in

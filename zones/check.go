@@ -35,7 +35,7 @@ func (z *Zone) check() Diagnostics {
 	for _, w := range names {
 		n := z.nodes[w]
 		if n.cut != nil && n.cut != n && !n.empty() && !glueUsed[w] && onlyAddresses(n) {
-			report(Warning, n.sets[0].line, "%s: glue below the delegation %s that no NS record names", n.name, n.cut.name)
+			report(Warning, n.allSets()[0].line, "%s: glue below the delegation %s that no NS record names", n.name, n.cut.name)
 		}
 	}
 	z.checkSigned(time.Now(), names, report)
@@ -45,9 +45,9 @@ func (z *Zone) check() Diagnostics {
 func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 	if cn := n.rrset(dns.TypeCNAME); cn != nil {
 		if len(cn) > 1 {
-			report(Error, n.sets[0].line, "%s: more than one CNAME record", n.name)
+			report(Error, n.allSets()[0].line, "%s: more than one CNAME record", n.name)
 		}
-		for _, s := range n.sets {
+		for _, s := range n.allSets() {
 			switch s.rrtype {
 			case dns.TypeCNAME, dns.TypeRRSIG, dns.TypeNSEC:
 			default:
@@ -56,14 +56,14 @@ func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 		}
 	}
 	if dn := n.rrset(dns.TypeDNAME); len(dn) > 1 {
-		report(Error, n.sets[0].line, "%s: more than one DNAME record", n.name)
+		report(Error, n.allSets()[0].line, "%s: more than one DNAME record", n.name)
 	}
 	if n.dnameUp != nil && !n.empty() {
-		report(Warning, n.sets[0].line, "%s is below the DNAME at %s and is never answered", n.name, n.dnameUp.name)
+		report(Warning, n.allSets()[0].line, "%s is below the DNAME at %s and is never answered", n.name, n.dnameUp.name)
 	}
 	switch {
 	case n.cut == n:
-		for _, s := range n.sets {
+		for _, s := range n.allSets() {
 			switch s.rrtype {
 			case dns.TypeNS, dns.TypeDS, dns.TypeA, dns.TypeAAAA, dns.TypeRRSIG, dns.TypeNSEC:
 			default:
@@ -71,7 +71,7 @@ func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 			}
 		}
 	case n.cut != nil:
-		for _, s := range n.sets {
+		for _, s := range n.allSets() {
 			if s.rrtype != dns.TypeA && s.rrtype != dns.TypeAAAA {
 				report(Warning, s.line, "%s: %s below the delegation %s is not glue and is never answered", n.name, dns.TypeToString[s.rrtype], n.cut.name)
 			}
@@ -79,7 +79,7 @@ func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 	}
 	if n.isApex {
 		if ds := n.rrset(dns.TypeDS); ds != nil {
-			report(Error, n.sets[0].line, "%s: DS at the zone apex belongs in the parent zone", n.name)
+			report(Error, n.allSets()[0].line, "%s: DS at the zone apex belongs in the parent zone", n.name)
 		}
 	}
 }
@@ -88,7 +88,7 @@ func (z *Zone) checkNode(n *node, report func(Severity, int, string, ...any)) {
 // the zone: glue below a delegation, ordinary data elsewhere.
 func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, report func(Severity, int, string, ...any)) {
 	line := 0
-	for _, s := range n.sets {
+	for _, s := range n.allSets() {
 		if s.rrtype == dns.TypeNS {
 			line = s.line
 		}
@@ -126,7 +126,7 @@ func (z *Zone) checkNameServers(n *node, ns []dns.RR, glueUsed map[string]bool, 
 }
 
 func onlyAddresses(n *node) bool {
-	for _, s := range n.sets {
+	for _, s := range n.allSets() {
 		if s.rrtype != dns.TypeA && s.rrtype != dns.TypeAAAA {
 			return false
 		}
@@ -136,8 +136,8 @@ func onlyAddresses(n *node) bool {
 
 // firstLine is the line of the node's first record, 0 if it has none.
 func (n *node) firstLine() int {
-	if len(n.sets) == 0 {
+	if n.empty() {
 		return 0
 	}
-	return n.sets[0].line
+	return n.allSets()[0].line
 }

@@ -53,7 +53,7 @@ func (z *Zone) checkSignatures(now time.Time, names []string, report func(Severi
 	var firstExpired, firstSoon, firstUnsigned string
 	var expiredLine, soonLine, unsignedLine int
 	visit := func(n *node) {
-		for _, s := range n.sets {
+		for _, s := range n.allSets() {
 			if s.rrtype == dns.TypeRRSIG {
 				for _, rr := range s.rrs {
 					sig := rr.(*dns.RRSIG)
@@ -224,7 +224,7 @@ func (z *Zone) anyOptOut() bool {
 
 // lineOf is the line of n's RRset of type t, 0 if it has none.
 func (n *node) lineOf(t uint16) int {
-	for _, s := range n.sets {
+	for _, s := range n.allSets() {
 		if s.rrtype == t {
 			return s.line
 		}

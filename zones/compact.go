@@ -104,7 +104,7 @@ func (z *Zone) compactNode(l lookup, qw string) *node {
 	var sets []*outSet
 	bitmap := []uint16{dns.TypeNSEC, dns.TypeRRSIG}
 	if l.kind == kindWildcard {
-		for _, s := range l.n.sets {
+		for _, s := range l.n.allSets() {
 			if s.rrtype == dns.TypeRRSIG || s.rrtype == dns.TypeNSEC {
 				continue
 			}

@@ -213,7 +213,7 @@ func (s *Signer) Sign(z, prev *Zone) (*Zone, SignStats, error) {
 	var sets []*outSet
 	types := map[*node][]uint16{}
 	for _, n := range names {
-		for _, set := range n.sets {
+		for _, set := range n.allSets() {
 			if dnssecType(set.rrtype) {
 				continue
 			}
@@ -365,15 +365,15 @@ func serialNotNewer(a, b uint32) bool { return a == b || a-b >= 1<<31 }
 func countSets(z *Zone) int {
 	n := 0
 	for _, nd := range z.nodes {
-		for _, s := range nd.sets {
-			if s.rrtype != dns.TypeRRSIG {
+		for t := range nd.setTypes() {
+			if t != dns.TypeRRSIG {
 				n++
 			}
 		}
 	}
 	for _, nd := range z.sec.hashed {
-		for _, s := range nd.sets {
-			if s.rrtype != dns.TypeRRSIG {
+		for t := range nd.setTypes() {
+			if t != dns.TypeRRSIG {
 				n++
 			}
 		}

@@ -340,7 +340,7 @@ func (z *Zone) chunkAll() [][]dns.RR {
 	out := make([]dns.RR, 0, z.count+1)
 	out = append(out, z.soa)
 	for _, n := range nodes {
-		for _, set := range n.sets {
+		for _, set := range n.allSets() {
 			if set.rrtype != dns.TypeSOA {
 				out = append(out, set.rrs...)
 			}

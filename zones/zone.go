@@ -58,13 +58,17 @@ type rrset struct {
 	rrtype uint16
 	line   int // line of its first record, for diagnostics
 	rrs    []dns.RR
+	recs   []byte // while a zone is built: rrs in wire form, see packed.go
 }
 
 // node is one name in a zone.
 type node struct {
 	name string // presentation form, as the first record spelled it, lowercased
 	wire string // lowercase wire form: the map key
-	sets []rrset
+	// sets holds the RRsets while the zone is built; packed holds them
+	// once it is (see packed.go), and sets is then nil.
+	sets   []rrset
+	packed []byte
 
 	parent   *node
 	children int
@@ -76,7 +80,15 @@ type node struct {
 	blobs atomic.Pointer[blobList] // compiled responses, see compile.go
 }
 
+// rrset returns n's RRset of type t, nil when it has none. The records
+// of a packed node are new structs on each call.
 func (n *node) rrset(t uint16) []dns.RR {
+	if n.packed != nil {
+		if s, ok := n.packedFind(t); ok {
+			return n.unpack(s)
+		}
+		return nil
+	}
 	for i := range n.sets {
 		if n.sets[i].rrtype == t {
 			return n.sets[i].rrs
@@ -85,7 +97,13 @@ func (n *node) rrset(t uint16) []dns.RR {
 	return nil
 }
 
-func (n *node) has(t uint16) bool { return n.rrset(t) != nil }
+func (n *node) has(t uint16) bool {
+	if n.packed != nil {
+		_, ok := n.packedFind(t)
+		return ok
+	}
+	return n.rrset(t) != nil
+}
 
 // nodata reports whether a query for type t at n gets NODATA: n has no
 // such RRset and no CNAME to follow. NSEC3 records are never at a name of
@@ -101,7 +119,7 @@ func (n *node) nodata(t uint16) bool {
 	return !n.has(t) && !n.has(dns.TypeCNAME)
 }
 
-func (n *node) empty() bool { return len(n.sets) == 0 }
+func (n *node) empty() bool { return len(n.sets) == 0 && len(n.packed) == 0 }
 
 // isCut reports whether the node is a delegation point: NS below the apex.
 func (n *node) isCut() bool { return !n.isApex && n.has(dns.TypeNS) }
@@ -118,7 +136,7 @@ func (z *Zone) RRs() []dns.RR {
 	sort.Slice(all, func(i, j int) bool { return all[i].name < all[j].name })
 	var out []dns.RR
 	for _, n := range all {
-		sets := append([]rrset(nil), n.sets...)
+		sets := append([]rrset(nil), n.allSets()...)
 		sort.SliceStable(sets, func(i, j int) bool { return sets[i].rrtype < sets[j].rrtype })
 		for _, s := range sets {
 			out = append(out, s.rrs...)
