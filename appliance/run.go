@@ -124,6 +124,7 @@ func Run(ctx context.Context, opt Options) error {
 		opt.DNS.Observer = reg
 	}
 	if opt.ZonesDir != "" || len(opt.Secondaries) > 0 {
+		go tuneCollector(ctx, collectorTuning)
 		set = zones.NewSet()
 		if opt.ZonesDir != "" {
 			if set, err = loadZones(opt.ZonesDir, log); err != nil {

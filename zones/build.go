@@ -164,7 +164,7 @@ func (z *Zone) ensureNode(w, name string) *node {
 	if n, ok := z.nodes[w]; ok {
 		return n
 	}
-	n := &node{name: name, wire: w}
+	n := z.newNode(name, w)
 	z.nodes[w] = n
 	pw, _ := parentWire(w)
 	pname := "."
@@ -177,6 +177,20 @@ func (z *Zone) ensureNode(w, name string) *node {
 		n.parent.wild = n
 	}
 	return n
+}
+
+// nodeSlab is how many nodes are allocated at a time: together, and
+// apart from the garbage parsing makes, so that no page holds mostly
+// garbage and a few nodes once it is collected.
+const nodeSlab = 256
+
+// newNode returns a new node of z.
+func (z *Zone) newNode(name, w string) *node {
+	if len(z.slab) == cap(z.slab) {
+		z.slab = make([]node, 0, nodeSlab)
+	}
+	z.slab = append(z.slab, node{name: name, wire: w})
+	return &z.slab[len(z.slab)-1]
 }
 
 // isHashedOwner reports whether rr belongs to an NSEC3 owner: an NSEC3
@@ -203,7 +217,8 @@ func (z *Zone) hashedNode(w, name string) *node {
 	}
 	n, ok := z.sec.hashed[w]
 	if !ok {
-		n = &node{name: name, wire: w, parent: z.apex}
+		n = z.newNode(name, w)
+		n.parent = z.apex
 		z.sec.hashed[w] = n
 	}
 	return n

@@ -1,9 +1,8 @@
 package zones
 
 import (
-	"bytes"
 	"encoding/binary"
-	"slices"
+	"sync"
 
 	"github.com/miekg/dns"
 )
@@ -45,21 +44,64 @@ const maxBlobsPerNode = 32
 // maxCompiledBytes bounds the memory compiled responses take in a set:
 // past it, answers not compiled yet are built for each query. A zone of a
 // million names asked for every name would otherwise keep a copy of
-// every answer.
-const maxCompiledBytes = 64 << 20
+// every answer. 32 MiB keeps about 250,000 answers: the names asked
+// first, most often the names asked most.
+const maxCompiledBytes = 32 << 20
 
-// keep reports whether b may be kept, counting it against the set's
-// bound.
-func (s *Set) keep(b *blob) bool {
+// keep returns the copy of b the set keeps, counted against its bound,
+// or false when b may not be kept.
+func (s *Set) keep(b *blob) (*blob, bool) {
 	if s.compiled.Add(b.size()) > maxCompiledBytes {
 		s.compiled.Add(-b.size())
-		return false
+		return nil, false
 	}
-	return true
+	return s.arena.copy(b), true
 }
 
-// size is about what a kept blob costs in memory.
+// size is about what a kept blob costs in memory: its data, the blob
+// and an entry in its node's list.
 func (b *blob) size() int64 { return int64(len(b.data) + 2*len(b.rel) + 96) }
+
+// blobArena holds the compiled responses a set keeps, in blocks. Each
+// is copied in once it is to be kept: scattered among the garbage that
+// compiling makes, kept responses would hold on to pages that garbage
+// left mostly empty, and each would be rounded up to a size class.
+type blobArena struct {
+	mu    sync.Mutex
+	data  []byte
+	rel   []uint16
+	blobs []blob
+}
+
+// arenaBlock is the size of a block of a blobArena, in octets.
+const arenaBlock = 64 << 10
+
+// copy returns a copy of b in the arena.
+func (a *blobArena) copy(b *blob) *blob {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if cap(a.data)-len(a.data) < len(b.data) {
+		a.data = make([]byte, 0, max(arenaBlock, len(b.data)))
+	}
+	if cap(a.rel)-len(a.rel) < len(b.rel) {
+		a.rel = make([]uint16, 0, max(arenaBlock/2, len(b.rel)))
+	}
+	if len(a.blobs) == cap(a.blobs) {
+		a.blobs = make([]blob, 0, 512)
+	}
+	a.blobs = append(a.blobs, *b)
+	c := &a.blobs[len(a.blobs)-1]
+	start := len(a.data)
+	a.data = append(a.data, b.data...)
+	c.data = a.data[start:len(a.data):len(a.data)]
+	c.rel = nil
+	if len(b.rel) > 0 {
+		start = len(a.rel)
+		a.rel = append(a.rel, b.rel...)
+		c.rel = a.rel[start:len(a.rel):len(a.rel)]
+	}
+	return c
+}
 
 // blobKey says which compiled response of a node a query needs.
 func blobKey(l lookup, qtype uint16, o answerOpts) uint32 {
@@ -127,15 +169,19 @@ func (s *Set) blobFor(l lookup, qtype uint16, o answerOpts, p proof) *blob {
 		}
 	}
 	b := s.compile(l, qtype, o, p)
-	if b == nil || !s.keep(b) {
+	if b == nil || cur != nil && cur.set == s && len(cur.entries) >= maxBlobsPerNode {
 		return b
 	}
+	kept, ok := s.keep(b)
+	if !ok {
+		return b
+	}
+	b = kept
 	for {
 		next := &blobList{set: s}
 		if cur != nil && cur.set == s {
 			if len(cur.entries) >= maxBlobsPerNode {
-				s.compiled.Add(-b.size())
-				return b
+				return b // the copy kept stays counted: lists seldom race
 			}
 			next.entries = append(next.entries, cur.entries...)
 		}
@@ -156,10 +202,11 @@ func (s *Set) proofBlobFor(l lookup, qtype uint16, o answerOpts, p proof, key ui
 		return v.(proofBlob).b
 	}
 	b := s.compile(l, qtype, o, p)
-	if b == nil {
-		return nil
+	if b == nil || z.proofCount.Load() >= maxProofBlobs {
+		return b
 	}
-	if z.proofCount.Load() < maxProofBlobs && s.keep(b) {
+	if kept, ok := s.keep(b); ok {
+		b = kept
 		if _, loaded := z.proofBlobs.Swap(k, proofBlob{s, b}); !loaded {
 			z.proofCount.Add(1)
 		}
@@ -209,10 +256,8 @@ func packBlob(r *response, base string) *blob {
 		flags: flags,
 		an:    uint16(len(r.an)), ns: uint16(len(r.ns)), ar: uint16(len(r.ar)),
 		base: len(base),
-		// Copies of their own size: the packer's 512-octet buffer would
-		// stay alive behind each blob kept, three times what size counts.
-		data: bytes.Clone(p.buf[p.start:]),
-		rel:  slices.Clone(p.rel),
+		data: p.buf[p.start:], // in the packer's buffer: Set.keep copies what it keeps
+		rel:  p.rel,
 	}
 }
 

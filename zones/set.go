@@ -17,6 +17,7 @@ type Set struct {
 	servfail *blob // the answer for names in an expired zone
 
 	compiled atomic.Int64 // octets of compiled answers kept, see compile.go
+	arena    blobArena    // and the answers
 	signed   bool         // some zone is signed: the DO bit changes answers
 }
 

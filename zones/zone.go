@@ -17,6 +17,7 @@ type Zone struct {
 	wire  string           // Origin in lowercase wire form
 	apex  *node            // the node at the origin
 	nodes map[string]*node // every name in the zone, empty non-terminals included
+	slab  []node           // where new nodes are made, see newNode
 	soa   *dns.SOA
 	count int // records loaded
 	sec   dnssecState
@@ -71,10 +72,10 @@ type node struct {
 	packed []byte
 
 	parent   *node
-	children int
 	wild     *node // the "*" child, if any
 	cut      *node // highest delegation point at or above (never the apex)
 	dnameUp  *node // highest DNAME owner strictly above
+	children int32
 	isApex   bool
 
 	blobs atomic.Pointer[blobList] // compiled responses, see compile.go
