@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,7 +157,6 @@ func New(cfg Config, set *Set) (*Server, error) {
 		IPv4Bits: cfg.ClientIPv4Bits, IPv6Bits: cfg.ClientIPv6Bits, Idle: cfg.TCPIdleTimeout})
 	s.rrl = newRRL(cfg.RRL)
 	s.set.Store(set)
-	s.warmTransfers(set.Zones())
 	return s, nil
 }
 
@@ -172,31 +170,7 @@ func (s *Server) Swap(set *Set) *Set {
 			set = set.With(f.zone)
 		}
 	}
-	s.warmTransfers(set.Zones())
 	return s.set.Swap(set)
-}
-
-// warmTransfers packs the whole transfer of each zone in the background
-// when transfers are allowed, so that the first AXFR after a load, the
-// one a NOTIFY brings, sends bytes ready as later ones do (packing a
-// million records takes about half a second).
-func (s *Server) warmTransfers(zs []*Zone) {
-	if len(s.cfg.AllowTransfer) == 0 {
-		return
-	}
-	go func() {
-		size := 0
-		for _, z := range zs {
-			for _, m := range z.transferWire() {
-				size += len(m)
-			}
-		}
-		if size > 1<<20 {
-			// packing a big zone leaves garbage the size of the zone:
-			// back to the system, as after loading
-			debug.FreeOSMemory()
-		}
-	}()
 }
 
 // Zones returns the set being answered from.

@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -185,29 +185,22 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 	}
 	start := time.Now()
 	var err error
-	var wire [][]byte
 	var signer *wireSigner
 	if whole {
-		wire = z.transferWire()
 		if check != nil {
 			if signer, err = newWireSigner(*check, time.Now().Unix()); err != nil {
-				wire = nil // signed as messages, below
+				chunks, whole = z.chunkAll(), false // signed as messages, below
 			}
 		}
-		if wire == nil {
-			chunks = z.chunkAll()
-		}
 	}
-	records, messages := z.count+1, len(wire) // a whole zone, the SOA again at the end
-	if wire == nil {
+	records, messages := z.count+1, 0 // a whole zone, the SOA again at the end
+	if whole {
+		messages, err = writeWire(c, w, z.transferWire(), pkt, q.Qtype, signer)
+	} else {
 		records, messages = 0, len(chunks)
 		for _, c := range chunks {
 			records += len(c)
 		}
-	}
-	if wire != nil {
-		err = writeWire(c, w, wire, pkt, q.Qtype, signer)
-	} else {
 		err = writeMessages(c, w, transferMessages(m, chunks), check)
 	}
 	if err != nil {
@@ -221,34 +214,17 @@ func (s *Server) serveTransfer(c net.Conn, w *bufio.Writer, pkt []byte, client n
 	return nil
 }
 
-// transferWire is the zone's whole transfer packed: made once (in the
-// background when the zone is served, see warmTransfers) and kept, as a
-// zone never changes (packing a million records took 0.29 s a transfer;
-// the messages take about a tenth of the zone's memory). The first
-// message answers an AXFR for the origin, ID 0; writeWire patches what
-// differs and signs each message when the request was signed. nil when
-// a message does not pack.
-func (z *Zone) transferWire() [][]byte {
-	z.wireOnce.Do(func() {
-		m := new(dns.Msg).SetAxfr(z.Origin)
-		var out [][]byte
-		for _, r := range transferMessages(m, z.chunkAll()) {
-			b, err := r.Pack()
-			if err != nil || len(b) > 65535 {
-				return
-			}
-			out = append(out, b)
-		}
-		z.xfrWire = out
-	})
-	return z.xfrWire
-}
-
 // writeWire writes the packed messages of a whole transfer answering
 // the request pkt (of type qtype): each with the request's ID, RD and CD
-// bits, the first with its question as asked.
-func writeWire(c net.Conn, w *bufio.Writer, wire [][]byte, pkt []byte, qtype uint16, signer *wireSigner) error {
-	for i, b := range wire {
+// bits, the first with its question as asked. It returns how many it
+// wrote.
+func writeWire(c net.Conn, w *bufio.Writer, wire iter.Seq2[[]byte, error], pkt []byte, qtype uint16, signer *wireSigner) (int, error) {
+	i := -1
+	for b, err := range wire {
+		if err != nil {
+			return i + 1, err
+		}
+		i++
 		var hdr [14]byte
 		binary.BigEndian.PutUint16(hdr[:], uint16(len(b)))
 		copy(hdr[2:], b[:12])
@@ -283,10 +259,10 @@ func writeWire(c net.Conn, w *bufio.Writer, wire [][]byte, pkt []byte, qtype uin
 		w.Write(q)
 		w.Write(rest)
 		if _, err := w.Write(tsig); err != nil {
-			return err
+			return i + 1, err
 		}
 	}
-	return w.Flush()
+	return i + 1, w.Flush()
 }
 
 func keyName(c *tsigCheck) string {
@@ -323,23 +299,12 @@ func ixfrRecords(soa *dns.SOA, deltas []delta) []dns.RR {
 }
 
 // chunkAll is the zone's records for a whole transfer, the SOA first
-// and last, cut into the answers of its messages (chunkRecords). They are
-// packed once (transferWire) and not kept; a transfer makes them again
-// only when its zone's messages would not pack.
+// and last, cut into the answers of its messages (chunkRecords): what a
+// transfer signed by a key whose algorithm wireSigner lacks sends.
 func (z *Zone) chunkAll() [][]dns.RR {
-	// By name: the records of neighbouring names were parsed, and so
-	// allocated, together; in the maps' order, measuring and packing
-	// them took four times as long.
-	nodes := make([]*node, 0, len(z.nodes)+len(z.sec.hashed))
-	for _, m := range []map[string]*node{z.nodes, z.sec.hashed} {
-		for _, n := range m {
-			nodes = append(nodes, n)
-		}
-	}
-	slices.SortFunc(nodes, func(a, b *node) int { return strings.Compare(a.name, b.name) })
 	out := make([]dns.RR, 0, z.count+1)
 	out = append(out, z.soa)
-	for _, n := range nodes {
+	for _, n := range z.transferOrder() {
 		for _, set := range n.allSets() {
 			if set.rrtype != dns.TypeSOA {
 				out = append(out, set.rrs...)

@@ -36,8 +36,8 @@ type Zone struct {
 	// expire time: its names get SERVFAIL (RFC 1035 §4.3.5).
 	expired atomic.Bool
 
-	wireOnce sync.Once
-	xfrWire  [][]byte // a whole transfer packed, see transferWire
+	orderOnce sync.Once
+	order     []*node // the names a whole transfer sends, see transferOrder
 }
 
 // Records returns the number of resource records the zone holds.
