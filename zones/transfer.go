@@ -48,5 +48,6 @@ func (s *Server) SwapZone(z *Zone) *Zone {
 	defer s.swapMu.Unlock()
 	cur := s.set.Load()
 	s.set.Store(cur.With(z))
+	s.warmTransfers([]*Zone{z})
 	return cur.zones[z.wire]
 }
