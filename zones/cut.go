@@ -18,8 +18,14 @@ type piece struct {
 	ttl        defaultTTL
 }
 
-// Pieces are at least this big, so that a small file is parsed whole.
+// A file smaller than twice this is parsed whole.
 const minPieceSize = 1 << 20
+
+// pieceSize is how big the pieces of a bigger file are, at least: small
+// enough that a piece the fast reader leaves to the zone parser
+// (fastparse.go), the one holding the SOA say, costs little, and that
+// the cores finish together.
+const pieceSize = 256 << 10
 
 // cutEntries cuts a zone file's text into pieces to be parsed apart, on
 // workers cores, or returns nil when it should be parsed whole: it is
@@ -31,10 +37,10 @@ const minPieceSize = 1 << 20
 // tracker follows it: comments, quotes, escapes and parentheses.
 func cutEntries(text, origin string, minPiece, workers int) []piece {
 	if minPiece == 0 {
-		if workers < 2 {
+		if workers < 2 || len(text) < 2*minPieceSize {
 			return nil
 		}
-		minPiece = max(minPieceSize, len(text)/(4*workers))
+		minPiece = pieceSize
 	}
 	if len(text) < 2*minPiece || strings.IndexByte(text, synthNewline) >= 0 {
 		return nil
@@ -225,14 +231,18 @@ func parsePieces(text, name string, display func(string) string, pieces []piece,
 				if !last {
 					src += cutSentinel
 				}
-				ttl := p.ttl
-				var tracker *lineTracker
-				lt := newLineTracker(name, strings.NewReader(src), &tracker, &ttl)
-				lt.line = p.line
-				tracker = lt
-				zp := dns.NewZoneParser(lt, p.origin, name)
-				zp.SetDefaultTTL(nsdDefaultTTL) // corrected by readEntries
-				out, diags, noTTL := readEntries(zp, &tracker, &ttl, display, make([]parsedRR, 0, (p.end-p.start)/24+16))
+				out, noTTL, ok := fastPiece(src, p, display(name))
+				var diags Diagnostics
+				if !ok {
+					ttl := p.ttl
+					var tracker *lineTracker
+					lt := newLineTracker(name, strings.NewReader(src), &tracker, &ttl)
+					lt.line = p.line
+					tracker = lt
+					zp := dns.NewZoneParser(lt, p.origin, name)
+					zp.SetDefaultTTL(nsdDefaultTTL) // corrected by readEntries
+					out, diags, noTTL = readEntries(zp, &tracker, &ttl, display, make([]parsedRR, 0, (p.end-p.start)/24+16))
+				}
 				r := result{out: out, noTTL: noTTL, ok: len(diags) == 0}
 				if r.ok && !last {
 					n := len(out)

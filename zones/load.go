@@ -205,8 +205,7 @@ func readEntries(zp *dns.ZoneParser, last **lineTracker, ttl *defaultTTL, displa
 			if ttl.set {
 				h.Ttl = ttl.value
 			} else if noTTL == nil {
-				noTTL = &Diagnostic{File: display(t.file), Line: line, Severity: Warning,
-					Msg: fmt.Sprintf("no $TTL before this record and no TTL of its own: using %d, as NSD does, for it and the others like it (BIND would use the SOA minimum)", nsdDefaultTTL)}
+				noTTL = noTTLWarning(display(t.file), line)
 			}
 		}
 		prevTTL = h.Ttl
@@ -225,6 +224,13 @@ func readEntries(zp *dns.ZoneParser, last **lineTracker, ttl *defaultTTL, displa
 		return out, append(diags, d), noTTL
 	}
 	return out, diags, noTTL
+}
+
+// noTTLWarning is the warning for the first record with no TTL when no
+// $TTL is in effect.
+func noTTLWarning(file string, line int) *Diagnostic {
+	return &Diagnostic{File: file, Line: line, Severity: Warning,
+		Msg: fmt.Sprintf("no $TTL before this record and no TTL of its own: using %d, as NSD does, for it and the others like it (BIND would use the SOA minimum)", nsdDefaultTTL)}
 }
 
 // nsdDefaultTTL is the TTL NSD and Knot give a record that has none when
