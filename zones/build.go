@@ -254,6 +254,9 @@ func (n *node) add(p parsedRR, rec []byte, warnf func(string, int, string, ...an
 		}
 		return
 	}
+	if n.sets == nil {
+		n.sets = make([]rrset, 0, 4) // most names have a few types: grown once at most
+	}
 	n.sets = append(n.sets, rrset{rrtype: h.Rrtype, line: p.line, rrs: []dns.RR{p.rr}, recs: slices.Clip(rec)})
 }
 

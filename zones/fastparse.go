@@ -22,7 +22,7 @@ import (
 // fastPiece reads the piece src (the text of p) and returns its records,
 // the first record's warning of a missing $TTL, and whether it could.
 func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool) {
-	out := make([]parsedRR, 0, len(src)/24+16)
+	out := make([]parsedRR, 0, len(src)/16+16) // a short entry a line: grown once at most
 	origin, ttl := p.origin, p.ttl
 	var noTTL *Diagnostic
 	prevOwner := ""
