@@ -116,9 +116,10 @@ xfr_ms() {
 big_run() { # NAME
   local p pid ms pss0 pss1 axfr ixfr serial tsig
   p=$(port)
+  local since=$EPOCHREALTIME
   if [ "$1" = islet ]; then pid=$(start_islet "$work/big" "$p" unpinned); else pid=$(start_nsd "$work/big" "$p" unpinned); fi
   pids+=("$pid")
-  ms=$(wait_answer "$p" bench.example)
+  ms=$(wait_answer "$p" bench.example "$since")
   sleep 2
   pss0=$(tree_pss "$pid")
   dnsperf -s 127.0.0.1 -p "$p" -d "$work/allq" -n 1 -c 8 -q 200 >/dev/null 2>&1
