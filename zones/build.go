@@ -114,8 +114,9 @@ func prepareAll(rrs []parsedRR, soa dns.RR, ow, origin string) []prepared {
 			defer wg.Done()
 			var scratch []byte
 			var arena recArena
+			var last ownerWire
 			for i := start; i < end; i++ {
-				out[i], scratch = prepare(rrs[i].rr, soa, ow, origin, scratch)
+				out[i], scratch = prepare(rrs[i].rr, soa, ow, origin, &last, scratch)
 				out[i].rec = arena.keep(out[i].rec)
 			}
 		}()
@@ -124,10 +125,14 @@ func prepareAll(rrs []parsedRR, soa dns.RR, ow, origin string) []prepared {
 	return out
 }
 
+// ownerWire is an owner name and its wire form: a name's records mostly
+// follow one another, and the wire form is made once for them.
+type ownerWire struct{ name, w string }
+
 // prepare checks one record and puts its RDATA in the form it is served
 // in (type bitmaps sorted, names lowercased where NSD lowercases them).
 // The record's rec is in scratch, returned for the next record.
-func prepare(rr, soa dns.RR, ow, origin string, scratch []byte) (prepared, []byte) {
+func prepare(rr, soa dns.RR, ow, origin string, last *ownerWire, scratch []byte) (prepared, []byte) {
 	h := rr.Header()
 	if h.Class != dns.ClassINET {
 		return prepared{err: fmt.Sprintf("%s: class %s is not supported (only IN)", h.Name, dns.ClassToString[h.Class])}, scratch
@@ -135,9 +140,13 @@ func prepare(rr, soa dns.RR, ow, origin string, scratch []byte) (prepared, []byt
 	if h.Rrtype == dns.TypeSOA && rr != soa {
 		return prepared{skip: true}, scratch
 	}
-	w, err := wireName(h.Name)
-	if err != nil {
-		return prepared{err: fmt.Sprintf("bad owner name %s: %v", h.Name, err)}, scratch
+	w := last.w
+	if h.Name != last.name {
+		var err error
+		if w, err = wireName(h.Name); err != nil {
+			return prepared{err: fmt.Sprintf("bad owner name %s: %v", h.Name, err)}, scratch
+		}
+		*last = ownerWire{h.Name, w}
 	}
 	if !isSubdomainWire(w, ow) {
 		return prepared{err: fmt.Sprintf("%s is outside the zone %s", h.Name, origin)}, scratch
@@ -149,6 +158,7 @@ func prepare(rr, soa dns.RR, ow, origin string, scratch []byte) (prepared, []byt
 	sortTypeBitmap(rr)
 	lowerRdataNames(rr)
 	var rec []byte
+	var err error
 	if rec, scratch, err = checkRdata(rr, scratch); err != nil {
 		return prepared{err: fmt.Sprintf("%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)}, scratch
 	}

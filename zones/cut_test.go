@@ -78,13 +78,39 @@ func TestCutParse(t *testing.T) {
 // TestCutParseFixtures compares the two parses on every zone file of the
 // fixtures.
 func TestCutParseFixtures(t *testing.T) {
+	cuts := 0
+	for _, f := range fixtureZoneTexts(t) {
+		t.Run(f.name, func(t *testing.T) {
+			n, ok := parseBoth(t, f.text)
+			if n > 1 && ok {
+				cuts++
+			}
+			_, diags := parseZoneFileCut(fstest.MapFS{"example.org.zone": {Data: []byte(f.text)}}, "example.org.zone", "zones", 0)
+			if n > 1 && !ok && !diags.HasErrors() {
+				t.Errorf("a file without errors was cut in %d pieces that did not parse", n)
+			}
+		})
+	}
+	if cuts < 15 {
+		t.Errorf("only %d fixture files were cut", cuts)
+	}
+}
+
+// fixtureText is one zone file of the fixtures, named by its fixture and
+// its place in it.
+type fixtureText struct{ name, text string }
+
+// fixtureZoneTexts returns every zone file of the load and conformance
+// fixtures.
+func fixtureZoneTexts(t *testing.T) []fixtureText {
+	t.Helper()
 	paths, _ := filepath.Glob("testdata/load/*.txtar")
 	zonesFiles, _ := filepath.Glob("testdata/conformance/*.zone")
 	paths = append(paths, zonesFiles...)
 	if len(paths) < 5 {
 		t.Fatalf("only %d fixtures found", len(paths))
 	}
-	cuts := 0
+	var out []fixtureText
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -95,21 +121,10 @@ func TestCutParseFixtures(t *testing.T) {
 			files = txtarFiles(string(data))
 		}
 		for i, text := range files {
-			t.Run(fmt.Sprintf("%s#%d", filepath.Base(path), i), func(t *testing.T) {
-				n, ok := parseBoth(t, text)
-				if n > 1 && ok {
-					cuts++
-				}
-				_, diags := parseZoneFileCut(fstest.MapFS{"example.org.zone": {Data: []byte(text)}}, "example.org.zone", "zones", 0)
-				if n > 1 && !ok && !diags.HasErrors() {
-					t.Errorf("a file without errors was cut in %d pieces that did not parse", n)
-				}
-			})
+			out = append(out, fixtureText{fmt.Sprintf("%s#%d", filepath.Base(path), i), text})
 		}
 	}
-	if cuts < 15 {
-		t.Errorf("only %d fixture files were cut", cuts)
-	}
+	return out
 }
 
 // txtarFiles returns the files of a txtar archive.

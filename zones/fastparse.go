@@ -26,6 +26,7 @@ func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool)
 	origin, ttl := p.origin, p.ttl
 	var noTTL *Diagnostic
 	prevOwner := ""
+	prevToken := "" // the owner as written on the line that named prevOwner
 	line := p.line
 	for len(src) > 0 {
 		var l string
@@ -67,6 +68,7 @@ func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool)
 					return nil, nil, false
 				}
 				origin = arg
+				prevToken = ""
 			default:
 				return nil, nil, false
 			}
@@ -78,6 +80,8 @@ func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool)
 			if prevOwner == "" {
 				return nil, nil, false
 			}
+			name = prevOwner
+		case owner == prevToken: // the name of the line before, written again
 			name = prevOwner
 		case owner == "@":
 			name = origin
@@ -137,6 +141,9 @@ func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool)
 		}
 		*rr.Header() = h
 		prevOwner = name
+		if !blank {
+			prevToken = owner
+		}
 		out = append(out, parsedRR{rr: rr, file: file, line: at})
 	}
 	return out, noTTL, true

@@ -19,6 +19,7 @@ func TestFastPiece(t *testing.T) {
 		{"@ NS ns1\n NS ns2.example.net.\n MX 10 mail\nw.x CNAME @\n*.w PTR Target.Example.\nUPPER-case_x A 10.0.0.1\n", true},
 		{"$TTL 60\na A 192.0.2.1\n$ORIGIN sub.example.org.\nb A 192.0.2.2\n$ttl 5\nc A 192.0.2.3\n", true},
 		{"a A 192.0.2.1", true},
+		{"a A 192.0.2.1\na AAAA ::1\n$ORIGIN sub.example.org.\na A 192.0.2.2\n TXT \"x\"\na MX 1 a\n", true},
 		{"a ( A 192.0.2.1 )\n", false},
 		{"a TXT \"x\\\"y\"\n", false},
 		{"a\\.b A 192.0.2.1\n", false},

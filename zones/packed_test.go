@@ -3,10 +3,7 @@ package zones
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -116,25 +113,9 @@ func TestPackRoundTrip(t *testing.T) {
 }
 
 func TestPackRoundTripFixtures(t *testing.T) {
-	paths, _ := filepath.Glob("testdata/load/*.txtar")
-	zonesFiles, _ := filepath.Glob("testdata/conformance/*.zone")
-	paths = append(paths, zonesFiles...)
-	if len(paths) < 5 {
-		t.Fatalf("only %d fixtures found", len(paths))
-	}
 	names := 0
-	for _, path := range paths {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files := []string{string(data)}
-		if strings.HasSuffix(path, ".txtar") {
-			files = txtarFiles(string(data))
-		}
-		for i, text := range files {
-			t.Run(fmt.Sprintf("%s#%d", filepath.Base(path), i), func(t *testing.T) { names += checkPacked(t, text) })
-		}
+	for _, f := range fixtureZoneTexts(t) {
+		t.Run(f.name, func(t *testing.T) { names += checkPacked(t, f.text) })
 	}
 	if names < 100 {
 		t.Errorf("only %d names compared", names)
