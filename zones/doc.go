@@ -2,10 +2,12 @@
 // queries from them.
 //
 // Loading ([LoadDir]) parses every zone file of a directory with
-// miekg/dns's zone parser, validates each zone the way named-checkzone and
-// nsd-checkzone do, and reports problems as "file:line: message"
-// [Diagnostic]s. A directory with any error yields no [Set] at all, so a
-// broken zone is never served.
+// miekg/dns's zone parser (a big file in pieces on every core, pieces of
+// the plainest entries with a reader of its own), validates each zone the
+// way named-checkzone and nsd-checkzone do, and reports problems as
+// "file:line: message" [Diagnostic]s. A directory with any error yields
+// no [Set] at all, so a broken zone is never served. A loaded zone keeps
+// its records in wire form, as NSD does.
 //
 // Answering follows RFC 1034 §4.3.2 and its successors: closest enclosing
 // zone, referrals at delegations (RFC 1034), CNAME chains, DNAME synthesis
