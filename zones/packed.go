@@ -150,7 +150,8 @@ func (n *node) dropRecs() {
 }
 
 // packRecord packs rr in buf (made when short, and returned for the next
-// record) and returns its TTL, RDLENGTH and RDATA.
+// record) and returns its TTL, RDLENGTH and RDATA. Packing sets rr's
+// RDLENGTH: a record other goroutines read is packed as a copy.
 func packRecord(rr dns.RR, buf []byte) (rec, scratch []byte, err error) {
 	if cap(buf) < maxRecordWire {
 		buf = make([]byte, maxRecordWire)

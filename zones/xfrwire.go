@@ -44,7 +44,10 @@ func (z *Zone) transferOrder() []*node {
 // was built) ends the transfer with an error.
 func (z *Zone) transferWire() iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
-		soa, scratch, err := packRecord(z.soa, nil)
+		// The apex keeps its structs, shared by every goroutine answering
+		// from the zone, and packing writes their RDLENGTH: copies are
+		// packed.
+		soa, scratch, err := packRecord(dns.Copy(z.soa), nil)
 		if err != nil {
 			yield(nil, fmt.Errorf("%s SOA: %w", z.Origin, err))
 			return
@@ -89,7 +92,7 @@ func (z *Zone) transferWire() iter.Seq2[[]byte, error] {
 				}
 				for _, rr := range set.rrs {
 					var rec []byte
-					if rec, scratch, err = packRecord(rr, scratch); err != nil {
+					if rec, scratch, err = packRecord(dns.Copy(rr), scratch); err != nil {
 						yield(nil, fmt.Errorf("%s: %w", rrText(rr), err))
 						return
 					}
