@@ -13,9 +13,10 @@ import (
 // grow by as much again as is live: 90 MiB more for a million-record
 // zone, and as much again as the answers compiled when names are asked.
 // What a server allocates once its answers are compiled is the garbage
-// of answers built for each query past the compiled answers' bound: 32
-// MiB of it is a collection every 150 ms at 80,000 such queries a
-// second, under a tenth of a core.
+// of answers built for each query past the compiled answers' bound: with
+// 32 MiB, a million-record zone asked 80,000 such queries a second is
+// collected about every quarter second, for 9% of the CPU time
+// (GODEBUG=gctrace=1).
 const collectorHeadroom = 32 << 20
 
 // collectorTuning is how often the headroom is fitted to what is live.
