@@ -50,10 +50,10 @@ func (z *Zone) packZone() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var sc packScratch
+			var scratch []byte
 			var arena recArena
 			for _, n := range part {
-				n.pack(&sc, &arena)
+				scratch = n.pack(scratch, &arena)
 			}
 		}()
 	}
@@ -100,41 +100,23 @@ func (z *Zone) compactNames() {
 	}
 }
 
-// packScratch is the buffers packing reuses from node to node.
-type packScratch struct {
-	out, body, rec []byte
-}
-
-// pack puts n's RRsets in wire form, in arena. A node whose records do not pack
-// (none should: every record was packed once when it was checked) keeps
-// its structs.
-func (n *node) pack(sc *packScratch, arena *recArena) {
+// pack puts n's RRsets in wire form, in arena, building them in scratch
+// (returned for the next node). Every RRset was made by add, which kept
+// its records' wire forms as they were checked.
+func (n *node) pack(scratch []byte, arena *recArena) []byte {
 	if len(n.sets) == 0 {
-		return
+		return scratch
 	}
-	sc.out = sc.out[:0]
+	out := scratch[:0]
 	for _, s := range n.sets {
-		body := s.recs
-		if len(body) == 0 { // a set not made by add
-			sc.body = sc.body[:0]
-			for _, rr := range s.rrs {
-				var rec []byte
-				var err error
-				if rec, sc.rec, err = packRecord(rr, sc.rec); err != nil {
-					n.dropRecs()
-					return
-				}
-				sc.body = append(sc.body, rec...)
-			}
-			body = sc.body
-		}
-		sc.out = binary.BigEndian.AppendUint16(sc.out, s.rrtype)
-		sc.out = binary.AppendUvarint(sc.out, uint64(s.line))
-		sc.out = binary.AppendUvarint(sc.out, uint64(len(body)))
-		sc.out = append(sc.out, body...)
+		out = binary.BigEndian.AppendUint16(out, s.rrtype)
+		out = binary.AppendUvarint(out, uint64(s.line))
+		out = binary.AppendUvarint(out, uint64(len(s.recs)))
+		out = append(out, s.recs...)
 	}
-	n.packed = arena.keep(sc.out)
+	n.packed = arena.keep(out)
 	n.sets = nil
+	return out
 }
 
 // maxRecordWire is the most octets a record takes in wire form: an
