@@ -1,192 +1,241 @@
 package zones
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
 )
 
-// buildZone turns parsed records into a Zone, validates it and packs its
-// records (see packed.go).
+// buildZone turns parsed records into a Zone and validates it.
 func buildZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
-	z, diags := assembleZone(file, rrs)
-	if z != nil {
-		z.packZone()
-	}
-	return z, diags
+	return buildStreams(file, streamsFromParsed(rrs))
 }
 
-// assembleZone turns parsed records into a Zone and validates it; its
-// nodes hold the parsed structs.
-func assembleZone(file string, rrs []parsedRR) (*Zone, Diagnostics) {
+// nodeBuild is one name of a zone being built: its owner, the runs of
+// its records (chained through runRef.next, -1 at the end and for an
+// empty non-terminal) and its parent's index.
+type nodeBuild struct {
+	wire, name  string
+	first, last int32
+	parent      int32
+	hashed      bool
+}
+
+// runRef is a run of a stream, and the next run of the same name.
+type runRef struct{ stream, run, next int32 }
+
+// recAt is where a record is: its stream and offset in the stream's
+// data.
+type recAt struct{ stream, off int }
+
+// buildStreams turns the records of streams (in file order) into a
+// Zone, validates it and packs every name's records (see packed.go). It
+// gathers each name's runs on one core, then packs the names on every
+// core.
+func buildStreams(file string, streams []*recStream) (*Zone, Diagnostics) {
 	var diags Diagnostics
-	errorf := func(file string, line int, format string, args ...any) {
-		if len(diags) < maxDiagsPerFile {
-			diags = append(diags, Diagnostic{File: file, Line: line, Severity: Error, Msg: fmt.Sprintf(format, args...)})
+	records := 0
+	for _, s := range streams {
+		diags = append(diags, s.diags...)
+		records += len(s.runs)
+	}
+	report := func(sev Severity, file string, line int, format string, args ...any) {
+		diags = append(diags, Diagnostic{File: file, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+	}
+	soa, soaRun, soaLine, ok := findSOA(streams)
+	if !ok {
+		if records == 0 && len(diags) == 0 {
+			report(Error, file, 0, "zone is empty")
+		} else {
+			report(Error, file, 0, "no SOA record: a zone needs exactly one, at its apex")
 		}
+		return nil, capDiags(diags)
 	}
-	warnf := func(file string, line int, format string, args ...any) {
-		if len(diags) < maxDiagsPerFile {
-			diags = append(diags, Diagnostic{File: file, Line: line, Severity: Warning, Msg: fmt.Sprintf(format, args...)})
-		}
-	}
-	if len(rrs) == 0 {
-		errorf(file, 0, "zone is empty")
-		return nil, diags
-	}
-	var soa *parsedRR
-	for i := range rrs {
-		if _, ok := rrs[i].rr.(*dns.SOA); ok {
-			if soa != nil {
-				errorf(rrs[i].file, rrs[i].line, "second SOA record (a zone has exactly one, at its apex; the first is at line %d)", soa.line)
+	ow, origin := streams[soa.stream].wire(soaRun), streams[soa.stream].name(soaRun)
+	z := &Zone{Origin: origin, File: file, wire: ow}
+
+	// Every name with records, then every empty non-terminal above them.
+	refs := make([]runRef, 0, records)
+	builds := make([]nodeBuild, 1, records+16)
+	builds[0] = nodeBuild{wire: ow, name: origin, first: -1, last: -1, parent: -1}
+	index := make(map[string]int32, records)
+	index[ow] = 0
+	var hashed map[string]int32
+	for si, s := range streams {
+		for ri := range s.runs {
+			r := &s.runs[ri]
+			w := s.wire(r)
+			if !isSubdomainWire(w, ow) {
+				for p, off := s.runData(ri), r.start; len(p) > 0; {
+					t, line, _, rest := nextRec(p)
+					if t == dns.TypeSOA && (recAt{si, off}) != soa {
+						report(Error, r.file, line, "second SOA record (a zone has exactly one, at its apex; the first is at line %d)", soaLine)
+					} else {
+						report(Error, r.file, line, "%s is outside the zone %s", s.name(r), origin)
+					}
+					off += len(p) - len(rest)
+					p = rest
+				}
 				continue
 			}
-			soa = &rrs[i]
+			m := index
+			isHashed := false
+			if pw, ok := parentWire(w); r.hashed && ok && pw == ow {
+				if hashed == nil {
+					hashed = map[string]int32{}
+				}
+				m, isHashed = hashed, true
+			}
+			ref := int32(len(refs))
+			refs = append(refs, runRef{stream: int32(si), run: int32(ri), next: -1})
+			if i, ok := m[w]; ok {
+				if b := &builds[i]; b.last < 0 {
+					b.first, b.last = ref, ref
+				} else {
+					refs[b.last].next, b.last = ref, ref
+				}
+				continue
+			}
+			m[w] = int32(len(builds))
+			builds = append(builds, nodeBuild{wire: w, name: s.name(r), first: ref, last: ref, hashed: isHashed})
 		}
 	}
-	if soa == nil {
-		errorf(file, 0, "no SOA record: a zone needs exactly one, at its apex")
-		return nil, diags
+	for i := 1; i < len(builds); i++ { // grows as empty non-terminals are found
+		if builds[i].hashed {
+			builds[i].parent = 0
+			continue
+		}
+		pw, _ := parentWire(builds[i].wire)
+		p, ok := index[pw]
+		if !ok {
+			name := builds[i].name
+			pname := "."
+			if j, end := dns.NextLabel(name, 0); !end { // an escaped dot ends no label
+				pname = name[j:]
+			}
+			p = int32(len(builds))
+			index[pw] = p
+			builds = append(builds, nodeBuild{wire: pw, name: pname, first: -1, last: -1})
+		}
+		builds[i].parent = p
 	}
-	origin := strings.ToLower(soa.rr.Header().Name)
-	ow, err := wireName(origin)
-	if err != nil {
-		errorf(soa.file, soa.line, "bad origin %s: %v", origin, err)
-		return nil, diags
-	}
-	// Names hold a few records each: a map made big enough for most of
-	// them at once is not grown (and copied) time and again.
-	z := &Zone{Origin: origin, File: file, wire: ow, nodes: make(map[string]*node, len(rrs)/4), soa: soa.rr.(*dns.SOA)}
-	z.apex = &node{name: origin, wire: ow, isApex: true}
-	z.nodes[ow] = z.apex
 
-	prep := prepareAll(rrs, soa.rr, ow, origin)
-	for i, p := range rrs {
-		pr := prep[i]
-		if pr.skip {
-			continue
-		}
-		if pr.err != "" {
-			errorf(p.file, p.line, "%s", pr.err)
-			continue
-		}
-		h, w := p.rr.Header(), pr.w
-		var n *node
-		if isHashedOwner(p.rr, w, ow) {
-			n = z.hashedNode(w, strings.ToLower(h.Name))
-		} else {
-			n = z.ensureNode(w, strings.ToLower(h.Name))
-		}
-		n.add(p, pr.rec, warnf)
-		z.count++
+	nodes, ds, count := packBuilds(builds, refs, streams, soa, soaLine)
+	diags = append(diags, ds...)
+	z.count = count
+	z.nodes = make(map[string]*node, len(index))
+	if hashed != nil {
+		z.sec.hashed = make(map[string]*node, len(hashed))
 	}
-	z.link()
+	for i, b := range builds {
+		n := nodes[i]
+		if b.hashed {
+			n.parent = nodes[0]
+			z.sec.hashed[n.wire] = n
+			continue
+		}
+		z.nodes[n.wire] = n
+		if b.parent >= 0 {
+			n.parent = nodes[b.parent]
+			n.parent.children++
+			if strings.HasPrefix(n.wire, "\x01*") {
+				n.parent.wild = n
+			}
+		}
+	}
+	z.apex = nodes[0]
+	z.apex.isApex = true
+	z.apex.sets, z.apex.packed = z.apex.allSets(), nil
+	for _, s := range z.apex.sets {
+		if s.rrtype == dns.TypeSOA {
+			z.soa = s.rrs[0].(*dns.SOA)
+		}
+	}
+	if hashed != nil {
+		nodes = slices.DeleteFunc(nodes, func(n *node) bool { return z.sec.hashed[n.wire] == n })
+	}
+	z.link(nodes)
 	z.setupDNSSEC()
-	diags = append(diags, z.check()...)
-	return z, diags
+	diags = append(diags, z.check(nodes)...)
+	return z, capDiags(diags)
 }
 
-// prepared is what checking one record on its own found: its owner in
-// wire form, or why it is refused.
-type prepared struct {
-	w    string
-	rec  []byte // TTL, RDLENGTH and RDATA in wire form, see packed.go
-	err  string
-	skip bool // a second SOA, reported already
+// capDiags sorts a zone's diagnostics by file and line and keeps the
+// first maxDiagsPerFile.
+func capDiags(diags Diagnostics) Diagnostics {
+	sort.SliceStable(diags, func(i, j int) bool {
+		if diags[i].File != diags[j].File {
+			return diags[i].File < diags[j].File
+		}
+		return diags[i].Line < diags[j].Line
+	})
+	return diags[:min(len(diags), maxDiagsPerFile)]
 }
 
-// prepareAll checks every record on its own, on every core: the checks
-// need no other record, and packing each record is most of the work of
-// building a big zone.
-func prepareAll(rrs []parsedRR, soa dns.RR, ow, origin string) []prepared {
-	out := make([]prepared, len(rrs))
-	workers := min(runtime.GOMAXPROCS(0), 1+len(rrs)/4096)
-	per := (len(rrs) + workers - 1) / workers
+// findSOA finds the first SOA record of streams: where it is, its run
+// and its line.
+func findSOA(streams []*recStream) (recAt, *recRun, int, bool) {
+	for si, s := range streams {
+		for ri := range s.runs {
+			r := &s.runs[ri]
+			for p, off := s.runData(ri), r.start; len(p) > 0; {
+				t, line, _, rest := nextRec(p)
+				if t == dns.TypeSOA {
+					return recAt{si, off}, r, line, true
+				}
+				off += len(p) - len(rest)
+				p = rest
+			}
+		}
+	}
+	return recAt{}, nil, 0, false
+}
+
+// packBuilds makes the node of every build and packs its records, on
+// every core. It returns the nodes in the order of builds, what packing
+// found, and the number of records kept.
+func packBuilds(builds []nodeBuild, refs []runRef, streams []*recStream, soa recAt, soaLine int) ([]*node, Diagnostics, int) {
+	nodes := make([]*node, len(builds))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(builds)/4096)
+	per := (len(builds) + workers - 1) / workers
+	parts := (len(builds) + per - 1) / per
+	diags := make([]Diagnostics, parts)
+	counts := make([]int, parts)
 	var wg sync.WaitGroup
-	for start := 0; start < len(rrs); start += per {
-		end := min(start+per, len(rrs))
+	for k := range parts {
+		start, end := k*per, min((k+1)*per, len(builds))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scratch []byte
-			var arena recArena
-			var last ownerWire
+			p := nodePacker{refs: refs, streams: streams, soa: soa, soaLine: soaLine}
+			var slab []node
 			for i := start; i < end; i++ {
-				out[i], scratch = prepare(rrs[i].rr, soa, ow, origin, &last, scratch)
-				out[i].rec = arena.keep(out[i].rec)
+				if len(slab) == cap(slab) {
+					slab = make([]node, 0, nodeSlab)
+				}
+				slab = append(slab, node{name: builds[i].name, wire: builds[i].wire})
+				n := &slab[len(slab)-1]
+				p.pack(n, builds[i].first)
+				nodes[i] = n
 			}
+			diags[k], counts[k] = p.diags, p.count
 		}()
 	}
 	wg.Wait()
-	return out
-}
-
-// ownerWire is an owner name and its wire form: a name's records mostly
-// follow one another, and the wire form is made once for them.
-type ownerWire struct{ name, w string }
-
-// prepare checks one record and puts its RDATA in the form it is served
-// in (type bitmaps sorted, names lowercased where NSD lowercases them).
-// The record's rec is in scratch, returned for the next record.
-func prepare(rr, soa dns.RR, ow, origin string, last *ownerWire, scratch []byte) (prepared, []byte) {
-	h := rr.Header()
-	if h.Class != dns.ClassINET {
-		return prepared{err: fmt.Sprintf("%s: class %s is not supported (only IN)", h.Name, dns.ClassToString[h.Class])}, scratch
+	var all Diagnostics
+	total := 0
+	for k := range parts {
+		all = append(all, diags[k]...)
+		total += counts[k]
 	}
-	if h.Rrtype == dns.TypeSOA && rr != soa {
-		return prepared{skip: true}, scratch
-	}
-	w := last.w
-	if h.Name != last.name {
-		var err error
-		if w, err = wireName(h.Name); err != nil {
-			return prepared{err: fmt.Sprintf("bad owner name %s: %v", h.Name, err)}, scratch
-		}
-		*last = ownerWire{h.Name, w}
-	}
-	if !isSubdomainWire(w, ow) {
-		return prepared{err: fmt.Sprintf("%s is outside the zone %s", h.Name, origin)}, scratch
-	}
-	switch h.Rrtype {
-	case dns.TypeOPT, dns.TypeTSIG, dns.TypeTKEY, dns.TypeIXFR, dns.TypeAXFR, dns.TypeMAILA, dns.TypeMAILB, dns.TypeANY:
-		return prepared{err: fmt.Sprintf("%s: type %s cannot appear in a zone", h.Name, dns.TypeToString[h.Rrtype])}, scratch
-	}
-	sortTypeBitmap(rr)
-	lowerRdataNames(rr)
-	var rec []byte
-	var err error
-	if rec, scratch, err = checkRdata(rr, scratch); err != nil {
-		return prepared{err: fmt.Sprintf("%s %s: invalid record data: %v", h.Name, dns.TypeToString[h.Rrtype], err)}, scratch
-	}
-	if err := checkSVCB(rr); err != nil {
-		return prepared{err: fmt.Sprintf("%s %s: %v", h.Name, dns.TypeToString[h.Rrtype], err)}, scratch
-	}
-	return prepared{w: w, rec: rec}, scratch
-}
-
-// ensureNode returns the node for w, creating it and any missing ancestors
-// (empty non-terminals) up to the apex.
-func (z *Zone) ensureNode(w, name string) *node {
-	if n, ok := z.nodes[w]; ok {
-		return n
-	}
-	n := z.newNode(name, w)
-	z.nodes[w] = n
-	pw, _ := parentWire(w)
-	pname := "."
-	if i, end := dns.NextLabel(name, 0); !end { // an escaped dot ends no label
-		pname = name[i:]
-	}
-	n.parent = z.ensureNode(pw, pname)
-	n.parent.children++
-	if strings.HasPrefix(w, "\x01*") {
-		n.parent.wild = n
-	}
-	return n
+	return nodes, all, total
 }
 
 // nodeSlab is how many nodes are allocated at a time: together, and
@@ -194,94 +243,167 @@ func (z *Zone) ensureNode(w, name string) *node {
 // garbage and a few nodes once it is collected.
 const nodeSlab = 256
 
-// newNode returns a new node of z.
-func (z *Zone) newNode(name, w string) *node {
-	if len(z.slab) == cap(z.slab) {
-		z.slab = make([]node, 0, nodeSlab)
-	}
-	z.slab = append(z.slab, node{name: name, wire: w})
-	return &z.slab[len(z.slab)-1]
+// nodePacker packs the records of nodes; each core has its own.
+type nodePacker struct {
+	refs    []runRef
+	streams []*recStream
+	soa     recAt
+	soaLine int
+
+	sets  []setBuild // scratch, reused from node to node
+	out   []byte
+	arena recArena
+	diags Diagnostics
+	count int
 }
 
-// isHashedOwner reports whether rr belongs to an NSEC3 owner: an NSEC3
-// record, or an RRSIG covering one, one label below the apex ow. Those
-// names are not names of the zone (RFC 5155 §7.2.8) and are kept apart.
-func isHashedOwner(rr dns.RR, w, ow string) bool {
-	switch v := rr.(type) {
-	case *dns.NSEC3:
-	case *dns.RRSIG:
-		if v.TypeCovered != dns.TypeNSEC3 {
-			return false
-		}
-	default:
-		return false
-	}
-	pw, ok := parentWire(w)
-	return ok && pw == ow
+// setBuild is an RRset being gathered: its records as TTL | RDLENGTH |
+// RDATA, in stream data.
+type setBuild struct {
+	rrtype uint16
+	line   int
+	recs   [][]byte
 }
 
-// hashedNode returns the NSEC3 owner node for w, creating it.
-func (z *Zone) hashedNode(w, name string) *node {
-	if z.sec.hashed == nil {
-		z.sec.hashed = map[string]*node{}
-	}
-	n, ok := z.sec.hashed[w]
-	if !ok {
-		n = z.newNode(name, w)
-		n.parent = z.apex
-		z.sec.hashed[w] = n
-	}
-	return n
-}
-
-// add puts a record into its RRset, dropping duplicates and evening out
-// TTLs (RFC 2181 §5.2: the lowest wins). RRSIGs keep their own TTLs
-// (RFC 4034 §3): those at one name cover different RRsets.
-func (n *node) add(p parsedRR, rec []byte, warnf func(string, int, string, ...any)) {
-	h := p.rr.Header()
-	h.Name = n.name
-	for i := range n.sets {
-		s := &n.sets[i]
-		if s.rrtype != h.Rrtype {
-			continue
-		}
-		for _, old := range s.rrs {
-			if dns.IsDuplicate(old, p.rr) {
-				warnf(p.file, p.line, "duplicate record %s dropped", rrText(p.rr))
-				return
+// pack gathers the records of the runs from first on into RRsets in
+// file order, dropping duplicates and evening out TTLs (RFC 2181 §5.2:
+// the lowest wins; RRSIGs keep their own, RFC 4034 §3: those at one
+// name cover different RRsets), and packs them into n.
+func (p *nodePacker) pack(n *node, first int32) {
+	used := 0
+	for ref := first; ref >= 0; ref = p.refs[ref].next {
+		si := int(p.refs[ref].stream)
+		s := p.streams[si]
+		ri := int(p.refs[ref].run)
+		file := s.runs[ri].file
+		off := s.runs[ri].start
+		for d := s.runData(ri); len(d) > 0; {
+			t, line, rec, rest := nextRec(d)
+			at := off
+			off += len(d) - len(rest)
+			d = rest
+			if t == dns.TypeSOA && (recAt{si, at}) != p.soa {
+				p.report(Error, file, line, "second SOA record (a zone has exactly one, at its apex; the first is at line %d)", p.soaLine)
+				continue
+			}
+			k := 0
+			for k < used && p.sets[k].rrtype != t {
+				k++
+			}
+			if k == used {
+				if used == len(p.sets) {
+					p.sets = append(p.sets, setBuild{})
+				}
+				p.sets[k] = setBuild{rrtype: t, line: line, recs: append(p.sets[k].recs[:0], rec)}
+				used++
+				p.count++
+				continue
+			}
+			set := &p.sets[k]
+			if p.duplicate(n.name, t, set.recs, rec) {
+				p.report(Warning, file, line, "duplicate record %s dropped", rrText(unpackRec(n.name, t, rec)))
+				continue
+			}
+			set.recs = append(set.recs, rec)
+			p.count++
+			first, ttl := recTTL(set.recs[0]), recTTL(rec)
+			if first != ttl && t != dns.TypeRRSIG {
+				low := min(first, ttl)
+				p.report(Warning, file, line, "%s %s: TTL %d differs from %d in the same RRset (line %d); using %d for all",
+					n.name, dns.TypeToString[t], ttl, first, set.line, low)
+				for _, r := range set.recs {
+					binary.BigEndian.PutUint32(r, low)
+				}
 			}
 		}
-		s.rrs = append(s.rrs, p.rr)
-		s.recs = append(s.recs, rec...)
-		if t := s.rrs[0].Header().Ttl; t != h.Ttl && h.Rrtype != dns.TypeRRSIG {
-			low := min(t, h.Ttl)
-			warnf(p.file, p.line, "%s %s: TTL %d differs from %d in the same RRset (line %d); using %d for all",
-				h.Name, dns.TypeToString[h.Rrtype], h.Ttl, t, s.line, low)
-			for _, rr := range s.rrs {
-				rr.Header().Ttl = low
-			}
-			setTTLs(s.recs, low)
-		}
+	}
+	if used == 0 {
 		return
 	}
-	if n.sets == nil {
-		n.sets = make([]rrset, 0, 4) // most names have a few types: grown once at most
+	out := p.out[:0]
+	for _, set := range p.sets[:used] {
+		size := 0
+		for _, r := range set.recs {
+			size += len(r)
+		}
+		out = binary.BigEndian.AppendUint16(out, set.rrtype)
+		out = binary.AppendUvarint(out, uint64(set.line))
+		out = binary.AppendUvarint(out, uint64(size))
+		for _, r := range set.recs {
+			out = append(out, r...)
+		}
 	}
-	n.sets = append(n.sets, rrset{rrtype: h.Rrtype, line: p.line, rrs: []dns.RR{p.rr}, recs: slices.Clip(rec)})
+	n.packed = p.arena.keep(out)
+	p.out = out
+}
+
+func (p *nodePacker) report(sev Severity, file string, line int, format string, args ...any) {
+	if len(p.diags) < maxDiagsPerFile {
+		p.diags = append(p.diags, Diagnostic{File: file, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// duplicate reports whether rec (TTL | RDLENGTH | RDATA) is a duplicate
+// of one of recs, as dns.IsDuplicate compares them: names in RDATA that
+// are not lowercased compare without case.
+func (p *nodePacker) duplicate(name string, t uint16, recs [][]byte, rec []byte) bool {
+	for _, r := range recs {
+		if string(r[4:]) == string(rec[4:]) {
+			return true
+		}
+		if len(r) == len(rec) && asciiEqualFold(r[6:], rec[6:]) && dns.IsDuplicate(unpackRec(name, t, r), unpackRec(name, t, rec)) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiEqualFold reports whether a and b are equal with A-Z taken as
+// a-z.
+func asciiEqualFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// recTTL is the TTL of a record as TTL | RDLENGTH | RDATA.
+func recTTL(rec []byte) uint32 { return binary.BigEndian.Uint32(rec) }
+
+// unpackRec makes the struct of a record as TTL | RDLENGTH | RDATA.
+func unpackRec(name string, t uint16, rec []byte) dns.RR {
+	h := dns.RR_Header{Name: name, Rrtype: t, Class: dns.ClassINET, Ttl: recTTL(rec), Rdlength: uint16(len(rec) - 6)}
+	rr, _, err := dns.UnpackRRWithHeader(h, rec[6:], 0)
+	if err != nil {
+		return &dns.RFC3597{Hdr: h, Rdata: hex.EncodeToString(rec[6:])}
+	}
+	return rr
 }
 
 // link fills in the delegation and DNAME pointers of every node, parents
-// before children. RRsets stay in file order (ANY answers the first).
-func (z *Zone) link() {
+// before children.
+func (z *Zone) link(nodes []*node) {
 	// Nodes by their number of labels, which puts parents first.
 	var byLabels [128][]*node
-	for _, n := range z.nodes {
+	for _, n := range nodes {
 		c := labelCount(n.wire)
 		byLabels[c] = append(byLabels[c], n)
 	}
 	for _, level := range byLabels {
 		for _, n := range level {
-			if n.isApex {
+			if n.isApex || n.parent == nil {
 				continue
 			}
 			p := n.parent

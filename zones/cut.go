@@ -203,23 +203,21 @@ func directive(s, origin string, ttl defaultTTL) (string, defaultTTL, bool) {
 // it would refuse.
 const cutSentinel = "cut.invalid. 0 IN A 0.0.0.0\n"
 
-// parsePieces parses the pieces of one zone file on every core and joins
-// their records. It returns false when a piece does not parse cleanly or
+// parsePieces parses the pieces of one zone file on every core, into a
+// stream each. It returns false when a piece does not parse cleanly or
 // does not end with its sentinel: the whole file's parse then says what
 // is wrong, as it says it.
-func parsePieces(text, name string, display func(string) string, pieces []piece, workers int) ([]parsedRR, Diagnostics, bool) {
-	type result struct {
-		out   []parsedRR
-		noTTL *Diagnostic
-		ok    bool
-	}
-	results := make([]result, len(pieces))
+func parsePieces(text, name string, display func(string) string, pieces []piece, workers int) ([]*recStream, Diagnostics, bool) {
+	streams := make([]*recStream, len(pieces))
+	oks := make([]bool, len(pieces))
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	file := display(name)
 	for range min(workers, len(pieces)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var scratch []byte
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(pieces) {
@@ -231,8 +229,13 @@ func parsePieces(text, name string, display func(string) string, pieces []piece,
 				if !last {
 					src += cutSentinel
 				}
-				out, noTTL, ok := fastPiece(src, p, display(name))
-				var diags Diagnostics
+				// About 16 octets of records per line of zone text
+				// and 24 of text: grown once at most.
+				s := &recStream{data: make([]byte, 0, len(src)), nameBuf: make([]byte, 0, len(src)/2)}
+				ok := fastPiece(src, p, file, s)
+				if ok && !last {
+					ok = s.dropSentinel(pieces[i+1].line)
+				}
 				if !ok {
 					ttl := p.ttl
 					var tracker *lineTracker
@@ -241,35 +244,61 @@ func parsePieces(text, name string, display func(string) string, pieces []piece,
 					tracker = lt
 					zp := dns.NewZoneParser(lt, p.origin, name)
 					zp.SetDefaultTTL(nsdDefaultTTL) // corrected by readEntries
-					out, diags, noTTL = readEntries(zp, &tracker, &ttl, display, make([]parsedRR, 0, (p.end-p.start)/24+16))
-				}
-				r := result{out: out, noTTL: noTTL, ok: len(diags) == 0}
-				if r.ok && !last {
-					n := len(out)
-					r.ok = n > 0 && out[n-1].rr.Header().Name == "cut.invalid." && out[n-1].line == pieces[i+1].line
-					if r.ok {
-						r.out = out[:n-1]
+					out, diags, noTTL := readEntries(zp, &tracker, &ttl, display, make([]parsedRR, 0, (p.end-p.start)/24+16))
+					ok = len(diags) == 0
+					if ok && !last {
+						n := len(out)
+						ok = n > 0 && out[n-1].rr.Header().Name == "cut.invalid." && out[n-1].line == pieces[i+1].line
+						out = out[:max(n-1, 0)]
+					}
+					s = &recStream{noTTL: noTTL}
+					for _, r := range out {
+						scratch = s.addParsed(r, scratch)
 					}
 				}
-				results[i] = r
+				s.finish()
+				streams[i], oks[i] = s, ok
 			}
 		}()
 	}
 	wg.Wait()
-	total := 0
-	for _, r := range results {
-		if !r.ok {
+	for _, ok := range oks {
+		if !ok {
 			return nil, nil, false
 		}
-		total += len(r.out)
 	}
-	out := make([]parsedRR, 0, total)
 	var diags Diagnostics
-	for _, r := range results {
-		out = append(out, r.out...)
-		if diags == nil && r.noTTL != nil {
-			diags = Diagnostics{*r.noTTL}
+	for _, s := range streams {
+		if s.noTTL != nil {
+			diags = Diagnostics{*s.noTTL}
+			break
 		}
 	}
-	return out, diags, true
+	return streams, diags, true
+}
+
+// dropSentinel removes the record of cutSentinel, which the fast reader
+// read at line, from the end of s; false if it is not there.
+func (s *recStream) dropSentinel(line int) bool {
+	k := len(s.runs) - 1
+	if k < 0 || string(s.nameBuf[int(s.runs[k].off)+int(s.runs[k].wlen):int(s.runs[k].off)+int(s.runs[k].wlen)+int(s.runs[k].nlen)]) != "cut.invalid." {
+		return false
+	}
+	at, p := s.runs[k].start, s.data[s.runs[k].start:]
+	for {
+		t, l, _, rest := nextRec(p)
+		if len(rest) == 0 {
+			if t != dns.TypeA || l != line {
+				return false
+			}
+			break
+		}
+		at += len(p) - len(rest)
+		p = rest
+	}
+	s.data = s.data[:at]
+	if at == s.runs[k].start {
+		s.runs = s.runs[:k]
+	}
+	return true
 }

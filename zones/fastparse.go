@@ -1,7 +1,8 @@
 package zones
 
 import (
-	"net"
+	"encoding/binary"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -19,14 +20,17 @@ import (
 // know it never guesses at: it makes exactly the records the parser
 // would (TestCutParse, FuzzCutParse compare the two).
 
-// fastPiece reads the piece src (the text of p) and returns its records,
-// the first record's warning of a missing $TTL, and whether it could.
-func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool) {
-	out := make([]parsedRR, 0, len(src)/16+16) // a short entry a line: grown once at most
+// fastPiece reads the piece src (the text of p) into s, records of file,
+// and reports whether it could. When it could not, s holds part of the
+// piece and is to be dropped.
+func fastPiece(src string, p piece, file string, s *recStream) bool {
 	origin, ttl := p.origin, p.ttl
-	var noTTL *Diagnostic
-	prevOwner := ""
-	prevToken := "" // the owner as written on the line that named prevOwner
+	ow, oname, ok := fastOrigin(origin)
+	if !ok {
+		return false
+	}
+	haveOwner := false
+	prevToken := "" // the owner as written on the line that named the current one
 	line := p.line
 	for len(src) > 0 {
 		var l string
@@ -38,7 +42,7 @@ func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool)
 		at := line
 		line++
 		if strings.IndexByte(l, '\r') >= 0 || strings.IndexByte(l, '(') >= 0 || strings.IndexByte(l, ')') >= 0 || strings.IndexByte(l, '\\') >= 0 {
-			return nil, nil, false
+			return false
 		}
 		f := fields{s: l}
 		owner, blank := "", l != "" && (l[0] == ' ' || l[0] == '\t')
@@ -47,207 +51,242 @@ func fastPiece(src string, p piece, file string) ([]parsedRR, *Diagnostic, bool)
 		}
 		if owner == "" && (!blank || !f.rest()) { // an empty or comment line
 			if f.rest() {
-				return nil, nil, false
+				return false
 			}
 			continue
 		}
 		if owner != "" && owner[0] == '$' {
 			arg := f.next()
 			if f.rest() {
-				return nil, nil, false
+				return false
 			}
 			switch {
 			case strings.EqualFold(owner, "$TTL"):
 				v, ok := plainUint(arg, 1<<31-1)
 				if !ok {
-					return nil, nil, false
+					return false
 				}
 				ttl = defaultTTL{value: uint32(v), set: true}
 			case strings.EqualFold(owner, "$ORIGIN") && len(arg) > 1 && arg[len(arg)-1] == '.' && fastName(arg[:len(arg)-1]):
-				if _, ok := dns.IsDomainName(arg); !ok {
-					return nil, nil, false
+				if ow, oname, ok = fastOrigin(arg); !ok {
+					return false
 				}
 				origin = arg
 				prevToken = ""
 			default:
-				return nil, nil, false
+				return false
 			}
 			continue
 		}
-		var name string
 		switch {
 		case blank:
-			if prevOwner == "" {
-				return nil, nil, false
+			if !haveOwner {
+				return false
 			}
-			name = prevOwner
 		case owner == prevToken: // the name of the line before, written again
-			name = prevOwner
-		case owner == "@":
-			name = origin
-		case owner[len(owner)-1] == '.':
-			if !fastName(owner[:len(owner)-1]) {
-				return nil, nil, false
-			}
-			name = owner
 		default:
-			if !fastName(owner) {
-				return nil, nil, false
+			mark := len(s.nameBuf)
+			var ok bool
+			if s.nameBuf, ok = appendFastName(s.nameBuf, owner, ow); !ok {
+				return false
 			}
-			name = owner + "." + origin
-			if origin == "." {
-				name = owner + "."
+			wlen := len(s.nameBuf) - mark
+			switch {
+			case owner == "@":
+				s.nameBuf = append(s.nameBuf, oname...)
+			case owner[len(owner)-1] == '.':
+				s.nameBuf = appendLower(s.nameBuf, owner)
+			default:
+				s.nameBuf = appendLower(s.nameBuf, owner)
+				if origin != "." {
+					s.nameBuf = append(s.nameBuf, '.')
+				}
+				s.nameBuf = append(s.nameBuf, oname...)
 			}
-		}
-		if _, ok := dns.IsDomainName(name); !ok || name == "" {
-			return nil, nil, false
+			s.endOwner(mark, wlen, file, false)
+			haveOwner = true
+			prevToken = owner
 		}
 		hasTTL, hasClass, recTTL, typ := false, false, uint32(0), ""
 		for i := 0; i < 3 && typ == ""; i++ {
 			w := f.next()
 			switch {
 			case w == "":
-				return nil, nil, false
+				return false
 			case w[0] >= '0' && w[0] <= '9':
 				v, ok := plainUint(w, 1<<31-1)
 				if !ok || hasTTL {
-					return nil, nil, false
+					return false
 				}
 				hasTTL, recTTL = true, uint32(v)
 			case strings.EqualFold(w, "IN"):
 				if hasClass {
-					return nil, nil, false
+					return false
 				}
 				hasClass = true
 			default:
 				typ = w
 			}
 		}
-		h := dns.RR_Header{Name: name, Class: dns.ClassINET}
-		rr, ok := fastRdata(&h, typ, &f, origin)
-		if !ok || f.rest() || f.bad {
-			return nil, nil, false
-		}
+		var rttl uint32
 		switch {
 		case hasTTL:
-			h.Ttl = recTTL
+			rttl = recTTL
 		case ttl.set:
-			h.Ttl = ttl.value
+			rttl = ttl.value
 		default:
-			h.Ttl = nsdDefaultTTL
-			if noTTL == nil {
-				noTTL = noTTLWarning(file, at)
+			rttl = nsdDefaultTTL
+			if s.noTTL == nil {
+				s.noTTL = noTTLWarning(file, at)
 			}
 		}
-		*rr.Header() = h
-		prevOwner = name
-		if !blank {
-			prevToken = owner
+		t := fastType(typ)
+		if t == 0 {
+			return false
 		}
-		out = append(out, parsedRR{rr: rr, file: file, line: at})
+		head := s.recHead(t, at, rttl)
+		if !fastRdata(s, t, &f, ow) || f.rest() || f.bad || !s.recEnd(head) {
+			return false
+		}
 	}
-	return out, noTTL, true
+	return true
 }
 
-// fastRdata reads the data of a record of type typ for h, setting h's
-// type.
-func fastRdata(h *dns.RR_Header, typ string, f *fields, origin string) (dns.RR, bool) {
+// fastOrigin is an origin's lowercase wire form and name.
+func fastOrigin(origin string) (w, name string, ok bool) {
+	w, err := wireName(origin)
+	return w, strings.ToLower(origin), err == nil
+}
+
+// fastType is the type of the records fastRdata reads, 0 for others.
+func fastType(typ string) uint16 {
 	switch strings.ToUpper(typ) {
 	case "A":
-		w := f.next()
-		ip := net.ParseIP(w)
-		if ip == nil || strings.IndexByte(w, ':') >= 0 {
-			return nil, false
-		}
-		h.Rrtype = dns.TypeA
-		return &dns.A{A: ip}, true
+		return dns.TypeA
 	case "AAAA":
-		w := f.next()
-		ip := net.ParseIP(w)
-		if ip == nil || strings.IndexByte(w, ':') < 0 {
-			return nil, false
-		}
-		h.Rrtype = dns.TypeAAAA
-		return &dns.AAAA{AAAA: ip}, true
-	case "NS", "CNAME", "PTR":
-		target, ok := fastTarget(f.next(), origin)
-		if !ok {
-			return nil, false
-		}
-		switch strings.ToUpper(typ) {
-		case "NS":
-			h.Rrtype = dns.TypeNS
-			return &dns.NS{Ns: target}, true
-		case "CNAME":
-			h.Rrtype = dns.TypeCNAME
-			return &dns.CNAME{Target: target}, true
-		}
-		h.Rrtype = dns.TypePTR
-		return &dns.PTR{Ptr: target}, true
+		return dns.TypeAAAA
+	case "NS":
+		return dns.TypeNS
+	case "CNAME":
+		return dns.TypeCNAME
+	case "PTR":
+		return dns.TypePTR
 	case "MX":
+		return dns.TypeMX
+	case "TXT":
+		return dns.TypeTXT
+	}
+	return 0
+}
+
+// fastRdata reads the data of a record of type t and appends its wire
+// form to s.data; names in it are relative to the origin ow (wire form)
+// and lowercased, as addParsed lowercases them.
+func fastRdata(s *recStream, t uint16, f *fields, ow string) bool {
+	switch t {
+	case dns.TypeA, dns.TypeAAAA:
+		w := f.next()
+		ip, err := netip.ParseAddr(w)
+		if err != nil || ip.Zone() != "" || (t == dns.TypeAAAA) != (strings.IndexByte(w, ':') >= 0) {
+			return false
+		}
+		if t == dns.TypeA {
+			a := ip.As4()
+			s.data = append(s.data, a[:]...)
+		} else {
+			a := ip.As16()
+			s.data = append(s.data, a[:]...)
+		}
+		return true
+	case dns.TypeNS, dns.TypeCNAME, dns.TypePTR:
+		var ok bool
+		s.data, ok = appendFastTarget(s.data, f.next(), ow)
+		return ok
+	case dns.TypeMX:
 		pref, ok := plainUint(f.next(), 65535)
 		if !ok {
-			return nil, false
+			return false
 		}
-		target, ok := fastTarget(f.next(), origin)
-		if !ok {
-			return nil, false
-		}
-		h.Rrtype = dns.TypeMX
-		return &dns.MX{Preference: uint16(pref), Mx: target}, true
-	case "TXT":
-		var txt []string
+		s.data = binary.BigEndian.AppendUint16(s.data, uint16(pref))
+		s.data, ok = appendFastTarget(s.data, f.next(), ow)
+		return ok
+	case dns.TypeTXT:
+		strs := 0
 		for f.skipBlanks() && f.s[0] == '"' {
 			end := strings.IndexByte(f.s[1:], '"')
 			if end < 0 || end > 255 {
-				return nil, false
+				return false
 			}
-			s := f.s[1 : 1+end]
-			for i := 0; i < len(s); i++ {
-				if s[i] < 0x20 || s[i] > 0x7e {
-					return nil, false
+			txt := f.s[1 : 1+end]
+			for i := 0; i < len(txt); i++ {
+				if txt[i] < 0x20 || txt[i] > 0x7e {
+					return false
 				}
 			}
-			txt = append(txt, s)
+			s.data = append(s.data, byte(len(txt)))
+			s.data = append(s.data, txt...)
+			strs++
 			f.s = f.s[2+end:]
 			if f.s != "" && f.s[0] != ' ' && f.s[0] != '\t' {
-				return nil, false
+				return false
 			}
 		}
-		if len(txt) == 0 {
-			return nil, false
-		}
-		h.Rrtype = dns.TypeTXT
-		return &dns.TXT{Txt: txt}, true
+		return strs > 0
 	}
-	return nil, false
+	return false
 }
 
-// fastTarget is a name in record data made absolute, as the parser makes
-// it.
-func fastTarget(w, origin string) (string, bool) {
-	var name string
-	switch {
-	case w == "@":
-		name = origin
-	case w == "" || w == ".":
-		return "", false
-	case w[len(w)-1] == '.':
-		if !fastName(w[:len(w)-1]) {
-			return "", false
+// appendFastTarget appends the lowercase wire form of a name in record
+// data, made absolute as the parser makes it.
+func appendFastTarget(b []byte, w, ow string) ([]byte, bool) {
+	if w == "" || w == "." {
+		return b, false
+	}
+	return appendFastName(b, w, ow)
+}
+
+// appendFastName appends the lowercase wire form of the name w as
+// written in a zone file: "@", absolute, or relative to the origin ow
+// (wire form). It is false for a name fastName does not know, or too
+// long.
+func appendFastName(b []byte, w, ow string) ([]byte, bool) {
+	start := len(b)
+	if w != "@" {
+		rel := w
+		if rel[len(rel)-1] == '.' {
+			rel = rel[:len(rel)-1]
 		}
-		name = w
-	default:
-		if !fastName(w) {
-			return "", false
+		if !fastName(rel) {
+			return b, false
 		}
-		name = w + "." + origin
-		if origin == "." {
-			name = w + "."
+		for rel != "" {
+			label := rel
+			if i := strings.IndexByte(rel, '.'); i >= 0 {
+				label, rel = rel[:i], rel[i+1:]
+			} else {
+				rel = ""
+			}
+			if len(label) > 63 {
+				return b, false
+			}
+			b = append(b, byte(len(label)))
+			b = appendLower(b, label)
+		}
+		if w[len(w)-1] == '.' {
+			b = append(b, 0)
+			return b, len(b)-start <= 255
 		}
 	}
-	_, ok := dns.IsDomainName(name)
-	return name, ok
+	b = append(b, ow...)
+	return b, len(b)-start <= 255
+}
+
+// appendLower appends s with A-Z lowercased.
+func appendLower(b []byte, s string) []byte {
+	start := len(b)
+	b = append(b, s...)
+	lowerASCII(b[start:])
+	return b
 }
 
 // fastName reports whether s is a relative name this reader knows: one

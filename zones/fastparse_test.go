@@ -43,23 +43,27 @@ func TestFastPiece(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%q", c.text), func(t *testing.T) {
 			p := piece{start: 0, end: len(c.text), line: 7, origin: "example.org."}
-			out, noTTL, ok := fastPiece(c.text, p, "example.org.zone")
+			s := &recStream{}
+			ok := fastPiece(c.text, p, "example.org.zone", s)
 			if ok != c.fast {
 				t.Fatalf("taken %v, want %v", ok, c.fast)
 			}
 			if !ok {
 				return
 			}
+			s.finish()
+			noTTL := s.noTTL
+			out, refused := streamText([]*recStream{s})
 			// The parser, reading the same text from line 7.
 			text := "$ORIGIN example.org.\n" + strings.Repeat("\n", 5) + c.text
-			whole, diags := parseZoneFileCut(fstest.MapFS{"example.org.zone": {Data: []byte(text)}}, "example.org.zone", "", 0)
-			if len(whole) != len(out) {
-				t.Fatalf("%d records, the parser made %d (%v)", len(out), len(whole), diags)
+			streams, diags := parseZoneFileCut(fstest.MapFS{"example.org.zone": {Data: []byte(text)}}, "example.org.zone", "", 0)
+			whole, wrefused := streamText(streams)
+			if len(whole) != len(out) || len(refused)+len(wrefused) != 0 {
+				t.Fatalf("%d records, the parser made %d (%v %v %v)", len(out), len(whole), diags, refused, wrefused)
 			}
 			for i := range whole {
-				g, w := out[i], whole[i]
-				if g.rr.String() != w.rr.String() || g.file != w.file || g.line != w.line {
-					t.Errorf("record %s:%d %s\nthe parser's: %s:%d %s", g.file, g.line, g.rr, w.file, w.line, w.rr)
+				if out[i] != whole[i] {
+					t.Errorf("record %s\nthe parser's: %s", out[i], whole[i])
 				}
 			}
 			if (noTTL == nil) != (len(diags) == 0) || noTTL != nil && noTTL.String() != diags[0].String() {

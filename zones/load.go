@@ -116,11 +116,11 @@ func loadZone(fsys fs.FS, name, label string) (*Zone, Diagnostics) {
 	if label != "" {
 		display = strings.TrimSuffix(label, "/") + "/" + name
 	}
-	rrs, diags := parseZoneFile(fsys, name, label)
+	streams, diags := parseZoneFile(fsys, name, label)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	z, ds := buildZone(display, rrs)
+	z, ds := buildStreams(display, streams)
 	diags = append(diags, ds...)
 	if diags.HasErrors() {
 		return nil, diags
@@ -128,14 +128,24 @@ func loadZone(fsys fs.FS, name, label string) (*Zone, Diagnostics) {
 	return z, diags
 }
 
-func parseZoneFile(fsys fs.FS, name, label string) ([]parsedRR, Diagnostics) {
+func parseZoneFile(fsys fs.FS, name, label string) ([]*recStream, Diagnostics) {
 	return parseZoneFileCut(fsys, name, label, 0)
 }
 
-// parseZoneFileCut parses a zone file, cut into pieces parsed on every
-// core when it is big enough (see cutEntries); minPiece, when not 0,
-// overrides the smallest piece, for tests.
-func parseZoneFileCut(fsys fs.FS, name, label string, minPiece int) ([]parsedRR, Diagnostics) {
+// parseZoneFileCut parses a zone file into streams, cut into pieces
+// parsed on every core when it is big enough (see cutEntries); minPiece,
+// when not 0, overrides the smallest piece, for tests.
+func parseZoneFileCut(fsys fs.FS, name, label string, minPiece int) ([]*recStream, Diagnostics) {
+	streams, rrs, diags := parseZoneText(fsys, name, label, minPiece)
+	if streams == nil && !diags.HasErrors() {
+		streams = streamsFromParsed(rrs)
+	}
+	return streams, diags
+}
+
+// parseZoneText parses a zone file: into streams when it is cut in
+// pieces, else into records with the zone parser.
+func parseZoneText(fsys fs.FS, name, label string, minPiece int) ([]*recStream, []parsedRR, Diagnostics) {
 	display := func(f string) string {
 		if label == "" {
 			return f
@@ -147,7 +157,7 @@ func parseZoneFileCut(fsys fs.FS, name, label string, minPiece int) ([]parsedRR,
 	tfs.last = &last
 	f, err := tfs.Open(name)
 	if err != nil {
-		return nil, Diagnostics{{File: display(name), Severity: Error, Msg: "cannot read: " + unwrapPathError(err)}}
+		return nil, nil, Diagnostics{{File: display(name), Severity: Error, Msg: "cannot read: " + unwrapPathError(err)}}
 	}
 	defer f.Close()
 	top := f.(*trackedFileFS).lineTracker
@@ -155,8 +165,8 @@ func parseZoneFileCut(fsys fs.FS, name, label string, minPiece int) ([]parsedRR,
 	origin := originFromFileName(name)
 	workers := runtime.GOMAXPROCS(0)
 	if pieces := cutEntries(top.text, origin, minPiece, workers); pieces != nil {
-		if out, diags, ok := parsePieces(top.text, name, display, pieces, workers); ok {
-			return out, diags
+		if streams, diags, ok := parsePieces(top.text, name, display, pieces, workers); ok {
+			return streams, nil, diags
 		}
 	}
 
@@ -170,7 +180,7 @@ func parseZoneFileCut(fsys fs.FS, name, label string, minPiece int) ([]parsedRR,
 	if noTTL != nil {
 		diags = slices.Insert(diags, 0, *noTTL)
 	}
-	return out, diags
+	return nil, out, diags
 }
 
 // readEntries reads the records a zone parser returns, each with the

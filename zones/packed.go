@@ -4,9 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
-	"runtime"
-	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
 )
@@ -27,109 +24,9 @@ import (
 // (rrset, allSets): answers are compiled once per name and type, so
 // unpacking costs only the first query of each.
 
-// packZone packs the records of every node of z but the apex, on every
-// core, and drops the parsed structs. The apex keeps them: its SOA is
-// z.soa, whose serial may be set after the zone is built.
-func (z *Zone) packZone() {
-	all := make([]*node, 0, len(z.nodes)+len(z.sec.hashed))
-	for _, n := range z.nodes {
-		if n.isApex {
-			n.dropRecs()
-		} else {
-			all = append(all, n)
-		}
-	}
-	for _, n := range z.sec.hashed {
-		all = append(all, n)
-	}
-	workers := min(runtime.GOMAXPROCS(0), 1+len(all)/4096)
-	per := (len(all) + workers - 1) / workers
-	var wg sync.WaitGroup
-	for start := 0; start < len(all); start += per {
-		part := all[start:min(start+per, len(all))]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var scratch []byte
-			var arena recArena
-			for _, n := range part {
-				scratch = n.pack(scratch, &arena)
-			}
-		}()
-	}
-	wg.Wait()
-	z.compactNames()
-}
-
-// compactNames moves the names of z's nodes into one string and makes
-// its maps afresh with them as keys. Parsing made a string for every
-// record's owner, and only one per name is kept: left where they were,
-// the kept ones would hold on to memory that the others' garbage shares
-// with them.
-func (z *Zone) compactNames() {
-	nodes := make([]*node, 0, len(z.nodes)+len(z.sec.hashed))
-	size := 0
-	for _, m := range []map[string]*node{z.nodes, z.sec.hashed} {
-		for _, n := range m {
-			nodes = append(nodes, n)
-			size += len(n.wire) + len(n.name)
-		}
-	}
-	var b strings.Builder
-	b.Grow(size)
-	for _, n := range nodes {
-		b.WriteString(n.wire)
-		b.WriteString(n.name)
-	}
-	all := b.String()
-	hashed := len(z.sec.hashed)
-	z.nodes = make(map[string]*node, len(nodes)-hashed)
-	if z.sec.hashed != nil {
-		z.sec.hashed = make(map[string]*node, hashed)
-	}
-	off := 0
-	for i, n := range nodes {
-		w, name := len(n.wire), len(n.name)
-		n.wire, n.name = all[off:off+w], all[off+w:off+w+name]
-		off += w + name
-		if i < len(nodes)-hashed {
-			z.nodes[n.wire] = n
-		} else {
-			z.sec.hashed[n.wire] = n
-		}
-	}
-}
-
-// pack puts n's RRsets in wire form, in arena, building them in scratch
-// (returned for the next node). Every RRset was made by add, which kept
-// its records' wire forms as they were checked.
-func (n *node) pack(scratch []byte, arena *recArena) []byte {
-	if len(n.sets) == 0 {
-		return scratch
-	}
-	out := scratch[:0]
-	for _, s := range n.sets {
-		out = binary.BigEndian.AppendUint16(out, s.rrtype)
-		out = binary.AppendUvarint(out, uint64(s.line))
-		out = binary.AppendUvarint(out, uint64(len(s.recs)))
-		out = append(out, s.recs...)
-	}
-	n.packed = arena.keep(out)
-	n.sets = nil
-	return out
-}
-
 // maxRecordWire is the most octets a record takes in wire form: an
 // owner, type, class, TTL, RDLENGTH and the most RDATA RDLENGTH allows.
 const maxRecordWire = 255 + 10 + 65535
-
-// dropRecs lets go of the wire forms of an unpacked node's RRsets: they
-// point into the blocks of a recArena.
-func (n *node) dropRecs() {
-	for i := range n.sets {
-		n.sets[i].recs = nil
-	}
-}
 
 // packRecord packs rr in buf (made when short, and returned for the next
 // record) and returns its TTL, RDLENGTH and RDATA. Packing sets rr's
@@ -153,14 +50,6 @@ func packRecord(rr dns.RR, buf []byte) (rec, scratch []byte, err error) {
 		return nil, buf, fmt.Errorf("cannot pack")
 	}
 	return buf[i+5 : end], buf, nil
-}
-
-// setTTLs sets the TTL of every record of recs, records in wire form.
-func setTTLs(recs []byte, ttl uint32) {
-	for p := recs; len(p) >= 6; {
-		binary.BigEndian.PutUint32(p, ttl)
-		p = p[min(len(p), 6+int(binary.BigEndian.Uint16(p[4:]))):]
-	}
 }
 
 // recArena keeps records' wire forms in large blocks rather than one

@@ -17,7 +17,6 @@ type Zone struct {
 	wire  string           // Origin in lowercase wire form
 	apex  *node            // the node at the origin
 	nodes map[string]*node // every name in the zone, empty non-terminals included
-	slab  []node           // where new nodes are made, see newNode
 	soa   *dns.SOA
 	count int // records loaded
 	sec   dnssecState
@@ -59,7 +58,6 @@ type rrset struct {
 	rrtype uint16
 	line   int // line of its first record, for diagnostics
 	rrs    []dns.RR
-	recs   []byte // while a zone is built: rrs in wire form, see packed.go
 }
 
 // node is one name in a zone.
