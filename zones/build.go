@@ -130,18 +130,19 @@ func buildStreams(file string, streams []*recStream) (*Zone, Diagnostics) {
 	nodes, ds, count := packBuilds(builds, refs, streams, soa, soaLine)
 	diags = append(diags, ds...)
 	z.count = count
-	z.nodes = make(map[string]*node, len(index))
+	named := nodes // the names of the zone: hashed owners left out
 	if hashed != nil {
-		z.sec.hashed = make(map[string]*node, len(hashed))
+		named = make([]*node, 0, len(index))
 	}
 	for i, b := range builds {
 		n := nodes[i]
 		if b.hashed {
 			n.parent = nodes[0]
-			z.sec.hashed[n.wire] = n
 			continue
 		}
-		z.nodes[n.wire] = n
+		if hashed != nil {
+			named = append(named, n)
+		}
 		if b.parent >= 0 {
 			n.parent = nodes[b.parent]
 			n.parent.children++
@@ -158,12 +159,27 @@ func buildStreams(file string, streams []*recStream) (*Zone, Diagnostics) {
 			z.soa = s.rrs[0].(*dns.SOA)
 		}
 	}
-	if hashed != nil {
-		nodes = slices.DeleteFunc(nodes, func(n *node) bool { return z.sec.hashed[n.wire] == n })
-	}
-	z.link(nodes)
+	// The maps are made on one core while the names are linked on the
+	// other.
+	var mapped sync.WaitGroup
+	mapped.Go(func() {
+		z.nodes = make(map[string]*node, len(named))
+		for _, n := range named {
+			z.nodes[n.wire] = n
+		}
+		if hashed != nil {
+			z.sec.hashed = make(map[string]*node, len(hashed))
+			for i, b := range builds {
+				if b.hashed {
+					z.sec.hashed[b.wire] = nodes[i]
+				}
+			}
+		}
+	})
+	z.link(named)
+	mapped.Wait()
 	z.setupDNSSEC()
-	diags = append(diags, z.check(nodes)...)
+	diags = append(diags, z.check(named)...)
 	return z, capDiags(diags)
 }
 
@@ -395,26 +411,34 @@ func unpackRec(name string, t uint16, rec []byte) dns.RR {
 // link fills in the delegation and DNAME pointers of every node, parents
 // before children.
 func (z *Zone) link(nodes []*node) {
-	// Nodes by their number of labels, which puts parents first.
-	var byLabels [128][]*node
-	for _, n := range nodes {
-		c := labelCount(n.wire)
-		byLabels[c] = append(byLabels[c], n)
+	// Nodes by their number of labels, which puts parents first: counted,
+	// then placed.
+	var starts [129]int
+	labels := make([]uint8, len(nodes))
+	for i, n := range nodes {
+		labels[i] = uint8(labelCount(n.wire))
+		starts[labels[i]+1]++
 	}
-	for _, level := range byLabels {
-		for _, n := range level {
-			if n.isApex || n.parent == nil {
-				continue
-			}
-			p := n.parent
-			n.cut = p.cut
-			if n.cut == nil && n.isCut() {
-				n.cut = n
-			}
-			n.dnameUp = p.dnameUp
-			if n.dnameUp == nil && p.has(dns.TypeDNAME) {
-				n.dnameUp = p
-			}
+	for c := 1; c < len(starts); c++ {
+		starts[c] += starts[c-1]
+	}
+	ordered := make([]*node, len(nodes))
+	for i, n := range nodes {
+		ordered[starts[labels[i]]] = n
+		starts[labels[i]]++
+	}
+	for _, n := range ordered {
+		if n.isApex || n.parent == nil {
+			continue
+		}
+		p := n.parent
+		n.cut = p.cut
+		if n.cut == nil && n.isCut() {
+			n.cut = n
+		}
+		n.dnameUp = p.dnameUp
+		if n.dnameUp == nil && p.has(dns.TypeDNAME) {
+			n.dnameUp = p
 		}
 	}
 }

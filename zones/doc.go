@@ -3,7 +3,8 @@
 //
 // Loading ([LoadDir]) parses every zone file of a directory with
 // miekg/dns's zone parser (a big file in pieces on every core, pieces of
-// the plainest entries with a reader of its own), validates each zone the
+// the plainest entries with a reader of its own that writes wire form
+// straight away), validates each zone the
 // way named-checkzone and nsd-checkzone do, and reports problems as
 // "file:line: message" [Diagnostic]s. A directory with any error yields
 // no [Set] at all, so a broken zone is never served. A loaded zone keeps

@@ -208,10 +208,12 @@ func (t trackingFS) Open(name string) (fs.File, error) {
 		return nil, err
 	}
 	var b strings.Builder
+	chunk := 32 << 10
 	if st, err := f.Stat(); err == nil && st.Size() > 0 && st.Size() <= maxZoneFileSize {
 		b.Grow(int(st.Size()) + 1) // read in one go, not by doubling
+		chunk = min(max(chunk, int(st.Size())+1), 1<<20)
 	}
-	if _, err := io.Copy(&b, io.LimitReader(f, maxZoneFileSize+1)); err != nil {
+	if _, err := io.CopyBuffer(&b, io.LimitReader(f, maxZoneFileSize+1), make([]byte, chunk)); err != nil {
 		f.Close()
 		return nil, err
 	}

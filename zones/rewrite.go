@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -148,8 +149,29 @@ func padGroups(s, sep string, groups, width int) string {
 
 // mentionsRewritten reports whether the text holds, in any case, one of
 // the type names rewriteRecords looks at; most zones do not, and are
-// passed on untouched after this one look.
+// passed on untouched after this one look, on every core for a big one.
 func mentionsRewritten(data string) bool {
+	workers := min(runtime.GOMAXPROCS(0), 1+len(data)>>20)
+	if workers == 1 {
+		return mentionsIn(data)
+	}
+	per := (len(data) + workers - 1) / workers
+	found := make(chan bool, workers)
+	for start := 0; start < len(data); start += per {
+		// Each part runs on into the next by a word's length, so that
+		// none is missed where they meet.
+		part := data[start:min(start+per+len("$GENERATE"), len(data))]
+		go func() { found <- mentionsIn(part) }()
+	}
+	seen := false
+	for start := 0; start < len(data); start += per {
+		seen = <-found || seen
+	}
+	return seen
+}
+
+// mentionsIn is mentionsRewritten for one part of the text.
+func mentionsIn(data string) bool {
 	for i := 0; i+3 <= len(data); i++ {
 		switch data[i] | 0x20 {
 		case '$':
