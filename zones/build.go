@@ -447,17 +447,23 @@ func rrText(rr dns.RR) string {
 	return strings.Join(strings.Fields(rr.String()), " ")
 }
 
-// checkRdata packs a record: the parser accepts records with empty RDATA
-// (meant for dynamic updates; "x DNAME" with no target, say) that would
-// go out as malformed packets. It returns the record's TTL, RDLENGTH and
-// RDATA, in buf (made when short, and returned for the next record).
+// checkRdata packs a record: the parser accepts records with empty or
+// partial RDATA (meant for dynamic updates; "x DNAME" with no target, or
+// a SOA cut short by the end of the file, say) that would go out as
+// malformed packets. It returns the record's TTL, RDLENGTH and RDATA, in
+// buf (made when short, and returned for the next record), once it has
+// read them back.
 func checkRdata(rr dns.RR, buf []byte) (rec, scratch []byte, err error) {
 	rec, buf, err = packRecord(rr, buf)
 	if err != nil {
 		return nil, buf, err
 	}
-	if len(rec) == 6 && !emptyRdataAllowed(rr.Header().Rrtype) {
+	h := rr.Header()
+	if len(rec) == 6 && !emptyRdataAllowed(h.Rrtype) {
 		return nil, buf, fmt.Errorf("empty")
+	}
+	if _, _, err := dns.UnpackRRWithHeader(dns.RR_Header{Rrtype: h.Rrtype, Class: h.Class, Rdlength: uint16(len(rec) - 6)}, rec[6:], 0); err != nil {
+		return nil, buf, fmt.Errorf("incomplete")
 	}
 	return rec, buf, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -167,4 +168,24 @@ func FuzzCutParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string) {
 		parseBoth(t, text)
 	})
+}
+
+// TestMentionsRewrittenParts: a big text is looked at in parts, one a
+// core; a type name across two parts is found all the same.
+func TestMentionsRewrittenParts(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one core: the text is looked at whole")
+	}
+	size := 3 << 20
+	per := (size + 1) / 2
+	filler := strings.Repeat("h A 10.0.0.1\n", size/13+1)[:size]
+	if mentionsRewritten(filler) {
+		t.Fatal("found a type name in text without one")
+	}
+	for at := per - len("IPSECKEY"); at <= per; at++ {
+		text := filler[:at] + "IPSECKEY" + filler[at+len("IPSECKEY"):]
+		if !mentionsRewritten(text) {
+			t.Errorf("IPSECKEY at %d, the parts meeting at %d: not found", at, per)
+		}
+	}
 }

@@ -22,6 +22,11 @@ var packCases = map[string]string{
 		"n RRSIG A 8 2 60 20300101000000 20200101000000 1 example.org. AQ==\n" +
 		"n 30 RRSIG MX 8 2 60 20300101000000 20200101000000 1 example.org. AQ==\n" +
 		"d NS ns.d\nns.d A 192.0.2.2\nd DS 1 8 2 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n",
+	// A name's records apart in the file; duplicates, one differing
+	// only in the case of a name its type does not lowercase.
+	"apart": "$TTL 60\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.1\nx A 192.0.2.7\ny A 192.0.2.8\nX AAAA ::7\n" +
+		"y TXT \"t\"\nx A 192.0.2.9\nx A 192.0.2.7\nn NSEC a.example.org. A\nn NSEC A.Example.ORG. A\nz.y.x A 192.0.2.10\n" +
+		"a1 A 192.0.2.11\na2 A 192.0.2.12\na3 A 192.0.2.13\na4 A 192.0.2.14\na5 A 192.0.2.15\n",
 }
 
 // refNode is a name of the reference model of building a zone.
