@@ -41,17 +41,21 @@ type recAt struct{ stream, off int }
 // core.
 func buildStreams(file string, streams []*recStream) (*Zone, Diagnostics) {
 	var diags Diagnostics
-	records := 0
+	runs := 0
 	for _, s := range streams {
 		diags = append(diags, s.diags...)
-		records += len(s.runs)
+		runs += len(s.runs)
 	}
+	reported := 0 // here, apart from the streams' and packing's
 	report := func(sev Severity, file string, line int, format string, args ...any) {
-		diags = append(diags, Diagnostic{File: file, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+		if reported < maxDiagsPerFile {
+			diags = append(diags, Diagnostic{File: file, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
+			reported++
+		}
 	}
 	soa, soaRun, soaLine, ok := findSOA(streams)
 	if !ok {
-		if records == 0 && len(diags) == 0 {
+		if runs == 0 && len(diags) == 0 {
 			report(Error, file, 0, "zone is empty")
 		} else {
 			report(Error, file, 0, "no SOA record: a zone needs exactly one, at its apex")
@@ -62,10 +66,10 @@ func buildStreams(file string, streams []*recStream) (*Zone, Diagnostics) {
 	z := &Zone{Origin: origin, File: file, wire: ow}
 
 	// Every name with records, then every empty non-terminal above them.
-	refs := make([]runRef, 0, records)
-	builds := make([]nodeBuild, 1, records+16)
+	refs := make([]runRef, 0, runs)
+	builds := make([]nodeBuild, 1, runs+16)
 	builds[0] = nodeBuild{wire: ow, name: origin, first: -1, last: -1, parent: -1}
-	index := make(map[string]int32, records)
+	index := make(map[string]int32, runs)
 	index[ow] = 0
 	var hashed map[string]int32
 	for si, s := range streams {
@@ -155,9 +159,13 @@ func buildStreams(file string, streams []*recStream) (*Zone, Diagnostics) {
 	z.apex.isApex = true
 	z.apex.sets, z.apex.packed = z.apex.allSets(), nil
 	for _, s := range z.apex.sets {
-		if s.rrtype == dns.TypeSOA {
-			z.soa = s.rrs[0].(*dns.SOA)
+		if s.rrtype == dns.TypeSOA && len(s.rrs) > 0 {
+			z.soa, _ = s.rrs[0].(*dns.SOA)
 		}
+	}
+	if z.soa == nil { // every record read back when it was checked
+		report(Error, file, soaLine, "the SOA record cannot be read back")
+		return nil, capDiags(diags)
 	}
 	// The maps are made on one core while the names are linked on the
 	// other.
