@@ -1,8 +1,11 @@
 package markup
 
 import (
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/alecthomas/chroma/v2"
 )
@@ -90,25 +93,36 @@ func firstWord(s string) string {
 
 // Prewarm loads the lexers Highlight will use and tokenises the code
 // given for each, so that the rules it tries are compiled (a lexer
-// compiles each rule the first time a lex tries it) on a core of its
-// own while the site is still being prepared: the renders that
-// highlight then find them compiled, or wait for the compile under way,
-// instead of doing it themselves.
+// compiles each rule the first time a lex tries it) on cores of their
+// own, a language at a time on each, while the site is still being
+// prepared: the renders that highlight then find them compiled, or
+// wait for the compile under way, instead of doing it themselves.
 func Prewarm(code map[string][]string) {
 	names := make([]string, 0, len(code))
 	for l := range code {
 		names = append(names, l)
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		lexer := lexerFor(name)
-		if lexer == nil {
-			continue
-		}
-		for _, c := range code[name] {
-			if it, err := lexer.Tokenise(&chroma.TokeniseOptions{State: "root"}, c); err == nil {
-				it.Tokens()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(names) {
+					return
+				}
+				lexer := lexerFor(names[i])
+				if lexer == nil {
+					continue
+				}
+				for _, c := range code[names[i]] {
+					if it, err := lexer.Tokenise(&chroma.TokeniseOptions{State: "root"}, c); err == nil {
+						it.Tokens()
+					}
+				}
 			}
-		}
+		})
 	}
+	wg.Wait()
 }

@@ -39,22 +39,34 @@ func TestCodeSnippets(t *testing.T) {
 // TestPrewarmCompiles: Prewarm compiles the rules that highlighting the
 // code it is given tries, so that the highlighting compiles none.
 func TestPrewarmCompiles(t *testing.T) {
-	code := "main :: IO ()\nmain = putStrLn \"hi\" -- a comment\n"
-	l, ok := lexerFor("haskell").(*chroma.RegexLexer)
-	if !ok {
-		t.Fatalf("the haskell lexer is a %T", lexerFor("haskell"))
+	code := map[string]string{
+		"haskell": "main :: IO ()\nmain = putStrLn \"hi\" -- a comment\n",
+		"elixir":  "defmodule Hi do\n  def hi, do: IO.puts(\"hi\") # a comment\nend\n",
+		"ocaml":   "let () = print_endline \"hi\" (* a comment *)\n",
 	}
-	if n := l.CompiledRuleCount(); n != 0 {
-		t.Fatalf("%d rules compiled before Prewarm", n)
+	lexers := map[string]*chroma.RegexLexer{}
+	warm := map[string][]string{}
+	for lang, c := range code {
+		l, ok := lexerFor(lang).(*chroma.RegexLexer)
+		if !ok {
+			t.Fatalf("the %s lexer is a %T", lang, lexerFor(lang))
+		}
+		if n := l.CompiledRuleCount(); n != 0 {
+			t.Fatalf("%s: %d rules compiled before Prewarm", lang, n)
+		}
+		lexers[lang], warm[lang] = l, []string{c}
 	}
-	Prewarm(map[string][]string{"haskell": {code}})
-	before := l.CompiledRuleCount()
-	if before == 0 {
-		t.Fatal("Prewarm compiled no rule")
-	}
-	Highlight("haskell", code)
-	if after := l.CompiledRuleCount(); after != before {
-		t.Errorf("highlighting compiled %d rules after Prewarm", after-before)
+	Prewarm(warm) // the languages on every core
+	for lang, l := range lexers {
+		before := l.CompiledRuleCount()
+		if before == 0 {
+			t.Errorf("%s: Prewarm compiled no rule", lang)
+			continue
+		}
+		Highlight(lang, code[lang])
+		if after := l.CompiledRuleCount(); after != before {
+			t.Errorf("%s: highlighting compiled %d rules after Prewarm", lang, after-before)
+		}
 	}
 }
 
