@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -228,6 +229,22 @@ func (w folderWatch) poll(ctx context.Context, interval time.Duration, out chan<
 		}
 		return m
 	}
+	// changes classifies into batch what differs from before to now.
+	changes := func(before, now map[string]stamp, batch *Changes) bool {
+		found := false
+		for p, s := range now {
+			if old, ok := before[p]; !ok || old != s {
+				found = w.classify(p, batch) || found
+			}
+		}
+		for p := range before {
+			if _, ok := now[p]; !ok {
+				found = w.classify(p, batch) || found
+			}
+		}
+		return found
+	}
+	settle := min(interval/2, 100*time.Millisecond)
 	last := scan()
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -239,15 +256,23 @@ func (w folderWatch) poll(ctx context.Context, interval time.Duration, out chan<
 		}
 		now := scan()
 		var batch Changes
-		for p, s := range now {
-			if old, ok := last[p]; !ok || old != s {
-				w.classify(p, &batch)
+		if changes(last, now, &batch) {
+			// A file caught while it is written changes again a moment
+			// later: the batch goes once a scan finds the folder as the
+			// one before it did, and names that file once.
+			for range 10 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(settle):
+				}
+				again := scan()
+				if !changes(now, again, &batch) {
+					break
+				}
+				now = again
 			}
-		}
-		for p := range last {
-			if _, ok := now[p]; !ok {
-				w.classify(p, &batch)
-			}
+			batch.Paths = uniquePaths(batch.Paths)
 		}
 		last = now
 		if batch.any() {
@@ -258,4 +283,16 @@ func (w folderWatch) poll(ctx context.Context, interval time.Duration, out chan<
 			}
 		}
 	}
+}
+
+// uniquePaths drops the repeats of paths, keeping the first of each.
+func uniquePaths(paths []string) []string {
+	seen := map[string]bool{}
+	return slices.DeleteFunc(paths, func(p string) bool {
+		if seen[p] {
+			return true
+		}
+		seen[p] = true
+		return false
+	})
 }

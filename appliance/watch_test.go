@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -137,4 +138,27 @@ func TestCachedFS(t *testing.T) {
 	if d, _ := c.ReadDir("a/b"); len(d) != 1 || read() != "three" {
 		t.Errorf("after the folder changed: %d entries, %q", len(d), read())
 	}
+}
+
+// TestPollSettles: a file written over and over for longer than the
+// poll interval (as a big file is written, or a file caught half
+// written) comes as one batch naming it once, when the writing stops.
+func TestPollSettles(t *testing.T) {
+	dir := devFolder(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := Watch(ctx, dir, filepath.Join(dir, "site"), filepath.Join(dir, "zones"), 200*time.Millisecond, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the first scan
+	for i := range 12 {                // 360 ms: a poll falls inside
+		write(t, dir, "site/_posts/2024-01-02-hi.md", "---\ntitle: Hi\n---\n"+strings.Repeat("x", i+1)+"\n")
+		time.Sleep(30 * time.Millisecond)
+	}
+	ch := nextBatch(t, c)
+	if !ch.Site || !slices.Equal(ch.Paths, []string{"site/_posts/2024-01-02-hi.md"}) {
+		t.Errorf("a file written for 360 ms: %+v", ch)
+	}
+	noBatch(t, c, "after the writing stopped")
 }

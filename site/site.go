@@ -310,7 +310,7 @@ func (s *Site) staticDrop(f *staticFile) *liquid.Map {
 	return m
 }
 
-// prewarmLexers starts compiling, on a goroutine of its own, the
+// prewarmLexers starts compiling, on goroutines of their own, the
 // lexers of the languages the documents' code is in (the rules that
 // code uses), and returns a channel closed when it is done (nil when
 // there is no code): the compile (tens of milliseconds for a large
