@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
@@ -41,11 +42,15 @@ var blockTags = map[string]bool{
 	"video": true, "audio": true, "canvas": true, "object": true, "svg": true, "math": true,
 }
 
-// tagPatterns match the start and end tags of each of blockTags.
-var tagPatterns = func() map[string][2]*regexp.Regexp {
-	m := map[string][2]*regexp.Regexp{}
+// tagPatterns match the start and end tags of each of blockTags, each
+// pair compiled the first time a block of its tag is read: most pages
+// have none, and every start of islet paid for all fifty.
+var tagPatterns = func() map[string]func() [2]*regexp.Regexp {
+	m := map[string]func() [2]*regexp.Regexp{}
 	for tag := range blockTags {
-		m[tag] = [2]*regexp.Regexp{regexp.MustCompile(`(?i)<` + tag + `[\s>]`), regexp.MustCompile(`(?i)</` + tag + `\s*>`)}
+		m[tag] = sync.OnceValue(func() [2]*regexp.Regexp {
+			return [2]*regexp.Regexp{regexp.MustCompile(`(?i)<` + tag + `[\s>]`), regexp.MustCompile(`(?i)</` + tag + `\s*>`)}
+		})
 	}
 	return m
 }()
@@ -145,7 +150,8 @@ func preprocess(src string) (string, *abbreviations, []string) {
 // htmlBlockEnd finds the line closing the element opened on line i,
 // counting nested elements of the same name.
 func htmlBlockEnd(lines []string, i int, tag string) (int, bool) {
-	open, closing := tagPatterns[tag][0], tagPatterns[tag][1]
+	pair := tagPatterns[tag]()
+	open, closing := pair[0], pair[1]
 	depth := 0
 	for j := i; j < len(lines); j++ {
 		depth += len(open.FindAllStringIndex(lines[j], -1))
