@@ -89,6 +89,12 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	if done := s.prewarmLexers(); done != nil {
 		defer func() { <-done }()
 	}
+	if !s.incremental() {
+		// Stylesheets without Liquid need nothing the rest of the
+		// preparation makes: they compile from here, beside it. (An
+		// incremental render knows which need compiling only later.)
+		defer s.startSass(s.pages)()
+	}
 	if err := s.readLayouts(); err != nil {
 		return nil, err
 	}
@@ -353,8 +359,9 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		}
 		return out
 	}
-	wait := s.startSass(fresh(s.pages))
-	defer wait()
+	if s.sassJobs == nil {
+		defer s.startSass(fresh(s.pages))()
+	}
 	// Every collection document has an excerpt (Jekyll 4's
 	// Document#generate_excerpt?), posts and the rest alike.
 	if err := parallel(ctx, fresh(docs), func(d *document) error { return s.renderExcerpt(d) }); err != nil {
