@@ -26,7 +26,7 @@ import (
 func fastPiece(src string, p piece, file string, s *recStream) bool {
 	origin, ttl := p.origin, p.ttl
 	ow, oname, ok := fastOrigin(origin)
-	if !ok {
+	if !ok || origin == "" { // no origin: the parser refuses relative names
 		return false
 	}
 	haveOwner := false

@@ -71,4 +71,9 @@ func TestFastPiece(t *testing.T) {
 			}
 		})
 	}
+	// A piece with no origin (a file named otherwise than its zone, no
+	// $ORIGIN yet): the parser refuses relative names, so it reads it.
+	if fastPiece("a A 192.0.2.1\n", piece{line: 1}, "zonefile", &recStream{}) {
+		t.Error("a piece without an origin taken")
+	}
 }
