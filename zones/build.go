@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/miekg/dns"
+	"islet.dev/islet/internal/pool"
 )
 
 // buildZone turns parsed records into a Zone and validates it.
@@ -227,32 +228,22 @@ func findSOA(streams []*recStream) (recAt, *recRun, int, bool) {
 // found, and the number of records kept.
 func packBuilds(builds []nodeBuild, refs []runRef, streams []*recStream, soa recAt, soaLine int) ([]*node, Diagnostics, int) {
 	nodes := make([]*node, len(builds))
-	workers := min(runtime.GOMAXPROCS(0), 1+len(builds)/4096)
-	per := (len(builds) + workers - 1) / workers
-	parts := (len(builds) + per - 1) / per
-	diags := make([]Diagnostics, parts)
-	counts := make([]int, parts)
-	var wg sync.WaitGroup
-	for k := range parts {
-		start, end := k*per, min((k+1)*per, len(builds))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := nodePacker{refs: refs, streams: streams, soa: soa, soaLine: soaLine}
-			var slab []node
-			for i := start; i < end; i++ {
-				if len(slab) == cap(slab) {
-					slab = make([]node, 0, nodeSlab)
-				}
-				slab = append(slab, node{name: builds[i].name, wire: builds[i].wire})
-				n := &slab[len(slab)-1]
-				p.pack(n, builds[i].first)
-				nodes[i] = n
+	diags := make([]Diagnostics, runtime.GOMAXPROCS(0))
+	counts := make([]int, len(diags))
+	parts := pool.Parts(len(builds), 4096, func(k, start, end int) {
+		p := nodePacker{refs: refs, streams: streams, soa: soa, soaLine: soaLine}
+		var slab []node
+		for i := start; i < end; i++ {
+			if len(slab) == cap(slab) {
+				slab = make([]node, 0, nodeSlab)
 			}
-			diags[k], counts[k] = p.diags, p.count
-		}()
-	}
-	wg.Wait()
+			slab = append(slab, node{name: builds[i].name, wire: builds[i].wire})
+			n := &slab[len(slab)-1]
+			p.pack(n, builds[i].first)
+			nodes[i] = n
+		}
+		diags[k], counts[k] = p.diags, p.count
+	})
 	var all Diagnostics
 	total := 0
 	for k := range parts {

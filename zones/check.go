@@ -5,10 +5,10 @@ import (
 	"maps"
 	"runtime"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/miekg/dns"
+	"islet.dev/islet/internal/pool"
 )
 
 // check validates a built zone the way named-checkzone does. nodes are
@@ -24,33 +24,22 @@ func (z *Zone) check(nodes []*node) Diagnostics {
 	if !z.apex.has(dns.TypeNS) {
 		report(Error, z.apex.firstLine(), "no NS records at the zone apex %s", z.Origin)
 	}
-	workers := min(runtime.GOMAXPROCS(0), 1+len(nodes)/4096)
-	per := (len(nodes) + workers - 1) / workers
-	parts := (len(nodes) + per - 1) / per
-	found := make([]Diagnostics, parts)
-	glue := make([]map[string]bool, parts)
-	var wg sync.WaitGroup
-	for k := range parts {
-		part := nodes[k*per : min((k+1)*per, len(nodes))]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			glueUsed := map[string]bool{}
-			report := func(sev Severity, line int, format string, args ...any) {
-				if len(found[k]) < maxDiagsPerFile {
-					found[k] = append(found[k], Diagnostic{File: z.File, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
-				}
+	found := make([]Diagnostics, runtime.GOMAXPROCS(0))
+	glue := make([]map[string]bool, len(found))
+	parts := pool.Parts(len(nodes), 4096, func(k, start, end int) {
+		glue[k] = map[string]bool{}
+		report := func(sev Severity, line int, format string, args ...any) {
+			if len(found[k]) < maxDiagsPerFile {
+				found[k] = append(found[k], Diagnostic{File: z.File, Line: line, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 			}
-			for _, n := range part {
-				z.checkNode(n, report)
-				if ns := n.rrset(dns.TypeNS); ns != nil {
-					z.checkNameServers(n, ns, glueUsed, report)
-				}
+		}
+		for _, n := range nodes[start:end] {
+			z.checkNode(n, report)
+			if ns := n.rrset(dns.TypeNS); ns != nil {
+				z.checkNameServers(n, ns, glue[k], report)
 			}
-			glue[k] = glueUsed
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	for k := range parts {
 		diags = append(diags, found[k]...)
 		if k > 0 {

@@ -1,11 +1,12 @@
 package zones
 
 import (
+	"context"
+	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/miekg/dns"
+	"islet.dev/islet/internal/pool"
 )
 
 // piece is a part of a zone file's text that parses on its own: it
@@ -210,62 +211,43 @@ const cutSentinel = "cut.invalid. 0 IN A 0.0.0.0\n"
 func parsePieces(text, name string, display func(string) string, pieces []piece, workers int) ([]*recStream, Diagnostics, bool) {
 	streams := make([]*recStream, len(pieces))
 	oks := make([]bool, len(pieces))
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	file := display(name)
-	for range min(workers, len(pieces)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var scratch []byte
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(pieces) {
-					return
-				}
-				p := pieces[i]
-				last := i == len(pieces)-1
-				src := text[p.start:p.end]
-				if !last {
-					src += cutSentinel
-				}
-				// About 16 octets of records per line of zone text
-				// and 24 of text: grown once at most.
-				s := &recStream{data: make([]byte, 0, len(src)), nameBuf: make([]byte, 0, len(src)/2)}
-				ok := fastPiece(src, p, file, s)
-				if ok && !last {
-					ok = s.dropSentinel(pieces[i+1].line)
-				}
-				if !ok {
-					ttl := p.ttl
-					var tracker *lineTracker
-					lt := newLineTracker(name, strings.NewReader(src), &tracker, &ttl)
-					lt.line = p.line
-					tracker = lt
-					zp := dns.NewZoneParser(lt, p.origin, name)
-					zp.SetDefaultTTL(nsdDefaultTTL) // corrected by readEntries
-					out, diags, noTTL := readEntries(zp, &tracker, &ttl, display, make([]parsedRR, 0, (p.end-p.start)/24+16))
-					ok = len(diags) == 0
-					if ok && !last {
-						n := len(out)
-						ok = n > 0 && out[n-1].rr.Header().Name == "cut.invalid." && out[n-1].line == pieces[i+1].line
-						out = out[:max(n-1, 0)]
-					}
-					s = &recStream{noTTL: noTTL}
-					for _, r := range out {
-						scratch = s.addParsed(r, scratch)
-					}
-				}
-				s.finish()
-				streams[i], oks[i] = s, ok
-			}
-		}()
-	}
-	wg.Wait()
-	for _, ok := range oks {
-		if !ok {
-			return nil, nil, false
+	pool.Each(context.Background(), len(pieces), workers, func(i int) error {
+		p := pieces[i]
+		last := i == len(pieces)-1
+		src := text[p.start:p.end]
+		if !last {
+			src += cutSentinel
 		}
+		// About 16 octets of records per line of zone text
+		// and 24 of text: grown once at most.
+		s := &recStream{data: make([]byte, 0, len(src)), nameBuf: make([]byte, 0, len(src)/2)}
+		ok := fastPiece(src, p, file, s)
+		if !ok {
+			ttl := p.ttl
+			var tracker *lineTracker
+			lt := newLineTracker(name, strings.NewReader(src), &tracker, &ttl)
+			lt.line = p.line
+			tracker = lt
+			zp := dns.NewZoneParser(lt, p.origin, name)
+			zp.SetDefaultTTL(nsdDefaultTTL) // corrected by readEntries
+			out, diags, noTTL := readEntries(zp, &tracker, &ttl, display, make([]parsedRR, 0, (p.end-p.start)/24+16))
+			ok = len(diags) == 0
+			s = &recStream{noTTL: noTTL}
+			var scratch []byte
+			for _, r := range out {
+				scratch = s.addParsed(r, scratch)
+			}
+		}
+		s.finish()
+		if ok && !last {
+			ok = s.dropSentinel(pieces[i+1].line)
+		}
+		streams[i], oks[i] = s, ok
+		return nil
+	})
+	if slices.Contains(oks, false) {
+		return nil, nil, false
 	}
 	var diags Diagnostics
 	for _, s := range streams {
@@ -277,11 +259,11 @@ func parsePieces(text, name string, display func(string) string, pieces []piece,
 	return streams, diags, true
 }
 
-// dropSentinel removes the record of cutSentinel, which the fast reader
-// read at line, from the end of s; false if it is not there.
+// dropSentinel removes the record of cutSentinel, read at line, from
+// the end of s; false if it is not there.
 func (s *recStream) dropSentinel(line int) bool {
 	k := len(s.runs) - 1
-	if k < 0 || string(s.nameBuf[int(s.runs[k].off)+int(s.runs[k].wlen):int(s.runs[k].off)+int(s.runs[k].wlen)+int(s.runs[k].nlen)]) != "cut.invalid." {
+	if k < 0 || s.name(&s.runs[k]) != "cut.invalid." {
 		return false
 	}
 	at, p := s.runs[k].start, s.data[s.runs[k].start:]

@@ -4,11 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
+	"islet.dev/islet/internal/pool"
 )
 
 // A recStream holds the records that reading a zone file, or a piece of
@@ -149,15 +148,13 @@ func (s *recStream) addParsed(p parsedRR, scratch []byte) []byte {
 	hashed := isHashedType(h.Rrtype, rec[6:])
 	if k := len(s.runs); k == 0 || h.Name != s.lastName || s.runs[k-1].file != p.file || s.runs[k-1].hashed != hashed {
 		mark := len(s.nameBuf)
-		s.nameBuf = slices.Grow(s.nameBuf, 256)[:mark+256]
-		n, err := dns.PackDomainName(dns.Fqdn(h.Name), s.nameBuf, mark, nil, false)
-		if err != nil {
-			s.nameBuf = s.nameBuf[:mark]
+		var err error
+		if s.nameBuf, err = appendWireName(s.nameBuf, h.Name); err != nil {
 			return refuse("bad owner name %s: %v", h.Name, err)
 		}
-		lowerASCII(s.nameBuf[mark:n])
-		s.nameBuf = append(s.nameBuf[:n], strings.ToLower(h.Name)...)
-		s.endOwner(mark, n-mark, p.file, hashed)
+		wlen := len(s.nameBuf) - mark
+		s.nameBuf = append(s.nameBuf, strings.ToLower(h.Name)...)
+		s.endOwner(mark, wlen, p.file, hashed)
 		s.lastName = h.Name
 	}
 	s.data = binary.BigEndian.AppendUint16(s.data, h.Rrtype)
@@ -169,24 +166,15 @@ func (s *recStream) addParsed(p parsedRR, scratch []byte) []byte {
 // streamsFromParsed checks parsed records and puts them in streams, on
 // every core: about a stream per core, in order.
 func streamsFromParsed(rrs []parsedRR) []*recStream {
-	workers := min(runtime.GOMAXPROCS(0), 1+len(rrs)/4096)
-	per := (len(rrs) + workers - 1) / workers
-	var out []*recStream
-	var wg sync.WaitGroup
-	for start := 0; start < len(rrs); start += per {
-		part := rrs[start:min(start+per, len(rrs))]
-		s := &recStream{data: make([]byte, 0, 64*len(part))}
-		out = append(out, s)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var scratch []byte
-			for _, p := range part {
-				scratch = s.addParsed(p, scratch)
-			}
-			s.finish()
-		}()
-	}
-	wg.Wait()
-	return out
+	out := make([]*recStream, runtime.GOMAXPROCS(0))
+	parts := pool.Parts(len(rrs), 4096, func(k, start, end int) {
+		s := &recStream{data: make([]byte, 0, 64*(end-start))}
+		var scratch []byte
+		for _, p := range rrs[start:end] {
+			scratch = s.addParsed(p, scratch)
+		}
+		s.finish()
+		out[k] = s
+	})
+	return out[:parts]
 }

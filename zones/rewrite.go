@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/miekg/dns"
+	"islet.dev/islet/internal/pool"
 )
 
 // miekg/dns's zone parser refuses some valid records that NSD, Knot and
@@ -151,23 +153,13 @@ func padGroups(s, sep string, groups, width int) string {
 // the type names rewriteRecords looks at; most zones do not, and are
 // passed on untouched after this one look, on every core for a big one.
 func mentionsRewritten(data string) bool {
-	workers := min(runtime.GOMAXPROCS(0), 1+len(data)>>20)
-	if workers == 1 {
-		return mentionsIn(data)
-	}
-	per := (len(data) + workers - 1) / workers
-	found := make(chan bool, workers)
-	for start := 0; start < len(data); start += per {
+	found := make([]bool, runtime.GOMAXPROCS(0))
+	parts := pool.Parts(len(data), 1<<20, func(k, start, end int) {
 		// Each part runs on into the next by a word's length, so that
 		// none is missed where they meet.
-		part := data[start:min(start+per+len("$GENERATE"), len(data))]
-		go func() { found <- mentionsIn(part) }()
-	}
-	seen := false
-	for start := 0; start < len(data); start += per {
-		seen = <-found || seen
-	}
-	return seen
+		found[k] = mentionsIn(data[start:min(end+len("$GENERATE"), len(data))])
+	})
+	return slices.Contains(found[:parts], true)
 }
 
 // mentionsIn is mentionsRewritten for one part of the text.

@@ -1,6 +1,8 @@
 package zones
 
 import (
+	"slices"
+
 	"github.com/miekg/dns"
 )
 
@@ -8,12 +10,20 @@ import (
 // fully-qualified presentation name. Wire form is the map key of every
 // node, so that the query path can look names up straight from packets.
 func wireName(name string) (string, error) {
-	buf := make([]byte, 256)
-	n, err := dns.PackDomainName(dns.Fqdn(name), buf, 0, nil, false)
+	w, err := appendWireName(make([]byte, 0, 256), name)
+	return string(w), err
+}
+
+// appendWireName appends the lowercase wire form of name to buf.
+func appendWireName(buf []byte, name string) ([]byte, error) {
+	mark := len(buf)
+	buf = slices.Grow(buf, 256)[:mark+256]
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf, mark, nil, false)
 	if err != nil {
-		return "", err
+		return buf[:mark], err
 	}
-	return string(lowerASCII(buf[:n])), nil
+	lowerASCII(buf[mark:n])
+	return buf[:n], nil
 }
 
 // lowerASCII lowercases A-Z in place. Length octets are at most 63, below

@@ -47,3 +47,24 @@ func Each(ctx context.Context, n, workers int, f func(i int) error) error {
 	}
 	return nil
 }
+
+// Parts splits [0, n) into one part a core, but no more than one part
+// more than n/minPart (small work stays on few goroutines), calls
+// f(k, start, end) for
+// every part k on a goroutine of its own, waits, and returns the number
+// of parts: for work that keeps state of its own per part (scratch
+// buffers, results gathered in order).
+func Parts(n, minPart int, f func(k, start, end int)) int {
+	if n <= 0 {
+		return 0
+	}
+	workers := min(runtime.GOMAXPROCS(0), 1+n/max(1, minPart))
+	per := (n + workers - 1) / workers
+	parts := (n + per - 1) / per
+	var wg sync.WaitGroup
+	for k := range parts {
+		wg.Go(func() { f(k, k*per, min((k+1)*per, n)) })
+	}
+	wg.Wait()
+	return parts
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -72,5 +73,33 @@ func TestEachStops(t *testing.T) {
 	}
 	if d := done.Load(); d > 12 {
 		t.Errorf("%d items done after the stop at the tenth", d)
+	}
+}
+
+// TestParts: the parts cover [0, n) once, in order, one a core at
+// most and no more than one more than n/minPart.
+func TestParts(t *testing.T) {
+	for _, c := range []struct{ n, minPart int }{{0, 10}, {1, 10}, {9, 10}, {10, 10}, {25, 10}, {1000, 1}, {1000, 4096}} {
+		var ranges [64][2]int
+		var calls atomic.Int64
+		parts := Parts(c.n, c.minPart, func(k, start, end int) {
+			calls.Add(1)
+			ranges[k] = [2]int{start, end}
+		})
+		if int(calls.Load()) != parts || parts > runtime.GOMAXPROCS(0) || parts > 1+c.n/c.minPart || (c.n > 0) != (parts > 0) {
+			t.Errorf("%+v: %d parts, %d calls", c, parts, calls.Load())
+			continue
+		}
+		next := 0
+		for k := range parts {
+			start, end := ranges[k][0], ranges[k][1]
+			if start != next || end <= start {
+				t.Errorf("%+v: part %d is [%d, %d), after %d", c, k, start, end, next)
+			}
+			next = end
+		}
+		if next != c.n {
+			t.Errorf("%+v: the parts end at %d", c, next)
+		}
 	}
 }

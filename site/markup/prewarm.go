@@ -1,13 +1,12 @@
 package markup
 
 import (
-	"runtime"
+	"context"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/alecthomas/chroma/v2"
+	"islet.dev/islet/internal/pool"
 )
 
 // maxPrewarmCode bounds the code per language that Prewarm tokenises.
@@ -103,26 +102,16 @@ func Prewarm(code map[string][]string) {
 		names = append(names, l)
 	}
 	sort.Strings(names)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(names)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(names) {
-					return
-				}
-				lexer := lexerFor(names[i])
-				if lexer == nil {
-					continue
-				}
-				for _, c := range code[names[i]] {
-					if it, err := lexer.Tokenise(&chroma.TokeniseOptions{State: "root"}, c); err == nil {
-						it.Tokens()
-					}
-				}
+	pool.Each(context.Background(), len(names), 0, func(i int) error {
+		lexer := lexerFor(names[i])
+		if lexer == nil {
+			return nil
+		}
+		for _, c := range code[names[i]] {
+			if it, err := lexer.Tokenise(&chroma.TokeniseOptions{State: "root"}, c); err == nil {
+				it.Tokens()
 			}
-		})
-	}
-	wg.Wait()
+		}
+		return nil
+	})
 }
