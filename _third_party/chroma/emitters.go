@@ -70,6 +70,13 @@ func (b *byGroupsEmitter) Emit(groups []string, state *LexerState) Iterator {
 // ByGroupNames emits a token for each named matching group in the rule's regex.
 func ByGroupNames(emitters map[string]Emitter) Emitter {
 	return EmitterFunc(func(groups []string, state *LexerState) Iterator {
+		if state.NamedGroups == nil {
+			ruleRegex := state.Rules[state.State][state.Rule].Regexp
+			state.NamedGroups = make(map[string]string, len(groups))
+			for i, g := range groups {
+				state.NamedGroups[ruleRegex.GroupNameFromNumber(i)] = g
+			}
+		}
 		iterators := make([]Iterator, 0, len(state.NamedGroups)-1)
 		if len(state.NamedGroups)-1 == 0 {
 			if emitter, ok := emitters[`0`]; ok {
@@ -176,8 +183,8 @@ func (u *usingByGroup) Emit(groups []string, state *LexerState) Iterator {
 //
 // This Emitter is not serialisable.
 func UsingLexer(lexer Lexer) Emitter {
-	return EmitterFunc(func(groups []string, _ *LexerState) Iterator {
-		it, err := lexer.Tokenise(&TokeniseOptions{State: "root", Nested: true}, groups[0])
+	return EmitterFunc(func(groups []string, state *LexerState) Iterator {
+		it, err := lexer.Tokenise(&TokeniseOptions{State: "root", Nested: true, EveryRule: state.everyRule()}, groups[0])
 		if err != nil {
 			panic(err)
 		}
@@ -199,7 +206,7 @@ func (u *usingEmitter) Emit(groups []string, state *LexerState) Iterator {
 	if lexer == nil {
 		panic(fmt.Sprintf("no such lexer %q", u.Lexer))
 	}
-	it, err := lexer.Tokenise(&TokeniseOptions{State: "root", Nested: true}, groups[0])
+	it, err := lexer.Tokenise(&TokeniseOptions{State: "root", Nested: true, EveryRule: state.everyRule()}, groups[0])
 	if err != nil {
 		panic(err)
 	}
@@ -220,7 +227,7 @@ type usingSelfEmitter struct {
 func (u *usingSelfEmitter) EmitterKind() string { return "usingself" }
 
 func (u *usingSelfEmitter) Emit(groups []string, state *LexerState) Iterator {
-	it, err := state.Lexer.Tokenise(&TokeniseOptions{State: u.State, Nested: true}, groups[0])
+	it, err := state.Lexer.Tokenise(&TokeniseOptions{State: u.State, Nested: true, EveryRule: state.everyRule()}, groups[0])
 	if err != nil {
 		panic(err)
 	}

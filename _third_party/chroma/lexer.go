@@ -106,6 +106,11 @@ type TokeniseOptions struct {
 	// If true, all EOLs are converted into LF
 	// by replacing CRLF and CR
 	EnsureLF bool
+
+	// EveryRule tries every rule of a state at every position, even
+	// those whose regexp cannot start with the rune there: the same
+	// tokens, more slowly. It is there to check that filter.
+	EveryRule bool
 }
 
 // A Lexer for tokenising source code.

@@ -6,14 +6,17 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2/v2"
+	"github.com/dlclark/regexp2/v2/syntax"
 )
 
 // A Rule is the fundamental matching unit of the Regex lexer state machine.
@@ -156,6 +159,15 @@ type CompiledRule struct {
 	Rule
 	Regexp *regexp2.Regexp
 	flags  string
+	// first holds the characters a match can start with, when the
+	// regexp knows them (nil: any). An anchored regexp2 match runs its
+	// whole program at every position it is tried; a lex tries each
+	// rule of a state in turn, so most tries fail on the first rune.
+	first *firstSet
+	// named says the regexp names a group. Matches of other rules
+	// without a mutator leave LexerState.NamedGroups nil: their group
+	// names are their numbers, and ByGroupNames makes the map then.
+	named bool
 
 	compileOnce sync.Once
 	compileErr  error
@@ -181,6 +193,12 @@ func (r *CompiledRule) compile() error {
 			}
 			re.MatchTimeout = time.Millisecond * 250
 			r.Regexp = re
+			r.first = firstChars(re, pattern)
+			for _, name := range re.GetGroupNames() {
+				if _, err := strconv.Atoi(name); err != nil {
+					r.named = true
+				}
+			}
 		}
 		if validate, ok := r.Type.(ValidatingEmitter); ok {
 			r.compileErr = validate.ValidateEmitter(r)
@@ -211,7 +229,12 @@ type LexerState struct {
 	iteratorStack  []Iterator
 	options        *TokeniseOptions
 	newlineAdded   bool
+	emptyMatches   int // matches of nothing in a row
 }
+
+// maxEmptyMatches bounds the matches of nothing in a row at one place:
+// a lexer's states may push and pop a few times before one consumes.
+const maxEmptyMatches = 64
 
 // Set mutator context.
 func (l *LexerState) Set(key any, value any) {
@@ -225,7 +248,6 @@ func (l *LexerState) Get(key any) any {
 
 // Iterator returns the next Token from the lexer.
 func (l *LexerState) Iterator() Token { // nolint: gocognit
-	trace := json.NewEncoder(os.Stderr)
 	end := len(l.Text)
 	if l.newlineAdded {
 		end--
@@ -254,8 +276,21 @@ func (l *LexerState) Iterator() Token { // nolint: gocognit
 		if l.Lexer.trace {
 			start = time.Now()
 		}
-		ruleIndex, rule, groups, namedGroups := matchRules(l.Text, l.Pos, selectedRule)
+		var (
+			ruleIndex   int
+			rule        = &CompiledRule{}
+			groups      []string
+			namedGroups map[string]string
+		)
+		// A rule that matches nothing and leaves the state as it was
+		// would match again forever (JSONata's last rule does on a
+		// backslash): after maxEmptyMatches such matches in a row the
+		// rune is an error, as when no rule matches.
+		if l.emptyMatches < maxEmptyMatches {
+			ruleIndex, rule, groups, namedGroups = matchRules(l.Text, l.Pos, selectedRule, l.everyRule())
+		}
 		if l.Lexer.trace {
+			trace := json.NewEncoder(os.Stderr)
 			var length int
 			if groups != nil {
 				length = len(groups[0])
@@ -281,12 +316,18 @@ func (l *LexerState) Iterator() Token { // nolint: gocognit
 			// emptied and the lexer continues scanning in the 'root' state. This can help producing
 			// error-tolerant highlighting for erroneous input, e.g. when a single-line string is not
 			// closed.
+			l.emptyMatches = 0
 			if l.Text[l.Pos] == '\n' && l.State != l.options.State {
 				l.Stack = []string{l.options.State}
 				continue
 			}
 			l.Pos++
 			return Token{Error, string(l.Text[l.Pos-1 : l.Pos])}
+		}
+		if groups[0] == "" {
+			l.emptyMatches++
+		} else {
+			l.emptyMatches = 0
 		}
 		l.Rule = ruleIndex
 		l.Groups = groups
@@ -519,20 +560,32 @@ func (r *RegexLexer) MustRules() Rules {
 	return rules
 }
 
-func matchRules(text []rune, pos int, rules []*CompiledRule) (int, *CompiledRule, []string, map[string]string) {
+// everyRule says the lex skips no rule (TokeniseOptions.EveryRule).
+func (l *LexerState) everyRule() bool { return l != nil && l.options != nil && l.options.EveryRule }
+
+func matchRules(text []rune, pos int, rules []*CompiledRule, every bool) (int, *CompiledRule, []string, map[string]string) {
 	for i, rule := range rules {
 		if rule.compile() != nil {
 			// A rule that does not compile or whose emitter does not
 			// fit it never matches.
 			continue
 		}
+		if rule.first != nil && !every && (pos >= len(text) || !rule.first.canStart(text[pos])) {
+			continue
+		}
 		match, err := rule.Regexp.FindRunesMatchStartingAt(text, pos)
 		if match != nil && err == nil && match.RuneIndex == pos {
-			groups := []string{}
-			namedGroups := make(map[string]string)
-			for _, g := range match.Groups() {
-				namedGroups[g.Name] = g.String()
-				groups = append(groups, g.String())
+			all := match.Groups()
+			groups := make([]string, len(all))
+			for i := range all {
+				groups[i] = all[i].String()
+			}
+			var namedGroups map[string]string
+			if rule.named || rule.Mutator != nil {
+				namedGroups = make(map[string]string, len(all))
+				for i := range all {
+					namedGroups[all[i].Name] = groups[i]
+				}
 			}
 			return i, rule, groups, namedGroups
 		}
@@ -557,4 +610,47 @@ func ensureLF(text string) string {
 		j++
 	}
 	return string(buf[:j])
+}
+
+// firstSet is the set of runes a match can start with.
+type firstSet struct{ set syntax.CharSet }
+
+func (f *firstSet) canStart(ch rune) bool { return f.set.CharIn(ch) }
+
+// firstChars is the set of runes a match of re can start with, as
+// regexp2's own analysis found it when it compiled re (nil when it
+// found none: the pattern can match empty, or starts with what the
+// analysis does not follow). regexp2 keeps that analysis in an
+// unexported field, read here through reflection; if a newer regexp2
+// holds it otherwise, the pattern is analysed again.
+func firstChars(re *regexp2.Regexp, pattern string) *firstSet {
+	code := compiledCode(re)
+	if code == nil {
+		tree, err := syntax.Parse(pattern, syntax.ParseOptions{})
+		if err != nil {
+			return nil
+		}
+		if code, err = syntax.Write(tree); err != nil {
+			return nil
+		}
+		code.PrepareCharSetASCIIBitmaps()
+	}
+	// A case-insensitive pattern's set holds every case of its runes
+	// (Ssſ for (?i)s); a set left to be folded at match time is not
+	// used.
+	if code.FcPrefix == nil || code.FcPrefix.CaseInsensitive || code.RightToLeft {
+		return nil
+	}
+	return &firstSet{set: code.FcPrefix.PrefixSet}
+}
+
+var codeType = reflect.TypeFor[*syntax.Code]()
+
+// compiledCode is the program regexp2 compiled re to, or nil.
+func compiledCode(re *regexp2.Regexp) *syntax.Code {
+	f := reflect.ValueOf(re).Elem().FieldByName("code")
+	if !f.IsValid() || f.Type() != codeType || f.IsNil() {
+		return nil
+	}
+	return (*syntax.Code)(f.UnsafePointer())
 }

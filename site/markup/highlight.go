@@ -54,6 +54,9 @@ func Highlight(lang, code string) string {
 		toks = trimAddedLF(toks)
 	}
 	for _, t := range crlfTokens(toks) {
+		if t.Value == "" {
+			continue // Rouge yields no empty token
+		}
 		class := chroma.StandardTypes[t.Type]
 		if t.Type == chroma.Text || t.Type == chroma.TextWhitespace || class == "" {
 			if t.Type == chroma.TextWhitespace && strings.TrimSpace(t.Value) != "" {

@@ -2,6 +2,8 @@ package markup
 
 import (
 	"maps"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -38,7 +40,19 @@ func TestCodeSnippets(t *testing.T) {
 
 // TestPrewarmCompiles: Prewarm compiles the rules that highlighting the
 // code it is given tries, so that the highlighting compiles none.
+//
+// Lexers are shared by the whole process, and other tests compile
+// their rules: the test runs in a process of its own.
 func TestPrewarmCompiles(t *testing.T) {
+	if os.Getenv("ISLET_TEST_PREWARM") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPrewarmCompiles$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "ISLET_TEST_PREWARM=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestPrewarmCompiles") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return
+	}
 	code := map[string]string{
 		"haskell": "main :: IO ()\nmain = putStrLn \"hi\" -- a comment\n",
 		"elixir":  "defmodule Hi do\n  def hi, do: IO.puts(\"hi\") # a comment\nend\n",
