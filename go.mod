@@ -44,3 +44,5 @@ require (
 tool github.com/letsencrypt/pebble/v2/cmd/pebble
 
 replace github.com/alecthomas/chroma/v2 => ./_third_party/chroma
+
+replace github.com/yuin/goldmark => ./_third_party/goldmark
