@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -166,7 +167,9 @@ func LoadConfig(dir string) (*Config, error) {
 	return c, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+})
 
 // yamlPosition turns yaml's "line N: msg" errors into "file:N: msg".
 func yamlPosition(file string, err error) string {
@@ -174,7 +177,7 @@ func yamlPosition(file string, err error) string {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		err = errors.New(te.Errors[0])
 	}
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(err.Error()); m != nil {
 		return fmt.Sprintf("%s:%s: %s", file, m[1], m[2])
 	}
 	return fmt.Sprintf("%s: %v", file, err)

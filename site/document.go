@@ -68,7 +68,7 @@ func (d *document) setupDocument() error {
 	base := path.Base(d.rel)
 	name := strings.TrimSuffix(base, path.Ext(base))
 	if d.col.label == "posts" {
-		if m := postName.FindStringSubmatch(base); m != nil {
+		if m := postName().FindStringSubmatch(base); m != nil {
 			t, err := time.ParseInLocation("2006-1-2", m[1], c.loc)
 			if err != nil {
 				return fmt.Errorf("%s: invalid date in the file name: %v", d.rel, err)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -139,7 +140,7 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 		if u == "" {
 			return in, nil
 		}
-		return indexSuffix.ReplaceAllString(u, "/"), nil
+		return indexSuffix().ReplaceAllString(u, "/"), nil
 	})
 	r("slugify", 0, 1, func(_ *liquid.Context, in any, args []any, _ map[string]any) (any, error) {
 		if in == nil {
@@ -341,11 +342,13 @@ func urlOf(in any) string {
 	return liquid.ToString(in)
 }
 
-var absoluteURL = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
+var absoluteURL = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
+})
 
 // relativeURL prefixes baseurl, as Jekyll's relative_url filter does.
 func (s *Site) relativeURL(u string) string {
-	if absoluteURL.MatchString(u) {
+	if absoluteURL().MatchString(u) {
 		return u
 	}
 	lead := func(p string) string {
@@ -358,7 +361,7 @@ func (s *Site) relativeURL(u string) string {
 }
 
 func (s *Site) absoluteURL(u string) string {
-	if absoluteURL.MatchString(u) {
+	if absoluteURL().MatchString(u) {
 		return u
 	}
 	if s.cfg.url == "" {
@@ -626,4 +629,6 @@ func writeJSON(b *bytes.Buffer, v any, depth int) {
 }
 
 // indexSuffix is what Jekyll's strip_index takes off a URL.
-var indexSuffix = regexp.MustCompile(`/index\.html?$`)
+var indexSuffix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`/index\.html?$`)
+})

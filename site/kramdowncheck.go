@@ -3,6 +3,7 @@ package site
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/markup"
 )
@@ -17,8 +18,12 @@ var unsupportedKramdown = []struct {
 }{}
 
 var (
-	kramdownExtension = regexp.MustCompile(`\{::([A-Za-z_]+)([^}]*)\}`)
-	optionKey         = regexp.MustCompile(`([A-Za-z_]+)=`)
+	kramdownExtension = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\{::([A-Za-z_]+)([^}]*)\}`)
+	})
+	optionKey = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`([A-Za-z_]+)=`)
+	})
 )
 
 // checkKramdown warns about each unsupported kramdown construct in a
@@ -38,11 +43,11 @@ func (s *Site) checkKramdown(d *document) {
 				s.warnf(d.rel, d.bodyLine+i, "%s", u.msg)
 			}
 		}
-		for _, m := range kramdownExtension.FindAllStringSubmatch(line, -1) {
+		for _, m := range kramdownExtension().FindAllStringSubmatch(line, -1) {
 			switch m[1] {
 			case "comment", "nomarkdown":
 			case "options":
-				for _, kv := range optionKey.FindAllStringSubmatch(m[2], -1) {
+				for _, kv := range optionKey().FindAllStringSubmatch(m[2], -1) {
 					if kv[1] != "toc_levels" {
 						s.warnf(d.rel, d.bodyLine+i, "kramdown's {::options %s=…}: islet reads only toc_levels there; the option is left as Jekyll's configuration sets it", kv[1])
 					}
@@ -58,9 +63,15 @@ func (s *Site) checkKramdown(d *document) {
 // output: a markdown attribute on an element nested where islet does
 // not read it, an attribute list it found no element for.
 var (
-	leftMarkdownAttr = regexp.MustCompile(`<[A-Za-z][^<>]*\smarkdown=["']?(1|block|span|0)\b`)
-	leftIAL          = regexp.MustCompile(`\{:[ \t]*[.#][^{}<>\n]*\}`)
-	codeOrPre        = regexp.MustCompile(`(?s)<(pre|code)\b.*?</(pre|code)>`)
+	leftMarkdownAttr = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<[A-Za-z][^<>]*\smarkdown=["']?(1|block|span|0)\b`)
+	})
+	leftIAL = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\{:[ \t]*[.#][^{}<>\n]*\}`)
+	})
+	codeOrPre = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)<(pre|code)\b.*?</(pre|code)>`)
+	})
 )
 
 // checkKramdownOutput warns about those in a Markdown document's
@@ -69,13 +80,13 @@ func (s *Site) checkKramdownOutput(d *document, html string) {
 	if !strings.Contains(html, "markdown=") && !strings.Contains(html, "{:") {
 		return
 	}
-	text := codeOrPre.ReplaceAllString(html, "")
+	text := codeOrPre().ReplaceAllString(html, "")
 	for _, c := range []struct {
 		re  *regexp.Regexp
 		msg string
 	}{
-		{leftMarkdownAttr, "an element's markdown attribute was not read (it is nested where islet does not look for it): its content is written as it is, where kramdown parses it"},
-		{leftIAL, "an attribute list was written as text: islet found no element for it, where kramdown gives it to the one before or after"},
+		{leftMarkdownAttr(), "an element's markdown attribute was not read (it is nested where islet does not look for it): its content is written as it is, where kramdown parses it"},
+		{leftIAL(), "an attribute list was written as text: islet found no element for it, where kramdown gives it to the one before or after"},
 	} {
 		seen := map[string]bool{}
 		for _, m := range c.re.FindAllString(text, -1) {

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/unicode/norm"
@@ -43,13 +44,15 @@ func permalinkSuffix(style string) string {
 	return ""
 }
 
-var placeholder = regexp.MustCompile(`:([a-z_]+)`)
+var placeholder = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`:([a-z_]+)`)
+})
 
 // expandURL fills a permalink template and cleans the result as
 // Jekyll's URL class does.
 func expandURL(tpl string, values map[string]string) (string, error) {
 	var missing string
-	out := placeholder.ReplaceAllStringFunc(tpl, func(m string) string {
+	out := placeholder().ReplaceAllStringFunc(tpl, func(m string) string {
 		key := m[1:]
 		// longest placeholder that exists: ":titlefoo" is not ":title"
 		for k := len(key); k > 0; k-- {
@@ -200,10 +203,18 @@ func (d *document) computeURL() error {
 }
 
 var (
-	slugRaw     = regexp.MustCompile(`\s+`)
-	slugDefault = regexp.MustCompile(`[^\p{M}\p{L}\p{Nd}]+`)
-	slugPretty  = regexp.MustCompile(`[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+`)
-	slugASCII   = regexp.MustCompile(`[^A-Za-z0-9]+`)
+	slugRaw = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\s+`)
+	})
+	slugDefault = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[^\p{M}\p{L}\p{Nd}]+`)
+	})
+	slugPretty = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+`)
+	})
+	slugASCII = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[^A-Za-z0-9]+`)
+	})
 )
 
 // Slugify is Jekyll's Utils.slugify with its modes: raw, default,
@@ -214,16 +225,16 @@ func Slugify(s, mode string, cased bool) string {
 	case "none":
 		return s
 	case "raw":
-		re = slugRaw
+		re = slugRaw()
 	case "pretty":
-		re = slugPretty
+		re = slugPretty()
 	case "ascii":
-		re = slugASCII
+		re = slugASCII()
 	case "latin":
 		s = transliterate(s)
-		re = slugASCII
+		re = slugASCII()
 	default:
-		re = slugDefault
+		re = slugDefault()
 	}
 	s = re.ReplaceAllString(s, "-")
 	s = strings.TrimPrefix(s, "-")

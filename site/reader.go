@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"islet.dev/islet/internal/pool"
@@ -75,10 +76,12 @@ func splitFrontMatter(file string, src []byte) (fm *liquid.Map, body string, bod
 	}
 }
 
-var frontMatterStart = regexp.MustCompile(`\A---[ \t]*\r?\n`)
+var frontMatterStart = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\A---[ \t]*\r?\n`)
+})
 
 func hasFrontMatter(src []byte) bool {
-	return frontMatterStart.Match(src)
+	return frontMatterStart().Match(src)
 }
 
 // filtered reports whether Jekyll's EntryFilter leaves an entry out:
@@ -159,8 +162,12 @@ func fnmatch(pattern, name string) bool {
 	return name == ""
 }
 
-var postName = regexp.MustCompile(`^(?:.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-(.*)(\.[^.]+)$`)
-var draftName = regexp.MustCompile(`^(?:.+/)*(.*)(\.[^.]+)$`)
+var postName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-(.*)(\.[^.]+)$`)
+})
+var draftName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:.+/)*(.*)(\.[^.]+)$`)
+})
 
 // readTask is one file found by the walk, read and parsed in parallel.
 type readTask struct {
@@ -357,7 +364,7 @@ func (s *Site) walkPosts(dir, kind string, tasks *[]*readTask) error {
 	posts := s.collection("posts")
 	postDir := strings.TrimSuffix(strings.TrimSuffix(dir, "_posts"), "_drafts")
 	return s.walkFiles(dir, func(p string) {
-		if kind == "posts" && !postName.MatchString(strings.TrimPrefix(p, dir+"/")) {
+		if kind == "posts" && !postName().MatchString(strings.TrimPrefix(p, dir+"/")) {
 			return // Jekyll ignores files in _posts without a date
 		}
 		*tasks = append(*tasks, &readTask{rel: p, col: posts, kind: kind, postDir: postDir})

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/plugins"
 
@@ -237,7 +238,7 @@ func (s *Site) renderExcerpt(d *document) error {
 		if strings.Contains(head, "{%") {
 			head = closeLiquidBlocks(head)
 		}
-		if defs := linkDefinitions.FindAllString(tail, -1); len(defs) > 0 {
+		if defs := linkDefinitions().FindAllString(tail, -1); len(defs) > 0 {
 			head += "\n\n" + strings.Join(defs, "\n")
 		}
 	}
@@ -252,16 +253,20 @@ func (s *Site) renderExcerpt(d *document) error {
 	return nil
 }
 
-var linkDefinitions = regexp.MustCompile(`(?m)^ {0,3}\[[^\]]+\]:.+$`)
+var linkDefinitions = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^ {0,3}\[[^\]]+\]:.+$`)
+})
 
-var blockTag = regexp.MustCompile(`{%-?\s*(\w+)`)
+var blockTag = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`{%-?\s*(\w+)`)
+})
 
 // closeLiquidBlocks appends the end tags of blocks an excerpt cuts
 // open, as Jekyll's Excerpt#sanctify_liquid_tags does.
 func closeLiquidBlocks(head string) string {
 	blocks := map[string]bool{"if": true, "unless": true, "for": true, "case": true, "capture": true, "raw": true, "comment": true, "highlight": true, "tablerow": true}
 	var open []string
-	for _, m := range blockTag.FindAllStringSubmatch(head, -1) {
+	for _, m := range blockTag().FindAllStringSubmatch(head, -1) {
 		name := m[1]
 		if blocks[name] {
 			open = append(open, name)

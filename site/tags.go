@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/liquid"
 	"islet.dev/islet/site/markup"
@@ -29,12 +30,24 @@ func (s *Site) newEngine() *liquid.Engine {
 }
 
 var (
-	includeParam     = regexp.MustCompile(`([\w-]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'|([\w.-]+))`)
-	includeVariable  = regexp.MustCompile(`(?s)^(?P<variable>[^{]*(\{\{\s*[\w\-.]+\s*(\|.*)?\}\}[^\s{}]*)+)(?P<params>.*)$`)
-	includeFullValid = regexp.MustCompile(`^\s*(?:` + includeParam.String() + `(?:\s+|$)\s*)*$`)
-	includeFileChars = regexp.MustCompile(`^[\w/.\-()+~#@]+$`)
-	includeBadSeq    = regexp.MustCompile(`[./]{2,}`)
-	spaces           = regexp.MustCompile(`\s+`)
+	includeParam = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`([\w-]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|'([^'\\]*(?:\\.[^'\\]*)*)'|([\w.-]+))`)
+	})
+	includeVariable = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)^(?P<variable>[^{]*(\{\{\s*[\w\-.]+\s*(\|.*)?\}\}[^\s{}]*)+)(?P<params>.*)$`)
+	})
+	includeFullValid = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^\s*(?:` + includeParam().String() + `(?:\s+|$)\s*)*$`)
+	})
+	includeFileChars = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[\w/.\-()+~#@]+$`)
+	})
+	includeBadSeq = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[./]{2,}`)
+	})
+	spaces = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\s+`)
+	})
 )
 
 type includeTag struct {
@@ -84,7 +97,7 @@ func (s *Site) parseCachedInclude(markup string) (liquid.Node, error) {
 func (s *Site) parseInclude(markup string, relative bool) (liquid.Node, error) {
 	markup = strings.TrimSpace(markup)
 	t := &includeTag{s: s, relative: relative}
-	if m := includeVariable.FindStringSubmatch(markup); m != nil && strings.Contains(markup, "{{") {
+	if m := includeVariable().FindStringSubmatch(markup); m != nil && strings.Contains(markup, "{{") {
 		t.file = strings.TrimSpace(m[1])
 		p := strings.TrimSpace(m[4])
 		t.params = &p
@@ -94,7 +107,7 @@ func (s *Site) parseInclude(markup string, relative bool) (liquid.Node, error) {
 		}
 		t.fileTpl = tpl
 	} else {
-		parts := spaces.Split(markup, 2)
+		parts := spaces().Split(markup, 2)
 		t.file = parts[0]
 		if len(parts) > 1 {
 			t.params = &parts[1]
@@ -103,7 +116,7 @@ func (s *Site) parseInclude(markup string, relative bool) (liquid.Node, error) {
 	if t.file == "" {
 		return nil, fmt.Errorf("include needs a file name")
 	}
-	if t.params != nil && !includeFullValid.MatchString(*t.params) {
+	if t.params != nil && !includeFullValid().MatchString(*t.params) {
 		return nil, fmt.Errorf("invalid syntax for include tag: %q; valid syntax: {%% include file.ext param='value' param2='value' %%}", *t.params)
 	}
 	return t, nil
@@ -118,7 +131,7 @@ func (t *includeTag) Render(c *liquid.Context, w *strings.Builder) error {
 		}
 		file = b.String()
 	}
-	if includeBadSeq.MatchString(file) || !includeFileChars.MatchString(file) {
+	if includeBadSeq().MatchString(file) || !includeFileChars().MatchString(file) {
 		return fmt.Errorf("invalid syntax for include tag: file %q contains invalid characters or sequences", file)
 	}
 	var rel string
@@ -145,7 +158,7 @@ func (t *includeTag) Render(c *liquid.Context, w *strings.Builder) error {
 	if t.params != nil {
 		params = liquid.NewMap()
 		ps := *t.params
-		for _, m := range includeParam.FindAllStringSubmatchIndex(ps, -1) {
+		for _, m := range includeParam().FindAllStringSubmatchIndex(ps, -1) {
 			key := ps[m[2]:m[3]]
 			switch {
 			case m[4] >= 0:
@@ -275,7 +288,7 @@ type postURLTag struct {
 func (t *postURLTag) Render(c *liquid.Context, w *strings.Builder) error {
 	name := t.arg
 	dir, base := path.Split(name)
-	if !postName.MatchString(base + ".md") {
+	if !postName().MatchString(base + ".md") {
 		return fmt.Errorf("post_url: %q is not a valid post name (YYYY-MM-DD-title)", name)
 	}
 	for _, d := range t.s.published[t.s.collection("posts")] {
@@ -292,7 +305,9 @@ func (t *postURLTag) Render(c *liquid.Context, w *strings.Builder) error {
 	return fmt.Errorf("could not find post \"%s\" in tag 'post_url'; make sure the post exists and the name is correct", name)
 }
 
-var highlightSyntax = regexp.MustCompile(`^([a-zA-Z0-9.+#_-]+)((\s+\w+(=(\w+|"([0-9]+\s)*[0-9]+"))?)*)$`)
+var highlightSyntax = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([a-zA-Z0-9.+#_-]+)((\s+\w+(=(\w+|"([0-9]+\s)*[0-9]+"))?)*)$`)
+})
 
 type highlightTag struct {
 	lang    string
@@ -301,7 +316,7 @@ type highlightTag struct {
 }
 
 func (s *Site) parseHighlight(markup string, body liquid.Node) (liquid.Node, error) {
-	m := highlightSyntax.FindStringSubmatch(strings.TrimSpace(markup))
+	m := highlightSyntax().FindStringSubmatch(strings.TrimSpace(markup))
 	if m == nil {
 		return nil, fmt.Errorf("syntax error in tag 'highlight' while parsing %q: valid syntax: highlight <lang> [linenos]", markup)
 	}

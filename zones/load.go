@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/miekg/dns"
 )
@@ -304,12 +305,16 @@ func unwrapPathError(err error) string {
 
 // miekg/dns formats parse errors as
 // `file: dns: message: "token" at line: L:C`.
-var includeErrRE = regexp.MustCompile("^failed to open `([^']*)'.*?: ([^:]*(?:: [^:]*)?)(?:: \"[^\"]*\")?$")
+var includeErrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile("^failed to open `([^']*)'.*?: ([^:]*(?:: [^:]*)?)(?:: \"[^\"]*\")?$")
+})
 
-var parseErrRE = regexp.MustCompile(`^(?:(.*?): )?dns: (.*) at line: (\d+):(\d+)$`)
+var parseErrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:(.*?): )?dns: (.*) at line: (\d+):(\d+)$`)
+})
 
 func parseErrorDiag(err error, display func(string) string) Diagnostic {
-	m := parseErrRE.FindStringSubmatch(err.Error())
+	m := parseErrRE().FindStringSubmatch(err.Error())
 	if m == nil {
 		return Diagnostic{File: display("?"), Severity: Error, Msg: err.Error()}
 	}
@@ -320,7 +325,7 @@ func parseErrorDiag(err error, display func(string) string) Diagnostic {
 		// The parser gave no reason, only the word it stopped at.
 		msg = "cannot read record data at " + token
 	}
-	if im := includeErrRE.FindStringSubmatch(msg); im != nil {
+	if im := includeErrRE().FindStringSubmatch(msg); im != nil {
 		reason := im[2]
 		switch {
 		case strings.Contains(reason, "no such file"):

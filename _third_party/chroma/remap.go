@@ -1,5 +1,7 @@
 package chroma
 
+import "sync"
+
 type remappingLexer struct {
 	lexer  Lexer
 	mapper func(Token) []Token
@@ -65,7 +67,23 @@ type TypeMapping []struct {
 //	}
 //	lexer = TypeRemappingLexer(lexer, mapping)
 func TypeRemappingLexer(lexer Lexer, mapping TypeMapping) Lexer {
-	// Lookup table for fast remapping.
+	// Lookup table for fast remapping, made on the first lex rather
+	// than at init, where Common Lisp's and Emacs Lisp's lexers are
+	// built.
+	lutOnce := sync.OnceValue(func() map[TokenType]map[string]TokenType { return remapTable(mapping) })
+	return RemappingLexer(lexer, func(t Token) []Token {
+		if k, ok := lutOnce()[t.Type]; ok {
+			if tt, ok := k[t.Value]; ok {
+				t.Type = tt
+			} else if tt, ok := k[""]; ok {
+				t.Type = tt
+			}
+		}
+		return []Token{t}
+	})
+}
+
+func remapTable(mapping TypeMapping) map[TokenType]map[string]TokenType {
 	lut := map[TokenType]map[string]TokenType{}
 	for _, rt := range mapping {
 		km, ok := lut[rt.From]
@@ -81,14 +99,5 @@ func TypeRemappingLexer(lexer Lexer, mapping TypeMapping) Lexer {
 			}
 		}
 	}
-	return RemappingLexer(lexer, func(t Token) []Token {
-		if k, ok := lut[t.Type]; ok {
-			if tt, ok := k[t.Value]; ok {
-				t.Type = tt
-			} else if tt, ok := k[""]; ok {
-				t.Type = tt
-			}
-		}
-		return []Token{t}
-	})
+	return lut
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -35,10 +36,18 @@ func str1(f func(s, a string) any) FilterFunc {
 }
 
 var (
-	stripHTMLBlocks = regexp.MustCompile(`(?is)<script.*?</script>|<!--.*?-->|<style.*?</style>`)
-	stripHTMLTags   = regexp.MustCompile(`(?s)<.*?>`)
-	newlines        = regexp.MustCompile(`\r?\n`)
-	escapeOnceRe    = regexp.MustCompile(`["><']|&(?:[a-zA-Z]+|#\d+);|&`)
+	stripHTMLBlocks = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?is)<script.*?</script>|<!--.*?-->|<style.*?</style>`)
+	})
+	stripHTMLTags = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)<.*?>`)
+	})
+	newlines = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\r?\n`)
+	})
+	escapeOnceRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`["><']|&(?:[a-zA-Z]+|#\d+);|&`)
+	})
 )
 
 const rubySpace = " \t\n\v\f\r\x00"
@@ -106,8 +115,8 @@ func registerStandardFilters(e *Engine) {
 	r("lstrip", 0, 0, str(func(s string) any { return strings.TrimLeft(s, rubySpace) }))
 	r("rstrip", 0, 0, str(func(s string) any { return strings.TrimRight(s, rubySpace) }))
 	r("strip_html", 0, 0, str(func(s string) any { return StripHTML(s) }))
-	r("strip_newlines", 0, 0, str(func(s string) any { return newlines.ReplaceAllString(s, "") }))
-	r("newline_to_br", 0, 0, str(func(s string) any { return newlines.ReplaceAllString(s, "<br />\n") }))
+	r("strip_newlines", 0, 0, str(func(s string) any { return newlines().ReplaceAllString(s, "") }))
+	r("newline_to_br", 0, 0, str(func(s string) any { return newlines().ReplaceAllString(s, "<br />\n") }))
 	r("join", 0, 1, func(_ *Context, in any, args []any, _ map[string]any) (any, error) {
 		glue := " "
 		if len(args) > 0 {
@@ -312,13 +321,13 @@ func EscapeHTML(s string) string { return escapeHTML(s) }
 // StripHTML is the strip_html filter: scripts, styles, comments and
 // tags removed.
 func StripHTML(s string) string {
-	return stripHTMLTags.ReplaceAllString(stripHTMLBlocks.ReplaceAllString(s, ""), "")
+	return stripHTMLTags().ReplaceAllString(stripHTMLBlocks().ReplaceAllString(s, ""), "")
 }
 
 // EscapeOnce is the escape_once filter: HTML-escapes what is not
 // already an entity.
 func EscapeOnce(s string) string {
-	return escapeOnceRe.ReplaceAllStringFunc(s, func(m string) string {
+	return escapeOnceRe().ReplaceAllStringFunc(s, func(m string) string {
 		if len(m) > 1 {
 			return m
 		}
@@ -488,7 +497,7 @@ func toNumber(v any) number {
 		return number{r: r, float: true}
 	case string:
 		s := strings.Trim(v, rubySpace)
-		if decimalRe.MatchString(s) {
+		if decimalRe().MatchString(s) {
 			r, _ := new(big.Rat).SetString(s)
 			return number{r: r}
 		}
@@ -497,7 +506,9 @@ func toNumber(v any) number {
 	return number{}
 }
 
-var decimalRe = regexp.MustCompile(`^-?\d+\.\d+$`)
+var decimalRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^-?\d+\.\d+$`)
+})
 
 // rubyToI is String#to_i: leading integer, else 0.
 func rubyToI(s string) int {

@@ -3,6 +3,7 @@ package liquid
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Ruby Liquid's lax parser, as Jekyll falls back on it (error_mode:
@@ -11,9 +12,13 @@ import (
 // as a variable made of the names in it ({{include.url}} is
 // include.url).
 var (
-	laxFragment = regexp.MustCompile(`"[^"]*"|'[^']*'|(?:[^\s,|'"]|"[^"]*"|'[^']*')+`)
-	laxName     = regexp.MustCompile(`\[[^\]]+\]|[\w-]+\??`)
-	laxKeyword  = map[string]bool{"and": true, "or": true, "contains": true, "==": true, "!=": true, "<>": true, "<": true, ">": true, "<=": true, ">=": true}
+	laxFragment = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`"[^"]*"|'[^']*'|(?:[^\s,|'"]|"[^"]*"|'[^']*')+`)
+	})
+	laxName = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\[[^\]]+\]|[\w-]+\??`)
+	})
+	laxKeyword = map[string]bool{"and": true, "or": true, "contains": true, "==": true, "!=": true, "<>": true, "<": true, ">": true, "<=": true, ">=": true}
 )
 
 // laxCondition rewrites a condition the strict parser rejected as Ruby
@@ -21,7 +26,7 @@ var (
 func laxCondition(markup string) (string, bool) {
 	var parts []string
 	changed := false
-	for _, f := range laxFragment.FindAllString(markup, -1) {
+	for _, f := range laxFragment().FindAllString(markup, -1) {
 		if laxKeyword[f] {
 			parts = append(parts, f)
 			continue
@@ -31,7 +36,7 @@ func laxCondition(markup string) (string, bool) {
 			continue
 		}
 		changed = true
-		names := laxName.FindAllString(f, -1)
+		names := laxName().FindAllString(f, -1)
 		if len(names) == 0 {
 			parts = append(parts, "nil")
 			continue
@@ -51,8 +56,12 @@ func laxCondition(markup string) (string, bool) {
 var (
 	// Ruby Liquid's For::Syntax and TagAttributes, its QuotedFragment
 	// spelt out.
-	laxFor       = regexp.MustCompile(`\A\s*(\[[^\]]+\]|[\w-]+\??)\s+in\s+((?:"[^"]*"|'[^']*'|[^\s,|'"])+)\s*(reversed)?`)
-	laxAttribute = regexp.MustCompile(`(\w[\w-]*)\s*:\s*((?:"[^"]*"|'[^']*'|[^\s,|'"])+)`)
+	laxFor = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\A\s*(\[[^\]]+\]|[\w-]+\??)\s+in\s+((?:"[^"]*"|'[^']*'|[^\s,|'"])+)\s*(reversed)?`)
+	})
+	laxAttribute = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(\w[\w-]*)\s*:\s*((?:"[^"]*"|'[^']*'|[^\s,|'"])+)`)
+	})
 )
 
 // laxForLoop is a for tag's header as Ruby Liquid's lax parser reads it.
@@ -67,7 +76,7 @@ type laxForLoop struct {
 // offset wherever they appear as name: value, other such pairs
 // ignored. False when even that does not read it.
 func laxForHeader(markup string) (laxForLoop, bool) {
-	m := laxFor.FindStringSubmatch(markup)
+	m := laxFor().FindStringSubmatch(markup)
 	if m == nil {
 		return laxForLoop{}, false
 	}
@@ -80,7 +89,7 @@ func laxForHeader(markup string) (laxForLoop, bool) {
 	if n.reversed {
 		read = append(read, "reversed")
 	}
-	for _, a := range laxAttribute.FindAllStringSubmatch(markup, -1) {
+	for _, a := range laxAttribute().FindAllStringSubmatch(markup, -1) {
 		switch a[1] {
 		case "offset":
 			if a[2] == "continue" {

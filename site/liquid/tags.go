@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // parseTag parses one tag. It returns a nil node for a tag the caller
@@ -38,7 +39,7 @@ func (p *tplParser) parseTag(t *rawTok) (node, bool, error) {
 		}
 		return &outputNode{v: v, line: t.line}, false, nil
 	case "#":
-		if inlineCommentLine.MatchString(t.markup) {
+		if inlineCommentLine().MatchString(t.markup) {
 			return nil, false, p.errorf(t.line, "syntax error in tag '#' - each line of comments must be prefixed by the '#' character")
 		}
 		return nopNode{}, true, nil
@@ -133,9 +134,13 @@ func (p *tplParser) skipComment(open *rawTok) error {
 	}
 }
 
-var inlineCommentLine = regexp.MustCompile(`\n\s*[^#\s]`)
+var inlineCommentLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\n\s*[^#\s]`)
+})
 
-var assignSyntax = regexp.MustCompile(`(?s)^([\w\-.\[\]]+)\s*=\s*(.*?)\s*$`)
+var assignSyntax = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)^([\w\-.\[\]]+)\s*=\s*(.*?)\s*$`)
+})
 
 type assignNode struct {
 	to   string
@@ -144,7 +149,7 @@ type assignNode struct {
 }
 
 func (p *tplParser) parseAssign(t *rawTok) (node, bool, error) {
-	m := assignSyntax.FindStringSubmatch(t.markup)
+	m := assignSyntax().FindStringSubmatch(t.markup)
 	if m == nil {
 		return nil, false, p.errorf(t.line, "syntax error in tag 'assign' - valid syntax: assign [var] = [source]")
 	}
@@ -164,7 +169,9 @@ func (n *assignNode) render(c *Context, _ *strings.Builder) error {
 	return nil
 }
 
-var captureSyntax = regexp.MustCompile(`^\(?[\w\-.\[\]]+\)?`)
+var captureSyntax = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\(?[\w\-.\[\]]+\)?`)
+})
 
 type captureNode struct {
 	to string
@@ -172,7 +179,7 @@ type captureNode struct {
 }
 
 func (p *tplParser) parseCapture(t *rawTok) (node, bool, error) {
-	name := captureSyntax.FindString(strings.TrimSpace(t.markup))
+	name := captureSyntax().FindString(strings.TrimSpace(t.markup))
 	if name == "" {
 		return nil, false, p.errorf(t.line, "syntax error in tag 'capture' - valid syntax: capture [var]")
 	}

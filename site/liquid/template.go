@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Error is a Liquid syntax or render error with its place in the
@@ -182,7 +183,7 @@ func tokenize(src string, line int) ([]rawTok, error) {
 				// {% endraw %}, even one that opened earlier ({% foo
 				// {% endraw %}, {{ x {% endraw %}): what comes before
 				// the endraw is raw text.
-				if m := endrawSuffix.FindStringSubmatchIndex(tk); m != nil {
+				if m := endrawSuffix().FindStringSubmatchIndex(tk); m != nil {
 					b.WriteString(tk[:m[3]])
 					line += strings.Count(tk, "\n")
 					src = src[tokEnd:]
@@ -205,7 +206,9 @@ func tokenize(src string, line int) ([]rawTok, error) {
 
 // endrawSuffix is a token that ends with the endraw tag; group 1 is
 // what comes before it.
-var endrawSuffix = regexp.MustCompile(`(?s)\A(.*)\{%-?\s*endraw\s*-?%\}\z`)
+var endrawSuffix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)\A(.*)\{%-?\s*endraw\s*-?%\}\z`)
+})
 
 func indexStart(s string) int {
 	for i := 0; i+1 < len(s); i++ {

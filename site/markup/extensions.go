@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // kramdown's attribute list definitions and extensions, read off the
@@ -18,13 +19,27 @@ import (
 //     (other options are not read).
 
 var (
-	aldLine       = regexp.MustCompile(`^ {0,3}\{:([A-Za-z][\w-]*):((?:[^}"']|"[^"]*"|'[^']*')*)\}[ \t]*$`)
-	ialAny        = regexp.MustCompile(`\{:([^/:}"'](?:[^}"':]|"[^"]*"|'[^']*')*)\}`)
-	extComment    = regexp.MustCompile(`(?s)\{::comment\}(.*?)\{:/comment\}`)
-	extNoMarkdown = regexp.MustCompile(`(?s)\{::nomarkdown\}(.*?)\{:/nomarkdown\}`)
-	extOptions    = regexp.MustCompile(`\{::options((?:[^}"']|"[^"]*"|'[^']*')*)/\}`)
-	tocLevelsOpt  = regexp.MustCompile(`toc_levels=(?:"([^"]*)"|'([^']*)')`)
-	rawKeep       = regexp.MustCompile(`<!--islet-raw-(\d+)-->|\x{E000}(\d+)\x{E001}`)
+	aldLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^ {0,3}\{:([A-Za-z][\w-]*):((?:[^}"']|"[^"]*"|'[^']*')*)\}[ \t]*$`)
+	})
+	ialAny = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\{:([^/:}"'](?:[^}"':]|"[^"]*"|'[^']*')*)\}`)
+	})
+	extComment = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)\{::comment\}(.*?)\{:/comment\}`)
+	})
+	extNoMarkdown = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)\{::nomarkdown\}(.*?)\{:/nomarkdown\}`)
+	})
+	extOptions = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\{::options((?:[^}"']|"[^"]*"|'[^']*')*)/\}`)
+	})
+	tocLevelsOpt = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`toc_levels=(?:"([^"]*)"|'([^']*)')`)
+	})
+	rawKeep = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<!--islet-raw-(\d+)-->|\x{E000}(\d+)\x{E001}`)
+	})
 )
 
 // extensions applies the definitions and extensions to src, returning
@@ -37,13 +52,13 @@ func extensions(src string) (string, []string, map[int]bool) {
 	var raw []string
 	var levels map[int]bool
 	if strings.Contains(src, "{::") {
-		src = extComment.ReplaceAllStringFunc(src, func(c string) string {
-			body := extComment.FindStringSubmatch(c)[1]
+		src = extComment().ReplaceAllStringFunc(src, func(c string) string {
+			body := extComment().FindStringSubmatch(c)[1]
 			return "<!-- " + strings.TrimSpace(body) + " -->"
 		})
 		var b strings.Builder
 		last := 0
-		for _, loc := range extNoMarkdown.FindAllStringSubmatchIndex(src, -1) {
+		for _, loc := range extNoMarkdown().FindAllStringSubmatchIndex(src, -1) {
 			raw = append(raw, strings.Trim(src[loc[2]:loc[3]], "\n"))
 			b.WriteString(src[last:loc[0]])
 			block := (loc[0] == 0 || src[loc[0]-1] == '\n') && (loc[1] == len(src) || src[loc[1]] == '\n' || src[loc[1]] == '\r')
@@ -56,8 +71,8 @@ func extensions(src string) (string, []string, map[int]bool) {
 		}
 		b.WriteString(src[last:])
 		src = b.String()
-		src = extOptions.ReplaceAllStringFunc(src, func(o string) string {
-			if m := tocLevelsOpt.FindStringSubmatch(o); m != nil {
+		src = extOptions().ReplaceAllStringFunc(src, func(o string) string {
+			if m := tocLevelsOpt().FindStringSubmatch(o); m != nil {
 				levels = parseTOCLevels(m[1] + m[2])
 			}
 			return ""
@@ -70,7 +85,7 @@ func extensions(src string) (string, []string, map[int]bool) {
 		if fences.Code(strings.TrimRight(ln, "\r\n")) {
 			continue
 		}
-		if m := aldLine.FindStringSubmatch(strings.TrimRight(ln, "\r\n")); m != nil {
+		if m := aldLine().FindStringSubmatch(strings.TrimRight(ln, "\r\n")); m != nil {
 			alds[m[1]] = strings.TrimSpace(m[2])
 			lines[i] = "\n"
 		}
@@ -81,8 +96,8 @@ func extensions(src string) (string, []string, map[int]bool) {
 			continue
 		}
 		if len(alds) > 0 {
-			ln = ialAny.ReplaceAllStringFunc(ln, func(ial string) string {
-				m := ialAny.FindStringSubmatch(ial)
+			ln = ialAny().ReplaceAllStringFunc(ln, func(ial string) string {
+				m := ialAny().FindStringSubmatch(ial)
 				var out []string
 				for _, w := range strings.Fields(m[1]) {
 					if def, ok := alds[w]; ok {
@@ -132,8 +147,8 @@ func restoreRaw(html string, raw []string) string {
 	if len(raw) == 0 {
 		return html
 	}
-	return rawKeep.ReplaceAllStringFunc(html, func(m string) string {
-		g := rawKeep.FindStringSubmatch(m)
+	return rawKeep().ReplaceAllStringFunc(html, func(m string) string {
+		g := rawKeep().FindStringSubmatch(m)
 		n, _ := strconv.Atoi(g[1] + g[2])
 		if n < len(raw) {
 			return raw[n]

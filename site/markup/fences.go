@@ -7,7 +7,7 @@ type Fences struct{ open string }
 // Code reports whether line opens or closes a fence or lies inside
 // fenced code: what a pass on the source must leave alone.
 func (f *Fences) Code(line string) bool {
-	if m := fenceLine.FindStringSubmatch(line); m != nil {
+	if m := fenceLine().FindStringSubmatch(line); m != nil {
 		switch {
 		case f.open == "":
 			f.open = m[1][:1]

@@ -2,6 +2,7 @@ package markup
 
 import (
 	"regexp"
+	"sync"
 
 	"github.com/yuin/goldmark"
 	gast "github.com/yuin/goldmark/ast"
@@ -52,7 +53,9 @@ func (strikethroughParser) CloseBlock(gast.Node, parser.Context) {}
 
 // kramdown's GFM parser makes a task of a list item that starts with
 // [ ], [x] or [X] and whitespace: [x]done and [X][X] are not tasks.
-var taskMarker = regexp.MustCompile(`^\[([\sxX])\]\s`)
+var taskMarker = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\[([\sxX])\]\s`)
+})
 
 type taskList struct{}
 
@@ -74,7 +77,7 @@ func (taskParser) Parse(parent gast.Node, block text.Reader, pc parser.Context) 
 		return nil
 	}
 	line, _ := block.PeekLine()
-	m := taskMarker.FindSubmatchIndex(line)
+	m := taskMarker().FindSubmatchIndex(line)
 	if m == nil {
 		return nil
 	}

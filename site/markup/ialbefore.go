@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
@@ -11,10 +12,14 @@ import (
 
 // blockIALLine is a block IAL alone on its line ({: .note #id}); not
 // {:toc}, not an attribute list definition ({:name: …}).
-var blockIALLine = regexp.MustCompile(`^ {0,3}\{:(?:\s*[.#][^}]*|\s+[^}:]*|\s*[\w-]+=[^}]*)\}\s*$`)
+var blockIALLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^ {0,3}\{:(?:\s*[.#][^}]*|\s+[^}:]*|\s*[\w-]+=[^}]*)\}\s*$`)
+})
 
 // otherBlock is a line that opens a block other than a paragraph.
-var otherBlock = regexp.MustCompile(`^(?: {4}|\t| {0,3}(?:#|>|[*+-][ \t]|\d+\.[ \t]|` + "```" + `|~~~|<|\||\{:))`)
+var otherBlock = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?: {4}|\t| {0,3}(?:#|>|[*+-][ \t]|\d+\.[ \t]|` + "```" + `|~~~|<|\||\{:))`)
+})
 
 // moveLeadingIALs applies kramdown's rule for a block IAL written on
 // a line of its own after a blank line (or at the start): it belongs to
@@ -36,7 +41,7 @@ func moveLeadingIALs(src string) string {
 			prevBlank = false
 			continue
 		}
-		if prevBlank && blockIALLine.MatchString(body) {
+		if prevBlank && blockIALLine().MatchString(body) {
 			start := i + 1
 			for start < len(lines) && strings.TrimSpace(lines[start]) == "" {
 				start++
@@ -44,22 +49,22 @@ func moveLeadingIALs(src string) string {
 			end := -1
 			switch {
 			case start >= len(lines):
-			case atxHeading.MatchString(trimmed(start)):
+			case atxHeading().MatchString(trimmed(start)):
 				end = start
-			case !otherBlock.MatchString(trimmed(start)):
+			case !otherBlock().MatchString(trimmed(start)):
 				end = start
 				for end+1 < len(lines) && strings.TrimSpace(lines[end+1]) != "" {
 					end++
 				}
-				if end > start && setextUnderline.MatchString(trimmed(end)) {
+				if end > start && setextUnderline().MatchString(trimmed(end)) {
 					end = -1 // a setext heading: left to islet's reading
 				}
 			}
-			if end < 0 && start < len(lines) && !blockIALLine.MatchString(trimmed(start)) {
+			if end < 0 && start < len(lines) && !blockIALLine().MatchString(trimmed(start)) {
 				// a quote, list, table, fence, rule or HTML: the IAL
 				// becomes a marker (an HTML block of one line, which
 				// ends there) that nextIALs gives to the block after it
-				if m := ialLine.FindStringSubmatch(body); m != nil && !strings.Contains(m[1], "--") && !strings.Contains(m[1], ">") {
+				if m := ialLine().FindStringSubmatch(body); m != nil && !strings.Contains(m[1], "--") && !strings.Contains(m[1], ">") {
 					indent := body[:len(body)-len(strings.TrimLeft(body, " "))]
 					lines[i] = indent + ialNextOpen + m[1] + ialNextClose + lines[i][len(body):]
 					prevBlank = false
@@ -103,9 +108,9 @@ func splitAtIALs(src string) string {
 			prevText = false
 			continue
 		}
-		if prevText && strings.HasPrefix(body, "{:") && blockIALLine.MatchString(body) && i+1 < len(lines) {
+		if prevText && strings.HasPrefix(body, "{:") && blockIALLine().MatchString(body) && i+1 < len(lines) {
 			next := strings.TrimRight(lines[i+1], "\r\n")
-			if strings.TrimSpace(next) != "" && !otherBlock.MatchString(next) && !setextUnderline.MatchString(next) {
+			if strings.TrimSpace(next) != "" && !otherBlock().MatchString(next) && !setextUnderline().MatchString(next) {
 				b.WriteString("\n")
 			}
 		}
@@ -163,6 +168,10 @@ func nextIALs(doc *ast.Document, src []byte, pc parser.Context) {
 }
 
 var (
-	setextUnderline = regexp.MustCompile(`^ {0,3}(=+|-+)\s*$`)
-	atxHeading      = regexp.MustCompile(`^ {0,3}#{1,6}(\s|$)`)
+	setextUnderline = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^ {0,3}(=+|-+)\s*$`)
+	})
+	atxHeading = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^ {0,3}#{1,6}(\s|$)`)
+	})
 )

@@ -18,11 +18,21 @@ import (
 // before goldmark parses it; attribute lists on the parsed tree.
 
 var (
-	abbrDef      = regexp.MustCompile(`^ {0,3}\*\[([^\]]+)\]:[ \t]*(.*?)[ \t]*$`)
-	fenceLine    = regexp.MustCompile("^ {0,3}(```+|~~~+)")
-	markdownAttr = regexp.MustCompile(`^(\s*<([A-Za-z][A-Za-z0-9]*)\b[^>]*?)\s+markdown=("1"|'1'|"block"|'block')([^>]*>)(.*)$`)
-	ialLine      = regexp.MustCompile(`^[ \t]*\{:((?:[^}"']|"[^"]*"|'[^']*')*)\}[ \t]*$`)
-	ialItem      = regexp.MustCompile(`([.#])([\w-]+)|([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S+))|([\w-]+)`)
+	abbrDef = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^ {0,3}\*\[([^\]]+)\]:[ \t]*(.*?)[ \t]*$`)
+	})
+	fenceLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("^ {0,3}(```+|~~~+)")
+	})
+	markdownAttr = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\s*<([A-Za-z][A-Za-z0-9]*)\b[^>]*?)\s+markdown=("1"|'1'|"block"|'block')([^>]*>)(.*)$`)
+	})
+	ialLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[ \t]*\{:((?:[^}"']|"[^"]*"|'[^']*')*)\}[ \t]*$`)
+	})
+	ialItem = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`([.#])([\w-]+)|([\w-]+)=(?:"([^"]*)"|'([^']*)'|(\S+))|([\w-]+)`)
+	})
 )
 
 // abbreviations maps each abbreviation to its title.
@@ -55,7 +65,9 @@ var tagPatterns = func() map[string]func() [2]*regexp.Regexp {
 	return m
 }()
 
-var htmlBlockStart = regexp.MustCompile(`^ {0,3}<([A-Za-z][A-Za-z0-9]*)[\s>]`)
+var htmlBlockStart = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^ {0,3}<([A-Za-z][A-Za-z0-9]*)[\s>]`)
+})
 
 // preprocess removes abbreviation definitions (returned), opens HTML
 // blocks marked markdown="1" so that their content is parsed, and
@@ -77,7 +89,7 @@ func preprocess(src string) (string, *abbreviations, []string) {
 			out.WriteString(ln)
 			continue
 		}
-		if m := abbrDef.FindStringSubmatch(body); m != nil {
+		if m := abbrDef().FindStringSubmatch(body); m != nil {
 			if ab == nil {
 				ab = &abbreviations{titles: map[string]string{}}
 			}
@@ -87,7 +99,7 @@ func preprocess(src string) (string, *abbreviations, []string) {
 			ab.titles[m[1]] = m[2]
 			continue
 		}
-		if m := htmlBlockStart.FindStringSubmatch(body); m != nil && blockTags[strings.ToLower(m[1])] && !markdownAttr.MatchString(body) {
+		if m := htmlBlockStart().FindStringSubmatch(body); m != nil && blockTags[strings.ToLower(m[1])] && !markdownAttr().MatchString(body) {
 			if end, ok := htmlBlockEnd(lines, i, strings.ToLower(m[1])); ok && end > i {
 				block := strings.Join(lines[i:end+1], "")
 				if strings.Contains(block, "\n\n") || strings.Contains(block, "\n \n") || blankInside(lines[i:end+1]) {
@@ -108,7 +120,7 @@ func preprocess(src string) (string, *abbreviations, []string) {
 				}
 			}
 		}
-		if m := markdownAttr.FindStringSubmatch(body); m != nil {
+		if m := markdownAttr().FindStringSubmatch(body); m != nil {
 			tag := m[2]
 			out.WriteString(m[1] + m[4] + "\n\n")
 			rest := m[5]
@@ -179,14 +191,16 @@ func blankInside(lines []string) bool {
 	return false
 }
 
-var rawPlaceholder = regexp.MustCompile(`<!--islet-html-(\d+)-->`)
+var rawPlaceholder = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<!--islet-html-(\d+)-->`)
+})
 
 // restoreHTML puts the HTML blocks preprocess set aside back.
 func restoreHTML(html string, raw []string) string {
 	if len(raw) == 0 {
 		return html
 	}
-	return rawPlaceholder.ReplaceAllStringFunc(html, func(m string) string {
+	return rawPlaceholder().ReplaceAllStringFunc(html, func(m string) string {
 		var n int
 		fmt.Sscanf(m, "<!--islet-html-%d-->", &n)
 		if n < len(raw) {
@@ -220,7 +234,7 @@ func (ialTransformer) Transform(node *ast.Paragraph, reader text.Reader, pc pars
 	src := reader.Source()
 	if lines.Len() > 1 {
 		first := lines.At(0)
-		if m := ialLine.FindStringSubmatch(strings.TrimRight(string(first.Value(src)), "\r\n")); m != nil {
+		if m := ialLine().FindStringSubmatch(strings.TrimRight(string(first.Value(src)), "\r\n")); m != nil {
 			// an IAL opening a paragraph: kramdown gives it to the block
 			// right before it, or after a blank line (or first in a
 			// quote or list item) to the paragraph it opens
@@ -234,7 +248,7 @@ func (ialTransformer) Transform(node *ast.Paragraph, reader text.Reader, pc pars
 		}
 	}
 	last := lines.At(lines.Len() - 1)
-	m := ialLine.FindStringSubmatch(strings.TrimRight(string(last.Value(src)), "\r\n"))
+	m := ialLine().FindStringSubmatch(strings.TrimRight(string(last.Value(src)), "\r\n"))
 	if m == nil {
 		return
 	}
@@ -319,7 +333,7 @@ func applyIALs(doc *ast.Document, pc parser.Context) {
 
 // setIAL applies {: .class #id key="value"} to a node.
 func setIAL(target ast.Node, attrs string) {
-	for _, a := range ialItem.FindAllStringSubmatch(attrs, -1) {
+	for _, a := range ialItem().FindAllStringSubmatch(attrs, -1) {
 		switch {
 		case a[1] == ".":
 			if old, ok := target.AttributeString("class"); ok {
@@ -427,7 +441,9 @@ func angleQuoteSpaces(doc *ast.Document, src []byte) {
 	}
 }
 
-var spanIAL = regexp.MustCompile(`^\{:((?:[^}"']|"[^"]*"|'[^']*')*)\}`)
+var spanIAL = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\{:((?:[^}"']|"[^"]*"|'[^']*')*)\}`)
+})
 
 // applySpanIALs gives a span attribute list (*text*{: .class}) to the
 // inline element right before it. The list is matched in the source,
@@ -447,7 +463,7 @@ func applySpanIALs(doc *ast.Document, src []byte) {
 		if _, isText := prev.(*ast.Text); isText || t.Parent() == nil {
 			continue
 		}
-		m := spanIAL.FindSubmatchIndex(src[t.Segment.Start:])
+		m := spanIAL().FindSubmatchIndex(src[t.Segment.Start:])
 		if m == nil {
 			continue
 		}

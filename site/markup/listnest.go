@@ -3,6 +3,7 @@ package markup
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/yuin/goldmark/ast"
 )
@@ -12,8 +13,12 @@ import (
 // number and a dot, then a space or a tab; thematicBreak is a rule
 // (* * *), which is not an item.
 var (
-	listItemStart = regexp.MustCompile(`^( *)([*+-]|\d+\.)([ \t]+)\S`)
-	thematicBreak = regexp.MustCompile(`^ {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$`)
+	listItemStart = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^( *)([*+-]|\d+\.)([ \t]+)\S`)
+	})
+	thematicBreak = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^ {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$`)
+	})
 )
 
 // nestOtherLists applies kramdown's rule for a list of the other kind
@@ -64,8 +69,8 @@ func nestOtherLists(src string) string {
 			out.WriteString(ln)
 			continue
 		}
-		m := listItemStart.FindStringSubmatch(body)
-		if m != nil && thematicBreak.MatchString(body) {
+		m := listItemStart().FindStringSubmatch(body)
+		if m != nil && thematicBreak().MatchString(body) {
 			m = nil
 		}
 		indent := len(body) - len(strings.TrimLeft(body, " "))
@@ -163,7 +168,7 @@ func fencesInItems(src string) string {
 		case strings.TrimSpace(body) == "":
 			col = -1
 		default:
-			if m := listItemStart.FindStringSubmatch(body); m != nil && !thematicBreak.MatchString(body) {
+			if m := listItemStart().FindStringSubmatch(body); m != nil && !thematicBreak().MatchString(body) {
 				col = len(m[1]) + len(m[2]) + len(m[3])
 			}
 		}

@@ -3,6 +3,7 @@ package markup
 import (
 	"bytes"
 	"regexp"
+	"sync"
 
 	"github.com/yuin/goldmark/ast"
 )
@@ -10,7 +11,9 @@ import (
 // rawSpanOpen is the opening tag of an HTML element whose content
 // kramdown does not parse as Markdown (its raw content model): code,
 // kbd, samp, var, script, style, math, textarea, option.
-var rawSpanOpen = regexp.MustCompile(`(?i)^<(code|kbd|samp|var|script|style|math|textarea|option)(?:\s[^>]*)?>$`)
+var rawSpanOpen = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^<(code|kbd|samp|var|script|style|math|textarea|option)(?:\s[^>]*)?>$`)
+})
 
 // rawSpans gives the content of such elements, written inline in a
 // paragraph, back as it was written: no emphasis, no typographic
@@ -28,7 +31,7 @@ func rawSpans(doc ast.Node, src []byte) {
 				continue
 			}
 			seg := open.Segments.At(0)
-			m := rawSpanOpen.FindSubmatch(seg.Value(src))
+			m := rawSpanOpen().FindSubmatch(seg.Value(src))
 			if m == nil {
 				continue
 			}

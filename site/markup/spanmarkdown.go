@@ -3,6 +3,7 @@ package markup
 import (
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // kramdown's markdown attribute on an HTML element that holds span-level
@@ -22,7 +23,9 @@ var spanModel = func() map[string]bool {
 	return m
 }()
 
-var markdownAttrAny = regexp.MustCompile(`<([A-Za-z][A-Za-z0-9]*)\b([^>]*?)\s+markdown=(?:"(1|span|0|block)"|'(1|span|0|block)'|(1|span|0|block)\b)([^>]*)>`)
+var markdownAttrAny = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<([A-Za-z][A-Za-z0-9]*)\b([^>]*?)\s+markdown=(?:"(1|span|0|block)"|'(1|span|0|block)'|(1|span|0|block)\b)([^>]*)>`)
+})
 
 // spanMarkdown converts the content of elements marked for span-level
 // Markdown, and drops markdown="0", in src outside fenced code.
@@ -65,7 +68,7 @@ func (m *Markdown) spanMarkdown(src string) string {
 // element, rewritten, and how much of s that was; 0 when s has none.
 func (m *Markdown) spanElement(s string) (string, int) {
 	for start := 0; ; {
-		loc := markdownAttrAny.FindStringSubmatchIndex(s[start:])
+		loc := markdownAttrAny().FindStringSubmatchIndex(s[start:])
 		if loc == nil {
 			return "", 0
 		}

@@ -4,6 +4,7 @@ import (
 	"html"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/parser"
@@ -72,7 +73,7 @@ func findTOC(doc *ast.Document, pc parser.Context) {
 			id, _ := x.AttributeString("id")
 			class, _ := x.AttributeString("class")
 			cls, _ := class.([]byte)
-			if b, ok := id.([]byte); ok && len(b) > 0 && !noTOC.Match(cls) && (levels == nil || levels[x.Level]) {
+			if b, ok := id.([]byte); ok && len(b) > 0 && !noTOC().Match(cls) && (levels == nil || levels[x.Level]) {
 				headings = append(headings, tocHeading{x.Level, string(b)})
 			}
 		}
@@ -91,7 +92,9 @@ func findTOC(doc *ast.Document, pc parser.Context) {
 	pc.Set(tocKey, &tocRequest{node: t, headings: headings})
 }
 
-var noTOC = regexp.MustCompile(`\bno_toc\b`)
+var noTOC = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\bno_toc\b`)
+})
 
 func (r *kramdownRenderer) toc(w util.BufWriter, _ []byte, _ ast.Node, entering bool) (ast.WalkStatus, error) {
 	if entering {
@@ -101,7 +104,9 @@ func (r *kramdownRenderer) toc(w util.BufWriter, _ []byte, _ ast.Node, entering 
 }
 
 // headingHTML matches a rendered heading with its id.
-var headingHTML = regexp.MustCompile(`<h([1-6])\b[^>]*\sid="([^"]*)"[^>]*>(.*?)</h[1-6]>`)
+var headingHTML = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`<h([1-6])\b[^>]*\sid="([^"]*)"[^>]*>(.*?)</h[1-6]>`)
+})
 
 // writeTOC puts the table of contents in place of its placeholder,
 // taking each heading's content from the rendered HTML: links
@@ -112,7 +117,7 @@ func writeTOC(out string, req *tocRequest) string {
 		return out
 	}
 	rendered := map[string]string{}
-	for _, m := range headingHTML.FindAllStringSubmatch(out, -1) {
+	for _, m := range headingHTML().FindAllStringSubmatch(out, -1) {
 		id := html.UnescapeString(m[2])
 		if _, ok := rendered[id]; !ok {
 			rendered[id] = tocEntry(m[3])
@@ -165,11 +170,15 @@ func writeTOC(out string, req *tocRequest) string {
 }
 
 var (
-	linkTag     = regexp.MustCompile(`</?a\b[^>]*>`)
-	footnoteRef = regexp.MustCompile(`<sup[^>]*role="doc-noteref"[^>]*>.*?</sup>`)
+	linkTag = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`</?a\b[^>]*>`)
+	})
+	footnoteRef = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<sup[^>]*role="doc-noteref"[^>]*>.*?</sup>`)
+	})
 )
 
 // tocEntry is a heading's content as a table-of-contents entry.
 func tocEntry(inner string) string {
-	return linkTag.ReplaceAllString(footnoteRef.ReplaceAllString(inner, ""), "")
+	return linkTag().ReplaceAllString(footnoteRef().ReplaceAllString(inner, ""), "")
 }

@@ -25,8 +25,12 @@ func (avatar) Tags(Site) map[string]TagParser {
 }
 
 var (
-	avatarSize = regexp.MustCompile(`(?i)\bsize=(\d+)\b`)
-	avatarUser = regexp.MustCompile(`\buser=([\w.]+)\b`)
+	avatarSize = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\bsize=(\d+)\b`)
+	})
+	avatarUser = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\buser=([\w.]+)\b`)
+	})
 )
 
 type avatarTag struct {
@@ -48,11 +52,11 @@ func (a *avatarTag) Render(c *liquid.Context, w *strings.Builder) error {
 	}
 	text := tb.String()
 	size := "40"
-	if m := avatarSize.FindStringSubmatch(a.text); m != nil {
+	if m := avatarSize().FindStringSubmatch(a.text); m != nil {
 		size = m[1]
 	}
 	var user string
-	if m := avatarUser.FindStringSubmatch(a.text); m != nil {
+	if m := avatarUser().FindStringSubmatch(a.text); m != nil {
 		v := lookupPath(c, m[1])
 		user = m[1]
 		if v != nil {

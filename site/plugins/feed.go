@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -195,14 +196,16 @@ func feedTags(s Site, cfg any) []string {
 	}
 	var out []string
 	for _, t := range only {
-		if !except[t] && feedTagName.MatchString(t) {
+		if !except[t] && feedTagName().MatchString(t) {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
-var feedTagName = regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
+var feedTagName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-zA-Z0-9_]+$`)
+})
 
 func appendUnique(list []string, s string) []string {
 	for _, x := range list {

@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -69,7 +70,9 @@ func (p pagesEnv) enterprise() bool    { return p.env == "enterprise" }
 func (p pagesEnv) customDomains() bool { return p.env == "dotcom" || p.env == "test" }
 
 // githubRemote reads owner/name from a GitHub remote URL.
-var githubRemote = regexp.MustCompile(`github\.com[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$`)
+var githubRemote = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`github\.com[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?/?$`)
+})
 
 // repositoryNWO finds the repository's owner/name as the plugin does.
 func repositoryNWO(s Site) string {
@@ -91,7 +94,7 @@ func repositoryNWO(s Site) string {
 			continue
 		}
 		if k, v, ok := strings.Cut(ln, "="); inOrigin && ok && strings.TrimSpace(k) == "url" {
-			if m := githubRemote.FindStringSubmatch(strings.TrimSpace(v)); m != nil {
+			if m := githubRemote().FindStringSubmatch(strings.TrimSpace(v)); m != nil {
 				return m[1] + "/" + m[2]
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -26,7 +27,9 @@ var mentionSkip = map[string]bool{"pre": true, "code": true, "a": true, "style":
 // mentions; with no such page configured they stay text.
 var mentionInfoLogins = map[string]bool{"mention": true, "mentions": true, "mentioned": true, "mentioning": true}
 
-var bodyOpen = regexp.MustCompile(`(?s)<body(.*?)>\s*`)
+var bodyOpen = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)<body(.*?)>\s*`)
+})
 
 func (m mentions) PostRender(s Site, p Page, out string) (string, error) {
 	data := p.Data()
@@ -60,7 +63,7 @@ func (m mentions) PostRender(s Site, p Page, out string) (string, error) {
 		return replaceMentions(text, link)
 	}
 	if strings.Contains(out, "<body") {
-		loc := bodyOpen.FindStringIndex(out)
+		loc := bodyOpen().FindStringIndex(out)
 		if loc == nil {
 			return out, nil
 		}

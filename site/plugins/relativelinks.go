@@ -5,6 +5,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -28,9 +29,13 @@ const (
 	rlFragTitle = `(#.+?|)?(\s+"(?:\\.|[^"\\])*"|\s+"(?:\\'|[^'])*')?`
 )
 
-var relativeLink = regexp.MustCompile(`(?m)(\[` + rlText + `\]\(([^)]+?)` + rlFragTitle + `\)|^\s*?\[` + rlText + `\]: (.+?)` + rlFragTitle + `\s*?$)`)
+var relativeLink = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)(\[` + rlText + `\]\(([^)]+?)` + rlFragTitle + `\)|^\s*?\[` + rlText + `\]: (.+?)` + rlFragTitle + `\s*?$)`)
+})
 
-var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+var urlScheme = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+})
 
 func (relativeLinks) Generate(s Site) error {
 	cfg := liquid.Lookup(s.Config(), "relative_links")
@@ -59,8 +64,8 @@ func (relativeLinks) Generate(s Site) error {
 			continue
 		}
 		base := path.Dir(d.Rel())
-		body := relativeLink.ReplaceAllStringFunc(d.Body(), func(orig string) string {
-			idx := relativeLink.FindStringSubmatchIndex(orig)
+		body := relativeLink().ReplaceAllStringFunc(d.Body(), func(orig string) string {
+			idx := relativeLink().FindStringSubmatchIndex(orig)
 			group := func(i int) string {
 				if idx[2*i] < 0 {
 					return ""
@@ -72,7 +77,7 @@ func (relativeLinks) Generate(s Site) error {
 			if inline {
 				text, target, frag, title = group(2), group(3), group(4), group(5)
 			}
-			if target == "" || strings.HasPrefix(target, "#") || urlScheme.MatchString(target) {
+			if target == "" || strings.HasPrefix(target, "#") || urlScheme().MatchString(target) {
 				return orig
 			}
 			abs := strings.HasPrefix(target, "/")

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -25,15 +26,21 @@ func (seo) Generate(Site) error { return nil }
 
 func (seo) Tags(s Site) map[string]TagParser {
 	return map[string]TagParser{"seo": func(markup string) (liquid.Node, error) {
-		return &seoTag{s: s, showTitle: !noTitle.MatchString(markup)}, nil
+		return &seoTag{s: s, showTitle: !noTitle().MatchString(markup)}, nil
 	}}
 }
 
 var (
 	// absoluteURL matches a URL with a scheme.
-	absoluteURL = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
-	homeOrAbout = regexp.MustCompile(`^/(about/)?(index.html?)?$`)
-	noTitle     = regexp.MustCompile(`(?i)title=false`)
+	absoluteURL = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
+	})
+	homeOrAbout = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^/(about/)?(index.html?)?$`)
+	})
+	noTitle = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)title=false`)
+	})
 )
 
 // seoFormat is the plugin's format_string: markdownify, strip_html,
@@ -99,7 +106,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		}
 	}
 	url := liquid.ToString(pg("url"))
-	home := homeOrAbout.MatchString(url)
+	home := homeOrAbout().MatchString(url)
 	pageSEO, _ := pg("seo").(*liquid.Map)
 	siteSocial, _ := liquid.Lookup(site, "social").(*liquid.Map)
 	name := ""
@@ -158,7 +165,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	case *liquid.Map:
 		image = liquid.LookupString(im, "path")
 	}
-	if image != "" && !absoluteURL.MatchString(image) {
+	if image != "" && !absoluteURL().MatchString(image) {
 		image = s.AbsoluteURL(image)
 	}
 
@@ -280,7 +287,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		ld["sameAs"] = liquid.Lookup(siteSocial, "links")
 	}
 	if logo := liquid.LookupString(site, "logo"); logo != "" {
-		if !absoluteURL.MatchString(logo) {
+		if !absoluteURL().MatchString(logo) {
 			logo = s.AbsoluteURL(logo)
 		}
 		pub := liquid.NewMap()

@@ -3,6 +3,7 @@ package plugins
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"islet.dev/islet/site/liquid"
 )
@@ -20,9 +21,15 @@ func (titlesFromHeadings) Name() string                   { return "jekyll-title
 func (titlesFromHeadings) Tags(Site) map[string]TagParser { return nil }
 
 var (
-	titleHeading  = regexp.MustCompile(`(?m)\A\s*(?:#{1,3}\s+(.*)(?:\s+#{1,3})?|(.*)\r?\n[-=]+\s*)$`)
-	footnoteMark  = regexp.MustCompile(`\[\^[^\]]*\]`)
-	whitespaceRun = regexp.MustCompile(`\s+`)
+	titleHeading = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)\A\s*(?:#{1,3}\s+(.*)(?:\s+#{1,3})?|(.*)\r?\n[-=]+\s*)$`)
+	})
+	footnoteMark = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\[\^[^\]]*\]`)
+	})
+	whitespaceRun = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\s+`)
+	})
 )
 
 func (titlesFromHeadings) Generate(s Site) error {
@@ -44,7 +51,7 @@ func (titlesFromHeadings) Generate(s Site) error {
 		if t, ok := d.Data().Get("title"); ok && t != nil && d.Collection() == "" {
 			continue
 		}
-		m := titleHeading.FindStringSubmatch(d.Body())
+		m := titleHeading().FindStringSubmatch(d.Body())
 		if m == nil {
 			continue
 		}
@@ -56,14 +63,14 @@ func (titlesFromHeadings) Generate(s Site) error {
 		if err != nil {
 			return err
 		}
-		title := strings.TrimSpace(whitespaceRun.ReplaceAllString(liquid.StripHTML(html), " "))
-		d.Data().Set("title", footnoteMark.ReplaceAllString(title, ""))
+		title := strings.TrimSpace(whitespaceRun().ReplaceAllString(liquid.StripHTML(html), " "))
+		d.Data().Set("title", footnoteMark().ReplaceAllString(title, ""))
 		strip := stripAll
 		if v, ok := d.Data().Get("strip_title"); ok {
 			strip = v == true
 		}
 		if strip {
-			d.SetBody(strings.TrimSpace(titleHeading.ReplaceAllString(d.Body(), "")))
+			d.SetBody(strings.TrimSpace(titleHeading().ReplaceAllString(d.Body(), "")))
 		}
 	}
 	return nil

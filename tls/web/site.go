@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -453,13 +454,15 @@ func compressible(ctype string) bool {
 
 // fingerprint matches asset names carrying a content hash, as asset
 // pipelines write them: main.3f2a9c1e.css, app-5d41402abc4b2a76.js.
-var fingerprint = regexp.MustCompile(`[.-][0-9a-f]{8,}\.[a-z0-9]+$`)
+var fingerprint = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[.-][0-9a-f]{8,}\.[a-z0-9]+$`)
+})
 
 // cachePolicy: fingerprinted assets never change, HTML must always be
 // revalidated, everything else may be kept an hour.
 func cachePolicy(p, ctype string) string {
 	switch {
-	case fingerprint.MatchString(p):
+	case fingerprint().MatchString(p):
 		return "public, max-age=31536000, immutable"
 	case strings.HasPrefix(ctype, "text/html"):
 		return "no-cache"
@@ -471,14 +474,16 @@ func cachePolicy(p, ctype string) string {
 // refresh; they are served as real redirects instead.
 var (
 	redirectTitle = []byte("<title>Redirecting&hellip;</title>")
-	refreshRE     = regexp.MustCompile(`<meta http-equiv="refresh" content="0; url=([^"]+)">`)
+	refreshRE     = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`<meta http-equiv="refresh" content="0; url=([^"]+)">`)
+	})
 )
 
 func redirectStub(data []byte) string {
 	if len(data) > 2048 || !bytes.Contains(data, redirectTitle) {
 		return ""
 	}
-	if m := refreshRE.FindSubmatch(data); m != nil {
+	if m := refreshRE().FindSubmatch(data); m != nil {
 		return htmlUnescape(string(m[1]))
 	}
 	return ""
