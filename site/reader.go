@@ -303,6 +303,8 @@ func (s *Site) readTask(t *readTask) error {
 		if err := d.setupDocument(); err != nil {
 			return err
 		}
+	} else if s.sassJobs != nil {
+		s.startSassJob(d)
 	}
 	t.doc = d
 	return nil

@@ -19,20 +19,34 @@ type sassJob struct {
 func (s *Site) startSass(pages []*document) (wait func()) {
 	s.sassJobs = map[*document]*sassJob{}
 	for _, d := range pages {
-		if (d.ext != ".scss" && d.ext != ".sass") || strings.Contains(d.body, "{{") || strings.Contains(d.body, "{%") {
-			continue
-		}
-		j := &sassJob{done: make(chan struct{})}
-		s.sassJobs[d] = j
-		go func() {
-			defer close(j.done)
-			j.css, j.sourceMap, j.err = s.compileSass(d, d.body)
-		}()
+		s.startSassJob(d)
 	}
-	return func() {
-		for _, j := range s.sassJobs {
-			<-j.done
-		}
+	return s.waitSass
+}
+
+// startSassJob begins compiling d when it is a stylesheet without
+// Liquid. The read calls it for each page as it reads it, so that a
+// stylesheet compiles beside the reading of the rest.
+func (s *Site) startSassJob(d *document) {
+	if (d.ext != ".scss" && d.ext != ".sass") || strings.Contains(d.body, "{{") || strings.Contains(d.body, "{%") {
+		return
+	}
+	j := &sassJob{done: make(chan struct{})}
+	s.sassMu.Lock()
+	s.sassJobs[d] = j
+	s.sassMu.Unlock()
+	go func() {
+		defer close(j.done)
+		j.css, j.sourceMap, j.err = s.compileSass(d, d.body)
+	}()
+}
+
+// waitSass waits for every compile begun.
+func (s *Site) waitSass() {
+	s.sassMu.Lock()
+	defer s.sassMu.Unlock()
+	for _, j := range s.sassJobs {
+		<-j.done
 	}
 }
 

@@ -48,7 +48,8 @@ type Site struct {
 	deps      map[*document]map[*document]bool // reader → documents whose content it read
 	untracked atomic.Bool                      // content was read outside a render
 
-	sassJobs map[*document]*sassJob // set before the render stages, read-only during them
+	sassJobs map[*document]*sassJob // added to under sassMu while the site is read, read-only in the render stages
+	sassMu   sync.Mutex
 }
 
 type includeEntry struct {
@@ -83,17 +84,19 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	}
 	s.md = markup.NewMarkdown()
 	s.engine = s.newEngine()
+	if !s.incremental() {
+		// Stylesheets without Liquid need nothing the rest of the
+		// preparation makes: each compiles from when it is read,
+		// beside the rest. (An incremental render knows which need
+		// compiling only later.)
+		s.sassJobs = map[*document]*sassJob{}
+		defer s.waitSass()
+	}
 	if err := s.read(ctx); err != nil {
 		return nil, err
 	}
 	if done := s.prewarmLexers(); done != nil {
 		defer func() { <-done }()
-	}
-	if !s.incremental() {
-		// Stylesheets without Liquid need nothing the rest of the
-		// preparation makes: they compile from here, beside it. (An
-		// incremental render knows which need compiling only later.)
-		defer s.startSass(s.pages)()
 	}
 	if err := s.readLayouts(); err != nil {
 		return nil, err
