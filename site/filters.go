@@ -15,6 +15,7 @@ import (
 	"unicode"
 
 	"islet.dev/islet/site/liquid"
+	"islet.dev/islet/site/plugins"
 )
 
 // registerFilters adds Jekyll's filters.
@@ -342,13 +343,9 @@ func urlOf(in any) string {
 	return liquid.ToString(in)
 }
 
-var absoluteURL = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
-})
-
 // relativeURL prefixes baseurl, as Jekyll's relative_url filter does.
 func (s *Site) relativeURL(u string) string {
-	if absoluteURL().MatchString(u) {
+	if plugins.HasScheme(u) {
 		return u
 	}
 	lead := func(p string) string {
@@ -361,7 +358,7 @@ func (s *Site) relativeURL(u string) string {
 }
 
 func (s *Site) absoluteURL(u string) string {
-	if absoluteURL().MatchString(u) {
+	if plugins.HasScheme(u) {
 		return u
 	}
 	if s.cfg.url == "" {
@@ -373,19 +370,31 @@ func (s *Site) absoluteURL(u string) string {
 // normalizeURI percent-encodes what a URI may not hold, keeping what
 // it may (Addressable's normalize for the common cases).
 func normalizeURI(u string) string {
+	clean := true
+	for i := 0; i < len(u) && clean; i++ {
+		clean = uriByte(u[i]) || u[i] == '%' && i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2])
+	}
+	if clean {
+		return u
+	}
 	var b strings.Builder
 	for i := 0; i < len(u); i++ {
 		c := u[i]
 		switch {
 		case c == '%' && i+2 < len(u) && isHex(u[i+1]) && isHex(u[i+2]):
 			b.WriteByte(c)
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0:
+		case uriByte(c):
 			b.WriteByte(c)
 		default:
 			fmt.Fprintf(&b, "%%%02X", c)
 		}
 	}
 	return b.String()
+}
+
+// uriByte says c may stand in a URI as it is.
+func uriByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~:/?#[]@!$&'()*+,;=", c) >= 0
 }
 
 func isHex(c byte) bool {

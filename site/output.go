@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -77,12 +79,16 @@ func (o *Output) WriteDir(dir string) error {
 	}
 	defer os.RemoveAll(tmp)
 	paths := o.Paths()
+	// Every folder is made once, parents first (a parent sorts before
+	// its children), without MkdirAll's look at each ancestor.
 	dirs := map[string]bool{}
 	for _, p := range paths {
-		dirs[filepath.Dir(filepath.Join(tmp, filepath.FromSlash(p)))] = true
+		for d := path.Dir(p); d != "." && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+		}
 	}
-	for d := range dirs {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := os.Mkdir(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 	"sync"
 	"unicode"
 
@@ -202,47 +203,75 @@ func (d *document) computeURL() error {
 	return nil
 }
 
-var (
-	slugRaw = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`\s+`)
-	})
-	slugDefault = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`[^\p{M}\p{L}\p{Nd}]+`)
-	})
-	slugPretty = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+`)
-	})
-	slugASCII = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`[^A-Za-z0-9]+`)
-	})
-)
-
 // Slugify is Jekyll's Utils.slugify with its modes: raw, default,
 // pretty, ascii, latin, none.
 func Slugify(s, mode string, cased bool) string {
-	var re *regexp.Regexp
+	var keep func(r rune) bool
 	switch mode {
 	case "none":
 		return s
 	case "raw":
-		re = slugRaw()
+		keep = func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\f' && r != '\r' }
 	case "pretty":
-		re = slugPretty()
+		keep = func(r rune) bool { return slugDefaultRune(r) || strings.ContainsRune("._~!$&'()+,;=@", r) }
 	case "ascii":
-		re = slugASCII()
+		keep = slugASCIIRune
 	case "latin":
 		s = transliterate(s)
-		re = slugASCII()
+		keep = slugASCIIRune
 	default:
-		re = slugDefault()
+		keep = slugDefaultRune
 	}
-	s = re.ReplaceAllString(s, "-")
+	s = replaceRuns(s, keep, "-")
 	s = strings.TrimPrefix(s, "-")
 	s = strings.TrimSuffix(s, "-")
 	if !cased {
 		s = strings.ToLower(s)
 	}
 	return s
+}
+
+// Jekyll's slug classes: [^\p{M}\p{L}\p{Nd}] for default, [^a-zA-Z0-9]
+// for ascii.
+func slugDefaultRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r)
+}
+
+func slugASCIIRune(r rune) bool { return r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }
+
+// replaceRuns replaces each run of runes keep refuses with with, as a
+// regexp's ReplaceAllString of [^class]+ does (a byte that is not UTF-8
+// is the rune U+FFFD to keep, and kept as it is).
+func replaceRuns(s string, keep func(r rune) bool, with string) string {
+	i := 0
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !keep(r) {
+			break
+		}
+		i += size
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	inRun := false
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !keep(r) {
+			if !inRun {
+				b.WriteString(with)
+			}
+			inRun = true
+		} else {
+			b.WriteString(s[i : i+size])
+			inRun = false
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // transliterate drops accents the way I18n.transliterate does for

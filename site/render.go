@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"sync"
 
 	"islet.dev/islet/site/plugins"
@@ -20,6 +21,10 @@ type layout struct {
 	data   *liquid.Map
 	parent string
 	tpl    *liquid.Template
+	// around is what the layout's last render wrote besides the
+	// content, in bytes: the next render's buffer starts that much
+	// larger than its content, instead of doubling its way there.
+	around atomic.Int64
 }
 
 func (s *Site) readLayouts() error {
@@ -127,6 +132,7 @@ func (s *Site) renderLiquid(d *document, src string, line int, vars map[string]a
 	}
 	c := s.engine.NewContext(vars, s.registers(d))
 	var w strings.Builder
+	w.Grow(len(src)) // most of a document's source is text
 	if err := tpl.RenderTo(c, &w); err != nil {
 		return "", err
 	}
@@ -201,9 +207,11 @@ func (s *Site) renderDocument(d *document) error {
 		vars["layout"] = layoutVar
 		c := s.engine.NewContext(vars, s.registers(d))
 		var w strings.Builder
+		w.Grow(len(out) + int(l.around.Load()))
 		if err := l.tpl.RenderTo(c, &w); err != nil {
 			return err
 		}
+		l.around.Store(int64(max(0, w.Len()-len(out))))
 		out = w.String()
 		from = l.rel
 		name = l.parent
@@ -238,7 +246,7 @@ func (s *Site) renderExcerpt(d *document) error {
 		if strings.Contains(head, "{%") {
 			head = closeLiquidBlocks(head)
 		}
-		if defs := linkDefinitions().FindAllString(tail, -1); len(defs) > 0 {
+		if defs := linkDefinitions(tail); len(defs) > 0 {
 			head += "\n\n" + strings.Join(defs, "\n")
 		}
 	}
@@ -253,9 +261,48 @@ func (s *Site) renderExcerpt(d *document) error {
 	return nil
 }
 
-var linkDefinitions = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?m)^ {0,3}\[[^\]]+\]:.+$`)
-})
+// linkDefinitions lists what in text defines a link reference, as
+// Jekyll's Excerpt finds it with /^ {0,3}\[[^\]]+\]:.+$/ (the label may
+// run over lines).
+func linkDefinitions(text string) []string {
+	var defs []string
+	for i := 0; i < len(text); {
+		j := i
+		for j < len(text) && j-i < 3 && text[j] == ' ' {
+			j++
+		}
+		if end := linkDefinitionEnd(text, j); end >= 0 {
+			defs = append(defs, text[i:end])
+			i = end
+		}
+		nl := strings.IndexByte(text[i:], '\n')
+		if nl < 0 {
+			break
+		}
+		i += nl + 1
+	}
+	return defs
+}
+
+// linkDefinitionEnd is where the definition starting at text[i] ends
+// (a line end or the end of text), or -1 when none starts there.
+func linkDefinitionEnd(text string, i int) int {
+	if i >= len(text) || text[i] != '[' {
+		return -1
+	}
+	close := strings.IndexByte(text[i+1:], ']')
+	if close < 1 {
+		return -1 // no label, or an empty one
+	}
+	colon := i + 1 + close + 1
+	if colon >= len(text) || text[colon] != ':' || colon+1 >= len(text) || text[colon+1] == '\n' {
+		return -1
+	}
+	if nl := strings.IndexByte(text[colon+1:], '\n'); nl >= 0 {
+		return colon + 1 + nl
+	}
+	return len(text)
+}
 
 var blockTag = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`{%-?\s*(\w+)`)

@@ -57,6 +57,53 @@ type includeTag struct {
 	file     string
 	fileTpl  *liquid.Template // when the name holds {{ }}
 	params   *string
+
+	// The parameters, read on the first render (as Jekyll reads them
+	// at each) and kept: a loop's include reads them once.
+	argsOnce sync.Once
+	args     []includeArg
+	argsErr  error
+	// fileOK says a name without {{ }} is a valid one, checked once.
+	fileOnce sync.Once
+	fileOK   bool
+}
+
+// includeArg is one key=value parameter of an include: a quoted
+// string's value, or an expression evaluated at each render.
+type includeArg struct {
+	key    string
+	quoted string
+	expr   *liquid.Expr
+}
+
+// readArgs reads the include's parameters.
+func (t *includeTag) readArgs() ([]includeArg, error) {
+	t.argsOnce.Do(func() {
+		ps := *t.params
+		for _, m := range includeParam().FindAllStringSubmatchIndex(ps, -1) {
+			a := includeArg{key: ps[m[2]:m[3]]}
+			switch {
+			case m[4] >= 0:
+				a.quoted = strings.ReplaceAll(ps[m[4]:m[5]], `\"`, `"`)
+			case m[6] >= 0:
+				a.quoted = strings.ReplaceAll(ps[m[6]:m[7]], `\'`, `'`)
+			default:
+				x, err := liquid.ParseExpr(ps[m[8]:m[9]])
+				if err != nil {
+					t.argsErr = err
+					return
+				}
+				a.expr = &x
+			}
+			t.args = append(t.args, a)
+		}
+	})
+	return t.args, t.argsErr
+}
+
+// validFile says file is a name an include may take.
+func validFile(file string) bool {
+	return !includeBadSeq().MatchString(file) && includeFileChars().MatchString(file)
 }
 
 // plainValue says whether v is made of strings, numbers, booleans, nil,
@@ -124,14 +171,19 @@ func (s *Site) parseInclude(markup string, relative bool) (liquid.Node, error) {
 
 func (t *includeTag) Render(c *liquid.Context, w *strings.Builder) error {
 	file := t.file
+	ok := false
 	if t.fileTpl != nil {
 		var b strings.Builder
 		if err := t.fileTpl.RenderTo(c, &b); err != nil {
 			return err
 		}
 		file = b.String()
+		ok = validFile(file)
+	} else {
+		t.fileOnce.Do(func() { t.fileOK = validFile(file) })
+		ok = t.fileOK
 	}
-	if includeBadSeq().MatchString(file) || !includeFileChars().MatchString(file) {
+	if !ok {
 		return fmt.Errorf("invalid syntax for include tag: file %q contains invalid characters or sequences", file)
 	}
 	var rel string
@@ -156,26 +208,21 @@ func (t *includeTag) Render(c *liquid.Context, w *strings.Builder) error {
 	defer leave()
 	var params *liquid.Map
 	if t.params != nil {
+		args, err := t.readArgs()
+		if err != nil {
+			return err
+		}
 		params = liquid.NewMap()
-		ps := *t.params
-		for _, m := range includeParam().FindAllStringSubmatchIndex(ps, -1) {
-			key := ps[m[2]:m[3]]
-			switch {
-			case m[4] >= 0:
-				params.Set(key, strings.ReplaceAll(ps[m[4]:m[5]], `\"`, `"`))
-			case m[6] >= 0:
-				params.Set(key, strings.ReplaceAll(ps[m[6]:m[7]], `\'`, `'`))
-			default:
-				x, err := liquid.ParseExpr(ps[m[8]:m[9]])
-				if err != nil {
-					return err
-				}
-				v, err := x.Eval(c)
-				if err != nil {
-					return err
-				}
-				params.Set(key, v)
+		for _, a := range args {
+			if a.expr == nil {
+				params.Set(a.key, a.quoted)
+				continue
 			}
+			v, err := a.expr.Eval(c)
+			if err != nil {
+				return err
+			}
+			params.Set(a.key, v)
 		}
 	}
 	render := func(w *strings.Builder) error {

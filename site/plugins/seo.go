@@ -31,10 +31,6 @@ func (seo) Tags(s Site) map[string]TagParser {
 }
 
 var (
-	// absoluteURL matches a URL with a scheme.
-	absoluteURL = sync.OnceValue(func() *regexp.Regexp {
-		return regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*:`)
-	})
 	homeOrAbout = sync.OnceValue(func() *regexp.Regexp {
 		return regexp.MustCompile(`^/(about/)?(index.html?)?$`)
 	})
@@ -165,7 +161,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 	case *liquid.Map:
 		image = liquid.LookupString(im, "path")
 	}
-	if image != "" && !absoluteURL().MatchString(image) {
+	if image != "" && !HasScheme(image) {
 		image = s.AbsoluteURL(image)
 	}
 
@@ -287,7 +283,7 @@ func (t *seoTag) Render(c *liquid.Context, w *strings.Builder) error {
 		ld["sameAs"] = liquid.Lookup(siteSocial, "links")
 	}
 	if logo := liquid.LookupString(site, "logo"); logo != "" {
-		if !absoluteURL().MatchString(logo) {
+		if !HasScheme(logo) {
 			logo = s.AbsoluteURL(logo)
 		}
 		pub := liquid.NewMap()
