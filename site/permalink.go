@@ -6,9 +6,9 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )

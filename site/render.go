@@ -6,8 +6,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"sync"
+	"sync/atomic"
 
 	"islet.dev/islet/site/plugins"
 
