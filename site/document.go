@@ -35,7 +35,7 @@ type document struct {
 	fsys      fs.FS             // where the source lives: the site or its theme
 	generated string            // the plugin that made this page, for errors
 	pager     *liquid.Map       // paginator, for the pages jekyll-paginate lists posts on
-	frontHash string            // of the front matter text, for incremental renders
+	frontHash string            // of the front matter text, in incremental renders only
 	bodyHash  string            // of the body
 	reused    bool              // taken from the previous render's state
 	deps      []string          // what a reused document read, from that state

@@ -203,8 +203,8 @@ func (s *Site) newState(global string, out *Output) *renderState {
 }
 
 func outputHash(out *Output, p string) string {
-	if b, ok := out.files[p]; ok {
-		return hashBytes(b)
+	if s, ok := out.files[p]; ok {
+		return hashBytes([]byte(s))
 	}
 	c := out.copies[p]
 	info, err := fs.Stat(c.fsys, c.path)

@@ -22,7 +22,7 @@ import (
 // Output is a rendered site: generated files in memory and static
 // files read from the source on demand.
 type Output struct {
-	files  map[string][]byte
+	files  map[string]string     // destination → what a document wrote
 	copies map[string]copySource // destination → where its bytes are
 	owner  map[string]string     // destination → what wrote it
 
@@ -45,7 +45,7 @@ type copySource struct {
 }
 
 func newOutput() *Output {
-	return &Output{files: map[string][]byte{}, copies: map[string]copySource{}, owner: map[string]string{}}
+	return &Output{files: map[string]string{}, copies: map[string]copySource{}, owner: map[string]string{}}
 }
 
 // Paths lists every output file, sorted.
@@ -53,8 +53,8 @@ func (o *Output) Paths() []string { return sortedDests(o) }
 
 // ReadFile returns one output file.
 func (o *Output) ReadFile(name string) ([]byte, error) {
-	if b, ok := o.files[name]; ok {
-		return b, nil
+	if s, ok := o.files[name]; ok {
+		return []byte(s), nil
 	}
 	if c, ok := o.copies[name]; ok {
 		return fs.ReadFile(c.fsys, c.path)
@@ -94,11 +94,7 @@ func (o *Output) WriteDir(dir string) error {
 	}
 	// Writing is mostly system time: spread it over the cores.
 	err = pool.Each(context.Background(), len(paths), runtime.GOMAXPROCS(0)*2, func(i int) error {
-		data, err := o.ReadFile(paths[i])
-		if err == nil {
-			err = os.WriteFile(filepath.Join(tmp, filepath.FromSlash(paths[i])), data, 0o644)
-		}
-		if err != nil {
+		if err := o.writeFile(paths[i], filepath.Join(tmp, filepath.FromSlash(paths[i]))); err != nil {
 			return fmt.Errorf("%s: %w", paths[i], err)
 		}
 		return nil
@@ -125,11 +121,44 @@ func (o *Output) WriteDir(dir string) error {
 	return o.commitState()
 }
 
+// writeFile writes the output file name to dst.
+func (o *Output) writeFile(name, dst string) error {
+	s, ok := o.files[name]
+	if !ok {
+		data, err := o.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(s)
+	if err1 := f.Close(); err == nil {
+		err = err1
+	}
+	return err
+}
+
+// size is the length of the output file name.
+func (o *Output) size(name string) int64 {
+	if s, ok := o.files[name]; ok {
+		return int64(len(s))
+	}
+	b, _ := o.ReadFile(name)
+	return int64(len(b))
+}
+
 type outputFS struct{ o *Output }
 
 func (f outputFS) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	if s, ok := f.o.files[name]; ok {
+		return &memFile{name: path.Base(name), r: strings.NewReader(s), size: int64(len(s))}, nil
 	}
 	if data, err := f.o.ReadFile(name); err == nil {
 		return &memFile{name: path.Base(name), r: bytes.NewReader(data), size: int64(len(data))}, nil
@@ -153,8 +182,7 @@ func (f outputFS) Open(name string) (fs.File, error) {
 		seen[child] = true
 		var size int64
 		if !isDir {
-			b, _ := f.o.ReadFile(p)
-			size = int64(len(b))
+			size = f.o.size(p)
 		}
 		entries = append(entries, memEntry{name: child, dir: isDir, size: size})
 	}
@@ -167,7 +195,7 @@ func (f outputFS) Open(name string) (fs.File, error) {
 
 type memFile struct {
 	name string
-	r    *bytes.Reader
+	r    io.ReadSeeker
 	size int64
 }
 

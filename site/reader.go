@@ -294,8 +294,10 @@ func (s *Site) readTask(t *readTask) error {
 		t.static = st
 		return nil
 	}
-	d := &document{site: s, rel: t.rel, col: t.col, body: body, bodyLine: line, draft: t.kind == "drafts", postDir: t.postDir, fsys: t.fsys,
-		frontHash: hashBytes(src[:len(src)-len(body)]), bodyHash: hashBytes([]byte(body))}
+	d := &document{site: s, rel: t.rel, col: t.col, body: body, bodyLine: line, draft: t.kind == "drafts", postDir: t.postDir, fsys: t.fsys}
+	if s.incremental() {
+		d.frontHash, d.bodyHash = hashBytes(src[:len(src)-len(body)]), hashBytes([]byte(body))
+	}
 	d.data = s.cfg.defaultsFor(t.rel, t.kind)
 	d.data.DeepMerge(fm)
 	d.ext = path.Ext(t.rel)

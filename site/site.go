@@ -273,13 +273,20 @@ func nonNilList(l []any) []any {
 // first, names in the order first seen going through posts oldest first.
 func (s *Site) postIndex(posts []*document, key string) *liquid.Map {
 	m := liquid.NewMap()
+	lists := map[string][]any{}
 	for _, p := range posts {
 		for _, x := range listOf(get(p.data, key)) {
 			name := x.(string)
-			list, _ := m.Get(name)
-			l, _ := list.([]any)
-			m.Set(name, append([]any{p.drop}, l...))
+			if _, ok := lists[name]; !ok {
+				m.Set(name, nil) // the names in the order they first come
+			}
+			lists[name] = append(lists[name], p.drop)
 		}
+	}
+	for _, name := range m.Keys() {
+		l := lists[name]
+		slices.Reverse(l) // the newest post first
+		m.Set(name, l)
 	}
 	return m
 }
@@ -395,15 +402,16 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		}
 	}
 	out := newOutput()
-	add := func(dest, from string, data []byte, fsys fs.FS, srcPath string) error {
+	// add adds what a document wrote, or (src set) a file copied.
+	add := func(dest, from string, data string, src *copySource) error {
 		if prev, ok := out.owner[dest]; ok {
 			return fmt.Errorf("%s and %s both write %s", prev, from, dest)
 		}
 		out.owner[dest] = from
-		if data != nil {
+		if src == nil {
 			out.files[dest] = data
 		} else {
-			out.copies[dest] = copySource{fsys, srcPath}
+			out.copies[dest] = *src
 		}
 		return nil
 	}
@@ -411,17 +419,17 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		if d.col != nil && !d.col.output {
 			continue
 		}
-		if err := add(d.dest, d.rel, []byte(d.output), nil, ""); err != nil {
+		if err := add(d.dest, d.rel, d.output, nil); err != nil {
 			return nil, err
 		}
 		for dest, data := range d.extra {
-			if err := add(dest, d.rel, data, nil, ""); err != nil {
+			if err := add(dest, d.rel, string(data), nil); err != nil {
 				return nil, err
 			}
 		}
 	}
 	for _, f := range s.static {
-		if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.source(s), f.rel); err != nil {
+		if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, "", &copySource{f.source(s), f.rel}); err != nil {
 			return nil, err
 		}
 	}
@@ -430,7 +438,7 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 			continue
 		}
 		for _, f := range col.files {
-			if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, nil, f.source(s), f.rel); err != nil {
+			if err := add(strings.TrimPrefix(f.url(), "/"), f.rel, "", &copySource{f.source(s), f.rel}); err != nil {
 				return nil, err
 			}
 		}

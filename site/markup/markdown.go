@@ -130,7 +130,8 @@ func (m *Markdown) Convert(src string) (string, error) {
 	if ab != nil {
 		ctx.Set(abbrKey, ab)
 	}
-	var buf bytes.Buffer
+	var buf htmlBuffer
+	buf.Grow(len(src) + len(src)/2)
 	if err := m.md.Convert([]byte(src), &buf, parser.WithContext(ctx)); err != nil {
 		return "", err
 	}
@@ -140,6 +141,14 @@ func (m *Markdown) Convert(src string) (string, error) {
 	}
 	return restoreRaw(restoreHTML(out, raw), kept), nil
 }
+
+// htmlBuffer is what goldmark renders into: its buffer is all the
+// buffering a render needs (goldmark wraps any other writer in a new
+// 4 KiB bufio.Writer, most of a small document's allocation).
+type htmlBuffer struct{ bytes.Buffer }
+
+func (*htmlBuffer) Buffered() int { return 0 }
+func (*htmlBuffer) Flush() error  { return nil }
 
 // lineEnds turns every CRLF and lone CR into LF, as kramdown does to its
 // whole source before parsing. A CR that highlighted code put before a
