@@ -207,16 +207,14 @@ func segment(c *Context, coll expr, offset, limit expr, continued bool, name str
 		}
 	}
 	items := iterable(v)
-	var seg []any
-	for i, item := range items {
-		if to >= 0 && to <= i {
-			break
-		}
-		if from <= i {
-			seg = append(seg, item)
-		}
+	lo, hi := min(max(from, 0), len(items)), len(items)
+	if to >= 0 {
+		hi = min(to, hi)
 	}
-	return seg, from, nil
+	if hi <= lo {
+		return nil, from, nil
+	}
+	return items[lo:hi:hi], from, nil // read only: the collection itself
 }
 
 // iterable is what Liquid's for iterates: arrays, a string as one

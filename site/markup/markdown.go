@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/yuin/goldmark"
@@ -130,9 +131,10 @@ func (m *Markdown) Convert(src string) (string, error) {
 	if ab != nil {
 		ctx.Set(abbrKey, ab)
 	}
-	var buf htmlBuffer
-	buf.Grow(len(src) + len(src)/2)
-	if err := m.md.Convert([]byte(src), &buf, parser.WithContext(ctx)); err != nil {
+	buf := htmlBuffers.Get().(*htmlBuffer)
+	defer htmlBuffers.Put(buf)
+	buf.Reset()
+	if err := m.md.Convert([]byte(src), buf, parser.WithContext(ctx)); err != nil {
 		return "", err
 	}
 	out := buf.String()
@@ -149,6 +151,11 @@ type htmlBuffer struct{ bytes.Buffer }
 
 func (*htmlBuffer) Buffered() int { return 0 }
 func (*htmlBuffer) Flush() error  { return nil }
+
+// htmlBuffers keeps buffers from one render to the next: a render's
+// HTML is copied out of its buffer once, and the buffer grows no more
+// after the first few.
+var htmlBuffers = sync.Pool{New: func() any { return new(htmlBuffer) }}
 
 // lineEnds turns every CRLF and lone CR into LF, as kramdown does to its
 // whole source before parsing. A CR that highlighted code put before a
