@@ -131,7 +131,7 @@ func (o *Output) writeFile(name, dst string) error {
 		}
 		return os.WriteFile(dst, data, 0o644)
 	}
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := createFile(dst)
 	if err != nil {
 		return err
 	}

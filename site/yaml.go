@@ -16,6 +16,9 @@ import (
 // ordered hashes, integers as int, timestamps with a time as
 // time.Time. line is the file line the document starts on, for errors.
 func decodeYAML(file string, line int, src []byte) (any, error) {
+	if m, ok := simpleYAML(src); ok {
+		return m, nil
+	}
 	var n yaml.Node
 	if err := yaml.Unmarshal(src, &n); err != nil {
 		return nil, fmt.Errorf("%s:%s", file, yamlErr(err, line))
