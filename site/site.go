@@ -156,10 +156,16 @@ func (s *Site) env() string {
 // prepare decides what is published, computes URLs and builds the
 // site drop.
 func (s *Site) prepare() error {
-	for _, d := range s.pages {
-		if err := d.computeURL(); err != nil {
-			return err
-		}
+	// URLs on every core: each document's is its own (its data, its
+	// name, the configuration). The first error in order wins.
+	all := slices.Clone(s.pages)
+	for _, col := range s.cfg.collections {
+		all = append(all, col.docs...)
+	}
+	if err := pool.Each(context.Background(), len(all), 0, func(i int) error { return all[i].computeURL() }); err != nil {
+		return err
+	}
+	for _, d := range all {
 		d.drop = &docDrop{d}
 	}
 
@@ -173,10 +179,6 @@ func (s *Site) prepare() error {
 	for _, col := range s.cfg.collections {
 		var docs []*document
 		for _, d := range col.docs {
-			if err := d.computeURL(); err != nil {
-				return err
-			}
-			d.drop = &docDrop{d}
 			if d.published() {
 				docs = append(docs, d)
 			}
