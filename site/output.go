@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -79,16 +77,26 @@ func (o *Output) WriteDir(dir string) error {
 	}
 	defer os.RemoveAll(tmp)
 	paths := o.Paths()
-	// Every folder is made once, parents first (a parent sorts before
-	// its children), without MkdirAll's look at each ancestor.
+	// Every folder is made once, parents first, without MkdirAll's
+	// look at each ancestor.
 	dirs := map[string]bool{}
 	for _, p := range paths {
 		for d := path.Dir(p); d != "." && !dirs[d]; d = path.Dir(d) {
 			dirs[d] = true
 		}
 	}
-	for _, d := range slices.Sorted(maps.Keys(dirs)) {
-		if err := os.Mkdir(filepath.Join(tmp, filepath.FromSlash(d)), 0o755); err != nil {
+	// a level at a time, each level's on every core
+	byDepth := map[int][]string{}
+	for d := range dirs {
+		n := strings.Count(d, "/")
+		byDepth[n] = append(byDepth[n], d)
+	}
+	for n := 0; n < len(byDepth); n++ {
+		level := byDepth[n]
+		err := pool.Each(context.Background(), len(level), runtime.GOMAXPROCS(0)*2, func(i int) error {
+			return os.Mkdir(filepath.Join(tmp, filepath.FromSlash(level[i])), 0o755)
+		})
+		if err != nil {
 			return err
 		}
 	}
