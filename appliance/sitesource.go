@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"islet.dev/islet/internal/treefs"
 	"islet.dev/islet/site"
 	"islet.dev/islet/tls/web"
 )
@@ -24,7 +25,7 @@ import (
 // The guest binary (build tag guest) has no renderer: it serves the
 // tree islet build rendered.
 func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) (RenderedSite, error) {
-	root, err := os.OpenRoot(dir)
+	root, err := treefs.Open(dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
 	}
@@ -35,7 +36,7 @@ func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) 
 		root.Close()
 		return nil, err
 	}
-	out, err := renderFrom(ctx, root.FS(), dir, opt, log)
+	out, err := renderFrom(ctx, root, dir, opt, log)
 	if err != nil {
 		root.Close()
 		return nil, err
@@ -94,7 +95,7 @@ type RenderedSite interface {
 // renderedSite is a render's output and the source tree it reads from.
 type renderedSite struct {
 	*site.Output
-	root *os.Root
+	root *treefs.FS
 }
 
 func (r renderedSite) Close() error { return r.root.Close() }

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"time"
 
+	"islet.dev/islet/internal/treefs"
 	"islet.dev/islet/site"
 )
 
@@ -49,7 +50,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer stopProfile()
-	root, err := os.OpenRoot(fs.Arg(0))
+	root, err := treefs.Open(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "islet render: %v\n", err)
 		return 1
@@ -65,7 +66,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	var hash string
 	cache := site.Cache{Dir: *cacheDir}
 	if *cacheDir != "" {
-		if hash, err = site.InputHash(root.FS(), opt); err != nil {
+		if hash, err = site.InputHash(root, opt); err != nil {
 			fmt.Fprintf(stderr, "islet render: %s: %v\n", fs.Arg(0), err)
 			return 1
 		}
@@ -77,7 +78,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 	if *cacheDir != "" {
 		opt.StateDir = cache.StateDir(fs.Arg(1))
 	}
-	out, err := site.Render(ctx, root.FS(), opt, log)
+	out, err := site.Render(ctx, root, opt, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "islet render: %s: %v\n", fs.Arg(0), err)
 		return 1
