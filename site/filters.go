@@ -377,6 +377,12 @@ func normalizeURI(u string) string {
 	if clean {
 		return u
 	}
+	return escapeURI(u)
+}
+
+// escapeURI is normalizeURI without its first look for a URI that
+// needs nothing.
+func escapeURI(u string) string {
 	var b strings.Builder
 	for i := 0; i < len(u); i++ {
 		c := u[i]
