@@ -42,6 +42,12 @@ func (f *FS) Close() error {
 	return err
 }
 
+// Stat, ReadDir, Lstat and ReadLink are the root's.
+func (f *FS) Stat(name string) (fs.FileInfo, error)      { return fs.Stat(f.FS, name) }
+func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(f.FS, name) }
+func (f *FS) Lstat(name string) (fs.FileInfo, error)     { return fs.Lstat(f.FS, name) }
+func (f *FS) ReadLink(name string) (string, error)       { return fs.ReadLink(f.FS, name) }
+
 // ReadFile reads the file name, a slash-separated path below the
 // folder.
 func (f *FS) ReadFile(name string) ([]byte, error) {

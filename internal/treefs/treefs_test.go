@@ -72,6 +72,20 @@ func TestReadFile(t *testing.T) {
 			t.Errorf("ReadFile(%q) = %q, want an error", name, got)
 		}
 	}
+	for _, fsys := range []fs.FS{f, f.root.FS()} {
+		if info, err := fs.Stat(fsys, "in.md"); err != nil || info.Size() != 4 {
+			t.Errorf("Stat(in.md) = %v, %v", info, err)
+		}
+		if entries, err := fs.ReadDir(fsys, "sub"); err != nil || len(entries) != 4 {
+			t.Errorf("ReadDir(sub) = %v, %v", entries, err)
+		}
+		if target, err := fs.ReadLink(fsys, "in.md"); err != nil || target != "sub/b.md" {
+			t.Errorf("ReadLink(in.md) = %q, %v", target, err)
+		}
+		if _, err := fs.Stat(fsys, "out.md"); err == nil {
+			t.Error("Stat(out.md): no error for a link out of the folder")
+		}
+	}
 	done := make(chan error, 1)
 	go func() {
 		_, err := f.ReadFile("fifo")
