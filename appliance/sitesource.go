@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"islet.dev/islet/internal/treefs"
 	"islet.dev/islet/site"
 	"islet.dev/islet/tls/web"
 )
@@ -25,7 +24,7 @@ import (
 // The guest binary (build tag guest) has no renderer: it serves the
 // tree islet build rendered.
 func RenderSite(ctx context.Context, dir string, strict bool, log *slog.Logger) (RenderedSite, error) {
-	root, err := treefs.Open(dir)
+	root, err := site.OpenSource(dir)
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
 	}
@@ -95,7 +94,7 @@ type RenderedSite interface {
 // renderedSite is a render's output and the source tree it reads from.
 type renderedSite struct {
 	*site.Output
-	root *treefs.FS
+	root *site.SourceDir
 }
 
 func (r renderedSite) Close() error { return r.root.Close() }

@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"time"
 
-	"islet.dev/islet/internal/treefs"
 	"islet.dev/islet/site"
 )
 
@@ -50,7 +49,7 @@ func cmdRender(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer stopProfile()
-	root, err := treefs.Open(fs.Arg(0))
+	root, err := site.OpenSource(fs.Arg(0))
 	if err != nil {
 		fmt.Fprintf(stderr, "islet render: %v\n", err)
 		return 1

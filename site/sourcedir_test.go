@@ -1,6 +1,6 @@
 //go:build linux
 
-package treefs
+package site
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 // TestReadFile: files below the folder read, through symbolic links
 // that stay below it too; nothing outside it, whatever the path; a
 // FIFO is an error, not a read that never ends.
-func TestReadFile(t *testing.T) {
+func TestSourceDirReadFile(t *testing.T) {
 	top := t.TempDir()
 	dir := filepath.Join(top, "site")
 	outside := filepath.Join(top, "secret")
@@ -51,7 +51,7 @@ func TestReadFile(t *testing.T) {
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(dir)
+	f, err := OpenSource(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package treefs
+package site
 
 import (
 	"errors"
