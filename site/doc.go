@@ -3,5 +3,6 @@
 // site/liquid), Markdown as kramdown writes it (site/markup), the
 // built-in Jekyll plugins (site/plugins), layouts, includes, data files,
 // permalinks, Sass and static files. The result is an fs.FS of the
-// output; serving it is the tls/web package's job.
+// output; serving it is the tls/web package's job. OpenSource reads a
+// source folder for it, confined to that folder.
 package site
