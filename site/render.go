@@ -290,11 +290,11 @@ func linkDefinitionEnd(text string, i int) int {
 	if i >= len(text) || text[i] != '[' {
 		return -1
 	}
-	close := strings.IndexByte(text[i+1:], ']')
-	if close < 1 {
+	label := strings.IndexByte(text[i+1:], ']')
+	if label < 1 {
 		return -1 // no label, or an empty one
 	}
-	colon := i + 1 + close + 1
+	colon := i + 1 + label + 1
 	if colon >= len(text) || text[colon] != ':' || colon+1 >= len(text) || text[colon+1] == '\n' {
 		return -1
 	}

@@ -15,8 +15,7 @@ import (
 type SourceDir struct {
 	fs.FS
 	root *os.Root
-	dir  *os.File // kept open for fd
-	fd   int
+	dir  *os.File // the folder, which openat2 reads beneath
 }
 
 // OpenSource opens the source folder dir.
@@ -30,7 +29,7 @@ func OpenSource(dir string) (*SourceDir, error) {
 		root.Close()
 		return nil, err
 	}
-	return &SourceDir{FS: root.FS(), root: root, dir: d, fd: int(d.Fd())}, nil
+	return &SourceDir{FS: root.FS(), root: root, dir: d}, nil
 }
 
 // Close closes the folder.
@@ -54,7 +53,7 @@ func (f *SourceDir) ReadFile(name string) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "readfile", Path: name, Err: fs.ErrInvalid}
 	}
-	if b, ok, err := readBeneath(f.fd, name); ok {
+	if b, ok, err := readBeneath(int(f.dir.Fd()), name); ok {
 		return b, err
 	}
 	return fs.ReadFile(f.FS, name)
