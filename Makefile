@@ -45,6 +45,7 @@ fuzz:
 	cd zones && $(GO) test -run XXX -fuzz FuzzHandle -fuzztime $(FUZZTIME) .
 	cd zones && $(GO) test -run XXX -fuzz FuzzLoadZone -fuzztime $(FUZZTIME) .
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzTemplate -fuzztime $(FUZZTIME) .
+	cd site/liquid && $(GO) test -run XXX -fuzz FuzzSearch -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzSimpleYAML -fuzztime $(FUZZTIME) .
 	cd appliance/netstack && $(GO) test -run XXX -fuzz '^FuzzFastPath$$' -fuzztime $(FUZZTIME) .

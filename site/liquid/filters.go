@@ -222,11 +222,11 @@ func registerStandardFilters(e *Engine) {
 		out := append(append([]any{}, inputList(in)...), b...)
 		return out, nil
 	})
-	r("replace", 1, 2, str2(func(s, a, b string) any { return strings.ReplaceAll(s, a, b) }))
-	r("replace_first", 1, 2, str2(func(s, a, b string) any { return strings.Replace(s, a, b, 1) }))
+	r("replace", 1, 2, str2(func(s, a, b string) any { return replace(s, a, b, -1) }))
+	r("replace_first", 1, 2, str2(func(s, a, b string) any { return replace(s, a, b, 1) }))
 	r("replace_last", 2, 2, str2(replaceLast))
-	r("remove", 1, 1, str1(func(s, a string) any { return strings.ReplaceAll(s, a, "") }))
-	r("remove_first", 1, 1, str1(func(s, a string) any { return strings.Replace(s, a, "", 1) }))
+	r("remove", 1, 1, str1(func(s, a string) any { return replace(s, a, "", -1) }))
+	r("remove_first", 1, 1, str1(func(s, a string) any { return replace(s, a, "", 1) }))
 	r("remove_last", 1, 1, str1(func(s, a string) any { return replaceLast(s, a, "") }))
 	r("append", 1, 1, str1(func(s, a string) any { return s + a }))
 	r("prepend", 1, 1, str1(func(s, a string) any { return a + s }))
@@ -427,7 +427,7 @@ func rubySplit(s, sep string) []any {
 	var parts []string
 	switch sep {
 	case " ":
-		parts = strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(" \t\n\v\f\r\x00", r) })
+		parts = splitSpace(s)
 	case "":
 		for _, r := range s {
 			parts = append(parts, string(r))
