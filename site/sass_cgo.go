@@ -68,7 +68,8 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 	if err != nil {
 		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
 	}
-	r, err := t.Execute(content)
+	var r libsass.Result
+	s.sassLane.run(func() { r, err = t.Execute(content) })
 	if err != nil {
 		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
 	}

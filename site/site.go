@@ -48,8 +48,10 @@ type Site struct {
 	deps      map[*document]map[*document]bool // reader → documents whose content it read
 	untracked atomic.Bool                      // content was read outside a render
 
-	sassJobs map[*document]*sassJob // added to under sassMu while the site is read, read-only in the render stages
-	sassMu   sync.Mutex
+	sassJobs  map[*document]*sassJob // added to under sassMu while the site is read, read-only in the render stages
+	sassMu    sync.Mutex
+	sassLane  sassLane // where libsass compiles, one at a time
+	sassFiles sync.Map // what the compiles' imports read, by path as they know it
 }
 
 type includeEntry struct {
@@ -69,6 +71,7 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 		return nil, err
 	}
 	s := &Site{src: src, cfg: cfg, opt: opt, layouts: map[string]*layout{}, log: log, published: map[*collection][]*document{}}
+	defer s.sassLane.stop() // first deferred, so last run: after the early stylesheets are waited for
 	for _, w := range cfg.warnings {
 		s.warnings.add(w)
 	}
@@ -388,7 +391,14 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 	for i, d := range s.pages {
 		d.order = i
 	}
-	if err := parallel(ctx, fresh(s.pages), func(d *document) error { return s.renderDocument(d) }); err != nil {
+	// A stylesheet spends its render waiting for libsass's one thread
+	// (sassLane): it waits on a goroutine of its own, not in a worker.
+	pages := fresh(s.pages)
+	aside := func(i int) bool {
+		d := pages[i]
+		return d.ext == ".scss" || d.ext == ".sass" || strings.Contains(d.body, "scssify") || strings.Contains(d.body, "sassify")
+	}
+	if err := pool.EachAside(ctx, len(pages), 0, aside, func(i int) error { return s.renderDocument(pages[i]) }); err != nil {
 		return nil, err
 	}
 	for _, d := range s.pages {

@@ -16,25 +16,71 @@ import (
 // otherwise it returns the error of the lowest i that failed, so that
 // the same input fails the same way whatever the scheduling.
 func Each(ctx context.Context, n, workers int, f func(i int) error) error {
+	return EachAside(ctx, n, workers, nil, f)
+}
+
+// EachAside is Each, but the items aside(i) picks are each called on a
+// goroutine of its own, started first: items that mostly wait for one
+// thread they share (a library that runs one call at a time), which
+// would hold workers idle. That thread takes a core: until every item
+// aside is done, one worker fewer runs (one at least).
+func EachAside(ctx context.Context, n, workers int, aside func(i int) bool, f func(i int) error) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = min(workers, n)
 	errs := make([]error, n)
+	m := n // the workers' items: [0, n), or rest when some are aside
+	var rest, set []int
+	if aside != nil {
+		for i := range n {
+			if aside(i) {
+				set = append(set, i)
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		m = len(rest)
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				errs[i] = f(i)
+	work := func() {
+		for ctx.Err() == nil {
+			k := int(next.Add(1) - 1)
+			if k >= m {
+				return
 			}
-		}()
+			if rest != nil {
+				k = rest[k]
+			}
+			errs[k] = f(k)
+		}
+	}
+	start := min(workers, m)
+	if len(set) > 0 && start == workers && workers > 1 {
+		start--
+		var left atomic.Int32
+		left.Store(int32(len(set)))
+		for _, i := range set {
+			wg.Go(func() {
+				if ctx.Err() == nil {
+					errs[i] = f(i)
+				}
+				if left.Add(-1) == 0 {
+					work() // the core the items aside held
+				}
+			})
+		}
+	} else {
+		for _, i := range set {
+			wg.Go(func() {
+				if ctx.Err() == nil {
+					errs[i] = f(i)
+				}
+			})
+		}
+	}
+	for range start {
+		wg.Go(work)
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {

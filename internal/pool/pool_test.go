@@ -58,6 +58,71 @@ func TestEach(t *testing.T) {
 	}
 }
 
+// TestEachAside: the items set aside each run on a goroutine of their
+// own, all at once, never on a worker; until they are all done one
+// worker fewer runs, then every worker; every item runs once; the
+// lowest failure wins, aside or not.
+func TestEachAside(t *testing.T) {
+	const n = 40
+	aside := func(i int) bool { return i == 0 || i == 5 || i == 9 }
+	var started atomic.Int32
+	allAside := make(chan struct{})
+	var asideLeft atomic.Int32
+	asideLeft.Store(3)
+	var busy, mostWhileAside, most atomic.Int32
+	record := func(m *atomic.Int32, b int32) {
+		for v := m.Load(); b > v && !m.CompareAndSwap(v, b); v = m.Load() {
+		}
+	}
+	seen := make([]atomic.Int32, n)
+	err := EachAside(context.Background(), n, 2, aside, func(i int) error {
+		seen[i].Add(1)
+		if aside(i) {
+			// each waits for the other two: on a worker, it would
+			// wait for ever
+			if started.Add(1) == 3 {
+				close(allAside)
+			}
+			select {
+			case <-allAside:
+			case <-time.After(10 * time.Second):
+				return fmt.Errorf("item %d waited alone", i)
+			}
+			time.Sleep(5 * time.Millisecond)
+			asideLeft.Add(-1)
+			if i == 9 {
+				return fmt.Errorf("item %d", i)
+			}
+			return nil
+		}
+		b := busy.Add(1)
+		defer busy.Add(-1)
+		if asideLeft.Load() > 0 {
+			record(&mostWhileAside, b)
+		}
+		record(&most, b)
+		time.Sleep(time.Millisecond)
+		if i == 30 {
+			return fmt.Errorf("item %d", i)
+		}
+		return nil
+	})
+	if got := fmt.Sprint(err); got != "item 9" {
+		t.Errorf("err %v, want item 9", err)
+	}
+	for i := range seen {
+		if c := seen[i].Load(); c != 1 {
+			t.Errorf("item %d done %d times", i, c)
+		}
+	}
+	if m := mostWhileAside.Load(); m != 1 {
+		t.Errorf("%d workers busy at once while items aside ran, want 1", m)
+	}
+	if m := most.Load(); m != 2 {
+		t.Errorf("%d workers busy at once, want 2 once the items aside were done", m)
+	}
+}
+
 // TestEachStops: once ctx ends no item is started, and Each says so.
 func TestEachStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
