@@ -117,6 +117,16 @@ func (l *LexerRegistry) MatchMimeType(mimeType string) Lexer {
 // Match returns the first lexer matching filename.
 //
 // Note that this iterates over all file patterns in all lexers, so is not fast.
+// matchGlob is filepath.Match(glob, name) for a name without a folder,
+// but a glob of a star and a literal ("*.go", the most of them) is
+// matched as a suffix: a lookup tries some 4,000 globs.
+func matchGlob(glob, name string) (bool, error) {
+	if lit, ok := strings.CutPrefix(glob, "*"); ok && !strings.ContainsAny(lit, `*?[\`) {
+		return strings.HasSuffix(name, lit), nil
+	}
+	return filepath.Match(glob, name)
+}
+
 func (l *LexerRegistry) Match(filename string) Lexer {
 	filename = filepath.Base(filename)
 	matched := PrioritisedLexers{}
@@ -124,14 +134,14 @@ func (l *LexerRegistry) Match(filename string) Lexer {
 	for _, lexer := range l.Lexers {
 		config := lexer.Config()
 		for _, glob := range config.Filenames {
-			ok, err := filepath.Match(glob, filename)
+			ok, err := matchGlob(glob, filename)
 			if err != nil { // nolint
 				panic(err)
 			} else if ok {
 				matched = append(matched, lexer)
 			} else {
 				for _, suf := range &ignoredSuffixes {
-					ok, err := filepath.Match(glob+suf, filename)
+					ok, err := matchGlob(glob+suf, filename)
 					if err != nil {
 						panic(err)
 					} else if ok {
@@ -151,14 +161,14 @@ func (l *LexerRegistry) Match(filename string) Lexer {
 	for _, lexer := range l.Lexers {
 		config := lexer.Config()
 		for _, glob := range config.AliasFilenames {
-			ok, err := filepath.Match(glob, filename)
+			ok, err := matchGlob(glob, filename)
 			if err != nil { // nolint
 				panic(err)
 			} else if ok {
 				matched = append(matched, lexer)
 			} else {
 				for _, suf := range &ignoredSuffixes {
-					ok, err := filepath.Match(glob+suf, filename)
+					ok, err := matchGlob(glob+suf, filename)
 					if err != nil {
 						panic(err)
 					} else if ok {
