@@ -25,6 +25,7 @@ func (l *sassLane) run(f func()) {
 	l.once.Do(func() {
 		l.work = make(chan func())
 		go func() {
+			keepMallocHeap()
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			for f := range l.work {
