@@ -48,6 +48,7 @@ fuzz:
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzSearch -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzSimpleYAML -fuzztime $(FUZZTIME) .
+	cd site && $(GO) test -run XXX -fuzz FuzzStateCodec -fuzztime $(FUZZTIME) .
 	cd appliance/netstack && $(GO) test -run XXX -fuzz '^FuzzFastPath$$' -fuzztime $(FUZZTIME) .
 	cd appliance/netstack && $(GO) test -run XXX -fuzz '^FuzzFastPath6$$' -fuzztime $(FUZZTIME) .
 	cd appliance/netstack && $(GO) test -run XXX -fuzz '^FuzzInbound$$' -fuzztime $(FUZZTIME) .

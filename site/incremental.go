@@ -1,9 +1,7 @@
 package site
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -115,18 +113,18 @@ func (s *Site) allDocuments() []*document {
 	return append(out, s.pages...)
 }
 
-func statePath(dir string) string { return filepath.Join(dir, "state.gob") }
+func statePath(dir string) string { return filepath.Join(dir, "render.state") }
 
 func loadState(dir string) *renderState {
 	b, err := os.ReadFile(statePath(dir))
 	if err != nil {
 		return nil
 	}
-	var st renderState
-	if gob.NewDecoder(bytes.NewReader(b)).Decode(&st) != nil {
+	st, err := decodeState(b)
+	if err != nil {
 		return nil
 	}
-	return &st
+	return st
 }
 
 // reuse marks the documents an incremental render can take from the
@@ -215,15 +213,19 @@ func outputHash(out *Output, p string) string {
 }
 
 func saveState(dir string, st *renderState) error {
-	var b bytes.Buffer
-	if err := gob.NewEncoder(&b).Encode(st); err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	tmp := statePath(dir) + ".tmp"
-	if err := os.WriteFile(tmp, b.Bytes(), 0o644); err != nil {
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = encodeState(f, st)
+	if err1 := f.Close(); err == nil {
+		err = err1
+	}
+	if err != nil {
 		return err
 	}
 	return os.Rename(tmp, statePath(dir))
