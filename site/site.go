@@ -66,6 +66,7 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	hugeHeap()
 	cfg, err := readConfig(src, opt)
 	if err != nil {
 		return nil, err
