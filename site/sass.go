@@ -25,8 +25,8 @@ func (l *sassLane) run(f func()) {
 	l.once.Do(func() {
 		l.work = make(chan func())
 		go func() {
-			keepMallocHeap()
 			runtime.LockOSThread()
+			keepMallocHeap()
 			defer runtime.UnlockOSThread()
 			for f := range l.work {
 				f()

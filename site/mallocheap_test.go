@@ -1,0 +1,49 @@
+//go:build cgo && linux
+
+package site
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/bep/golibsass/libsass"
+)
+
+// TestSassLaneHugeHeap: what libsass allocates on the lane's thread
+// comes in huge pages, where the kernel gives them on request.
+func TestSassLaneHugeHeap(t *testing.T) {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !strings.Contains(string(mode), "[madvise]") && !strings.Contains(string(mode), "[always]") {
+		t.Skipf("transparent huge pages are off here (%q)", strings.TrimSpace(string(mode)))
+	}
+	var src strings.Builder
+	for i := range 6000 {
+		fmt.Fprintf(&src, ".c%d { .d%d { color: darken(#%06x, %d%%); margin: %dpx; } }\n", i, i, i*97%0xffffff, i%50, i%40)
+	}
+	var l sassLane
+	defer l.stop()
+	before := anonHuge(t)
+	var css string
+	l.run(func() {
+		tr, err := libsass.New(libsass.Options{OutputStyle: libsass.CompactStyle})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		r, err := tr.Execute(src.String())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		css = r.CSS
+		after := anonHuge(t)
+		t.Logf("AnonHugePages %d kB before, %d kB after a compile (%d bytes of CSS)", before, after, len(css))
+		if after-before < 4<<10 {
+			t.Errorf("AnonHugePages grew by %d kB, want 4 MiB at least", after-before)
+		}
+	})
+	runtime.KeepAlive(css)
+}
