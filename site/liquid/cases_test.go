@@ -65,6 +65,16 @@ var cases = []struct {
 	{name: "assign", src: "{% assign x = 'a' | upcase %}{{ x }}{% assign y = x %}{{ y }}"},
 	{name: "assign-in-for", src: "{% for i in (1..3) %}{% assign last = i %}{% endfor %}{{ last }}"},
 	{name: "capture", src: "{% capture c %}x{{ 1 | plus: 1 }}y{% endcapture %}[{{ c }}]"},
+	// a capture that appends to itself, with copies of its value kept
+	// and put back, a break inside, and values that are not strings
+	{name: "capture-append", src: "{% assign s = '' %}{% for i in (1..4) %}{% capture s %}{{ s }}{{ i }}{% if i == 3 %}{% break %}{% endif %}-{% endcapture %}{% if i == 2 %}{% assign keep = s %}{% endif %}{% endfor %}[{{ s }}|{{ keep }}]" +
+		"{% capture s %}{{ s }}a{% endcapture %}{% assign s = keep %}{% capture s %}{{ s }}b{% endcapture %}[{{ s }}|{{ keep }}]" +
+		"{% capture keep %}{{ keep }}c{% endcapture %}[{{ s }}|{{ keep }}]{% capture n %}{{ n }}x{% endcapture %}{% capture n %}{{ n }}y{% endcapture %}[{{ n }}]" +
+		"{% assign k = 5 %}{% capture k %}{{ k }}{{ k }}{% endcapture %}[{{ k }}]{% assign a = 'x' | split: ',' %}{% capture a %}{{ a }}z{% endcapture %}[{{ a }}]" +
+		// the same capture given back an earlier, shorter value of
+		// its own, and a value of another string of its length
+		"{% for i in (1..5) %}{% capture p %}{{ p }}{% if i == 1 %}aaaaaaaaaa{% endif %}{{ i }}{% endcapture %}{% if i == 2 %}{% assign q = p %}{% endif %}{% if i == 3 %}{% assign p = q %}{% endif %}{% endfor %}[{{ p }}|{{ q }}]" +
+		"{% for i in (1..3) %}{% capture t %}{{ t }}{{ i }}{% endcapture %}[{{ t }}]{% assign t = 'z' %}{% endfor %}"},
 	{name: "if-ops", src: "{% if 1 == 1.0 %}a{% endif %}{% if 'a' != 'b' %}b{% endif %}{% if 2 > 1 %}c{% endif %}{% if 1 >= 1 %}d{% endif %}{% if 'abc' contains 'b' %}e{% endif %}{% if a contains 2 %}f{% endif %}{% if 1 <> 2 %}g{% endif %}", vars: `{"a":[1,2]}`},
 	{name: "if-andor", src: "{% if true or false and false %}1{% endif %}{% if false and true or true %}2{% endif %}{% if true and false or true %}3{% endif %}"},
 	{name: "if-truthy", src: "{% if 0 %}0{% endif %}{% if '' %}e{% endif %}{% if nil %}n{% endif %}{% if false %}f{% endif %}{% if a %}a{% endif %}", vars: `{"a":[]}`},

@@ -21,6 +21,8 @@ type Context struct {
 	interrupt int // 1 break, 2 continue
 	file      string
 	depth     int
+	captured  map[*captureNode]*capturedBuf // the buffers of appending captures
+	outBase   int                           // what an appending capture holds before the output being written
 }
 
 func newContext(e *Engine, vars, registers map[string]any) *Context {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // parseTag parses one tag. It returns a nil node for a tag the caller
@@ -176,7 +177,17 @@ var captureSyntax = sync.OnceValue(func() *regexp.Regexp {
 type captureNode struct {
 	to string
 	b  *body
+	// appends: the body begins by writing out the variable it
+	// captures into, {% capture x %}{{ x }}…{% endcapture %}, the way
+	// templates build a string in a loop (jekyll-compress-html does
+	// for every <pre> of a page)
+	appends bool
 }
+
+// capturedBuf is the buffer behind the string an appending capture
+// last made: while the variable still holds that string, the next
+// capture appends to the buffer instead of copying the string.
+type capturedBuf struct{ b []byte }
 
 func (p *tplParser) parseCapture(t *rawTok) (node, bool, error) {
 	name := captureSyntax().FindString(strings.TrimSpace(t.markup))
@@ -187,15 +198,73 @@ func (p *tplParser) parseCapture(t *rawTok) (node, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return &captureNode{to: name, b: b}, true, nil
+	n := &captureNode{to: name, b: b}
+	if len(b.nodes) > 0 {
+		if o, ok := b.nodes[0].(*outputNode); ok && len(o.v.filters) == 0 {
+			if l, ok := o.v.e.(*lookup); ok && len(l.parts) == 0 && l.name == (literal{name}) {
+				n.appends = true
+			}
+		}
+	}
+	return n, true, nil
 }
 
 func (n *captureNode) render(c *Context, _ *strings.Builder) error {
+	base := c.outBase
+	defer func() { c.outBase = base }()
+	c.outBase = 0
+	if n.appends {
+		return n.renderAppending(c)
+	}
 	var w strings.Builder
 	if err := n.b.render(c, &w); err != nil {
 		return err
 	}
 	c.assign(n.to, w.String())
+	return nil
+}
+
+// renderAppending renders a capture whose body begins with its own
+// variable: that value, then the rest of the body, appended to the
+// buffer behind the value when the capture made it (strings of the
+// buffer are its prefixes, which an append beyond them leaves as they
+// are), copied into a new buffer otherwise.
+func (n *captureNode) renderAppending(c *Context) error {
+	first := n.b.nodes[0].(*outputNode)
+	v, err := first.v.eval(c)
+	if err != nil {
+		return c.wrap(first.line, err)
+	}
+	prev, ok := v.(string)
+	if !ok {
+		var w strings.Builder
+		writeValue(&w, v)
+		prev = w.String()
+	}
+	if len(prev) > c.engine.MaxOutput {
+		return c.wrap(first.line, fmt.Errorf("output larger than %d bytes", c.engine.MaxOutput))
+	}
+	var tail strings.Builder
+	c.outBase = len(prev)
+	for _, nd := range n.b.nodes[1:] {
+		if err := nd.render(c, &tail); err != nil {
+			return err
+		}
+		if c.interrupt != 0 {
+			break
+		}
+	}
+	buf := c.captured[n]
+	if buf == nil || len(buf.b) != len(prev) || len(prev) == 0 || unsafe.SliceData(buf.b) != unsafe.StringData(prev) {
+		if c.captured == nil {
+			c.captured = map[*captureNode]*capturedBuf{}
+		}
+		buf = &capturedBuf{b: make([]byte, 0, 2*(len(prev)+tail.Len()))}
+		buf.b = append(buf.b, prev...)
+		c.captured[n] = buf
+	}
+	buf.b = append(buf.b, tail.String()...)
+	c.assign(n.to, unsafe.String(unsafe.SliceData(buf.b), len(buf.b)))
 	return nil
 }
 

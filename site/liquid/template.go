@@ -449,7 +449,7 @@ func (o *outputNode) render(c *Context, w *strings.Builder) error {
 		return c.wrap(o.line, err)
 	}
 	writeValue(w, v)
-	if w.Len() > c.engine.MaxOutput {
+	if w.Len()+c.outBase > c.engine.MaxOutput {
 		return c.wrap(o.line, fmt.Errorf("output larger than %d bytes", c.engine.MaxOutput))
 	}
 	return nil
