@@ -13,10 +13,7 @@ import (
 // small objects, touched) is given in huge pages, where the kernel
 // gives them on request.
 func TestHugeHeap(t *testing.T) {
-	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || !strings.Contains(string(mode), "[madvise]") && !strings.Contains(string(mode), "[always]") {
-		t.Skipf("transparent huge pages are off here (%q)", strings.TrimSpace(string(mode)))
-	}
+	skipWithoutHugePages(t)
 	before := anonHuge(t)
 	hugeHeap()
 	runtime.GC() // the block is garbage now: a render's first collection comes at once
@@ -34,6 +31,16 @@ func TestHugeHeap(t *testing.T) {
 	_ = keep
 }
 
+// skipWithoutHugePages skips where the kernel gives no transparent
+// huge pages on request.
+func skipWithoutHugePages(t *testing.T) {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !strings.Contains(string(mode), "[madvise]") && !strings.Contains(string(mode), "[always]") {
+		t.Skipf("transparent huge pages are off here (%q)", strings.TrimSpace(string(mode)))
+	}
+}
+
+// anonHuge is the process's anonymous memory in huge pages, in kB.
 func anonHuge(t *testing.T) int {
 	b, err := os.ReadFile("/proc/self/smaps_rollup")
 	if err != nil {

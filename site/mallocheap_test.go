@@ -4,7 +4,6 @@ package site
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,10 +14,7 @@ import (
 // TestSassLaneHugeHeap: what libsass allocates on the lane's thread
 // comes in huge pages, where the kernel gives them on request.
 func TestSassLaneHugeHeap(t *testing.T) {
-	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || !strings.Contains(string(mode), "[madvise]") && !strings.Contains(string(mode), "[always]") {
-		t.Skipf("transparent huge pages are off here (%q)", strings.TrimSpace(string(mode)))
-	}
+	skipWithoutHugePages(t)
 	var src strings.Builder
 	for i := range 6000 {
 		fmt.Fprintf(&src, ".c%d { .d%d { color: darken(#%06x, %d%%); margin: %dpx; } }\n", i, i, i*97%0xffffff, i%50, i%40)
