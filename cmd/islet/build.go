@@ -62,6 +62,7 @@ func cmdBuild(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var health appliance.Health
+	collectForRender()
 	res, code := buildImage(ctx, fs.Arg(0), buildOptions{out: *out, stateDisk: size, disk: *disk, boot: boot}, stdout, stderr, &health)
 	if code == 0 {
 		fmt.Fprintf(stdout, "image: %s, %s\n", res.Kernel, res.Initramfs)
