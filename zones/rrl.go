@@ -63,7 +63,7 @@ type rrlEntry struct {
 	key     [16]byte // the prefix, as 16 octets (IPv4 mapped)
 	used    bool
 	tokens  float64 // octets
-	last    int64   // unix nanoseconds
+	last    int64   // nanoseconds since the limiter's epoch
 	limited uint32
 	// slipped and dropped count the limited responses since the last
 	// summary (LogRRL)
@@ -75,6 +75,11 @@ type rrl struct {
 	rate    float64 // octets a second
 	seed    maphash.Seed
 	entries []rrlEntry
+	// epoch is when the limiter began: the times it is given are
+	// counted from it on the monotonic clock, which a step of the
+	// wall clock does not move (a step forward would refill every
+	// budget at once)
+	epoch time.Time
 }
 
 func newRRL(cfg RRLConfig) *rrl {
@@ -90,11 +95,11 @@ func newRRL(cfg RRLConfig) *rrl {
 	if cfg.IPv6Bits == 0 {
 		cfg.IPv6Bits = 56
 	}
-	return &rrl{cfg: cfg, rate: float64(cfg.Rate) * rrlUnit, seed: maphash.MakeSeed(), entries: make([]rrlEntry, rrlSlots)}
+	return &rrl{cfg: cfg, rate: float64(cfg.Rate) * rrlUnit, seed: maphash.MakeSeed(), entries: make([]rrlEntry, rrlSlots), epoch: time.Now()}
 }
 
-// check spends size octets of client's budget at now (unix
-// nanoseconds) and says what to do with the response. exempt, asked
+// check spends size octets of client's budget at now (nanoseconds
+// since the epoch) and says what to do with the response. exempt, asked
 // only of a client past its budget, reports whether it is exempt all
 // the same (it sent back a valid server cookie).
 func (r *rrl) check(client netip.Addr, size int, now int64, exempt func() bool) int {
@@ -216,7 +221,7 @@ func (s *Server) handleUDP(pkt, out []byte, sc *scratch, client netip.Addr, now 
 	}
 	// the cookie is checked only past the budget: most queries are not
 	cookieOK := func() bool { return validServerCookie(s.cfg.CookieSecret, sc.q.cookie, client, now) }
-	switch s.rrl.check(client, len(resp), now.UnixNano(), cookieOK) {
+	switch s.rrl.check(client, len(resp), now.Sub(s.rrl.epoch).Nanoseconds(), cookieOK) {
 	case rrlPass:
 		return resp, RRLPassed
 	case rrlSlip:
