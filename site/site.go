@@ -392,8 +392,9 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 	for i, d := range s.pages {
 		d.order = i
 	}
-	// A stylesheet spends its render waiting for libsass's one thread
-	// (sassLane): it waits on a goroutine of its own, not in a worker.
+	// A stylesheet, or a page that calls scssify or sassify, spends its
+	// render waiting for libsass's one thread (sassLane): it waits on a
+	// goroutine of its own, not in a worker.
 	pages := fresh(s.pages)
 	aside := func(i int) bool {
 		d := pages[i]

@@ -56,28 +56,21 @@ func EachAside(ctx context.Context, n, workers int, aside func(i int) bool, f fu
 		}
 	}
 	start := min(workers, m)
-	if len(set) > 0 && start == workers && workers > 1 {
+	held := len(set) > 0 && start == workers && workers > 1 // the items aside hold a worker's core
+	if held {
 		start--
-		var left atomic.Int32
-		left.Store(int32(len(set)))
-		for _, i := range set {
-			wg.Go(func() {
-				if ctx.Err() == nil {
-					errs[i] = f(i)
-				}
-				if left.Add(-1) == 0 {
-					work() // the core the items aside held
-				}
-			})
-		}
-	} else {
-		for _, i := range set {
-			wg.Go(func() {
-				if ctx.Err() == nil {
-					errs[i] = f(i)
-				}
-			})
-		}
+	}
+	var left atomic.Int32
+	left.Store(int32(len(set)))
+	for _, i := range set {
+		wg.Go(func() {
+			if ctx.Err() == nil {
+				errs[i] = f(i)
+			}
+			if left.Add(-1) == 0 && held {
+				work() // the core the items aside held
+			}
+		})
 	}
 	for range start {
 		wg.Go(work)

@@ -2,8 +2,6 @@ package markup
 
 import (
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/alecthomas/chroma/v2"
 	"github.com/alecthomas/chroma/v2/lexers"
@@ -24,29 +22,10 @@ func lexerFor(name string) chroma.Lexer {
 	case name == "liquid":
 		return liquidLexer
 	case name != "" && name != "plaintext":
-		if l, ok := lexerNames.Load(name); ok {
-			return l.(knownLexer).lexer
-		}
-		// chroma's lookup of a name it does not know tries every
-		// lexer's file-name patterns: 0.7 ms a fence
-		l := lexers.Get(name)
-		if lexerNameCount.Add(1) <= 4096 {
-			lexerNames.Store(name, knownLexer{l})
-		}
-		return l
+		return lexers.Get(name)
 	}
 	return nil
 }
-
-// lexerNames remembers the lexer chroma found for a name, or that it
-// found none (lexers are shared by the process as chroma's registry
-// is), for at most 4,096 names.
-var (
-	lexerNames     sync.Map // name → knownLexer
-	lexerNameCount atomic.Int32
-)
-
-type knownLexer struct{ lexer chroma.Lexer }
 
 // Highlight tokenises code with chroma and writes it as Rouge's HTML
 // formatter does: a span per token with the short class name, plain
