@@ -64,14 +64,35 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 	if o.sourcemap {
 		opt.SourceMapOptions = libsass.SourceMapOptions{Filename: base + ".css.map", OutputPath: base + ".css", InputPath: path.Base(d.rel), Contents: true}
 	}
-	t, err := libsass.New(opt)
+	newlines, body := leadingNewlines(content)
+	key := sassMemoKey{dir: path.Dir(d.rel), ext: d.ext, style: o.style, sourceMap: o.sourcemap, body: body}
+	// the memo is read and written on the lane's thread only
+	s.sassLane.run(func() {
+		if e := s.sassMemo[key]; e != nil {
+			var ok bool
+			if css, sourceMap, ok = e.derive(base, path.Base(d.rel), newlines); ok {
+				s.log.Debug("sass: same input as another stylesheet, its result reused", "file", d.rel, "from", e.input)
+				return
+			}
+		}
+		t, e := libsass.New(opt)
+		if e != nil {
+			err = e
+			return
+		}
+		r, e := t.Execute(content)
+		if e != nil {
+			err = e
+			return
+		}
+		css, sourceMap = r.CSS, sourcesFromRoot(r.SourceMapContent, found)
+		if s.sassMemo == nil {
+			s.sassMemo = map[sassMemoKey]*sassMemoEntry{}
+		}
+		s.sassMemo[key] = &sassMemoEntry{css: css, sourceMap: sourceMap, base: base, input: path.Base(d.rel), newlines: newlines}
+	})
 	if err != nil {
 		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
 	}
-	var r libsass.Result
-	s.sassLane.run(func() { r, err = t.Execute(content) })
-	if err != nil {
-		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
-	}
-	return r.CSS, sourcesFromRoot(r.SourceMapContent, found), nil
+	return css, sourceMap, nil
 }

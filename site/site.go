@@ -50,8 +50,9 @@ type Site struct {
 
 	sassJobs  map[*document]*sassJob // added to under sassMu while the site is read, read-only in the render stages
 	sassMu    sync.Mutex
-	sassLane  sassLane // where libsass compiles, one at a time
-	sassFiles sync.Map // what the compiles' imports read, by path as they know it
+	sassLane  sassLane                       // where libsass compiles, one at a time
+	sassFiles sync.Map                       // what the compiles' imports read, by path as they know it
+	sassMemo  map[sassMemoKey]*sassMemoEntry // compiles done, by input (sassmemo.go); on sassLane's thread only
 }
 
 type includeEntry struct {
