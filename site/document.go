@@ -6,7 +6,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"islet.dev/islet/site/liquid"
@@ -41,14 +40,27 @@ type document struct {
 	deps      []string          // what a reused document read, from that state
 	index     int               // place among its collection's published documents; -1: none
 	rendered  bool
-	dated     bool        // its front matter gives a date (the others get site.time)
-	order     int         // a page's place in site.pages, for what it sees of others
-	rerender  atomic.Bool // it read a page before it that was not rendered yet
-	once      sync.Once
-	drop      *docDrop
+	dated     bool // its front matter gives a date (the others get site.time)
+	order     int  // a page's place in site.pages, for what it sees of others
+	// contentDone is closed once content is final, for the pages that
+	// render in parallel: a page that reads one before it waits for it
+	// there. contentSet: closed, by the document's own render.
+	contentDone chan struct{}
+	contentSet  bool
+	once        sync.Once
+	drop        *docDrop
 }
 
 func (d *document) isPage() bool { return d.col == nil }
+
+// contentReady tells the pages waiting for d's content that it is
+// final; called on d's render's goroutine only.
+func (d *document) contentReady() {
+	if d.contentDone != nil && !d.contentSet {
+		d.contentSet = true
+		close(d.contentDone)
+	}
+}
 
 // outputExt is the extension of the converted file.
 func (d *document) outputExt() string {
@@ -206,15 +218,21 @@ func (p *docDrop) GetIn(c *liquid.Context, key string) (any, bool) {
 			// Jekyll renders pages one after the other: a page sees
 			// the content of the pages before it rendered, and of
 			// those after it as written. Pages render in parallel
-			// here, so a page that read one before it is rendered
-			// again once they all are (renderAll).
+			// here, so a page that reads one before it waits for its
+			// content. Such waits go from a page to one before it,
+			// which the pool handed out earlier (renderAll), so they
+			// end.
 			if key == "content" && reader.isPage() && p.d.isPage() && reader.col == nil && p.d.col == nil && p.d.generated == "" {
 				if p.d.order > reader.order {
 					return p.d.body, true
 				}
-				if !p.d.rendered {
-					reader.rerender.Store(true)
+				if p.d.contentDone != nil { // nil: rendered before, or reused
+					select {
+					case <-p.d.contentDone:
+					case <-p.d.site.abort: // the render fails
+					}
 				}
+				return p.d.content, true
 			}
 		}
 	}

@@ -183,6 +183,7 @@ func (s *Site) renderDocument(d *document) error {
 		return err
 	}
 	d.content = content
+	d.contentReady()
 	out := content
 	name := layoutName(get(d.data, "layout"))
 	if d.ext == ".scss" || d.ext == ".sass" {

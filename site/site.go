@@ -53,6 +53,7 @@ type Site struct {
 	sassLane  sassLane                       // where libsass compiles, one at a time
 	sassFiles sync.Map                       // what the compiles' imports read, by path as they know it
 	sassMemo  map[sassMemoKey]*sassMemoEntry // compiles done, by input (sassmemo.go); on sassLane's thread only
+	abort     <-chan struct{}                // closed when the render is cancelled: a page waiting for another stops
 }
 
 type includeEntry struct {
@@ -401,20 +402,21 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		d := pages[i]
 		return d.ext == ".scss" || d.ext == ".sass" || strings.Contains(d.body, "scssify") || strings.Contains(d.body, "sassify")
 	}
-	if err := pool.EachAside(ctx, len(pages), 0, aside, func(i int) error { return s.renderDocument(pages[i]) }); err != nil {
+	// A page that reads the content of one before it waits for it
+	// (docDrop.GetIn), as Jekyll's render in order gives it rendered.
+	for _, d := range pages {
+		d.contentDone = make(chan struct{})
+	}
+	s.abort = ctx.Done()
+	err := pool.EachAside(ctx, len(pages), 0, aside, func(i int) error {
+		defer pages[i].contentReady() // failed before its content was: its readers fail with it
+		return s.renderDocument(pages[i])
+	})
+	if err != nil {
 		return nil, err
 	}
 	for _, d := range s.pages {
 		d.rendered = true
-	}
-	// Pages that read a page before them too early, again, in order:
-	// now they see its rendered content, as in Jekyll's sequential render.
-	for _, d := range s.pages {
-		if d.rerender.Load() {
-			if err := s.renderDocument(d); err != nil {
-				return nil, err
-			}
-		}
 	}
 	out := newOutput()
 	// add adds what a document wrote, or (src set) a file copied.
