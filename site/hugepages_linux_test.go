@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
+	"golang.org/x/sys/unix"
 	"islet.dev/islet/internal/testpeer"
 )
 
@@ -55,4 +57,32 @@ func anonHuge(t *testing.T) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
+}
+
+// TestHeapHeadPresent: the heap before the block's first huge page,
+// the part a render reuses first, is present at once, not faulted in
+// a page at a time.
+func TestHeapHeadPresent(t *testing.T) {
+	// a block larger than the heap has been: fresh from the kernel,
+	// untouched; in it, an address off a huge page boundary, with the
+	// whole huge page around it in the block
+	b := make([]byte, 3*hugeHeapSize)
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	p := (start+hugePage-1)&^(hugePage-1) + hugePage + 3*4096
+	head := adviseHeap(p)
+	from := p &^ (hugePage - 1)
+	vec := make([]byte, (head-from)/4096)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, from, head-from, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatalf("mincore: %v", errno)
+	}
+	runtime.KeepAlive(b)
+	absent := 0
+	for _, v := range vec {
+		if v&1 == 0 {
+			absent++
+		}
+	}
+	if absent > 0 {
+		t.Errorf("%d of the %d pages of the huge page the block's start is on are not present", absent, len(vec))
+	}
 }

@@ -7,8 +7,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/bep/golibsass/libsass"
+	"golang.org/x/sys/unix"
+	"islet.dev/islet/internal/testpeer"
 )
 
 // TestSassLaneHugeHeap: what libsass allocates on the lane's thread
@@ -42,4 +45,33 @@ func TestSassLaneHugeHeap(t *testing.T) {
 		}
 	})
 	runtime.KeepAlive(css)
+}
+
+// TestSassLaneHeapHead: the first huge page of the lane thread's malloc
+// heap, which glibc hands out from first and which is not advised for
+// huge pages, is present before the first compile.
+func TestSassLaneHeapHead(t *testing.T) {
+	var l sassLane
+	defer l.stop()
+	l.run(func() {
+		if l.heapPresent == 0 {
+			testpeer.Unavailable(t, "glibc's heap was not made present (MADV_POPULATE_WRITE needs Linux 5.14)")
+			return
+		}
+		n := l.heapPresent - l.heapHead
+		vec := make([]byte, (n+4095)/4096)
+		if _, _, errno := unix.Syscall(unix.SYS_MINCORE, l.heapHead, n, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+			t.Errorf("mincore: %v", errno)
+			return
+		}
+		absent := 0
+		for _, v := range vec {
+			if v&1 == 0 {
+				absent++
+			}
+		}
+		if absent > 0 {
+			t.Errorf("%d of the %d pages at the head of the lane's heap are not present", absent, len(vec))
+		}
+	})
 }

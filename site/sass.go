@@ -18,6 +18,9 @@ import (
 type sassLane struct {
 	once sync.Once
 	work chan func()
+	// the part of the thread's malloc heap made present at its start,
+	// for the tests
+	heapHead, heapPresent uintptr
 }
 
 // run calls f on the lane's thread and waits for it.
@@ -26,7 +29,7 @@ func (l *sassLane) run(f func()) {
 		l.work = make(chan func())
 		go func() {
 			runtime.LockOSThread()
-			keepMallocHeap()
+			l.heapHead, l.heapPresent = keepMallocHeap()
 			defer runtime.UnlockOSThread()
 			for f := range l.work {
 				f()
