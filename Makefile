@@ -46,6 +46,8 @@ fuzz:
 	cd zones && $(GO) test -run XXX -fuzz FuzzLoadZone -fuzztime $(FUZZTIME) .
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzTemplate -fuzztime $(FUZZTIME) .
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzSearch -fuzztime $(FUZZTIME) .
+	cd site/liquid && $(GO) test -run XXX -fuzz FuzzLineage -fuzztime $(FUZZTIME) .
+	cd site/liquid && $(GO) test -run XXX -fuzz FuzzStripHTML -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzSimpleYAML -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzStateCodec -fuzztime $(FUZZTIME) .

@@ -286,7 +286,7 @@ func (s *Site) registerFilters(e *liquid.Engine) {
 	r("shift", 0, 1, arrayOp(func(a, args []any) []any { return a[min(len(a), count(args)):] }))
 	r("unshift", 1, 1, arrayOp(func(a, args []any) []any { return append([]any{args[0]}, a...) }))
 	r("normalize_whitespace", 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
-		return strings.TrimSpace(strings.Join(strings.Fields(liquid.ToString(in)), " ")), nil
+		return normalizeWhitespace(liquid.ToString(in)), nil
 	})
 	r("to_integer", 0, 0, func(_ *liquid.Context, in any, _ []any, _ map[string]any) (any, error) {
 		switch x := in.(type) {
@@ -647,3 +647,24 @@ func writeJSON(b *bytes.Buffer, v any, depth int) {
 var indexSuffix = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`/index\.html?$`)
 })
+
+// normalizeWhitespace is Jekyll's gsub(/\s+/, " ").strip: runs of ASCII
+// white space (Ruby's \s; not a no-break space) made one space, then
+// white space and NUL taken from both ends.
+func normalizeWhitespace(s string) string {
+	space := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' }
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if !space(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		for i < len(s) && space(s[i]) {
+			i++
+		}
+		b.WriteByte(' ')
+	}
+	return strings.Trim(b.String(), " \x00")
+}

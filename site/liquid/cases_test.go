@@ -35,6 +35,7 @@ var cases = []struct {
 	{name: "split-join", src: "{{ 'a,b,,c,,' | split: ',' | join: '|' }} {{ '  a  b ' | split: ' ' | join: '|' }} {{ 'abc' | split: '' | join: '-' }}"},
 	{name: "strip", src: "[{{ '  a  ' | strip }}][{{ '  a  ' | lstrip }}][{{ '  a  ' | rstrip }}]"},
 	{name: "strip-html", src: "{{ '<p>Hi <b>there</b></p><script>x()</script><!-- c --><style>p{}</style>!' | strip_html }}"},
+	{name: "strip-html-edges", src: "{% for s in a %}[{{ s | strip_html }}]{% endfor %}", vars: `{"a": ["a<SCRIPT>x</SCRIPT>b", "a<script>x", "a<script>x</script>y</script>z", "<!-->x-->y", "<!--->z", "a < b > c < d", "x <scripty>y</script> z", "<sty<style>le>q</style>r", "<style\n>\np\n</style\n>s", "p<<b>>q", "<<script>x</script>>", "a>b<c", "<", "<!-- <script> -->t</script>u"]}`},
 	{name: "newlines", src: "{{ s | strip_newlines }}|{{ s | newline_to_br }}", vars: "{\"s\":\"a\\nb\\r\\nc\"}"},
 	{name: "replace", src: "{{ 'aXbXc' | replace: 'X', '-' }} {{ 'aXbXc' | replace_first: 'X', '-' }} {{ 'aXbXc' | replace_last: 'X', '-' }} {{ 'aXbXc' | remove: 'X' }} {{ 'aXbXc' | remove_first: 'X' }} {{ 'aXbXc' | remove_last: 'X' }} {{ 'ab' | replace: 'b' }}"},
 	{name: "append-prepend", src: "{{ 'a' | append: 'b' | prepend: 'c' }} {{ 1 | append: 2 }}"},

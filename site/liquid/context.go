@@ -23,6 +23,7 @@ type Context struct {
 	depth     int
 	captured  map[*captureNode]*capturedBuf // the buffers of appending captures
 	outBase   int                           // what an appending capture holds before the output being written
+	lineage   *lineage                      // what the last replace filters made (grams.go)
 }
 
 func newContext(e *Engine, vars, registers map[string]any) *Context {

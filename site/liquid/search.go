@@ -94,13 +94,20 @@ func (n needle) index(s string) int {
 // replace is strings.Replace(s, old, new, limit), limit < 0 for all,
 // in one pass over s (the library's counts the matches first).
 func replace(s, old, new string, limit int) string {
+	out, _ := replaceAt(s, old, new, limit, nil)
+	return out
+}
+
+// replaceAt is replace, and appends to at where new was written in the
+// result, when at is not nil.
+func replaceAt(s, old, new string, limit int, at []int) (string, []int) {
 	if old == "" || limit == 0 {
-		return strings.Replace(s, old, new, limit)
+		return strings.Replace(s, old, new, limit), at // where is not asked for these
 	}
 	n := newNeedle(old)
 	i := n.index(s)
 	if i < 0 {
-		return s
+		return s, at
 	}
 	var b strings.Builder
 	if len(new) <= len(old) {
@@ -111,6 +118,9 @@ func replace(s, old, new string, limit int) string {
 	done := 0
 	for i >= 0 {
 		b.WriteString(s[done : done+i])
+		if at != nil {
+			at = append(at, b.Len())
+		}
 		b.WriteString(new)
 		done += i + len(old)
 		if limit--; limit == 0 {
@@ -119,7 +129,7 @@ func replace(s, old, new string, limit int) string {
 		i = n.index(s[done:])
 	}
 	b.WriteString(s[done:])
-	return b.String()
+	return b.String(), at
 }
 
 // splitSpace is Ruby's split(" "): the fields between runs of ASCII

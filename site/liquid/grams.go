@@ -1,0 +1,112 @@
+package liquid
+
+import (
+	"math/bits"
+	"unsafe"
+)
+
+// Layouts such as jekyll-compress-html run a few hundred replace and
+// remove filters over each page, each on the result of the one before:
+// just-the-docs makes 20,000 a render, 60% of them for a string the
+// page does not hold, each scanning the whole page to find that out.
+// A lineage is such a chain: the last string of it, and a set of
+// hashed 4-byte sequences that holds every sequence of every string of
+// the chain (more, never fewer). A needle with a sequence not in the
+// set is not in the string, and the scan is skipped. A replace adds
+// what it wrote, and the sequences across its edges, to the set.
+
+// gramMinText is the shortest string a lineage is kept for: below it
+// a scan costs less than the set's upkeep.
+const gramMinText = 4 << 10
+
+// gramBuildAfter is how many replaces a lineage sees before its set is
+// built: a string replaced once or twice is not worth it.
+const gramBuildAfter = 2
+
+// lineage is the chain of strings one Context's replaces made last.
+type lineage struct {
+	s     string   // its last string, kept alive: its address names it
+	set   []uint64 // a bit per hash of a 4-byte sequence; nil until built
+	shift uint     // 64 minus the set's size in bits, as a power of two
+	uses  int
+	at    []int // where the last replace wrote, in its output
+}
+
+// same says whether a and b are one string: the same bytes at the same
+// address.
+func same(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
+
+// gram is the 4 bytes of s at i, as a number.
+func gram(s string, i int) uint32 {
+	_ = s[i+3]
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+}
+
+func (l *lineage) hash(g uint32) uint64 {
+	return (uint64(g) * 0x9E3779B97F4A7C15) >> l.shift
+}
+
+func (l *lineage) add(s string, from, to int) {
+	from, to = max(from, 0), min(to, len(s)-3)
+	for i := from; i < to; i++ {
+		h := l.hash(gram(s, i))
+		l.set[h>>6] |= 1 << (h & 63)
+	}
+}
+
+// build makes the set for s: about 16 bits a byte, so that a sequence
+// not in s is taken for one of it a few times in a hundred.
+func (l *lineage) build(s string) {
+	n := max(bits.Len(uint(len(s)))+4, 12)
+	l.shift = uint(64 - n)
+	l.set = make([]uint64, 1<<n/64)
+	l.add(s, 0, len(s))
+}
+
+// lacks says whether needle, of 4 bytes or more, is surely not in the
+// lineage's strings.
+func (l *lineage) lacks(needle string) bool {
+	for i := 0; i+4 <= len(needle); i++ {
+		h := l.hash(gram(needle, i))
+		if l.set[h>>6]&(1<<(h&63)) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// replace is replace(s, old, new, limit), through the Context's lineage
+// when s is the last string of it.
+func (c *Context) replace(s, old, new string, limit int) string {
+	if len(s) < gramMinText || len(old) < 4 || limit == 0 {
+		return replace(s, old, new, limit)
+	}
+	l := c.lineage
+	if l == nil || !same(l.s, s) {
+		if l == nil {
+			l = &lineage{}
+			c.lineage = l
+		}
+		*l = lineage{s: s, at: l.at[:0]}
+	}
+	if l.at == nil {
+		l.at = make([]int, 0, 64) // not nil: replaceAt records where it wrote
+	}
+	if l.uses++; l.set == nil && l.uses > gramBuildAfter {
+		l.build(s)
+	}
+	if l.set != nil && l.lacks(old) {
+		return s
+	}
+	var out string
+	out, l.at = replaceAt(s, old, new, limit, l.at[:0])
+	if l.set != nil {
+		for _, at := range l.at {
+			l.add(out, at-3, at+len(new))
+		}
+	}
+	l.s = out
+	return out
+}
