@@ -43,6 +43,9 @@ type Engine struct {
 	// parser would, which the strict one rejects (file and line of the
 	// tag). When nil, such markup is an error.
 	Warn func(file string, line int, msg string)
+	// splitJoin: split and join are Liquid's, so that split: " " |
+	// join: " " may be computed in one pass (variable.eval).
+	splitJoin bool
 }
 
 // New returns an engine with Liquid's standard tags and filters.
@@ -50,6 +53,7 @@ func New() *Engine {
 	e := &Engine{filters: map[string]filterDef{}, tags: map[string]TagFunc{}, blocks: map[string]BlockFunc{},
 		Now: time.Now, Location: time.Local, MaxOutput: 1 << 30}
 	registerStandardFilters(e)
+	e.splitJoin = true
 	return e
 }
 
@@ -57,6 +61,9 @@ func New() *Engine {
 // positional arguments (max -1: any number).
 func (e *Engine) RegisterFilter(name string, min, max int, f FilterFunc) {
 	e.filters[name] = filterDef{fn: f, min: min, max: max}
+	if name == "split" || name == "join" {
+		e.splitJoin = false
+	}
 }
 
 // RegisterTag adds a custom tag without a body.

@@ -373,6 +373,22 @@ type filterCall struct {
 	kwargs []kwarg
 }
 
+// splitsOnSpace says whether f is split: " ".
+func (f filterCall) splitsOnSpace() bool {
+	return f.name == "split" && len(f.args) == 1 && len(f.kwargs) == 0 && isSpaceLiteral(f.args[0])
+}
+
+// joinsWithSpace says whether f is join or join: " ".
+func (f filterCall) joinsWithSpace() bool {
+	return f.name == "join" && len(f.kwargs) == 0 && (len(f.args) == 0 || len(f.args) == 1 && isSpaceLiteral(f.args[0]))
+}
+
+// isSpaceLiteral says whether e is the literal " ".
+func isSpaceLiteral(e expr) bool {
+	l, ok := e.(literal)
+	return ok && l.v == any(" ")
+}
+
 type kwarg struct {
 	key string
 	val expr
@@ -438,7 +454,15 @@ func (v *variable) eval(c *Context) (any, error) {
 	if s, ok := x.(special); ok && s != 0 {
 		x = ""
 	}
-	for _, f := range v.filters {
+	for i := 0; i < len(v.filters); i++ {
+		f := v.filters[i]
+		if c.engine.splitJoin && i+1 < len(v.filters) && f.splitsOnSpace() && v.filters[i+1].joinsWithSpace() {
+			// the words between white space, joined by a space: the
+			// array between is not seen, so it is not made
+			x = joinFields(toS(x))
+			i++
+			continue
+		}
 		args := make([]any, len(f.args))
 		for i, a := range f.args {
 			if args[i], err = a.eval(c); err != nil {

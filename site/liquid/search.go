@@ -133,10 +133,10 @@ func replaceAt(s, old, new string, limit int, at []int) (string, []int) {
 }
 
 // splitSpace is Ruby's split(" "): the fields between runs of ASCII
-// white space and NUL.
+// white space (a NUL is not, there, though strip takes it).
 func splitSpace(s string) []string {
 	space := func(c byte) bool {
-		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == 0
+		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 	}
 	n := 0
 	for i := 0; i < len(s); {
@@ -166,4 +166,40 @@ func splitSpace(s string) []string {
 		out = append(out, s[start:i])
 	}
 	return out
+}
+
+// joinFields is splitSpace(s) joined by single spaces: split: " " |
+// join: " " without the array between. s itself when it is so already.
+func joinFields(s string) string {
+	space := func(c byte) bool {
+		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+	}
+	clean := len(s) == 0 || !space(s[0]) && !space(s[len(s)-1])
+	for i := 0; clean && i < len(s); i++ {
+		if space(s[i]) && (s[i] != ' ' || space(s[i+1])) { // the last byte is not space
+			clean = false
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		for i < len(s) && space(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !space(s[j]) {
+			j++
+		}
+		if j > i {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(s[i:j])
+		}
+		i = j
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package liquid
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -40,9 +41,12 @@ func TestSearch(t *testing.T) {
 				t.Fatalf("remove(%.40q…, %q) = %.60q…, want %.60q…", text, old, got, want)
 			}
 		}
-		want := strings.FieldsFunc(text, func(r rune) bool { return strings.ContainsRune(" \t\n\v\f\r\x00", r) })
+		want := strings.FieldsFunc(text, func(r rune) bool { return strings.ContainsRune(" \t\n\v\f\r", r) })
 		if got := splitSpace(text); !slices.Equal(got, want) {
 			t.Fatalf("splitSpace(%.40q…) = %q, want %q", text, got, want)
+		}
+		if got, want := joinFields(text), strings.Join(want, " "); got != want {
+			t.Fatalf("joinFields(%.40q…) = %.80q, want %.80q", text, got, want)
 		}
 	}
 }
@@ -62,9 +66,33 @@ func FuzzSearch(f *testing.F) {
 		if got, want := replace(text, old, "+", 1), strings.Replace(text, old, "+", 1); got != want {
 			t.Fatalf("replace first = %q, want %q", got, want)
 		}
-		want := strings.FieldsFunc(text, func(r rune) bool { return strings.ContainsRune(" \t\n\v\f\r\x00", r) })
+		want := strings.FieldsFunc(text, func(r rune) bool { return strings.ContainsRune(" \t\n\v\f\r", r) })
 		if got := splitSpace(text); !slices.Equal(got, want) {
 			t.Fatalf("splitSpace = %q, want %q", got, want)
 		}
+		if got, want := joinFields(text), strings.Join(want, " "); got != want {
+			t.Fatalf("joinFields = %q, want %q", got, want)
+		}
 	})
+}
+
+// TestSplitJoinOwnFilter: split: " " | join: " " is done in one pass
+// only with Liquid's own split and join; a join registered over it is
+// called.
+func TestSplitJoinOwnFilter(t *testing.T) {
+	e := New()
+	e.RegisterFilter("join", 0, 1, func(_ *Context, in any, _ []any, _ map[string]any) (any, error) {
+		return fmt.Sprintf("%d words", len(in.([]any))), nil
+	})
+	tpl, err := e.Parse("t", "{{ ' a  b c ' | split: ' ' | join: ' ' }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w strings.Builder
+	if err := tpl.RenderTo(e.NewContext(nil, nil), &w); err != nil {
+		t.Fatal(err)
+	}
+	if w.String() != "3 words" {
+		t.Errorf("got %q, want the registered join's %q", w.String(), "3 words")
+	}
 }
