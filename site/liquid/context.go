@@ -24,6 +24,11 @@ type Context struct {
 	captured  map[*captureNode]*capturedBuf // the buffers of appending captures
 	outBase   int                           // what an appending capture holds before the output being written
 	lineage   *lineage                      // what the last replace filters made (grams.go)
+	// transient: the filter called is a replace whose result only the
+	// replace after it in the same chain reads; it writes it to one of
+	// the scratch buffers (grams.go).
+	transient bool
+	scratch   [2][]byte
 }
 
 func newContext(e *Engine, vars, registers map[string]any) *Context {

@@ -46,6 +46,10 @@ type Engine struct {
 	// splitJoin: split and join are Liquid's, so that split: " " |
 	// join: " " may be computed in one pass (variable.eval).
 	splitJoin bool
+	// replaces: replace, replace_first, remove and remove_first are
+	// Liquid's, so that one followed by another may write its result
+	// where the next overwrites it (variable.eval).
+	replaces bool
 }
 
 // New returns an engine with Liquid's standard tags and filters.
@@ -53,7 +57,7 @@ func New() *Engine {
 	e := &Engine{filters: map[string]filterDef{}, tags: map[string]TagFunc{}, blocks: map[string]BlockFunc{},
 		Now: time.Now, Location: time.Local, MaxOutput: 1 << 30}
 	registerStandardFilters(e)
-	e.splitJoin = true
+	e.splitJoin, e.replaces = true, true
 	return e
 }
 
@@ -61,8 +65,11 @@ func New() *Engine {
 // positional arguments (max -1: any number).
 func (e *Engine) RegisterFilter(name string, min, max int, f FilterFunc) {
 	e.filters[name] = filterDef{fn: f, min: min, max: max}
-	if name == "split" || name == "join" {
+	switch name {
+	case "split", "join":
 		e.splitJoin = false
+	case "replace", "replace_first", "remove", "remove_first":
+		e.replaces = false
 	}
 }
 

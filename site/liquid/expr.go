@@ -383,6 +383,16 @@ func (f filterCall) joinsWithSpace() bool {
 	return f.name == "join" && len(f.kwargs) == 0 && (len(f.args) == 0 || len(f.args) == 1 && isSpaceLiteral(f.args[0]))
 }
 
+// replaces says whether f is replace, replace_first, remove or
+// remove_first, with a needle and no more than a replacement.
+func (f filterCall) replaces() bool {
+	switch f.name {
+	case "replace", "replace_first", "remove", "remove_first":
+		return len(f.kwargs) == 0
+	}
+	return false
+}
+
 // isSpaceLiteral says whether e is the literal " ".
 func isSpaceLiteral(e expr) bool {
 	l, ok := e.(literal)
@@ -454,6 +464,7 @@ func (v *variable) eval(c *Context) (any, error) {
 	if s, ok := x.(special); ok && s != 0 {
 		x = ""
 	}
+	transient := false
 	for i := 0; i < len(v.filters); i++ {
 		f := v.filters[i]
 		if c.engine.splitJoin && i+1 < len(v.filters) && f.splitsOnSpace() && v.filters[i+1].joinsWithSpace() {
@@ -481,10 +492,20 @@ func (v *variable) eval(c *Context) (any, error) {
 				}
 			}
 		}
+		// a replace followed by another: the one after reads its
+		// result and nothing else does
+		c.transient = c.engine.replaces && i+1 < len(v.filters) && f.replaces() && v.filters[i+1].replaces()
+		if c.transient {
+			transient = true
+		}
 		x, err = c.invoke(f.name, x, args, kw)
+		c.transient = false
 		if err != nil {
 			return nil, err
 		}
+	}
+	if s, ok := x.(string); ok && transient && c.inScratch(s) {
+		x = strings.Clone(s) // the last replace found nothing to replace
 	}
 	return x, nil
 }

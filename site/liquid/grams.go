@@ -78,9 +78,11 @@ func (l *lineage) lacks(needle string) bool {
 }
 
 // replace is replace(s, old, new, limit), through the Context's lineage
-// when s is the last string of it.
+// when s is the last string of it. When c.transient is set, what it
+// makes is read by the next filter only: it is written to a scratch
+// buffer (the one s is not in), not to a new string.
 func (c *Context) replace(s, old, new string, limit int) string {
-	if len(s) < gramMinText || len(old) < 4 || limit == 0 {
+	if len(s) < gramMinText || old == "" || limit == 0 {
 		return replace(s, old, new, limit)
 	}
 	l := c.lineage
@@ -97,11 +99,24 @@ func (c *Context) replace(s, old, new string, limit int) string {
 	if l.uses++; l.set == nil && l.uses > gramBuildAfter {
 		l.build(s)
 	}
-	if l.set != nil && l.lacks(old) {
+	if len(old) >= 4 && l.set != nil && l.lacks(old) {
 		return s
 	}
+	k, dst := -1, []byte(nil)
+	if c.transient {
+		k = 0
+		if inBuffer(c.scratch[0], s) {
+			k = 1
+		}
+		if dst = c.scratch[k][:0]; dst == nil {
+			dst = make([]byte, 0, len(s)+len(s)/4)
+		}
+	}
 	var out string
-	out, l.at = replaceAt(s, old, new, limit, l.at[:0])
+	out, dst, l.at = replaceAt(s, old, new, limit, l.at[:0], dst)
+	if k >= 0 {
+		c.scratch[k] = dst
+	}
 	if l.set != nil {
 		for _, at := range l.at {
 			l.add(out, at-3, at+len(new))
@@ -109,4 +124,20 @@ func (c *Context) replace(s, old, new string, limit int) string {
 	}
 	l.s = out
 	return out
+}
+
+// inBuffer says whether s's bytes are in b's array.
+func inBuffer(b []byte, s string) bool {
+	if cap(b) == 0 || len(s) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b[:1])))
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return start <= p && p < start+uintptr(cap(b))
+}
+
+// inScratch says whether s is in one of c's scratch buffers: made by a
+// replace for the next filter only.
+func (c *Context) inScratch(s string) bool {
+	return inBuffer(c.scratch[0], s) || inBuffer(c.scratch[1], s)
 }

@@ -18,7 +18,9 @@ func chain(t *testing.T, text string, steps [][2]string) {
 		if i%5 == 4 {
 			limit = 1
 		}
+		c.transient = i%3 != 2 // some results written to the scratch buffers, as in a chain of filters
 		got = c.replace(got, st[0], st[1], limit)
+		c.transient = false
 		want = strings.Replace(want, st[0], st[1], limit)
 		if got != want {
 			t.Fatalf("step %d, replace %q by %q: lineage and library differ\n got %.200q\nwant %.200q", i, st[0], st[1], got, want)
@@ -93,4 +95,40 @@ func FuzzLineage(f *testing.F) {
 		}
 		chain(t, text, steps)
 	})
+}
+
+// TestTransientReplaces: in a chain of replaces, the results between are
+// written where the next overwrites them; what a chain gives is never
+// one of them, though the last replace finds nothing, and a value kept
+// from one chain is not changed by the next.
+func TestTransientReplaces(t *testing.T) {
+	page := strings.Repeat("<p>one <b>two</b></p>\n <div>three</div> ", 300)
+	e := New()
+	tpl, err := e.Parse("t", `{% assign a = s | replace: "<p>", "[p]" | replace: "<b>", "<strong>" | replace: "nothing", "x" %}`+
+		`{% assign b = s | replace: "<div>", "[div]" | replace_first: "one", "1" | remove: "nothing" %}`+
+		`{% assign c = a | replace: "[p]", "<p>" | replace: "two", "2" %}`+
+		`{% assign d = b | remove: "</div>" | remove_first: "zzzz" %}{{ a }}|{{ b }}|{{ c }}|{{ d }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := strings.ReplaceAll(strings.ReplaceAll(page, "<p>", "[p]"), "<b>", "<strong>")
+	b := strings.Replace(strings.ReplaceAll(page, "<div>", "[div]"), "one", "1", 1)
+	c := strings.ReplaceAll(strings.ReplaceAll(a, "[p]", "<p>"), "two", "2")
+	d := strings.ReplaceAll(b, "</div>", "")
+	want := a + "|" + b + "|" + c + "|" + d
+	for range 3 { // the scratch buffers reused from one render to the next
+		ctx := e.NewContext(map[string]any{"s": page}, nil)
+		var w strings.Builder
+		if err := tpl.RenderTo(ctx, &w); err != nil {
+			t.Fatal(err)
+		}
+		if w.String() != want {
+			t.Fatalf("chains of replaces differ from the library's:\n got %.300q\nwant %.300q", w.String(), want)
+		}
+		for _, k := range []string{"a", "b", "c", "d"} {
+			if v, _ := ctx.Get(k).(string); ctx.inScratch(v) {
+				t.Errorf("%s is in a scratch buffer", k)
+			}
+		}
+	}
 }

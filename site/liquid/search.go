@@ -1,6 +1,10 @@
 package liquid
 
-import "strings"
+import (
+	"slices"
+	"strings"
+	"unsafe"
+)
 
 // The string filters (replace, remove, split) run over whole pages in
 // layouts such as jekyll-compress-html: 180 replaces of " <div" and the
@@ -94,42 +98,63 @@ func (n needle) index(s string) int {
 // replace is strings.Replace(s, old, new, limit), limit < 0 for all,
 // in one pass over s (the library's counts the matches first).
 func replace(s, old, new string, limit int) string {
-	out, _ := replaceAt(s, old, new, limit, nil)
+	out, _, _ := replaceAt(s, old, new, limit, nil, nil)
 	return out
 }
 
 // replaceAt is replace, and appends to at where new was written in the
-// result, when at is not nil.
-func replaceAt(s, old, new string, limit int, at []int) (string, []int) {
+// result, when at is not nil. When dst is not nil, the result is
+// written to it (grown as needed and returned) and the string returned
+// is its bytes, which change when dst is written again.
+func replaceAt(s, old, new string, limit int, at []int, dst []byte) (string, []byte, []int) {
 	if old == "" || limit == 0 {
-		return strings.Replace(s, old, new, limit), at // where is not asked for these
+		return strings.Replace(s, old, new, limit), dst, at // where is not asked for these
 	}
 	n := newNeedle(old)
 	i := n.index(s)
 	if i < 0 {
-		return s, at
+		return s, dst, at
 	}
 	var b strings.Builder
-	if len(new) <= len(old) {
-		b.Grow(len(s))
+	size := len(s)
+	if len(new) > len(old) {
+		size += 4 * (len(new) - len(old))
+	}
+	if dst != nil {
+		dst = slices.Grow(dst[:0], size)
 	} else {
-		b.Grow(len(s) + 4*(len(new)-len(old)))
+		b.Grow(size)
 	}
 	done := 0
 	for i >= 0 {
-		b.WriteString(s[done : done+i])
-		if at != nil {
-			at = append(at, b.Len())
+		if dst != nil {
+			dst = append(dst, s[done:done+i]...)
+		} else {
+			b.WriteString(s[done : done+i])
 		}
-		b.WriteString(new)
+		if at != nil {
+			at = append(at, b.Len()+len(dst))
+		}
+		if dst != nil {
+			dst = append(dst, new...)
+		} else {
+			b.WriteString(new)
+		}
 		done += i + len(old)
 		if limit--; limit == 0 {
 			break
 		}
 		i = n.index(s[done:])
 	}
+	if dst != nil {
+		dst = append(dst, s[done:]...)
+		if len(dst) == 0 {
+			return "", dst, at
+		}
+		return unsafe.String(unsafe.SliceData(dst), len(dst)), dst, at
+	}
 	b.WriteString(s[done:])
-	return b.String(), at
+	return b.String(), dst, at
 }
 
 // splitSpace is Ruby's split(" "): the fields between runs of ASCII
