@@ -117,9 +117,18 @@ func (c *Context) replace(s, old, new string, limit int) string {
 	if k >= 0 {
 		c.scratch[k] = dst
 	}
-	if l.set != nil {
+	if l.set != nil && len(l.at) > 0 {
+		// the sequences within new, once; then at each place it was
+		// written, those across its edges
+		l.add(new, 0, len(new))
 		for _, at := range l.at {
-			l.add(out, at-3, at+len(new))
+			end := at + len(new)
+			if len(new) < 3 {
+				l.add(out, at-3, end)
+				continue
+			}
+			l.add(out, at-3, at)
+			l.add(out, end-3, end)
 		}
 	}
 	l.s = out

@@ -40,7 +40,11 @@ func TestLineage(t *testing.T) {
 		{"</p>[joi", "!"},         // and across two edges
 		{"!ned]", "<em>new</em>"}, // what a replace wrote is in the set
 		{"em>new</", "again"},
-		{"<pre", "x"}, // still absent
+		{"<pre", "x"},      // still absent
+		{"more", "less"},   // "ss</" appears, across the right edge
+		{"ss</d", "S"},     // so it must be found
+		{"some text", "T"}, // a replacement shorter than a sequence: "e T<" across both edges
+		{"p>T</", "U"},
 	})
 	if c := newContext(New(), nil, nil); c.replace(page, "<p", "<P", -1) == page {
 		t.Fatal("no replace")
