@@ -10,20 +10,21 @@ import (
 // Context is the state of one render: scopes of variables, counters,
 // registers shared with custom tags and filters.
 type Context struct {
-	engine    *Engine
-	scopes    []map[string]any // scopes[0] is the outermost (assign writes there)
-	counters  map[string]any   // increment/decrement, Liquid's environment
-	Registers map[string]any   // host state for custom tags and filters
-	cycles    map[string]int
-	forOffset map[string]int
-	changed   *string
-	forStack  []*forloop
-	interrupt int // 1 break, 2 continue
-	file      string
-	depth     int
-	captured  map[*captureNode]*capturedBuf // the buffers of appending captures
-	outBase   int                           // what an appending capture holds before the output being written
-	lineage   *lineage                      // what the last replace filters made (grams.go)
+	engine      *Engine
+	scopes      []map[string]any // scopes[0] is the outermost (assign writes there)
+	counters    map[string]any   // increment/decrement, Liquid's environment
+	Registers   map[string]any   // host state for custom tags and filters
+	cycles      map[string]int
+	forOffset   map[string]int
+	changed     *string
+	forStack    []*forloop
+	interrupt   int // 1 break, 2 continue
+	file        string
+	depth       int
+	captured    map[*captureNode]*capturedBuf // the buffers of appending captures
+	outBase     int                           // what an appending capture holds before the output being written
+	lineages    [lineages]lineage             // what the replace filters made (grams.go)
+	lineageTick int
 	// transient: the filter called is a replace whose result only the
 	// replace after it in the same chain reads; it writes it to one of
 	// the scratch buffers (grams.go).

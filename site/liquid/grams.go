@@ -23,13 +23,45 @@ const gramMinText = 4 << 10
 // built: a string replaced once or twice is not worth it.
 const gramBuildAfter = 2
 
-// lineage is the chain of strings one Context's replaces made last.
+// lineages is how many chains a Context follows at once: a layout
+// that alternates replaces on two strings keeps both sets.
+const lineages = 4
+
+// lineage is a chain of strings a Context's replaces made.
 type lineage struct {
 	s     string   // its last string, kept alive: its address names it
 	set   []uint64 // a bit per hash of a 4-byte sequence; nil until built
 	shift uint     // 64 minus the set's size in bits, as a power of two
 	uses  int
-	at    []int // where the last replace wrote, in its output
+	used  int      // when it was last used, for the one to give up
+	at    []int    // where the last replace wrote, in its output
+	spare []uint64 // the memory of a set given up, for the next
+}
+
+// lineageOf is the Context's lineage whose last string is s, or a new
+// one in place of the one used longest ago.
+func (c *Context) lineageOf(s string) *lineage {
+	c.lineageTick++
+	old := &c.lineages[0]
+	for i := range c.lineages {
+		l := &c.lineages[i]
+		if same(l.s, s) {
+			l.used = c.lineageTick
+			return l
+		}
+		if l.used < old.used {
+			old = l
+		}
+	}
+	spare := old.spare
+	if old.set != nil {
+		spare = old.set
+	}
+	*old = lineage{s: s, used: c.lineageTick, at: old.at[:0], spare: spare}
+	if old.at == nil {
+		old.at = make([]int, 0, 64) // not nil: replaceAt records where it wrote
+	}
+	return old
 }
 
 // same says whether a and b are one string: the same bytes at the same
@@ -56,12 +88,18 @@ func (l *lineage) add(s string, from, to int) {
 	}
 }
 
-// build makes the set for s: about 16 bits a byte, so that a sequence
-// not in s is taken for one of it a few times in a hundred.
+// build makes the set for s: 8 to 16 bits a byte, so that a sequence
+// not in s is taken for one of it about one time in ten.
 func (l *lineage) build(s string) {
-	n := max(bits.Len(uint(len(s)))+4, 12)
+	n := max(bits.Len(uint(len(s)))+3, 12)
 	l.shift = uint(64 - n)
-	l.set = make([]uint64, 1<<n/64)
+	if words := 1 << n / 64; cap(l.spare) >= words {
+		l.set = l.spare[:words]
+		clear(l.set)
+	} else {
+		l.set = make([]uint64, words)
+	}
+	l.spare = nil
 	l.add(s, 0, len(s))
 }
 
@@ -85,17 +123,7 @@ func (c *Context) replace(s, old, new string, limit int) string {
 	if len(s) < gramMinText || old == "" || limit == 0 {
 		return replace(s, old, new, limit)
 	}
-	l := c.lineage
-	if l == nil || !same(l.s, s) {
-		if l == nil {
-			l = &lineage{}
-			c.lineage = l
-		}
-		*l = lineage{s: s, at: l.at[:0]}
-	}
-	if l.at == nil {
-		l.at = make([]int, 0, 64) // not nil: replaceAt records where it wrote
-	}
+	l := c.lineageOf(s)
 	if l.uses++; l.set == nil && l.uses > gramBuildAfter {
 		l.build(s)
 	}
