@@ -3,6 +3,7 @@ package site
 import (
 	"bufio"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,7 +35,18 @@ var hugeHeapOnce sync.Once
 // and its untouched pages were faulted in one at a time (600 faults for
 // just-the-docs): they are made present now, in one call.
 func hugeHeap() {
-	hugeHeapOnce.Do(func() { adviseHeap(heapBlock()) })
+	hugeHeapOnce.Do(growHugeHeap)
+}
+
+// growHugeHeap is hugeHeap, every time.
+func growHugeHeap() {
+	adviseHeap(heapBlock())
+	// The block's allocation may start a collection that finds it
+	// still in use: the next one would then wait for five times its
+	// size, and a render fault in that much fresh memory (one run in
+	// fifteen did). Collected now, it is free for what the render
+	// allocates.
+	runtime.GC()
 }
 
 // adviseHeap advises the heap from its mapping's start to the end of

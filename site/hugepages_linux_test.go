@@ -4,6 +4,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,7 +20,11 @@ import (
 func TestHugeHeap(t *testing.T) {
 	skipWithoutHugePages(t)
 	before := anonHuge(t)
-	hugeHeap()
+	growHugeHeap()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	if metrics.Read(live); live[0].Value.Uint64() >= hugeHeapSize {
+		t.Errorf("the heap holds %d bytes after hugeHeap: the block is live", live[0].Value.Uint64())
+	}
 	runtime.GC() // the block is garbage now: a render's first collection comes at once
 	var keep [][]byte
 	for range 32 << 10 {
