@@ -1,6 +1,7 @@
 package site
 
 import (
+	"fmt"
 	"os"
 	"regexp"
 	"runtime"
@@ -76,18 +77,27 @@ func TestHeapHeadPresent(t *testing.T) {
 	p := (start+hugePage-1)&^(hugePage-1) + hugePage + 3*4096
 	head := adviseHeap(p)
 	from := p &^ (hugePage - 1)
-	vec := make([]byte, (head-from)/4096)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, from, head-from, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatalf("mincore: %v", errno)
-	}
+	absent, pages, err := absentPages(from, head-from)
 	runtime.KeepAlive(b)
-	absent := 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	if absent > 0 {
+		t.Errorf("%d of the %d pages of the huge page the block's start is on are not present", absent, pages)
+	}
+}
+
+// absentPages counts the pages of the n bytes at address from that are
+// not present (mincore).
+func absentPages(from, n uintptr) (absent, pages int, err error) {
+	vec := make([]byte, (n+4095)/4096)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, from, n, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		return 0, 0, fmt.Errorf("mincore: %w", errno)
+	}
 	for _, v := range vec {
 		if v&1 == 0 {
 			absent++
 		}
 	}
-	if absent > 0 {
-		t.Errorf("%d of the %d pages of the huge page the block's start is on are not present", absent, len(vec))
-	}
+	return absent, len(vec), nil
 }
