@@ -38,6 +38,15 @@ type lineage struct {
 	spare []uint64 // the memory of a set given up, for the next
 }
 
+// forget ends the lineage, keeping its memory for the next.
+func (l *lineage) forget() {
+	spare := l.spare
+	if l.set != nil {
+		spare = l.set
+	}
+	*l = lineage{at: l.at[:0], spare: spare}
+}
+
 // lineageOf is the Context's lineage whose last string is s, or a new
 // one in place of the one used longest ago.
 func (c *Context) lineageOf(s string) *lineage {
@@ -53,11 +62,8 @@ func (c *Context) lineageOf(s string) *lineage {
 			old = l
 		}
 	}
-	spare := old.spare
-	if old.set != nil {
-		spare = old.set
-	}
-	*old = lineage{s: s, used: c.lineageTick, at: old.at[:0], spare: spare}
+	old.forget()
+	old.s, old.used = s, c.lineageTick
 	if old.at == nil {
 		old.at = make([]int, 0, 64) // not nil: replaceAt records where it wrote
 	}
@@ -138,6 +144,13 @@ func (c *Context) replace(s, old, new string, limit int) string {
 		}
 		if dst = c.scratch[k][:0]; dst == nil {
 			dst = make([]byte, 0, len(s)+len(s)/4)
+		}
+		// a lineage that ended in this buffer would be taken for
+		// what is written there next, at the same place
+		for i := range c.lineages {
+			if o := &c.lineages[i]; o != l && inBuffer(c.scratch[k], o.s) {
+				o.forget()
+			}
 		}
 	}
 	var out string

@@ -140,3 +140,22 @@ func TestTransientReplaces(t *testing.T) {
 		}
 	}
 }
+
+// TestTransientLineages: a lineage that ended in a scratch buffer is not
+// taken for the next string written there, of the same length at the
+// same place.
+func TestTransientLineages(t *testing.T) {
+	e := New()
+	tpl, err := e.Parse("t", `{% assign a = s1 | replace: "abcd", "abce" | replace: "bce ", "bcf " | replace: "qqqq", "" %}`+
+		`{% assign b = s2 | replace: "wxyz", "wxya" | replace: "xya ", "xyb " | replace: "wxyb", "W" %}{{ b | size }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w strings.Builder
+	if err := tpl.RenderTo(e.NewContext(map[string]any{"s1": strings.Repeat("abcd ", 1000), "s2": strings.Repeat("wxyz ", 1000)}, nil), &w); err != nil {
+		t.Fatal(err)
+	}
+	if want := "2000"; w.String() != want {
+		t.Errorf("size %s, want %s: the last replace was skipped by another string's set", w.String(), want)
+	}
+}
