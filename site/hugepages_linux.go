@@ -54,7 +54,9 @@ func growHugeHeap() {
 // first huge page boundary in the block, which it returns.
 func adviseHeap(p uintptr) (head uintptr) {
 	end := p + hugeHeapSize
-	lo := mappingStart(p)
+	// the mapping may have merged with others before the heap: no more
+	// than start-up's heap and then some is made present
+	lo := max(mappingStart(p), p-min(p, 16<<20))
 	madvise(lo, end-lo, unix.MADV_HUGEPAGE)
 	head = min((p+hugePage-1)&^(hugePage-1), end)
 	if head > lo {
