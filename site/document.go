@@ -44,9 +44,8 @@ type document struct {
 	order     int  // a page's place in site.pages, for what it sees of others
 	// contentDone is closed once content is final, for the pages that
 	// render in parallel: a page that reads one before it waits for it
-	// there. contentSet: closed, by the document's own render.
+	// there.
 	contentDone chan struct{}
-	contentSet  bool
 	once        sync.Once
 	drop        *docDrop
 }
@@ -56,8 +55,12 @@ func (d *document) isPage() bool { return d.col == nil }
 // contentReady tells the pages waiting for d's content that it is
 // final; called on d's render's goroutine only.
 func (d *document) contentReady() {
-	if d.contentDone != nil && !d.contentSet {
-		d.contentSet = true
+	if d.contentDone == nil {
+		return
+	}
+	select {
+	case <-d.contentDone: // closed before (the only closer is this goroutine)
+	default:
 		close(d.contentDone)
 	}
 }

@@ -652,19 +652,5 @@ var indexSuffix = sync.OnceValue(func() *regexp.Regexp {
 // white space (Ruby's \s; not a no-break space) made one space, then
 // white space and NUL taken from both ends.
 func normalizeWhitespace(s string) string {
-	space := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' }
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		if !space(s[i]) {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		for i < len(s) && space(s[i]) {
-			i++
-		}
-		b.WriteByte(' ')
-	}
-	return strings.Trim(b.String(), " \x00")
+	return strings.Trim(liquid.JoinFields(s), " \x00")
 }

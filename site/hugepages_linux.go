@@ -66,9 +66,7 @@ func adviseHeap(p uintptr) (head uintptr) {
 }
 
 // heapBlock grows the heap by an untouched block of hugeHeapSize and
-// returns its address, the block dropped: a collection that comes
-// while the mappings are read must find it garbage, or the next one
-// waits for a heap five times its size.
+// returns its address, the block dropped before the mappings are read.
 //
 //go:noinline
 func heapBlock() uintptr {

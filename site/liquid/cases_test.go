@@ -32,6 +32,7 @@ var cases = []struct {
 	{name: "slice", src: "{{ 'Liquid' | slice: 0 }} {{ 'Liquid' | slice: 2, 5 }} {{ 'Liquid' | slice: -3, 2 }} {{ a | slice: 1, 2 | join: ',' }} [{{ 'ab' | slice: 5 }}]", vars: `{"a":[1,2,3,4]}`},
 	{name: "truncate", src: "{{ 'Ground control to Major Tom.' | truncate: 20 }}|{{ 'Ground control' | truncate: 25, ', and so on' }}|{{ 'Ground control to Major Tom.' | truncate: 20, '' }}|{{ 'abc' | truncate: 2 }}"},
 	{name: "truncatewords", src: "{{ 'Ground control to Major Tom.' | truncatewords: 3 }}|{{ 'Ground control to Major Tom.' | truncatewords: 3, '--' }}|{{ 'a b' | truncatewords: 5 }}|{{ ' one  two three' | truncatewords: 2 }}"},
+	{name: "truncatewords-space", src: "{% for s in a %}[{{ s | truncatewords: 2 }}]{% endfor %}", vars: `{"a":["a\u00a0b c d", "\u0000 a b c", " a\tb\nc d", "a b"]}`},
 	{name: "split-join", src: "{{ 'a,b,,c,,' | split: ',' | join: '|' }} {{ '  a  b ' | split: ' ' | join: '|' }} {{ 'abc' | split: '' | join: '-' }}"},
 	{name: "split-join-space", src: "{% for s in a %}[{{ s | split: ' ' | join: ' ' }}|{{ s | split: \" \" | join }}|{{ s | split: ' ' | join: ' ' | size }}]{% endfor %}[{{ nil | split: ' ' | join: ' ' }}][{{ 12 | split: ' ' | join }}][{{ x | split: ' ' | join: ' ' }}]", vars: `{"a":["  a \t b\n\nc  ", "one", "", "   ", "a\u0000b\u000bc\fd\re", "x\u00a0y"], "x":[1,2]}`},
 	{name: "strip", src: "[{{ '  a  ' | strip }}][{{ '  a  ' | lstrip }}][{{ '  a  ' | rstrip }}]"},

@@ -470,7 +470,7 @@ func (v *variable) eval(c *Context) (any, error) {
 		if c.engine.splitJoin && i+1 < len(v.filters) && f.splitsOnSpace() && v.filters[i+1].joinsWithSpace() {
 			// the words between white space, joined by a space: the
 			// array between is not seen, so it is not made
-			x = joinFields(toS(x))
+			x = JoinFields(toS(x))
 			i++
 			continue
 		}

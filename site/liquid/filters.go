@@ -485,7 +485,7 @@ func filterTruncatewords(_ *Context, in any, args []any, _ map[string]any) (any,
 		words = 1
 	}
 	s := toS(in)
-	list := strings.Fields(strings.TrimLeft(s, rubySpace))
+	list := splitSpace(s) // Ruby's split(" ", words+1)
 	if len(list) <= words {
 		return s, nil
 	}

@@ -120,72 +120,68 @@ func replaceAt(s, old, new string, limit int, at []int, dst []byte) (string, []b
 	if len(new) > len(old) {
 		size += 4 * (len(new) - len(old))
 	}
+	write := b.WriteString
 	if dst != nil {
 		dst = slices.Grow(dst[:0], size)
+		write = func(p string) (int, error) { dst = append(dst, p...); return len(p), nil }
 	} else {
 		b.Grow(size)
 	}
 	done := 0
 	for i >= 0 {
-		if dst != nil {
-			dst = append(dst, s[done:done+i]...)
-		} else {
-			b.WriteString(s[done : done+i])
-		}
+		write(s[done : done+i])
 		if at != nil {
 			at = append(at, b.Len()+len(dst))
 		}
-		if dst != nil {
-			dst = append(dst, new...)
-		} else {
-			b.WriteString(new)
-		}
+		write(new)
 		done += i + len(old)
 		if limit--; limit == 0 {
 			break
 		}
 		i = n.index(s[done:])
 	}
-	if dst != nil {
-		dst = append(dst, s[done:]...)
-		if len(dst) == 0 {
-			return "", dst, at
-		}
-		return unsafe.String(unsafe.SliceData(dst), len(dst)), dst, at
+	write(s[done:])
+	if dst == nil {
+		return b.String(), dst, at
 	}
-	b.WriteString(s[done:])
-	return b.String(), dst, at
+	if len(dst) == 0 {
+		return "", dst, at
+	}
+	return unsafe.String(unsafe.SliceData(dst), len(dst)), dst, at
+}
+
+// asciiSpace says whether c is white space to Ruby's split(" ") and
+// \s: ASCII's six (a NUL is not, though strip takes it).
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // splitSpace is Ruby's split(" "): the fields between runs of ASCII
 // white space (a NUL is not, there, though strip takes it).
 func splitSpace(s string) []string {
-	space := func(c byte) bool {
-		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-	}
 	n := 0
 	for i := 0; i < len(s); {
-		for i < len(s) && space(s[i]) {
+		for i < len(s) && asciiSpace(s[i]) {
 			i++
 		}
 		if i == len(s) {
 			break
 		}
 		n++
-		for i < len(s) && !space(s[i]) {
+		for i < len(s) && !asciiSpace(s[i]) {
 			i++
 		}
 	}
 	out := make([]string, 0, n)
 	for i := 0; i < len(s); {
-		for i < len(s) && space(s[i]) {
+		for i < len(s) && asciiSpace(s[i]) {
 			i++
 		}
 		if i == len(s) {
 			break
 		}
 		start := i
-		for i < len(s) && !space(s[i]) {
+		for i < len(s) && !asciiSpace(s[i]) {
 			i++
 		}
 		out = append(out, s[start:i])
@@ -193,15 +189,13 @@ func splitSpace(s string) []string {
 	return out
 }
 
-// joinFields is splitSpace(s) joined by single spaces: split: " " |
-// join: " " without the array between. s itself when it is so already.
-func joinFields(s string) string {
-	space := func(c byte) bool {
-		return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-	}
-	clean := len(s) == 0 || !space(s[0]) && !space(s[len(s)-1])
+// JoinFields is splitSpace(s) joined by single spaces: split: " " |
+// join: " " without the array between, and Ruby's gsub(/\s+/, " ")
+// without the ends. s itself when it is so already.
+func JoinFields(s string) string {
+	clean := len(s) == 0 || !asciiSpace(s[0]) && !asciiSpace(s[len(s)-1])
 	for i := 0; clean && i < len(s); i++ {
-		if space(s[i]) && (s[i] != ' ' || space(s[i+1])) { // the last byte is not space
+		if asciiSpace(s[i]) && (s[i] != ' ' || asciiSpace(s[i+1])) { // the last byte is not space
 			clean = false
 		}
 	}
@@ -211,11 +205,11 @@ func joinFields(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
-		for i < len(s) && space(s[i]) {
+		for i < len(s) && asciiSpace(s[i]) {
 			i++
 		}
 		j := i
-		for j < len(s) && !space(s[j]) {
+		for j < len(s) && !asciiSpace(s[j]) {
 			j++
 		}
 		if j > i {

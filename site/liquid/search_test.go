@@ -45,8 +45,8 @@ func TestSearch(t *testing.T) {
 		if got := splitSpace(text); !slices.Equal(got, want) {
 			t.Fatalf("splitSpace(%.40q…) = %q, want %q", text, got, want)
 		}
-		if got, want := joinFields(text), strings.Join(want, " "); got != want {
-			t.Fatalf("joinFields(%.40q…) = %.80q, want %.80q", text, got, want)
+		if got, want := JoinFields(text), strings.Join(want, " "); got != want {
+			t.Fatalf("JoinFields(%.40q…) = %.80q, want %.80q", text, got, want)
 		}
 	}
 }
@@ -70,8 +70,8 @@ func FuzzSearch(f *testing.F) {
 		if got := splitSpace(text); !slices.Equal(got, want) {
 			t.Fatalf("splitSpace = %q, want %q", got, want)
 		}
-		if got, want := joinFields(text), strings.Join(want, " "); got != want {
-			t.Fatalf("joinFields = %q, want %q", got, want)
+		if got, want := JoinFields(text), strings.Join(want, " "); got != want {
+			t.Fatalf("JoinFields = %q, want %q", got, want)
 		}
 	})
 }
