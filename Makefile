@@ -49,6 +49,7 @@ fuzz:
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzLineage -fuzztime $(FUZZTIME) .
 	cd site/liquid && $(GO) test -run XXX -fuzz FuzzStripHTML -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) .
+	cd site && $(GO) test -run XXX -fuzz FuzzCompressHTML -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzSimpleYAML -fuzztime $(FUZZTIME) .
 	cd site && $(GO) test -run XXX -fuzz FuzzStateCodec -fuzztime $(FUZZTIME) .
 	cd appliance/netstack && $(GO) test -run XXX -fuzz '^FuzzFastPath$$' -fuzztime $(FUZZTIME) .

@@ -21,6 +21,9 @@ type layout struct {
 	data   *liquid.Map
 	parent string
 	tpl    *liquid.Template
+	// compress: the layout is jekyll-compress-html, run natively
+	// (compresshtml.go)
+	compress *compressHTML
 	// around is what the layout's last render wrote besides the
 	// content, in bytes: the next render's buffer starts that much
 	// larger than its content, instead of doubling its way there.
@@ -61,6 +64,10 @@ func (s *Site) readLayouts() error {
 				return err
 			}
 			l := &layout{name: name, rel: file, data: fm, tpl: tpl, parent: layoutName(get(fm, "layout"))}
+			if l.parent == "" && s.engine.Standard(compressHTMLFilters...) {
+				// no layout after it reads what its Liquid would assign
+				l.compress = recognizeCompressHTML(body)
+			}
 			s.layouts[name] = l
 			return nil
 		})
@@ -209,8 +216,14 @@ func (s *Site) renderDocument(d *document) error {
 		c := s.engine.NewContext(vars, s.registers(d))
 		var w strings.Builder
 		w.Grow(len(out) + int(l.around.Load()))
-		if err := l.tpl.RenderTo(c, &w); err != nil {
-			return err
+		native := false
+		if l.compress != nil {
+			native = l.compress.render(c, out, &w)
+		}
+		if !native {
+			if err := l.tpl.RenderTo(c, &w); err != nil {
+				return err
+			}
 		}
 		l.around.Store(int64(max(0, w.Len()-len(out))))
 		out = w.String()

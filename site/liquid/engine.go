@@ -50,6 +50,8 @@ type Engine struct {
 	// Liquid's, so that one followed by another may write its result
 	// where the next overwrites it (variable.eval).
 	replaces bool
+	// replaced names the standard filters registered over since New.
+	replaced map[string]bool
 }
 
 // New returns an engine with Liquid's standard tags and filters.
@@ -58,12 +60,16 @@ func New() *Engine {
 		Now: time.Now, Location: time.Local, MaxOutput: 1 << 30}
 	registerStandardFilters(e)
 	e.splitJoin, e.replaces = true, true
+	e.replaced = map[string]bool{}
 	return e
 }
 
 // RegisterFilter adds or replaces a filter taking between min and max
 // positional arguments (max -1: any number).
 func (e *Engine) RegisterFilter(name string, min, max int, f FilterFunc) {
+	if _, ok := e.filters[name]; ok && e.replaced != nil {
+		e.replaced[name] = true
+	}
 	e.filters[name] = filterDef{fn: f, min: min, max: max}
 	switch name {
 	case "split", "join":
@@ -71,6 +77,17 @@ func (e *Engine) RegisterFilter(name string, min, max int, f FilterFunc) {
 	case "replace", "replace_first", "remove", "remove_first":
 		e.replaces = false
 	}
+}
+
+// Standard says whether each named filter is Liquid's own: present,
+// and not registered over since New.
+func (e *Engine) Standard(names ...string) bool {
+	for _, n := range names {
+		if _, ok := e.filters[n]; !ok || e.replaced[n] {
+			return false
+		}
+	}
+	return true
 }
 
 // RegisterTag adds a custom tag without a body.
@@ -133,6 +150,37 @@ func ParseCondition(markup string) (Condition, error) {
 
 // Eval evaluates the condition.
 func (c Condition) Eval(ctx *Context) (bool, error) { return c.c.eval(ctx) }
+
+// Equal is == in a condition.
+func Equal(a, b any) bool { return equal(a, b) }
+
+// Contains is contains in a condition.
+func Contains(left, right any) bool { return contains(left, right) }
+
+// Split is the split filter's parts, as Ruby's String#split gives them:
+// fields between ASCII white space for " ", characters for "", and no
+// empty parts at the end.
+func Split(s, sep string) []string {
+	var parts []string
+	switch sep {
+	case " ":
+		parts = splitSpace(s)
+	case "":
+		for _, r := range s {
+			parts = append(parts, string(r))
+		}
+	default:
+		parts = strings.Split(s, sep)
+	}
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
+}
+
+// Replace is the replace filter (limit -1) and replace_first (1):
+// Ruby's gsub and sub with a string pattern.
+func Replace(s, old, new string, limit int) string { return replace(s, old, new, limit) }
 
 // Compare orders two values as Ruby's <=> does; ok is false when they
 // cannot be compared.

@@ -494,20 +494,7 @@ func filterTruncatewords(_ *Context, in any, args []any, _ map[string]any) (any,
 
 // rubySplit is Ruby's String#split with a string pattern.
 func rubySplit(s, sep string) []any {
-	var parts []string
-	switch sep {
-	case " ":
-		parts = splitSpace(s)
-	case "":
-		for _, r := range s {
-			parts = append(parts, string(r))
-		}
-	default:
-		parts = strings.Split(s, sep)
-	}
-	for len(parts) > 0 && parts[len(parts)-1] == "" {
-		parts = parts[:len(parts)-1]
-	}
+	parts := Split(s, sep)
 	out := make([]any, len(parts))
 	for i, p := range parts {
 		out[i] = p

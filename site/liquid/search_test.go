@@ -96,3 +96,20 @@ func TestSplitJoinOwnFilter(t *testing.T) {
 		t.Errorf("got %q, want the registered join's %q", w.String(), "3 words")
 	}
 }
+
+// TestStandard: a filter is Liquid's own until one is registered over
+// it; a filter Liquid lacks is not.
+func TestStandard(t *testing.T) {
+	e := New()
+	if !e.Standard("split", "replace", "first") {
+		t.Error("Liquid's own filters not standard")
+	}
+	if e.Standard("split", "jsonify") {
+		t.Error("a filter Liquid lacks taken for standard")
+	}
+	e.RegisterFilter("jsonify", 0, 0, nil)
+	e.RegisterFilter("replace", 1, 2, nil)
+	if e.Standard("replace") || !e.Standard("split") {
+		t.Errorf("after replace was registered over: replace %v, split %v", e.Standard("replace"), e.Standard("split"))
+	}
+}
