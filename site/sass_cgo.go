@@ -66,15 +66,20 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 	}
 	newlines, body := leadingNewlines(content)
 	key := sassMemoKey{dir: path.Dir(d.rel), ext: d.ext, style: o.style, sourceMap: o.sourcemap, body: body}
-	// the memo is read and written on the lane's thread only
-	s.sassLane.run(func() {
-		if e := s.sassMemo[key]; e != nil {
+	// a compile of the same input, done or under way, is waited for
+	// and its result derived from
+	slot, first := s.sassMemoSlot(key)
+	if !first {
+		<-slot.done
+		if e := slot.entry; e != nil {
 			var ok bool
 			if css, sourceMap, ok = e.derive(base, path.Base(d.rel), newlines); ok {
 				s.log.Debug("sass: same input as another stylesheet, its result reused", "file", d.rel, "from", e.input)
-				return
+				return css, sourceMap, nil
 			}
 		}
+	}
+	s.sassLane.run(func() {
 		t, e := libsass.New(opt)
 		if e != nil {
 			err = e
@@ -86,11 +91,13 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 			return
 		}
 		css, sourceMap = r.CSS, sourcesFromRoot(r.SourceMapContent, found)
-		if s.sassMemo == nil {
-			s.sassMemo = map[sassMemoKey]*sassMemoEntry{}
-		}
-		s.sassMemo[key] = &sassMemoEntry{css: css, sourceMap: sourceMap, base: base, input: path.Base(d.rel), newlines: newlines}
 	})
+	if first {
+		if err == nil {
+			slot.entry = &sassMemoEntry{css: css, sourceMap: sourceMap, base: base, input: path.Base(d.rel), newlines: newlines}
+		}
+		close(slot.done)
+	}
 	if err != nil {
 		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
 	}

@@ -168,3 +168,68 @@ func TestParts(t *testing.T) {
 		}
 	}
 }
+
+// TestEachAsideStartsAsideFirst: every item aside has begun before a
+// worker takes an item, even with one core, where the goroutine made
+// last would run first.
+func TestEachAsideStartsAsideFirst(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var asideBegun atomic.Int32
+	var early atomic.Int32
+	aside := func(i int) bool { return i%4 == 0 }
+	err := EachAside(context.Background(), 12, 0, aside, func(i int) error {
+		if aside(i) {
+			asideBegun.Add(1)
+			return nil
+		}
+		if asideBegun.Load() < 3 {
+			early.Add(1)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if early.Load() > 0 {
+		t.Errorf("%d items taken by workers before the 3 aside had begun", early.Load())
+	}
+}
+
+// TestEachAsideIdle: idle is called once, when the workers have no item
+// left while an item aside still runs; not when there is none aside.
+func TestEachAsideIdle(t *testing.T) {
+	release := make(chan struct{})
+	var idled atomic.Int32
+	var asideDone atomic.Bool
+	err := EachAsideIdle(context.Background(), 10, 3, func(i int) bool { return i == 0 }, func(i int) error {
+		if i == 0 {
+			select { // the item aside runs until idle is called
+			case <-release:
+			case <-time.After(5 * time.Second):
+				t.Error("idle not called while the item aside ran")
+			}
+			asideDone.Store(true)
+		}
+		return nil
+	}, func() {
+		if asideDone.Load() {
+			t.Error("idle called after the item aside ended")
+		}
+		if idled.Add(1) == 1 {
+			close(release)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idled.Load() != 1 {
+		t.Errorf("idle called %d times, want 1", idled.Load())
+	}
+	idled.Store(0)
+	if err := EachAsideIdle(context.Background(), 10, 3, nil, func(int) error { return nil }, func() { idled.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	if idled.Load() != 0 {
+		t.Errorf("idle called %d times with nothing aside", idled.Load())
+	}
+}
