@@ -102,9 +102,6 @@ func Render(ctx context.Context, src fs.FS, opt Options, log *slog.Logger) (*Out
 	if err := s.read(ctx); err != nil {
 		return nil, err
 	}
-	if done := s.prewarmLexers(); done != nil {
-		defer func() { <-done }()
-	}
 	if err := s.readLayouts(); err != nil {
 		return nil, err
 	}
@@ -333,33 +330,6 @@ func (s *Site) staticDrop(f *staticFile) *liquid.Map {
 	}
 	f.drop = m
 	return m
-}
-
-// prewarmLexers starts compiling, on goroutines of their own, the
-// lexers of the languages the documents' code is in (the rules that
-// code uses), and returns a channel closed when it is done (nil when
-// there is no code): the compile (tens of milliseconds for a large
-// lexer) then runs beside the rest of the preparation instead of in the
-// renders that highlight.
-func (s *Site) prewarmLexers() <-chan struct{} {
-	code := map[string][]string{}
-	for _, d := range s.pages {
-		markup.CodeSnippets(d.body, code)
-	}
-	for _, col := range s.cfg.collections {
-		for _, d := range col.docs {
-			markup.CodeSnippets(d.body, code)
-		}
-	}
-	if len(code) == 0 {
-		return nil
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		markup.Prewarm(code)
-	}()
-	return done
 }
 
 // renderAll renders excerpts, then collection documents, then pages,
