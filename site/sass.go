@@ -12,93 +12,44 @@ import (
 )
 
 // sassLane runs libsass compiles one at a time, on one thread of its
-// own, while the render's other work keeps the other cores: compiles on
-// every core at once cost half as much CPU again as the same compiles
-// in turn (each thread's malloc heap is new, and their memory peaks
-// together). Once the render has no other work for a core (widen), a
-// second thread takes the compiles waiting: just-the-docs' last two
-// stylesheets compiled in turn while the other core idled.
+// own. Compiles on every core at once cost half as much CPU again as
+// the same compiles in turn: each thread's malloc heap is new, faulted
+// in page by page, and their memory peaks together.
 type sassLane struct {
-	mu      sync.Mutex
-	work    chan func()
-	threads int  // started
-	idle    int  // started and waiting for a compile
-	wide    bool // a second thread may start
-	waiting int  // compiles not yet taken by a thread
-	stopped bool
-	// the part of the first thread's malloc heap made present at its
-	// start, for the tests
+	once sync.Once
+	work chan func()
+	// the part of the thread's malloc heap made present at its start,
+	// for the tests
 	heapHead, heapPresent uintptr
 }
 
-// run calls f on a thread of the lane and waits for it.
+// run calls f on the lane's thread and waits for it.
 func (l *sassLane) run(f func()) {
+	l.once.Do(func() {
+		l.work = make(chan func())
+		go func() {
+			runtime.LockOSThread()
+			l.heapHead, l.heapPresent = keepMallocHeap()
+			defer runtime.UnlockOSThread()
+			for f := range l.work {
+				f()
+			}
+		}()
+	})
 	done := make(chan struct{})
-	job := func() {
+	l.work <- func() {
 		defer close(done)
 		f()
 	}
-	l.mu.Lock()
-	if l.work == nil {
-		l.work = make(chan func())
-	}
-	l.waiting++
-	l.startLocked()
-	l.mu.Unlock()
-	l.work <- job
 	<-done
 }
 
-// widen lets a second thread take the compiles waiting, and those to
-// come while the first is busy.
-func (l *sassLane) widen() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.wide = true
-	l.startLocked()
-}
-
-// startLocked starts a thread when more compiles wait than threads
-// wait for them: the first thread always, the second once the lane is
-// wide.
-func (l *sassLane) startLocked() {
-	if l.stopped || l.waiting <= l.idle || l.threads >= 2 || (l.threads == 1 && !l.wide) {
-		return
-	}
-	l.threads++
-	first := l.threads == 1
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		head, present := keepMallocHeap()
-		if first {
-			l.heapHead, l.heapPresent = head, present
-		}
-		for {
-			l.mu.Lock()
-			l.idle++
-			l.mu.Unlock()
-			job, ok := <-l.work
-			l.mu.Lock()
-			l.idle--
-			l.waiting--
-			l.mu.Unlock()
-			if !ok {
-				return
-			}
-			job()
-		}
-	}()
-}
-
-// stop ends the lane's threads; no compile may follow.
+// stop ends the lane's thread; no compile may follow.
 func (l *sassLane) stop() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.work != nil && !l.stopped {
+	l.once.Do(func() {})
+	if l.work != nil {
 		close(l.work)
 	}
-	l.stopped = true
 }
 
 // errNoSass is returned by binaries built without cgo (the appliance

@@ -66,20 +66,15 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 	}
 	newlines, body := leadingNewlines(content)
 	key := sassMemoKey{dir: path.Dir(d.rel), ext: d.ext, style: o.style, sourceMap: o.sourcemap, body: body}
-	// a compile of the same input, done or under way, is waited for
-	// and its result derived from
-	slot, first := s.sassMemoSlot(key)
-	if !first {
-		<-slot.done
-		if e := slot.entry; e != nil {
+	// the memo is read and written on the lane's thread only
+	s.sassLane.run(func() {
+		if e := s.sassMemo[key]; e != nil {
 			var ok bool
 			if css, sourceMap, ok = e.derive(base, path.Base(d.rel), newlines); ok {
 				s.log.Debug("sass: same input as another stylesheet, its result reused", "file", d.rel, "from", e.input)
-				return css, sourceMap, nil
+				return
 			}
 		}
-	}
-	s.sassLane.run(func() {
 		t, e := libsass.New(opt)
 		if e != nil {
 			err = e
@@ -91,13 +86,11 @@ func (s *Site) compileSassMap(d *document, content string, withMap bool) (css, s
 			return
 		}
 		css, sourceMap = r.CSS, sourcesFromRoot(r.SourceMapContent, found)
-	})
-	if first {
-		if err == nil {
-			slot.entry = &sassMemoEntry{css: css, sourceMap: sourceMap, base: base, input: path.Base(d.rel), newlines: newlines}
+		if s.sassMemo == nil {
+			s.sassMemo = map[sassMemoKey]*sassMemoEntry{}
 		}
-		close(slot.done)
-	}
+		s.sassMemo[key] = &sassMemoEntry{css: css, sourceMap: sourceMap, base: base, input: path.Base(d.rel), newlines: newlines}
+	})
 	if err != nil {
 		return "", "", fmt.Errorf("%s: sass: %w", d.rel, err)
 	}

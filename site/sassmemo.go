@@ -29,29 +29,6 @@ type sassMemoEntry struct {
 	newlines       int
 }
 
-// sassMemoSlot holds a compile's result once done is closed (entry nil
-// when it failed).
-type sassMemoSlot struct {
-	done  chan struct{}
-	entry *sassMemoEntry
-}
-
-// sassMemoSlot returns the slot of key, and whether the caller made it
-// (and is to fill it and close done).
-func (s *Site) sassMemoSlot(key sassMemoKey) (*sassMemoSlot, bool) {
-	s.sassMemoMu.Lock()
-	defer s.sassMemoMu.Unlock()
-	if slot, ok := s.sassMemo[key]; ok {
-		return slot, false
-	}
-	if s.sassMemo == nil {
-		s.sassMemo = map[sassMemoKey]*sassMemoSlot{}
-	}
-	slot := &sassMemoSlot{done: make(chan struct{})}
-	s.sassMemo[key] = slot
-	return slot, true
-}
-
 // leadingNewlines splits s into the count of its leading "\n" and the
 // rest.
 func leadingNewlines(s string) (int, string) {

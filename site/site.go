@@ -48,13 +48,12 @@ type Site struct {
 	deps      map[*document]map[*document]bool // reader → documents whose content it read
 	untracked atomic.Bool                      // content was read outside a render
 
-	sassJobs   map[*document]*sassJob // added to under sassMu while the site is read, read-only in the render stages
-	sassMu     sync.Mutex
-	sassLane   sassLane                      // where libsass compiles: one at a time, two once the pages are done
-	sassFiles  sync.Map                      // what the compiles' imports read, by path as they know it
-	sassMemo   map[sassMemoKey]*sassMemoSlot // compiles done or under way, by input (sassmemo.go)
-	sassMemoMu sync.Mutex
-	abort      <-chan struct{} // closed when the render is cancelled: a page waiting for another stops
+	sassJobs  map[*document]*sassJob // added to under sassMu while the site is read, read-only in the render stages
+	sassMu    sync.Mutex
+	sassLane  sassLane                       // where libsass compiles, one at a time
+	sassFiles sync.Map                       // what the compiles' imports read, by path as they know it
+	sassMemo  map[sassMemoKey]*sassMemoEntry // compiles done, by input (sassmemo.go); on sassLane's thread only
+	abort     <-chan struct{}                // closed when the render is cancelled: a page waiting for another stops
 }
 
 type includeEntry struct {
@@ -366,7 +365,7 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		d.order = i
 	}
 	// A stylesheet, or a page that calls scssify or sassify, spends its
-	// render waiting for libsass's thread (sassLane): it waits on a
+	// render waiting for libsass's one thread (sassLane): it waits on a
 	// goroutine of its own, not in a worker.
 	pages := fresh(s.pages)
 	aside := func(i int) bool {
@@ -379,12 +378,10 @@ func (s *Site) renderAll(ctx context.Context) (*Output, error) {
 		d.contentDone = make(chan struct{})
 	}
 	s.abort = ctx.Done()
-	// once the workers have no page left, the core they free takes a
-	// second stylesheet's compile
-	err := pool.EachAsideIdle(ctx, len(pages), 0, aside, func(i int) error {
+	err := pool.EachAside(ctx, len(pages), 0, aside, func(i int) error {
 		defer pages[i].contentReady() // failed before its content was: its readers fail with it
 		return s.renderDocument(pages[i])
-	}, s.sassLane.widen)
+	})
 	if err != nil {
 		return nil, err
 	}

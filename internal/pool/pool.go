@@ -25,13 +25,6 @@ func Each(ctx context.Context, n, workers int, f func(i int) error) error {
 // would hold workers idle. That thread takes a core: until every item
 // aside is done, one worker fewer runs (one at least).
 func EachAside(ctx context.Context, n, workers int, aside func(i int) bool, f func(i int) error) error {
-	return EachAsideIdle(ctx, n, workers, aside, f, nil)
-}
-
-// EachAsideIdle is EachAside, and calls idle (once) when a worker finds
-// no item left while items aside are still running: its core is free
-// for the thread they share to be widened.
-func EachAsideIdle(ctx context.Context, n, workers int, aside func(i int) bool, f func(i int) error, idle func()) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -50,16 +43,10 @@ func EachAsideIdle(ctx context.Context, n, workers int, aside func(i int) bool, 
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	var left atomic.Int32
-	left.Store(int32(len(set)))
-	var idleOnce sync.Once
 	work := func() {
 		for ctx.Err() == nil {
 			k := int(next.Add(1) - 1)
 			if k >= m {
-				if idle != nil && left.Load() > 0 {
-					idleOnce.Do(idle)
-				}
 				return
 			}
 			if rest != nil {
@@ -73,14 +60,10 @@ func EachAsideIdle(ctx context.Context, n, workers int, aside func(i int) bool, 
 	if held {
 		start--
 	}
-	// the workers start once every item aside has: a goroutine made
-	// now would otherwise wait for a core while the workers and other
-	// goroutines of the process hold them all
-	var started sync.WaitGroup
-	started.Add(len(set))
+	var left atomic.Int32
+	left.Store(int32(len(set)))
 	for _, i := range set {
 		wg.Go(func() {
-			started.Done()
 			if ctx.Err() == nil {
 				errs[i] = f(i)
 			}
@@ -89,7 +72,6 @@ func EachAsideIdle(ctx context.Context, n, workers int, aside func(i int) bool, 
 			}
 		})
 	}
-	started.Wait()
 	for range start {
 		wg.Go(work)
 	}
