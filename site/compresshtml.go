@@ -1,6 +1,7 @@
 package site
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -182,9 +183,8 @@ func (k *compressHTML) render(c *liquid.Context, content string, w *strings.Buil
 		s = removeComments(s, st.comments[0], st.comments[1], liquid.Truthy(carry))
 	}
 	s = collapseOutsidePre(s, st.blanklines)
-	s = clipTags(s, st.clippings)
 	w.WriteString(k.lead)
-	w.WriteString(s)
+	clipTags(w, s, st.clippings)
 	w.WriteString(k.trail)
 	return true
 }
@@ -195,6 +195,7 @@ func (k *compressHTML) render(c *liquid.Context, content string, w *strings.Buil
 // marks; a part without a close mark carries on into the next.
 func removeComments(s, open, close string, carry bool) string {
 	befores := liquid.Split("."+s, open)
+	var b, comment []byte // s as the removals leave it (nil: s); the comment removed
 	for i, before := range befores {
 		if i == 0 {
 			continue
@@ -203,20 +204,35 @@ func removeComments(s, open, close string, carry bool) string {
 		if carry {
 			outside = open + before
 		}
-		var comment strings.Builder
+		comment = comment[:0]
 		if !carry {
-			comment.WriteString(open)
+			comment = append(comment, open...)
 		}
 		if parts := liquid.Split(outside, close); len(parts) > 0 {
-			comment.WriteString(parts[0])
+			comment = append(comment, parts[0]...)
 		}
 		carry = !strings.Contains(outside, close)
 		if !carry {
-			comment.WriteString(close)
+			comment = append(comment, close...)
 		}
-		s = liquid.Replace(s, comment.String(), "", 1)
+		// remove_first: the first place it is, if any
+		if len(comment) == 0 {
+			continue
+		}
+		if b == nil {
+			if !strings.Contains(s, string(comment)) {
+				continue
+			}
+			b = []byte(s)
+		}
+		if at := bytes.Index(b, comment); at >= 0 {
+			b = append(b[:at], b[at+len(comment):]...)
+		}
 	}
-	return s
+	if b == nil {
+		return s
+	}
+	return string(b)
 }
 
 // collapseOutsidePre is the layout's loop over the parts of the page

@@ -2,7 +2,6 @@ package site
 
 import (
 	"math/bits"
-	"slices"
 	"strings"
 
 	"islet.dev/islet/site/liquid"
@@ -57,8 +56,8 @@ const joinScan = 4096
 // to the first ">" after it, at most longest bytes); ok is false when
 // a removal joined what is around it into a new "<…>".
 func removeWholeTags(s string, tags map[string]bool, longest int) (string, bool) {
-	var out []byte
-	var joins []int // where in out a removal was
+	var b strings.Builder
+	var joins []int // where in the result a removal was
 	done := 0
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
@@ -71,31 +70,32 @@ func removeWholeTags(s string, tags map[string]bool, longest int) (string, bool)
 			i = p + 1
 			continue
 		}
-		if out == nil {
-			out = make([]byte, 0, len(s))
+		if done == 0 {
+			b.Grow(len(s))
 		}
-		out = append(out, s[done:p]...)
-		if len(joins) == 0 || joins[len(joins)-1] != len(out) {
-			joins = append(joins, len(out))
+		b.WriteString(s[done:p])
+		if len(joins) == 0 || joins[len(joins)-1] != b.Len() {
+			joins = append(joins, b.Len())
 		}
 		done = p + q + 2
 		i = done
 	}
-	if out == nil {
+	if done == 0 {
 		return s, true
 	}
-	out = append(out, s[done:]...)
+	b.WriteString(s[done:])
+	out := b.String()
 	for _, at := range joins {
 		if !closedBefore(out, at) || !openAfter(out, at) {
 			return "", false
 		}
 	}
-	return string(out), true
+	return out, true
 }
 
 // closedBefore says whether the nearest "<" or ">" before at in b is a
 // ">", or there is none.
-func closedBefore(b []byte, at int) bool {
+func closedBefore(b string, at int) bool {
 	for i := at - 1; i >= max(0, at-joinScan); i-- {
 		switch b[i] {
 		case '>':
@@ -109,7 +109,7 @@ func closedBefore(b []byte, at int) bool {
 
 // openAfter says whether the nearest "<" or ">" from at in b is a "<",
 // or there is none.
-func openAfter(b []byte, at int) bool {
+func openAfter(b string, at int) bool {
 	for i := at; i < min(len(b), at+joinScan); i++ {
 		switch b[i] {
 		case '<':
@@ -125,7 +125,8 @@ func openAfter(b []byte, at int) bool {
 // element e: " <e" by "<e", " </e>" by "</e>" and "</e> " by "</e>".
 const clipEdges = " <e;<e; </e>;</e>;</e> ;</e>"
 
-// clipTags is the layout's loop over the clipped elements: for each,
+// clipTags writes to w s after the layout's loop over the clipped
+// elements: for each,
 // in turn, the space before its start tags (" <e", which " <elong"
 // matches too), the space before its end tags, then the space after
 // them, removed. With elements that are names, the spaces are marked
@@ -134,20 +135,18 @@ const clipEdges = " <e;<e; </e>;</e>;</e> ;</e>"
 // stay as they were and each replace finds at its tags what it would
 // find in the page made so far. Other elements take the layout's
 // replaces, one after the other.
-func clipTags(s string, elements []string) string {
-	if len(elements) == 0 {
-		return s
-	}
+func clipTags(w *strings.Builder, s string, elements []string) {
 	for _, el := range elements {
 		if !clipName(el) {
-			return clipTagsInTurn(s, elements)
+			w.WriteString(clipTagsInTurn(s, elements))
+			return
 		}
 	}
 	x := newTagIndex(s)
 	for _, el := range elements {
 		x.clip(el)
 	}
-	return x.result()
+	x.writeTo(w)
 }
 
 // clipName says whether el can be clipped from the index: it has bytes
@@ -283,22 +282,16 @@ func (x *tagIndex) clip(el string) {
 	}
 }
 
-// result is the page without the removed bytes.
-func (x *tagIndex) result() string {
-	if !slices.ContainsFunc(x.removed, func(w uint64) bool { return w != 0 }) {
-		return x.s
-	}
-	var b strings.Builder
-	b.Grow(len(x.s))
+// writeTo writes the page without the removed bytes to w.
+func (x *tagIndex) writeTo(w *strings.Builder) {
 	done := 0
-	for w, word := range x.removed {
+	for i, word := range x.removed {
 		for word != 0 {
-			i := w*64 + bits.TrailingZeros64(word)
+			at := i*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			b.WriteString(x.s[done:i])
-			done = i + 1
+			w.WriteString(x.s[done:at])
+			done = at + 1
 		}
 	}
-	b.WriteString(x.s[done:])
-	return b.String()
+	w.WriteString(x.s[done:])
 }
