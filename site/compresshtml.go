@@ -28,8 +28,8 @@ var compressHTMLReleases = map[string]string{
 	"5acc185d642e996d7e034cb3cc8af2d9461879ee751dc68f9fbf57c1e4a4dac6": "v3.2.0", // and v3.2.1
 }
 
-// compressHTMLCondition is what the releases' if tag holds, between
-// these two, for writing the content as it is.
+// The releases' condition for writing the content as it is (which v3.2.0
+// widened) is what stands between these two.
 const (
 	compressHTMLIfOpen  = "{% capture _LINE_FEED %}\n{% endcapture %}{% if "
 	compressHTMLIfClose = " %}{{ content }}{% else %}"

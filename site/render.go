@@ -65,7 +65,8 @@ func (s *Site) readLayouts() error {
 			}
 			l := &layout{name: name, rel: file, data: fm, tpl: tpl, parent: layoutName(get(fm, "layout"))}
 			if l.parent == "" && s.engine.Standard(compressHTMLFilters...) {
-				// no layout after it reads what its Liquid would assign
+				// outermost: no layout after it would read what its
+				// Liquid assigns, and the native run assigns nothing
 				l.compress = recognizeCompressHTML(body)
 			}
 			s.layouts[name] = l

@@ -151,12 +151,6 @@ func ParseCondition(markup string) (Condition, error) {
 // Eval evaluates the condition.
 func (c Condition) Eval(ctx *Context) (bool, error) { return c.c.eval(ctx) }
 
-// Equal is == in a condition.
-func Equal(a, b any) bool { return equal(a, b) }
-
-// Contains is contains in a condition.
-func Contains(left, right any) bool { return contains(left, right) }
-
 // Split is the split filter's parts, as Ruby's String#split gives them:
 // fields between ASCII white space for " ", characters for "", and no
 // empty parts at the end.
