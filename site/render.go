@@ -67,7 +67,9 @@ func (s *Site) readLayouts() error {
 			if l.parent == "" && s.engine.Standard(compressHTMLFilters...) {
 				// outermost: no layout after it would read what its
 				// Liquid assigns, and the native run assigns nothing
-				l.compress = recognizeCompressHTML(body)
+				if l.compress = recognizeCompressHTML(body); l.compress != nil {
+					s.log.Debug("layout is jekyll-compress-html, run natively", "file", file, "release", l.compress.release)
+				}
 			}
 			s.layouts[name] = l
 			return nil
